@@ -1,0 +1,189 @@
+//! Alert rules (`settings.ALERTS`): which metrics alert, on which alerter,
+//! how often, and which are re-checked by the seasonal analysis.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::pattern::MetricPattern;
+
+/// One rule: `(pattern, alerter, EXPIRATION_TIME[, SECOND_ORDER_RESOLUTION_HOURS])`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    /// Which metrics the rule covers (see [`MetricPattern`]).
+    pub pattern: MetricPattern,
+    /// Where alerts go: `smtp`, `webhook`, `topic`, ...
+    pub alerter: String,
+    /// `EXPIRATION_TIME`: seconds during which a metric that alerted does not
+    /// alert again on this alerter.
+    #[serde(default = "default_expiration_time")]
+    pub expiration_time: i64,
+    /// `SECOND_ORDER_RESOLUTION_HOURS`: when over 24, anomalies of matching
+    /// metrics are re-checked over this many hours by the seasonal analysis
+    /// before anyone is alerted.
+    #[serde(default)]
+    pub second_order_resolution_hours: Option<u32>,
+}
+
+/// One hour, the expiration time the reference's examples use.
+pub const DEFAULT_EXPIRATION_TIME: i64 = 3600;
+
+fn default_expiration_time() -> i64 {
+    DEFAULT_EXPIRATION_TIME
+}
+
+impl AlertRule {
+    /// The default rule set: every metric alerts on the `topic` alerter.
+    pub fn catch_all() -> Self {
+        AlertRule {
+            pattern: MetricPattern::new(".*").expect("valid regex"),
+            alerter: "topic".to_owned(),
+            expiration_time: DEFAULT_EXPIRATION_TIME,
+            second_order_resolution_hours: None,
+        }
+    }
+}
+
+/// A rule that cannot work, named by its position in `alerts`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AlertRuleError {
+    #[error("alerts[{index}].expiration_time = {value} must not be negative")]
+    NegativeExpiration { index: usize, value: i64 },
+    #[error("alerts[{index}].alerter is empty")]
+    EmptyAlerter { index: usize },
+}
+
+/// Checks what serde cannot.
+pub fn validate(rules: &[AlertRule]) -> Result<(), AlertRuleError> {
+    for (index, rule) in rules.iter().enumerate() {
+        if rule.expiration_time < 0 {
+            return Err(AlertRuleError::NegativeExpiration {
+                index,
+                value: rule.expiration_time,
+            });
+        }
+        if rule.alerter.trim().is_empty() {
+            return Err(AlertRuleError::EmptyAlerter { index });
+        }
+    }
+    Ok(())
+}
+
+/// For `metric`, the first matching rule of each alerter, in rule order
+/// (later rules of an alerter that already matched never fire: the first
+/// match sets the alert key they would find).
+pub fn matching_rules<'r>(rules: &'r [AlertRule], metric: &str) -> Vec<&'r AlertRule> {
+    let mut chosen: Vec<&AlertRule> = Vec::new();
+    for rule in rules {
+        if !chosen.iter().any(|c| c.alerter == rule.alerter) && rule.pattern.matches(metric) {
+            chosen.push(rule);
+        }
+    }
+    chosen
+}
+
+/// Where an anomalous metric goes next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    /// Re-check over this many hours before alerting (Mirage).
+    Seasonal { hours: u32 },
+    /// Compare with trained profiles before alerting (Ionosphere).
+    Fingerprint,
+    /// Alert on these rules now.
+    Alert(Vec<AlertRule>),
+    /// No rule matches: recorded, never alerted.
+    Record,
+}
+
+/// Routes an anomalous metric: the **first** matching rule decides whether
+/// it is seasonal (`second_order_resolution_hours > 24`); otherwise a metric
+/// with enabled features profiles goes to fingerprint; otherwise the matching
+/// rules alert.
+///
+/// The reference keys this on the first matching *smtp* rule and requires
+/// smtp rules first; here the first matching rule of any alerter plays that
+/// part, since alerters are peers.
+pub fn route(rules: &[AlertRule], metric: &str, fingerprint_enabled: bool) -> Route {
+    let matched = matching_rules(rules, metric);
+    let Some(first) = matched.first() else {
+        return Route::Record;
+    };
+    match first.second_order_resolution_hours {
+        Some(hours) if hours > 24 => Route::Seasonal { hours },
+        _ if fingerprint_enabled => Route::Fingerprint,
+        _ => Route::Alert(matched.into_iter().cloned().collect()),
+    }
+}
+
+/// Tracks `last_alert.<alerter>.<metric>` expiry so that a metric alerts at
+/// most once per `expiration_time` on each alerter.
+#[derive(Debug, Default, Clone)]
+pub struct AlertThrottle {
+    last_alert: HashMap<(String, String), i64>,
+}
+
+impl AlertThrottle {
+    /// Whether `rule` fires for `metric` at `now`; records the alert if so.
+    /// A rule fires when it never fired for the metric or its last alert is
+    /// at least `expiration_time` old (the key's TTL has run out).
+    pub fn fire(&mut self, rule: &AlertRule, metric: &str, now: i64) -> bool {
+        let expiration = rule.expiration_time;
+        let key = (rule.alerter.clone(), metric.to_owned());
+        match self.last_alert.get(&key) {
+            Some(&last) if now - last < expiration => false,
+            _ => {
+                self.last_alert.insert(key, now);
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(pattern: &str, alerter: &str, exp: i64, hours: Option<u32>) -> AlertRule {
+        AlertRule {
+            pattern: MetricPattern::new(pattern).unwrap(),
+            alerter: alerter.into(),
+            expiration_time: exp,
+            second_order_resolution_hours: hours,
+        }
+    }
+
+    #[test]
+    fn first_match_per_alerter() {
+        let rules = [
+            rule("stats.web", "smtp", 600, None),
+            rule("stats", "smtp", 3600, None),
+            rule("stats", "webhook", 60, None),
+        ];
+        let m = matching_rules(&rules, "stats.web.cpu");
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].expiration_time, 600);
+        assert_eq!(m[1].alerter, "webhook");
+        assert!(matching_rules(&rules, "other.cpu").is_empty());
+    }
+
+    #[test]
+    fn routing() {
+        let rules = [rule("seasonal", "smtp", 600, Some(168)), rule("stats", "smtp", 600, Some(24))];
+        assert_eq!(route(&rules, "seasonal.energy", false), Route::Seasonal { hours: 168 });
+        // 24 hours is not a second-order resolution
+        assert!(matches!(route(&rules, "stats.cpu", false), Route::Alert(_)));
+        assert_eq!(route(&rules, "stats.cpu", true), Route::Fingerprint);
+        assert_eq!(route(&rules, "nothing", true), Route::Record);
+    }
+
+    #[test]
+    fn throttle_by_expiration_time() {
+        let r = rule("x", "smtp", 1800, None);
+        let mut t = AlertThrottle::default();
+        assert!(t.fire(&r, "x", 1000));
+        assert!(!t.fire(&r, "x", 2799));
+        assert!(t.fire(&r, "x", 2800));
+        assert!(t.fire(&r, "y", 2801)); // per metric
+    }
+}

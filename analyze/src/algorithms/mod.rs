@@ -1,0 +1,138 @@
+//! The nine three-sigma algorithms, one module each, in the reference's
+//! order. Each is a plain function over the slices it needs, returning a
+//! [`Vote`].
+
+mod first_hour_average;
+mod grubbs;
+mod histogram_bins;
+mod ks_test;
+mod least_squares;
+mod mean_subtraction_cumulation;
+mod median_absolute_deviation;
+mod stddev_from_average;
+mod stddev_from_moving_average;
+
+pub use first_hour_average::first_hour_average;
+pub use grubbs::{grubbs, grubbs_critical_value};
+pub use histogram_bins::histogram_bins;
+pub use ks_test::ks_test;
+pub use least_squares::least_squares;
+pub use mean_subtraction_cumulation::mean_subtraction_cumulation;
+pub use median_absolute_deviation::median_absolute_deviation;
+pub use stddev_from_average::stddev_from_average;
+pub use stddev_from_moving_average::stddev_from_moving_average;
+
+use serde::{Deserialize, Serialize};
+
+use crate::series::Series;
+
+/// What one algorithm said about the newest point of a series.
+///
+/// The reference returns `True`, `False` or `None`; `None` covers both an
+/// algorithm that raised ([`Vote::Error`]) and one that the early exit did not
+/// run ([`Vote::Skipped`]). CONSENSUS treats both as "not False".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Vote {
+    Anomalous,
+    NotAnomalous,
+    Error,
+    Skipped,
+}
+
+impl Vote {
+    /// `Some(true|false)` for a cast vote, `None` for no vote.
+    pub fn as_bool(self) -> Option<bool> {
+        match self {
+            Vote::Anomalous => Some(true),
+            Vote::NotAnomalous => Some(false),
+            Vote::Error | Vote::Skipped => None,
+        }
+    }
+
+    pub(crate) fn from_bool(anomalous: bool) -> Vote {
+        if anomalous {
+            Vote::Anomalous
+        } else {
+            Vote::NotAnomalous
+        }
+    }
+}
+
+/// The three-sigma algorithms, declared in `settings.ALGORITHMS` order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    HistogramBins,
+    FirstHourAverage,
+    StddevFromAverage,
+    Grubbs,
+    KsTest,
+    MeanSubtractionCumulation,
+    MedianAbsoluteDeviation,
+    StddevFromMovingAverage,
+    LeastSquares,
+}
+
+impl Algorithm {
+    /// All nine, in the reference's order.
+    pub const ALL: [Algorithm; 9] = [
+        Algorithm::HistogramBins,
+        Algorithm::FirstHourAverage,
+        Algorithm::StddevFromAverage,
+        Algorithm::Grubbs,
+        Algorithm::KsTest,
+        Algorithm::MeanSubtractionCumulation,
+        Algorithm::MedianAbsoluteDeviation,
+        Algorithm::StddevFromMovingAverage,
+        Algorithm::LeastSquares,
+    ];
+
+    /// The reference's name (also the backtest CSV column).
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::HistogramBins => "histogram_bins",
+            Algorithm::FirstHourAverage => "first_hour_average",
+            Algorithm::StddevFromAverage => "stddev_from_average",
+            Algorithm::Grubbs => "grubbs",
+            Algorithm::KsTest => "ks_test",
+            Algorithm::MeanSubtractionCumulation => "mean_subtraction_cumulation",
+            Algorithm::MedianAbsoluteDeviation => "median_absolute_deviation",
+            Algorithm::StddevFromMovingAverage => "stddev_from_moving_average",
+            Algorithm::LeastSquares => "least_squares",
+        }
+    }
+
+    /// Runs this algorithm on `series` as Analyzer would at time `now`.
+    /// `full_duration` places first_hour_average's hour; `now` places
+    /// ks_test's windows (wall-clock in the reference).
+    pub fn run(self, series: &Series, now: i64, full_duration: i64) -> Vote {
+        let (ts, vs) = (&series.timestamps[..], &series.values[..]);
+        match self {
+            Algorithm::HistogramBins => histogram_bins(vs),
+            Algorithm::FirstHourAverage => first_hour_average(ts, vs, full_duration),
+            Algorithm::StddevFromAverage => stddev_from_average(vs),
+            Algorithm::Grubbs => grubbs(vs),
+            Algorithm::KsTest => ks_test(ts, vs, now),
+            Algorithm::MeanSubtractionCumulation => mean_subtraction_cumulation(vs),
+            Algorithm::MedianAbsoluteDeviation => median_absolute_deviation(vs),
+            Algorithm::StddevFromMovingAverage => stddev_from_moving_average(vs),
+            Algorithm::LeastSquares => least_squares(ts, vs),
+        }
+    }
+}
+
+impl std::fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Algorithm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Algorithm::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| format!("unknown algorithm {s:?}"))
+    }
+}

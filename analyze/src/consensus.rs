@@ -1,0 +1,113 @@
+//! CONSENSUS: running the configured algorithms and deciding by vote.
+
+use crate::algorithms::{Algorithm, Vote};
+use crate::series::Series;
+
+/// The votes of one analysis, indexed by [`Algorithm`] (algorithms not
+/// configured read [`Vote::Skipped`]), and the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ensemble {
+    pub votes: [Vote; 9],
+    pub anomalous: bool,
+}
+
+impl Ensemble {
+    pub fn vote(&self, algorithm: Algorithm) -> Vote {
+        self.votes[algorithm as usize]
+    }
+
+    /// The algorithms that voted anomalous (`triggered_algorithms`).
+    pub fn triggered(&self) -> impl Iterator<Item = Algorithm> + '_ {
+        Algorithm::ALL
+            .into_iter()
+            .filter(|a| self.votes[*a as usize] == Vote::Anomalous)
+    }
+}
+
+/// Runs `algorithms` in order and applies CONSENSUS, as the reference's
+/// `run_selected_algorithm`:
+///
+/// * with `early_exit`, once `max_false = N - consensus + 1` algorithms have
+///   voted False the rest are not run ([`Vote::Skipped`]) — the verdict can
+///   no longer be anomalous, so this only saves time;
+/// * if no algorithm cast a vote the series is not anomalous;
+/// * otherwise anomalous iff `#False <= N - consensus`. Errored and skipped
+///   algorithms are *not* False, so an algorithm that errors helps reach
+///   consensus (3 True + 3 Error + 3 False is anomalous) — the reference
+///   behaves so and we keep it so that verdicts match.
+pub fn run_ensemble(
+    series: &Series,
+    algorithms: &[Algorithm],
+    consensus: usize,
+    early_exit: bool,
+    now: i64,
+    full_duration: i64,
+) -> Ensemble {
+    let mut votes = [Vote::Skipped; 9];
+    let n = algorithms.len() as i64;
+    let max_false = n - consensus as i64 + 1;
+    let mut falses = 0i64;
+    let mut cast = 0usize;
+    for &alg in algorithms {
+        if early_exit && falses >= max_false {
+            break;
+        }
+        let vote = alg.run(series, now, full_duration);
+        votes[alg as usize] = vote;
+        match vote {
+            Vote::NotAnomalous => falses += 1,
+            Vote::Anomalous => {}
+            Vote::Error | Vote::Skipped => continue,
+        }
+        cast += 1;
+    }
+    let anomalous = cast > 0 && falses <= n - consensus as i64;
+    Ensemble { votes, anomalous }
+}
+
+/// The verdict from a list of votes (for tests and re-judging stored votes).
+pub fn consensus_verdict(votes: &[Vote], consensus: usize) -> bool {
+    let falses = votes.iter().filter(|v| **v == Vote::NotAnomalous).count() as i64;
+    let cast = votes.iter().any(|v| v.as_bool().is_some());
+    cast && falses <= votes.len() as i64 - consensus as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Vote::*;
+
+    #[test]
+    fn errors_count_as_not_false() {
+        let v = [Anomalous, Anomalous, Anomalous, Error, Error, Error, NotAnomalous, NotAnomalous, NotAnomalous];
+        assert!(consensus_verdict(&v, 6));
+        let v = [Anomalous, Anomalous, Error, Error, Error, NotAnomalous, NotAnomalous, NotAnomalous, NotAnomalous];
+        assert!(!consensus_verdict(&v, 6));
+        assert!(!consensus_verdict(&[Error; 9], 6), "no vote cast: not anomalous");
+        assert!(consensus_verdict(&[Anomalous, Error, Error], 3));
+    }
+
+    /// A series on which the first four algorithms vote False: flat with
+    /// gentle noise. Early exit must stop after exactly four.
+    #[test]
+    fn early_exit_after_max_false() {
+        let ts: Vec<i64> = (0..1440).map(|i| 1_400_000_000 + i * 60).collect();
+        let vs: Vec<f64> = (0..1440).map(|i| 10.0 + ((i * 7919) % 13) as f64 / 13.0).collect();
+        let s = Series { timestamps: ts, values: vs };
+        let now = *s.timestamps.last().unwrap();
+        let fast = run_ensemble(&s, &Algorithm::ALL, 6, true, now, 86_400);
+        let full = run_ensemble(&s, &Algorithm::ALL, 6, false, now, 86_400);
+        assert!(!fast.anomalous && !full.anomalous);
+        let run = fast.votes.iter().filter(|v| **v != Skipped).count();
+        let falses = fast.votes.iter().filter(|v| **v == NotAnomalous).count();
+        assert_eq!(falses, 4);
+        assert!(run < 9, "early exit skipped nothing: {:?}", fast.votes);
+        assert!(full.votes.iter().all(|v| *v != Skipped));
+        // where both ran, they agree
+        for (a, b) in fast.votes.iter().zip(full.votes.iter()) {
+            if *a != Skipped {
+                assert_eq!(a, b);
+            }
+        }
+    }
+}

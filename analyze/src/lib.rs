@@ -1,0 +1,33 @@
+//! The Analyzer of skyline: the nine three-sigma algorithms, CONSENSUS, the
+//! exception pre-checks (TooShort, Stale, Boring), the MAD pre-filter for
+//! low-priority metrics, monotonic counters as derivatives, anomaly end
+//! detection and alert-rule routing.
+//!
+//! Everything here is pure computation over in-memory series; reading windows
+//! and writing events is the caller's business. Behaviour follows Skyline's
+//! Analyzer (see `spec/analyzer.md`) closely enough that the same series get
+//! the same votes; where the reference's code and docs disagree, the code
+//! wins and the item says so.
+//!
+//! Where to look: `algorithms/` (one file per algorithm), `consensus.rs`,
+//! `exceptions.rs`, `analysis.rs` (one metric end to end), `stats/` (the
+//! statistical building blocks), `alert_rules.rs`.
+
+pub mod alert_rules;
+pub mod algorithms;
+pub mod analysis;
+pub mod anomaly_end;
+pub mod consensus;
+pub mod derivative;
+pub mod exceptions;
+pub mod pattern;
+pub mod priority;
+pub mod series;
+pub mod settings;
+pub mod stats;
+
+pub use algorithms::{Algorithm, Vote};
+pub use analysis::{analyze, Analysis, MetricContext, Outcome};
+pub use consensus::{run_ensemble, Ensemble};
+pub use series::{tail_avg, Point, Series};
+pub use settings::Settings;

@@ -1,0 +1,119 @@
+//! Test support: real series from `../shared/data/` and the Python reference
+//! (numpy/scipy/pandas/statsmodels in a pinned venv, see `pyref/`).
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// The repository root (the workspace directory).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("crate sits in the workspace")
+        .to_path_buf()
+}
+
+/// `../shared/data` beside the repository (override with `SKYLINE_SHARED_DATA`).
+pub fn shared_data() -> PathBuf {
+    let dir = std::env::var_os("SKYLINE_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/data"));
+    assert!(
+        dir.is_dir(),
+        "shared data not found at {} (set SKYLINE_SHARED_DATA)",
+        dir.display()
+    );
+    dir
+}
+
+/// Reads a NAB CSV (`rel` under `nab/`, e.g. `realAWSCloudwatch/x.csv`) (`timestamp,value` with a header, timestamps as
+/// `YYYY-MM-DD HH:MM:SS` UTC) into `(epoch seconds, value)` points.
+pub fn read_nab(rel: &str) -> Vec<(i64, f64)> {
+    let path = shared_data().join("nab").join(rel);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let (ts, v) = line.split_once(',').expect("two columns");
+            let t = parse_utc(ts.trim());
+            (t, v.trim().parse::<f64>().expect("numeric value"))
+        })
+        .collect()
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC) to epoch seconds, without a date crate: days
+/// from civil (Howard Hinnant's algorithm).
+pub fn parse_utc(s: &str) -> i64 {
+    let p = |a: usize, b: usize| s[a..b].parse::<i64>().expect("digits");
+    let (y, m, d) = (p(0, 4), p(5, 7), p(8, 10));
+    let (hh, mm, ss) = (p(11, 13), p(14, 16), p(17, 19));
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + hh * 3600 + mm * 60 + ss
+}
+
+fn python() -> &'static Path {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(repo_root().join("pyref/ensure-venv.sh"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("running pyref/ensure-venv.sh");
+        assert!(out.status.success(), "pyref/ensure-venv.sh failed");
+        PathBuf::from(String::from_utf8(out.stdout).expect("utf-8 path").trim())
+    })
+}
+
+/// Runs `pyref/<script>` in the reference venv with `input` as JSON on stdin
+/// and returns the JSON it prints.
+pub fn run_reference(script: &str, input: &serde_json::Value) -> serde_json::Value {
+    let mut child = Command::new(python())
+        .arg(repo_root().join("pyref").join(script))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting the reference python");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("writing reference input");
+    let out = child.wait_with_output().expect("reference python");
+    assert!(out.status.success(), "pyref/{script} failed");
+    serde_json::from_slice(&out.stdout).expect("reference output is JSON")
+}
+
+/// Relative difference `|a-b| / max(|a|,|b|,tiny)`; NaN == NaN counts as equal.
+pub fn rel_diff(a: f64, b: f64) -> f64 {
+    if a.is_nan() && b.is_nan() || a == b {
+        return 0.0;
+    }
+    (a - b).abs() / a.abs().max(b.abs()).max(f64::MIN_POSITIVE)
+}
+
+/// A float from reference JSON: a number, or "nan" / "inf" / "-inf".
+pub fn num(v: &serde_json::Value) -> f64 {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().expect("f64"),
+        serde_json::Value::String(s) => match s.as_str() {
+            "nan" => f64::NAN,
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            other => panic!("not a number: {other}"),
+        },
+        serde_json::Value::Null => f64::NAN,
+        other => panic!("not a number: {other}"),
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Creates (once) the Python venv holding the independent numerical references
+# that skyline's tests compare against, and prints its python's path.
+#
+#   pyref/ensure-venv.sh            -> /path/to/venv/bin/python
+#
+# The venv lives in $SKYLINE_PYREF_VENV (default: target/pyref-venv) and is
+# rebuilt when requirements.txt changes. Concurrent callers (parallel tests)
+# serialise on a lock file so the install happens once.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+venv=${SKYLINE_PYREF_VENV:-${CARGO_TARGET_DIR:-$root/target}/pyref-venv}
+req=$here/requirements.txt
+mkdir -p "$(dirname "$venv")"
+
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "pyref: python3 is missing: install Python 3.9+ with venv (Debian: apt-get install python3 python3-venv)" >&2
+  exit 3
+fi
+
+exec 9>"$venv.lock"
+flock 9
+stamp=$(sha256sum "$req" | cut -c1-16)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$stamp" ]; then
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv" >&2; then
+    echo "pyref: python3 cannot create a venv: install python3-venv (Debian: apt-get install python3-venv)" >&2
+    exit 3
+  fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2
+  echo "$stamp" >"$venv/.stamp"
+fi
+echo "$venv/bin/python"

@@ -1,0 +1,110 @@
+//! The configuration every `skyline` command reads: built-in defaults, then
+//! the `--config` TOML file (any subset of keys), then `SKYLINE_<TABLE>__<KEY>`
+//! environment variables (e.g. `SKYLINE_ANALYZER__CONSENSUS=5`).
+//! `skyline.example.toml` documents every key.
+
+use std::path::Path;
+
+use analyze::alert_rules::{self, AlertRule};
+use anyhow::{bail, Context, Result};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Everything configurable, one table per service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The three-sigma ensemble and its gates.
+    pub analyzer: analyze::Settings,
+    /// `ALERTS`: tested in order, first match per alerter wins; metrics that
+    /// match no rule are low priority and never alert.
+    pub alerts: Vec<AlertRule>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            analyzer: analyze::Settings::default(),
+            alerts: vec![AlertRule::catch_all()],
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults ← `file` ← environment, and validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                bail!("config file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // Only SKYLINE_<TABLE>__<KEY> variables: others (SKYLINE_LOG, ...)
+        // are not configuration keys.
+        figment = figment.merge(
+            Env::prefixed("SKYLINE_")
+                .filter(|k| k.as_str().contains("__"))
+                .split("__"),
+        );
+        let config: Config = figment.extract().map_err(|e| {
+            let mut msg = String::from("invalid configuration");
+            for err in e {
+                msg.push_str(&format!("\n  {err}"));
+            }
+            anyhow::anyhow!(msg)
+        })?;
+        config.analyzer.validate().context("invalid configuration")?;
+        alert_rules::validate(&config.alerts).context("invalid configuration")?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn load_str(toml: &str) -> Result<Config> {
+        let mut f = tempfile_in_target();
+        f.1.write_all(toml.as_bytes()).unwrap();
+        Config::load(Some(&f.0))
+    }
+
+    fn tempfile_in_target() -> (std::path::PathBuf, std::fs::File) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!("skyline-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{}.toml", N.fetch_add(1, Ordering::SeqCst)));
+        let file = std::fs::File::create(&path).unwrap();
+        (path, file)
+    }
+
+    #[test]
+    fn subset_of_keys_keeps_other_defaults() {
+        let c = load_str("[analyzer]\nconsensus = 5\n").unwrap();
+        assert_eq!(c.analyzer.consensus, 5);
+        assert_eq!(c.analyzer.full_duration, 86_400);
+        assert_eq!(c.alerts.len(), 1);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        let e = load_str("[analyzer]\nconsenus = 5\n").unwrap_err().to_string();
+        assert!(e.contains("consenus"), "{e}");
+        let e = format!("{:#}", load_str("[analyzer]\nconsensus = 12\n").unwrap_err());
+        assert!(e.contains("consensus = 12"), "{e}");
+        let e = load_str("[[alerts]]\npattern = \"a[\"\nalerter = \"smtp\"\n").unwrap_err().to_string();
+        assert!(e.contains("not a valid regex"), "{e}");
+        assert!(Config::load(Some(Path::new("/nonexistent/skyline.toml"))).is_err());
+    }
+
+    #[test]
+    fn the_example_config_is_valid_and_says_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("skyline.example.toml");
+        let c = Config::load(Some(&path)).unwrap();
+        assert_eq!(c, Config::default(), "the example must show the defaults");
+    }
+}

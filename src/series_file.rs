@@ -1,0 +1,112 @@
+//! Reading a static series from a CSV file: `timestamp,value` rows, with or
+//! without a header, timestamps in epoch seconds or `YYYY-MM-DD HH:MM:SS`
+//! (UTC; a `T` separator and fractional seconds are accepted too).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use analyze::Point;
+use anyhow::{Context, Result};
+use chrono::NaiveDateTime;
+
+/// What reading a file gave.
+#[derive(Debug, Default)]
+pub struct SeriesFile {
+    /// The points in file order.
+    pub points: Vec<Point>,
+    /// Rows refused (only when skipping bad rows): `(line number, reason)`.
+    pub bad_rows: Vec<(usize, String)>,
+}
+
+/// Reads `path`. A malformed row is an error naming the file and line,
+/// unless `skip_bad_rows`, in which case it is recorded and skipped.
+pub fn read_series_csv(path: &Path, skip_bad_rows: bool) -> Result<SeriesFile> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut out = SeriesFile::default();
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let line_no = index + 1;
+        let line = line.with_context(|| format!("{}:{line_no}: cannot read line", path.display()))?;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match parse_row(line) {
+            Ok(point) => out.points.push(point),
+            // A first row that is not data is a header.
+            Err(_) if line_no == 1 && looks_like_header(line) => {}
+            Err(reason) if skip_bad_rows => out.bad_rows.push((line_no, reason)),
+            Err(reason) => anyhow::bail!("{}:{line_no}: {reason}: {line:?}", path.display()),
+        }
+    }
+    Ok(out)
+}
+
+fn looks_like_header(line: &str) -> bool {
+    line.split(',').all(|f| f.trim().parse::<f64>().is_err())
+}
+
+/// Parses one `timestamp,value` row.
+pub fn parse_row(line: &str) -> Result<Point, String> {
+    let mut fields = line.split(',');
+    let (Some(ts), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
+        return Err("expected two columns: timestamp,value".into());
+    };
+    let t = parse_timestamp(ts.trim())?;
+    let v: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("value {:?} is not a number", value.trim()))?;
+    if !v.is_finite() {
+        return Err(format!("value {v} is not finite"));
+    }
+    Ok((t, v))
+}
+
+/// Epoch seconds (a decimal part is truncated towards the past) or a UTC
+/// date-time.
+pub fn parse_timestamp(s: &str) -> Result<i64, String> {
+    if let Ok(t) = s.parse::<i64>() {
+        return Ok(t);
+    }
+    if let Ok(t) = s.parse::<f64>() {
+        if t.is_finite() && t.abs() < 1e15 {
+            return Ok(t.floor() as i64);
+        }
+        return Err(format!("timestamp {s:?} is out of range"));
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.fZ"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(s, format) {
+            return Ok(dt.and_utc().timestamp());
+        }
+    }
+    Err(format!(
+        "timestamp {s:?} is neither epoch seconds nor YYYY-MM-DD HH:MM:SS"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_timestamp("1397088240"), Ok(1_397_088_240));
+        assert_eq!(parse_timestamp("1397088240.9"), Ok(1_397_088_240));
+        assert_eq!(parse_timestamp("2014-04-10 00:04:00"), Ok(1_397_088_240));
+        assert_eq!(parse_timestamp("2014-04-10T00:04:00"), Ok(1_397_088_240));
+        assert_eq!(parse_timestamp("2014-04-10 00:04:00.000000"), Ok(1_397_088_240));
+        assert!(parse_timestamp("yesterday").is_err());
+        assert!(parse_timestamp("1e300").is_err());
+    }
+
+    #[test]
+    fn rows() {
+        assert_eq!(parse_row("2014-04-10 00:04:00,91.958"), Ok((1_397_088_240, 91.958)));
+        assert!(parse_row("1,2,3").unwrap_err().contains("two columns"));
+        assert!(parse_row("1").unwrap_err().contains("two columns"));
+        assert!(parse_row("1,abc").unwrap_err().contains("not a number"));
+        assert!(parse_row("1,NaN").unwrap_err().contains("not finite"));
+        assert!(parse_row("1,inf").unwrap_err().contains("not finite"));
+    }
+}
