@@ -87,9 +87,9 @@ pub fn backtest(points: &[Point], metric: &str, config: &Config, all_algorithms:
         .map(|(&(timestamp, value), analysis)| {
             let alert = analysis.is_anomalous()
                 && match route(&config.alerts, metric, false) {
-                    Route::Alert(rules) => rules
-                        .iter()
-                        .fold(false, |fired, rule| throttle.fire(rule, metric, timestamp) | fired),
+                    Route::Alert(rules) => rules.iter().fold(false, |fired, rule| {
+                        throttle.fire(rule, metric, timestamp) | fired
+                    }),
                     Route::Seasonal { .. } | Route::Fingerprint | Route::Record => false,
                 };
             Row {
@@ -120,7 +120,12 @@ fn window_starts(points: &[Point], full_duration: i64) -> Vec<usize> {
 /// Whether each analysis sees the metric as a monotonic counter: forced by
 /// the namespace settings, or confirmed by the reference's state machine
 /// over the windows seen so far.
-fn derivative_flags(points: &[Point], starts: &[usize], metric: &str, settings: &analyze::Settings) -> Vec<bool> {
+fn derivative_flags(
+    points: &[Point],
+    starts: &[usize],
+    metric: &str,
+    settings: &analyze::Settings,
+) -> Vec<bool> {
     if any_matches(&settings.non_derivative_monotonic_metrics, metric) {
         return vec![false; points.len()];
     }
@@ -179,7 +184,9 @@ pub fn summarise(rows: &[Row]) -> Summary {
                 s.judged += 1;
                 s.anomalous += usize::from(e.anomalous);
             }
-            Outcome::Exception(Exception::TooShort | Exception::EmptyTimeseries) => s.too_short += 1,
+            Outcome::Exception(Exception::TooShort | Exception::EmptyTimeseries) => {
+                s.too_short += 1
+            }
             Outcome::Exception(Exception::Stale) => s.stale += 1,
             Outcome::Exception(Exception::Boring) => s.boring += 1,
             Outcome::MadSkipped | Outcome::NotAnalysed => s.not_analysed += 1,
@@ -204,13 +211,20 @@ mod tests {
     fn a_spike_alerts_once_per_expiration_time() {
         // 1-minute noise for a day, then a tall spike held for 10 minutes.
         let mut pts: Vec<Point> = (0..1440)
-            .map(|i| (1_400_000_000 + i * 60, 10.0 + ((i * 7919) % 13) as f64 / 13.0))
+            .map(|i| {
+                (
+                    1_400_000_000 + i * 60,
+                    10.0 + ((i * 7919) % 13) as f64 / 13.0,
+                )
+            })
             .collect();
         for p in &mut pts[1430..] {
             p.1 = 500.0;
         }
         let rows = backtest(&pts, "test.metric", &Config::default(), false);
-        let anomalous: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].analysis.is_anomalous()).collect();
+        let anomalous: Vec<usize> = (0..rows.len())
+            .filter(|&i| rows[i].analysis.is_anomalous())
+            .collect();
         let alerts: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].alert).collect();
         assert!(!anomalous.is_empty());
         assert_eq!(alerts, vec![anomalous[0]], "one alert within an hour");

@@ -55,7 +55,10 @@ impl Config {
             }
             anyhow::anyhow!(msg)
         })?;
-        config.analyzer.validate().context("invalid configuration")?;
+        config
+            .analyzer
+            .validate()
+            .context("invalid configuration")?;
         alert_rules::validate(&config.alerts).context("invalid configuration")?;
         Ok(config)
     }
@@ -92,11 +95,18 @@ mod tests {
 
     #[test]
     fn typos_and_bad_values_are_errors() {
-        let e = load_str("[analyzer]\nconsenus = 5\n").unwrap_err().to_string();
+        let e = load_str("[analyzer]\nconsenus = 5\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("consenus"), "{e}");
-        let e = format!("{:#}", load_str("[analyzer]\nconsensus = 12\n").unwrap_err());
+        let e = format!(
+            "{:#}",
+            load_str("[analyzer]\nconsensus = 12\n").unwrap_err()
+        );
         assert!(e.contains("consensus = 12"), "{e}");
-        let e = load_str("[[alerts]]\npattern = \"a[\"\nalerter = \"smtp\"\n").unwrap_err().to_string();
+        let e = load_str("[[alerts]]\npattern = \"a[\"\nalerter = \"smtp\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a valid regex"), "{e}");
         assert!(Config::load(Some(Path::new("/nonexistent/skyline.toml"))).is_err());
     }

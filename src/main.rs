@@ -15,7 +15,11 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 
 #[derive(Parser)]
-#[command(name = "skyline", version, about = "Streaming anomaly detection and deflection for metric time series")]
+#[command(
+    name = "skyline",
+    version,
+    about = "Streaming anomaly detection and deflection for metric time series"
+)]
 struct Cli {
     /// TOML config file (any subset of the keys in skyline.example.toml).
     #[arg(long, global = true, env = "SKYLINE_CONFIG")]
@@ -54,7 +58,8 @@ fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SKYLINE_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SKYLINE_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .init();
     if let Err(err) = run(Cli::parse()) {
@@ -79,14 +84,18 @@ fn run_backtest(config: &Config, args: BacktestArgs) -> Result<()> {
     let mut points = input.points;
     let duplicates = analyze::series::sort_dedup(&mut points);
     if duplicates > 0 {
-        tracing::warn!(duplicates, "dropped points sharing a timestamp (the first after sorting is kept)");
+        tracing::warn!(
+            duplicates,
+            "dropped points sharing a timestamp (the first after sorting is kept)"
+        );
     }
     let metric = args.metric.unwrap_or_else(|| file_stem(&args.file));
     let rows = backtest::backtest(&points, &metric, config, args.all_algorithms);
 
     match &args.out {
         Some(path) => {
-            let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            let file =
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
             backtest::write_csv(&rows, &mut BufWriter::new(file))
         }
         None => backtest::write_csv(&rows, &mut BufWriter::new(std::io::stdout().lock())),

@@ -26,7 +26,8 @@ pub fn read_series_csv(path: &Path, skip_bad_rows: bool) -> Result<SeriesFile> {
     let mut out = SeriesFile::default();
     for (index, line) in BufReader::new(file).lines().enumerate() {
         let line_no = index + 1;
-        let line = line.with_context(|| format!("{}:{line_no}: cannot read line", path.display()))?;
+        let line =
+            line.with_context(|| format!("{}:{line_no}: cannot read line", path.display()))?;
         let line = line.trim();
         if line.is_empty() {
             continue;
@@ -75,7 +76,11 @@ pub fn parse_timestamp(s: &str) -> Result<i64, String> {
         }
         return Err(format!("timestamp {s:?} is out of range"));
     }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.fZ"] {
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, format) {
             return Ok(dt.and_utc().timestamp());
         }
@@ -95,14 +100,20 @@ mod tests {
         assert_eq!(parse_timestamp("1397088240.9"), Ok(1_397_088_240));
         assert_eq!(parse_timestamp("2014-04-10 00:04:00"), Ok(1_397_088_240));
         assert_eq!(parse_timestamp("2014-04-10T00:04:00"), Ok(1_397_088_240));
-        assert_eq!(parse_timestamp("2014-04-10 00:04:00.000000"), Ok(1_397_088_240));
+        assert_eq!(
+            parse_timestamp("2014-04-10 00:04:00.000000"),
+            Ok(1_397_088_240)
+        );
         assert!(parse_timestamp("yesterday").is_err());
         assert!(parse_timestamp("1e300").is_err());
     }
 
     #[test]
     fn rows() {
-        assert_eq!(parse_row("2014-04-10 00:04:00,91.958"), Ok((1_397_088_240, 91.958)));
+        assert_eq!(
+            parse_row("2014-04-10 00:04:00,91.958"),
+            Ok((1_397_088_240, 91.958))
+        );
         assert!(parse_row("1,2,3").unwrap_err().contains("two columns"));
         assert!(parse_row("1").unwrap_err().contains("two columns"));
         assert!(parse_row("1,abc").unwrap_err().contains("not a number"));

@@ -14,7 +14,11 @@ fn nab_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
         .join("nab");
-    assert!(dir.is_dir(), "NAB data not found at {} (set SKYLINE_SHARED_DATA)", dir.display());
+    assert!(
+        dir.is_dir(),
+        "NAB data not found at {} (set SKYLINE_SHARED_DATA)",
+        dir.display()
+    );
     dir
 }
 
@@ -37,7 +41,8 @@ struct Rates {
 fn every_nab_series_backtests_with_plausible_output() {
     let dir = nab_dir();
     let labels: BTreeMap<String, Vec<[String; 2]>> =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("labels_windows.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("labels_windows.json")).unwrap())
+            .unwrap();
     let mut total = Rates::default();
     let mut files = 0;
     for (rel, windows) in &labels {
@@ -47,7 +52,11 @@ fn every_nab_series_backtests_with_plausible_output() {
             .arg(&path)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{rel}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{rel}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
         // One row per distinct timestamp: like the live window, the backtest
         // keeps the first point of a timestamp seen twice.
@@ -73,9 +82,15 @@ fn every_nab_series_backtests_with_plausible_output() {
             last_ts = ts;
             f[1].parse::<f64>().unwrap();
             let votes = &f[2..11];
-            assert!(votes.iter().all(|v| ["", "0", "1"].contains(v)), "{rel}: {line}");
+            assert!(
+                votes.iter().all(|v| ["", "0", "1"].contains(v)),
+                "{rel}: {line}"
+            );
             let (anomalous, alert) = (f[11], f[12]);
-            assert!(["0", "1"].contains(&anomalous) && ["0", "1"].contains(&alert), "{rel}: {line}");
+            assert!(
+                ["0", "1"].contains(&anomalous) && ["0", "1"].contains(&alert),
+                "{rel}: {line}"
+            );
             let cast = votes.iter().filter(|v| !v.is_empty()).count();
             let falses = votes.iter().filter(|v| **v == "0").count();
             // --all-algorithms: a judged row has all nine votes cast (no
@@ -83,7 +98,10 @@ fn every_nab_series_backtests_with_plausible_output() {
             assert!(cast == 0 || cast == 9, "{rel}: {line}");
             // CONSENSUS 6 of 9: anomalous iff at most three False votes.
             assert_eq!(anomalous == "1", cast > 0 && falses <= 3, "{rel}: {line}");
-            assert!(alert == "0" || anomalous == "1", "{rel}: alert without anomaly: {line}");
+            assert!(
+                alert == "0" || anomalous == "1",
+                "{rel}: alert without anomaly: {line}"
+            );
             let inside = windows.iter().any(|&(a, b)| a <= ts && ts <= b);
             let is_anomalous = anomalous == "1";
             if inside {
@@ -94,9 +112,18 @@ fn every_nab_series_backtests_with_plausible_output() {
                 rates.out_anomalous += usize::from(is_anomalous);
             }
         }
-        assert_eq!(rows, input_rows, "{rel}: one output row per distinct input timestamp");
+        assert_eq!(
+            rows, input_rows,
+            "{rel}: one output row per distinct input timestamp"
+        );
         files += 1;
-        let pct = |a: usize, n: usize| if n == 0 { f64::NAN } else { 100.0 * a as f64 / n as f64 };
+        let pct = |a: usize, n: usize| {
+            if n == 0 {
+                f64::NAN
+            } else {
+                100.0 * a as f64 / n as f64
+            }
+        };
         eprintln!(
             "{rel}: anomalous in labelled windows {}/{} ({:.2}%), outside {}/{} ({:.2}%)",
             rates.in_anomalous,
@@ -123,5 +150,8 @@ fn every_nab_series_backtests_with_plausible_output() {
     );
     // Plausibility, not a benchmark: flagged points concentrate where NAB
     // says anomalies are.
-    assert!(in_rate > out_rate, "anomalies do not cluster in labelled windows");
+    assert!(
+        in_rate > out_rate,
+        "anomalies do not cluster in labelled windows"
+    );
 }

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn skyline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_skyline")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_skyline"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn scratch_dir(name: &str) -> PathBuf {
@@ -19,7 +22,11 @@ fn scratch_dir(name: &str) -> PathBuf {
 fn epoch_csv(n: i64) -> String {
     (0..n)
         .map(|i| {
-            let v = if i >= n - 3 { 500.0 } else { 10.0 + ((i * 7919) % 13) as f64 / 13.0 };
+            let v = if i >= n - 3 {
+                500.0
+            } else {
+                10.0 + ((i * 7919) % 13) as f64 / 13.0
+            };
             format!("{},{v}\n", 1_400_000_000 + i * 60)
         })
         .collect()
@@ -39,7 +46,12 @@ fn headerless_epoch_input_and_out_file() {
     let input = dir.join("m.csv");
     std::fs::write(&input, epoch_csv(300)).unwrap();
     let out = dir.join("votes.csv");
-    let o = skyline(&["backtest", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = skyline(&[
+        "backtest",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).is_empty(), "--out leaves stdout empty");
     let text = std::fs::read_to_string(&out).unwrap();
@@ -47,9 +59,15 @@ fn headerless_epoch_input_and_out_file() {
     let rows: Vec<&str> = text.lines().collect();
     let (first_spike, last) = (rows[298], rows[300]);
     assert!(first_spike.starts_with("1400017820,500,"), "{first_spike}");
-    assert!(first_spike.ends_with(",1,1"), "the spike is anomalous and alerts: {first_spike}");
+    assert!(
+        first_spike.ends_with(",1,1"),
+        "the spike is anomalous and alerts: {first_spike}"
+    );
     assert!(last.starts_with("1400017940,500,"), "{last}");
-    assert!(last.ends_with(",1,0"), "still anomalous, alert expired not yet: {last}");
+    assert!(
+        last.ends_with(",1,0"),
+        "still anomalous, alert expired not yet: {last}"
+    );
     assert!(stderr(&o).contains("300 points"), "{}", stderr(&o));
 }
 
@@ -63,14 +81,20 @@ fn malformed_row_names_file_and_line() {
     let o = skyline(&["backtest", input.to_str().unwrap()]);
     assert!(!o.status.success());
     let err = stderr(&o);
-    assert!(err.contains("bad.csv:151:") && err.contains("not a number"), "{err}");
+    assert!(
+        err.contains("bad.csv:151:") && err.contains("not a number"),
+        "{err}"
+    );
 
     let o = skyline(&["backtest", "--skip-bad-rows", input.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("3 bad rows skipped"), "{err}");
     assert!(err.contains("bad.csv:152: expected two columns"), "{err}");
-    assert!(err.contains("bad.csv:153: value NaN is not finite"), "{err}");
+    assert!(
+        err.contains("bad.csv:153: value NaN is not finite"),
+        "{err}"
+    );
     assert_eq!(stdout(&o).lines().count(), 151);
 }
 
@@ -78,7 +102,11 @@ fn malformed_row_names_file_and_line() {
 fn missing_file_is_a_clear_error() {
     let o = skyline(&["backtest", "/nonexistent/series.csv"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("cannot open /nonexistent/series.csv"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot open /nonexistent/series.csv"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -88,20 +116,39 @@ fn config_file_changes_the_verdict_and_typos_are_refused() {
     std::fs::write(&input, epoch_csv(300)).unwrap();
     // Only grubbs and least_squares, both must agree.
     let cfg = dir.join("strict.toml");
-    std::fs::write(&cfg, "[analyzer]\nalgorithms = [\"grubbs\", \"least_squares\"]\nconsensus = 2\n").unwrap();
-    let o = skyline(&["--config", cfg.to_str().unwrap(), "backtest", input.to_str().unwrap()]);
+    std::fs::write(
+        &cfg,
+        "[analyzer]\nalgorithms = [\"grubbs\", \"least_squares\"]\nconsensus = 2\n",
+    )
+    .unwrap();
+    let o = skyline(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "backtest",
+        input.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let last = stdout(&o).lines().last().unwrap().to_owned();
     let f: Vec<&str> = last.split(',').collect();
     // only the configured two columns carry votes
     assert_eq!(&f[2..11], &["", "", "", "1", "", "", "", "", "1"], "{last}");
     // the flag also works after the subcommand
-    let o = skyline(&["backtest", input.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    let o = skyline(&[
+        "backtest",
+        input.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
     assert!(o.status.success());
 
     let typo = dir.join("typo.toml");
     std::fs::write(&typo, "[analyzer]\nconsenssus = 2\n").unwrap();
-    let o = skyline(&["--config", typo.to_str().unwrap(), "backtest", input.to_str().unwrap()]);
+    let o = skyline(&[
+        "--config",
+        typo.to_str().unwrap(),
+        "backtest",
+        input.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("consenssus"), "{}", stderr(&o));
 }
@@ -112,9 +159,23 @@ fn no_rule_matches_means_no_alert() {
     let input = dir.join("m.csv");
     std::fs::write(&input, epoch_csv(300)).unwrap();
     let cfg = dir.join("rules.toml");
-    std::fs::write(&cfg, "[[alerts]]\npattern = \"stats.web\"\nalerter = \"smtp\"\n").unwrap();
-    let o = skyline(&["--config", cfg.to_str().unwrap(), "backtest", input.to_str().unwrap(), "--metric", "stats.db.cpu"]);
+    std::fs::write(
+        &cfg,
+        "[[alerts]]\npattern = \"stats.web\"\nalerter = \"smtp\"\n",
+    )
+    .unwrap();
+    let o = skyline(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "backtest",
+        input.to_str().unwrap(),
+        "--metric",
+        "stats.db.cpu",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let last = stdout(&o).lines().last().unwrap().to_owned();
-    assert!(last.ends_with(",1,0"), "anomalous, but no rule alerts: {last}");
+    assert!(
+        last.ends_with(",1,0"),
+        "anomalous, but no rule alerts: {last}"
+    );
 }

@@ -169,8 +169,14 @@ mod tests {
 
     #[test]
     fn routing() {
-        let rules = [rule("seasonal", "smtp", 600, Some(168)), rule("stats", "smtp", 600, Some(24))];
-        assert_eq!(route(&rules, "seasonal.energy", false), Route::Seasonal { hours: 168 });
+        let rules = [
+            rule("seasonal", "smtp", 600, Some(168)),
+            rule("stats", "smtp", 600, Some(24)),
+        ];
+        assert_eq!(
+            route(&rules, "seasonal.energy", false),
+            Route::Seasonal { hours: 168 }
+        );
         // 24 hours is not a second-order resolution
         assert!(matches!(route(&rules, "stats.cpu", false), Route::Alert(_)));
         assert_eq!(route(&rules, "stats.cpu", true), Route::Fingerprint);

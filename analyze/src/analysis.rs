@@ -65,13 +65,20 @@ pub struct MetricContext<'a> {
 
 /// Analyses `points` (sorted by timestamp, one point per timestamp).
 /// `scratch` is reused between calls to avoid reallocating the columns.
-pub fn analyze(points: &[Point], ctx: MetricContext<'_>, settings: &Settings, scratch: &mut Series) -> Analysis {
+pub fn analyze(
+    points: &[Point],
+    ctx: MetricContext<'_>,
+    settings: &Settings,
+    scratch: &mut Series,
+) -> Analysis {
     let mut analysis = Analysis {
         outcome: Outcome::NotAnalysed,
         last: points.last().copied(),
         about_to_go_stale: false,
     };
-    if any_matches(&settings.skip, ctx.metric) || (!ctx.high_priority && !settings.analyze_low_priority_metrics) {
+    if any_matches(&settings.skip, ctx.metric)
+        || (!ctx.high_priority && !settings.analyze_low_priority_metrics)
+    {
         return analysis;
     }
     if ctx.derivative && points.len() > 3 {
@@ -102,7 +109,8 @@ pub fn analyze(points: &[Point], ctx: MetricContext<'_>, settings: &Settings, sc
             );
         }
     }
-    if !ctx.high_priority && mad_prefilter_skips(&scratch.values, settings.mad_low_priority_metrics) {
+    if !ctx.high_priority && mad_prefilter_skips(&scratch.values, settings.mad_low_priority_metrics)
+    {
         analysis.outcome = Outcome::MadSkipped;
         return analysis;
     }
@@ -133,7 +141,12 @@ mod tests {
 
     fn noisy_day_with_spike() -> Vec<Point> {
         let mut pts: Vec<Point> = (0..1440)
-            .map(|i| (1_400_000_000 + i * 60, 10.0 + ((i * 7919) % 13) as f64 / 13.0))
+            .map(|i| {
+                (
+                    1_400_000_000 + i * 60,
+                    10.0 + ((i * 7919) % 13) as f64 / 13.0,
+                )
+            })
             .collect();
         let n = pts.len();
         for p in &mut pts[n - 3..] {
@@ -154,7 +167,10 @@ mod tests {
             skip: vec![MetricPattern::new("stats").unwrap()],
             ..Settings::default()
         };
-        assert_eq!(analyze(&pts, ctx(now), &skipping, &mut scratch).outcome, Outcome::NotAnalysed);
+        assert_eq!(
+            analyze(&pts, ctx(now), &skipping, &mut scratch).outcome,
+            Outcome::NotAnalysed
+        );
     }
 
     #[test]
@@ -175,16 +191,24 @@ mod tests {
             analyze_low_priority_metrics: false,
             ..Settings::default()
         };
-        assert_eq!(analyze(&pts, low, &no_low, &mut scratch).outcome, Outcome::NotAnalysed);
+        assert_eq!(
+            analyze(&pts, low, &no_low, &mut scratch).outcome,
+            Outcome::NotAnalysed
+        );
     }
 
     #[test]
     fn counter_is_analysed_as_its_derivative() {
         // A counter climbing 5 per minute: its derivative is flat 5 → Boring.
-        let pts: Vec<Point> = (0..300).map(|i| (1_400_000_000 + i * 60, 5.0 * i as f64)).collect();
+        let pts: Vec<Point> = (0..300)
+            .map(|i| (1_400_000_000 + i * 60, 5.0 * i as f64))
+            .collect();
         let now = pts.last().unwrap().0;
         let mut scratch = Series::default();
-        let c = MetricContext { derivative: true, ..ctx(now) };
+        let c = MetricContext {
+            derivative: true,
+            ..ctx(now)
+        };
         let a = analyze(&pts, c, &Settings::default(), &mut scratch);
         assert_eq!(a.outcome, Outcome::Exception(Exception::Boring));
         assert_eq!(a.last, Some((now, 5.0)));

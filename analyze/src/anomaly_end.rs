@@ -42,7 +42,10 @@ impl<Id: Clone> CurrentAnomalies<Id> {
         self.open
             .entry(metric.to_owned())
             .or_default()
-            .push(OpenAnomaly { id, anomaly_timestamp });
+            .push(OpenAnomaly {
+                id,
+                anomaly_timestamp,
+            });
     }
 
     /// Folds a not-anomalous analysis of `metric` whose newest point is

@@ -79,11 +79,34 @@ mod tests {
 
     #[test]
     fn errors_count_as_not_false() {
-        let v = [Anomalous, Anomalous, Anomalous, Error, Error, Error, NotAnomalous, NotAnomalous, NotAnomalous];
+        let v = [
+            Anomalous,
+            Anomalous,
+            Anomalous,
+            Error,
+            Error,
+            Error,
+            NotAnomalous,
+            NotAnomalous,
+            NotAnomalous,
+        ];
         assert!(consensus_verdict(&v, 6));
-        let v = [Anomalous, Anomalous, Error, Error, Error, NotAnomalous, NotAnomalous, NotAnomalous, NotAnomalous];
+        let v = [
+            Anomalous,
+            Anomalous,
+            Error,
+            Error,
+            Error,
+            NotAnomalous,
+            NotAnomalous,
+            NotAnomalous,
+            NotAnomalous,
+        ];
         assert!(!consensus_verdict(&v, 6));
-        assert!(!consensus_verdict(&[Error; 9], 6), "no vote cast: not anomalous");
+        assert!(
+            !consensus_verdict(&[Error; 9], 6),
+            "no vote cast: not anomalous"
+        );
         assert!(consensus_verdict(&[Anomalous, Error, Error], 3));
     }
 
@@ -92,8 +115,13 @@ mod tests {
     #[test]
     fn early_exit_after_max_false() {
         let ts: Vec<i64> = (0..1440).map(|i| 1_400_000_000 + i * 60).collect();
-        let vs: Vec<f64> = (0..1440).map(|i| 10.0 + ((i * 7919) % 13) as f64 / 13.0).collect();
-        let s = Series { timestamps: ts, values: vs };
+        let vs: Vec<f64> = (0..1440)
+            .map(|i| 10.0 + ((i * 7919) % 13) as f64 / 13.0)
+            .collect();
+        let s = Series {
+            timestamps: ts,
+            values: vs,
+        };
         let now = *s.timestamps.last().unwrap();
         let fast = run_ensemble(&s, &Algorithm::ALL, 6, true, now, 86_400);
         let full = run_ensemble(&s, &Algorithm::ALL, 6, false, now, 86_400);

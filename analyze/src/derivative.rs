@@ -50,7 +50,11 @@ pub fn is_monotonic_counter(values: &[f64]) -> bool {
     if runs > MAX_SUBSEQUENCES {
         return false;
     }
-    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
     let range = hi - lo;
     let pct = if range <= 1000.0 {
         1.0
@@ -60,7 +64,11 @@ pub fn is_monotonic_counter(values: &[f64]) -> bool {
         3.0
     };
     let min_reset = range / 100.0 * pct;
-    let drops: Vec<f64> = values.windows(2).filter(|w| w[1] < w[0]).map(|w| w[1]).collect();
+    let drops: Vec<f64> = values
+        .windows(2)
+        .filter(|w| w[1] < w[0])
+        .map(|w| w[1])
+        .collect();
     let resets = drops.iter().filter(|v| **v <= min_reset).count();
     if resets == drops.len() {
         return true;
@@ -121,7 +129,11 @@ impl DerivativeState {
         if self.last_timestamp == Some(t_last) && now < self.pending_until {
             return false; // no new data: not another confirmation
         }
-        self.pending = if now < self.pending_until { self.pending + 1 } else { 1 };
+        self.pending = if now < self.pending_until {
+            self.pending + 1
+        } else {
+            1
+        };
         self.pending_until = now + PENDING_TTL;
         self.last_timestamp = Some(t_last);
         if self.pending >= CONFIRMATIONS {
@@ -162,7 +174,10 @@ mod tests {
     #[test]
     fn derivative_drops_resets() {
         let pts = [(1, 5.0), (2, 7.0), (3, 10.0), (4, 1.0), (5, 4.0)];
-        assert_eq!(non_negative_derivative(&pts), vec![(2, 2.0), (3, 3.0), (5, 3.0)]);
+        assert_eq!(
+            non_negative_derivative(&pts),
+            vec![(2, 2.0), (3, 3.0), (5, 3.0)]
+        );
         assert_eq!(non_negative_derivative(&pts[..3]), pts[..3].to_vec());
     }
 
@@ -170,7 +185,10 @@ mod tests {
     fn three_confirmations_with_new_data() {
         let mut s = DerivativeState::default();
         assert!(!s.observe(60, 60, true, 86_400));
-        assert!(!s.observe(120, 60, true, 86_400), "same data does not count");
+        assert!(
+            !s.observe(120, 60, true, 86_400),
+            "same data does not count"
+        );
         assert!(!s.observe(180, 180, true, 86_400));
         assert!(s.observe(240, 240, true, 86_400));
         // confirmed for a full duration, whatever the test says meanwhile

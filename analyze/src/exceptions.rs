@@ -88,7 +88,12 @@ fn distinct_count_up_to(xs: &[f64], limit: usize) -> usize {
 /// stale (`ALERT_ON_STALE_METRICS`): `lower <= age < stale_period`, where
 /// `lower` is `alert_on_stale_period` for the default stale period and
 /// `P - floor(P/4)` for a custom period `P`.
-pub fn about_to_go_stale(age: i64, stale_period: i64, default_stale_period: i64, alert_on_stale_period: i64) -> bool {
+pub fn about_to_go_stale(
+    age: i64,
+    stale_period: i64,
+    default_stale_period: i64,
+    alert_on_stale_period: i64,
+) -> bool {
     let lower = if stale_period == default_stale_period {
         alert_on_stale_period
     } else {
@@ -113,8 +118,14 @@ mod tests {
         let s = series(99, |i| i as f64);
         let now = 1000 + 98 * 60;
         assert_eq!(check(&s, now, 100, 500, 100, 1), Some(Exception::TooShort));
-        assert_eq!(check(&series(0, |_| 0.0), now, 100, 500, 100, 1), Some(Exception::EmptyTimeseries));
-        assert_eq!(check(&series(100, |i| i as f64), now + 60, 100, 500, 100, 1), None);
+        assert_eq!(
+            check(&series(0, |_| 0.0), now, 100, 500, 100, 1),
+            Some(Exception::EmptyTimeseries)
+        );
+        assert_eq!(
+            check(&series(100, |i| i as f64), now + 60, 100, 500, 100, 1),
+            None
+        );
     }
 
     #[test]
@@ -122,7 +133,10 @@ mod tests {
         let s = series(100, |i| i as f64);
         let last = 1000 + 99 * 60;
         assert_eq!(check(&s, last + 500, 100, 500, 100, 1), None);
-        assert_eq!(check(&s, last + 501, 100, 500, 100, 1), Some(Exception::Stale));
+        assert_eq!(
+            check(&s, last + 501, 100, 500, 100, 1),
+            Some(Exception::Stale)
+        );
     }
 
     #[test]
@@ -132,7 +146,15 @@ mod tests {
         let now = 1000 + 199 * 60;
         assert_eq!(check(&s, now, 100, 500, 100, 1), Some(Exception::Boring));
         // one different value inside the last 100 → two values → not boring
-        let s = series(200, |i| if i == 150 { 8.0 } else if i < 100 { i as f64 } else { 7.0 });
+        let s = series(200, |i| {
+            if i == 150 {
+                8.0
+            } else if i < 100 {
+                i as f64
+            } else {
+                7.0
+            }
+        });
         assert_eq!(check(&s, now, 100, 500, 100, 1), None);
         // set size 2: exactly two distinct values is boring, one is not
         assert_eq!(check(&s, now, 100, 500, 100, 2), Some(Exception::Boring));

@@ -5,10 +5,10 @@
 use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A pattern a metric name is tested against. It matches when, in order:
-/// 1. it equals the name; 2. it is a substring of the name; 3. every
-/// dot-separated element of the pattern is an element of the name; or
-/// 4. it is a regular expression matching at the start of the name.
+/// A pattern a metric name is tested against. It matches when, in order,
+/// it equals the name, is a substring of the name, has every dot-separated
+/// element present among the name's elements, or is a regular expression
+/// matching at the start of the name.
 #[derive(Debug, Clone)]
 pub struct MetricPattern {
     text: String,
@@ -61,8 +61,9 @@ impl Serialize for MetricPattern {
 impl<'de> Deserialize<'de> for MetricPattern {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        MetricPattern::new(&text)
-            .map_err(|e| serde::de::Error::custom(format!("pattern {text:?} is not a valid regex: {e}")))
+        MetricPattern::new(&text).map_err(|e| {
+            serde::de::Error::custom(format!("pattern {text:?} is not a valid regex: {e}"))
+        })
     }
 }
 

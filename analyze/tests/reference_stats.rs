@@ -34,13 +34,21 @@ fn windows() -> Vec<(String, Vec<(i64, f64)>)> {
         "artificialNoAnomaly/art_noisy.csv",
     ] {
         let pts = read_nab(file);
-        for (len, end) in [(100, 300), (288, 2000), (1440, 3000), (pts.len(), pts.len())] {
+        for (len, end) in [
+            (100, 300),
+            (288, 2000),
+            (1440, 3000),
+            (pts.len(), pts.len()),
+        ] {
             let end = end.min(pts.len());
             let start = end.saturating_sub(len);
             out.push((format!("{file}[{start}..{end}]"), pts[start..end].to_vec()));
         }
     }
-    let statsd = std::fs::read_to_string(shared_data().join("skyline/stats.statsd.bad_lines_seen.20161110.csv")).unwrap();
+    let statsd = std::fs::read_to_string(
+        shared_data().join("skyline/stats.statsd.bad_lines_seen.20161110.csv"),
+    )
+    .unwrap();
     let pts: Vec<(i64, f64)> = statsd
         .lines()
         .map(|l| {
@@ -68,8 +76,10 @@ impl Tally {
         let worst = self.worst.entry(quantity).or_insert(0.0);
         *worst = worst.max(d);
         if d > tol || d.is_nan() {
-            self.failures
-                .push((d, format!("{what}: ours {ours:?} reference {theirs:?} (rel {d:e} > {tol:e})")));
+            self.failures.push((
+                d,
+                format!("{what}: ours {ours:?} reference {theirs:?} (rel {d:e} > {tol:e})"),
+            ));
         }
     }
 
@@ -84,7 +94,9 @@ impl Tally {
 #[test]
 fn building_blocks_match_numpy_scipy_pandas() {
     let windows = windows();
-    let t_isf_n: Vec<usize> = vec![3, 4, 5, 10, 20, 50, 99, 100, 101, 288, 1000, 1439, 1440, 4032, 8640, 10_080];
+    let t_isf_n: Vec<usize> = vec![
+        3, 4, 5, 10, 20, 50, 99, 100, 101, 288, 1000, 1439, 1440, 4032, 8640, 10_080,
+    ];
     let input = json!({
         "series": windows.iter().map(|(_, pts)| json!({
             "t": pts.iter().map(|p| p.0).collect::<Vec<_>>(),
@@ -99,7 +111,9 @@ fn building_blocks_match_numpy_scipy_pandas() {
         let t: Vec<f64> = pts.iter().map(|p| p.0 as f64).collect();
         let v: Vec<f64> = pts.iter().map(|p| p.1).collect();
         let f = |k: &str| num(&r[k]);
-        let mut c = |tol, what: &'static str, ours, theirs| tally.check(tol, what, format!("{name} {what}"), ours, theirs);
+        let mut c = |tol, what: &'static str, ours, theirs| {
+            tally.check(tol, what, format!("{name} {what}"), ours, theirs)
+        };
         c(1e-12, "mean", mean(&v), f("mean"));
         c(1e-12, "std ddof 0", std(&v, 0), f("std0"));
         c(1e-12, "std ddof 1", sample_std(&v), f("std1"));
@@ -113,13 +127,38 @@ fn building_blocks_match_numpy_scipy_pandas() {
         let (m, b) = linear_fit(&t, &v).unwrap();
         let e: Vec<f64> = t.iter().zip(&v).map(|(x, y)| y - (m * x + b)).collect();
         let n = e.len();
-        c(1e-8, "least squares residual std", sample_std(&e), f("lsq_std"));
-        c(1e-8, "least squares residual tail", (e[n - 1] + e[n - 2] + e[n - 3]) / 3.0, f("lsq_tail"));
+        c(
+            1e-8,
+            "least squares residual std",
+            sample_std(&e),
+            f("lsq_std"),
+        );
+        c(
+            1e-8,
+            "least squares residual tail",
+            (e[n - 1] + e[n - 2] + e[n - 3]) / 3.0,
+            f("lsq_tail"),
+        );
         let (counts, edges) = histogram(&v, 15);
-        let ref_counts: Vec<u64> = r["hist_counts"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+        let ref_counts: Vec<u64> = r["hist_counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
         let ours: Vec<u64> = counts.iter().map(|&x| u64::from(x)).collect();
-        for (k, (a, b)) in edges.iter().zip(r["hist_edges"].as_array().unwrap()).enumerate() {
-            tally.check(1e-12, "histogram edge", format!("{name} histogram edge {k}"), *a, num(b));
+        for (k, (a, b)) in edges
+            .iter()
+            .zip(r["hist_edges"].as_array().unwrap())
+            .enumerate()
+        {
+            tally.check(
+                1e-12,
+                "histogram edge",
+                format!("{name} histogram edge {k}"),
+                *a,
+                num(b),
+            );
         }
         tally.require(
             ours == ref_counts,
@@ -132,7 +171,13 @@ fn building_blocks_match_numpy_scipy_pandas() {
         let nf = *n as f64;
         let k = g * nf.sqrt() / (nf - 1.0);
         let t = (k * k * (nf - 2.0) / (1.0 - k * k)).sqrt();
-        tally.check(1e-10, "student t isf", format!("t.isf(0.05/(2·{n}), {n}-2)"), t, num(r));
+        tally.check(
+            1e-10,
+            "student t isf",
+            format!("t.isf(0.05/(2·{n}), {n}-2)"),
+            t,
+            num(r),
+        );
     }
     let Tally {
         compared,
@@ -146,6 +191,13 @@ fn building_blocks_match_numpy_scipy_pandas() {
     for (_, f) in failures.iter().take(20) {
         eprintln!("{f}");
     }
-    assert!(failures.is_empty(), "{} of {compared} comparisons out of tolerance", failures.len());
-    eprintln!("{compared} comparisons within tolerance on {} windows", windows.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {compared} comparisons out of tolerance",
+        failures.len()
+    );
+    eprintln!(
+        "{compared} comparisons within tolerance on {} windows",
+        windows.len()
+    );
 }

@@ -72,7 +72,9 @@ mod tests {
 
     #[test]
     fn upward_outlier_fires_downward_does_not() {
-        let mut v: Vec<f64> = (0..100).map(|i| if i % 2 == 0 { 9.0 } else { 11.0 }).collect();
+        let mut v: Vec<f64> = (0..100)
+            .map(|i| if i % 2 == 0 { 9.0 } else { 11.0 })
+            .collect();
         v.extend([30.0; 3]);
         assert_eq!(grubbs(&v), Vote::Anomalous);
         let n = v.len();

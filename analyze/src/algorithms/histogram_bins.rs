@@ -1,42 +1,38 @@
 use super::Vote;
 use crate::series::tail_avg;
-use crate::stats::histogram;
+use crate::stats::EqualWidthBins;
 
 /// Bins holding at most this many points are "rare".
 const RARE_BIN_SIZE: u32 = 20;
 const BINS: usize = 15;
 
-/// Anomalous when `tail_avg` falls in a rare bin of a 15-bin histogram of the
-/// series (NaN values left out).
+/// Anomalous when `tail_avg` falls in a rare bin (≤ 20 points) of a 15-bin
+/// histogram of the series (NaN values left out).
 ///
 /// Reference semantics kept on purpose: the first bin only counts when
 /// `tail_avg <= min` (a value inside it never fires), other bins are
 /// half-open `[edge_i, edge_i+1)` so `tail_avg == max` never fires; binning
-/// follows Analyzer's numba kernel (see [`histogram`]), so a flat series puts
-/// everything in the last bin and the first (empty) bin fires — Boring
-/// removes such series before this runs.
+/// follows Analyzer's numba kernel (see [`EqualWidthBins`]), so a flat
+/// series puts everything in the last bin and the first (empty) bin fires —
+/// Boring removes such series before this runs.
+///
+/// Only the (at most two) bins `tail_avg` can be tested against matter, so
+/// only their populations are counted: one pass, no scattered increments.
 pub fn histogram_bins(values: &[f64]) -> Vote {
-    let t = tail_avg(values);
-    let finite: Vec<f64>;
-    let sample = if values.iter().any(|v| v.is_nan()) {
-        finite = values.iter().copied().filter(|v| !v.is_nan()).collect();
-        &finite[..]
-    } else {
-        values
-    };
-    if sample.is_empty() {
+    let Some(binning) = EqualWidthBins::spanning(values, BINS) else {
         return Vote::Error;
+    };
+    let t = tail_avg(values);
+    let first = t <= binning.edge(0);
+    // Half-open intervals on non-decreasing edges: at most one contains t.
+    let inner = (1..BINS).find(|&i| binning.edge(i) <= t && t < binning.edge(i + 1));
+    if !first && inner.is_none() {
+        return Vote::NotAnomalous;
     }
-    let (counts, edges) = histogram(sample, BINS);
-    let fires = counts.iter().enumerate().any(|(i, &count)| {
-        count <= RARE_BIN_SIZE
-            && if i == 0 {
-                t <= edges[0]
-            } else {
-                edges[i] <= t && t < edges[i + 1]
-            }
-    });
-    Vote::from_bool(fires)
+    let (in_first, in_inner) = binning.populations(values, 0, inner.unwrap_or(0));
+    Vote::from_bool(
+        (first && in_first <= RARE_BIN_SIZE) || (inner.is_some() && in_inner <= RARE_BIN_SIZE),
+    )
 }
 
 #[cfg(test)]
@@ -60,14 +56,20 @@ mod tests {
     #[test]
     fn tail_at_max_never_fires() {
         // max = 99 = edges[15]; the half-open test excludes it.
-        assert_eq!(histogram_bins(&ramp_with_tail([99.0; 3])), Vote::NotAnomalous);
+        assert_eq!(
+            histogram_bins(&ramp_with_tail([99.0; 3])),
+            Vote::NotAnomalous
+        );
     }
 
     #[test]
     fn first_bin_fires_only_at_min() {
         // min 0: tail 0 fires; tail 1 (inside bin 0, above its left edge) does not.
         assert_eq!(histogram_bins(&ramp_with_tail([0.0; 3])), Vote::Anomalous);
-        assert_eq!(histogram_bins(&ramp_with_tail([1.0; 3])), Vote::NotAnomalous);
+        assert_eq!(
+            histogram_bins(&ramp_with_tail([1.0; 3])),
+            Vote::NotAnomalous
+        );
     }
 
     #[test]
@@ -77,6 +79,55 @@ mod tests {
         v.extend((0..100).map(f64::from));
         v.extend([10.0; 3]);
         assert_eq!(histogram_bins(&v), Vote::NotAnomalous);
+    }
+
+    /// The reference's loop over the full histogram, to check that counting
+    /// only the candidate bins decides the same.
+    fn full_histogram_vote(values: &[f64]) -> Vote {
+        let (counts, edges) = crate::stats::histogram(values, BINS);
+        let t = tail_avg(values);
+        let fires = counts.iter().enumerate().any(|(i, &c)| {
+            c <= RARE_BIN_SIZE
+                && if i == 0 {
+                    t <= edges[0]
+                } else {
+                    edges[i] <= t && t < edges[i + 1]
+                }
+        });
+        Vote::from_bool(fires)
+    }
+
+    #[test]
+    fn candidate_bins_decide_like_the_full_histogram() {
+        // xorshift noise with occasional excursions, many lengths and tails
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut fired = 0;
+        for case in 0..2000 {
+            let n = 100 + case % 300;
+            let v: Vec<f64> = (0..n)
+                .map(|_| {
+                    let x = next();
+                    if x > 0.97 {
+                        10.0 * next()
+                    } else {
+                        (x * 8.0).round() / 8.0
+                    }
+                })
+                .collect();
+            let ours = histogram_bins(&v);
+            assert_eq!(ours, full_histogram_vote(&v), "case {case}: {v:?}");
+            fired += usize::from(ours == Vote::Anomalous);
+        }
+        assert!(
+            fired > 100 && fired < 1900,
+            "both outcomes exercised: {fired}"
+        );
     }
 
     #[test]

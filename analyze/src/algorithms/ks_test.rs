@@ -78,7 +78,10 @@ mod tests {
         // Only 10 probe points in 600 s: below the 20-point minimum.
         let now = 1_700_000_000;
         let ts: Vec<i64> = (0..=60).map(|i| now - 3600 + i * 60).collect();
-        let vs: Vec<f64> = ts.iter().map(|&t| if t >= now - 600 { 100.0 } else { noise(t) }).collect();
+        let vs: Vec<f64> = ts
+            .iter()
+            .map(|&t| if t >= now - 600 { 100.0 } else { noise(t) })
+            .collect();
         assert_eq!(ks_test(&ts, &vs, now), Vote::NotAnomalous);
     }
 
@@ -97,7 +100,10 @@ mod tests {
         let mut ts: Vec<i64> = (1..=22).map(|i| now - 600 - i * 10).collect();
         ts.reverse();
         ts.extend((0..30).map(|i| now - 600 + i * 10));
-        let vs: Vec<f64> = ts.iter().map(|&t| noise(t) + if t >= now - 600 { 5.0 } else { 0.0 }).collect();
+        let vs: Vec<f64> = ts
+            .iter()
+            .map(|&t| noise(t) + if t >= now - 600 { 5.0 } else { 0.0 })
+            .collect();
         assert_eq!(ks_test(&ts, &vs, now), Vote::Error);
     }
 }

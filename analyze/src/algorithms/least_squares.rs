@@ -20,7 +20,11 @@ pub fn least_squares(timestamps: &[i64], values: &[f64]) -> Vote {
     let Ok((m, c)) = linear_fit(&x, values) else {
         return Vote::Error;
     };
-    let errors: Vec<f64> = x.iter().zip(values).map(|(xi, v)| v - (m * xi + c)).collect();
+    let errors: Vec<f64> = x
+        .iter()
+        .zip(values)
+        .map(|(xi, v)| v - (m * xi + c))
+        .collect();
     let s = sample_std(&errors);
     let r = (errors[n - 1] + errors[n - 2] + errors[n - 3]) / 3.0;
     Vote::from_bool(r.abs() > 3.0 * s && s.round_ties_even() != 0.0 && r.round_ties_even() != 0.0)
@@ -33,7 +37,9 @@ mod tests {
     fn ramp(n: i64, amplitude: f64) -> (Vec<i64>, Vec<f64>) {
         let ts: Vec<i64> = (0..n).map(|i| 1_400_000_000 + i * 60).collect();
         // a line plus a ±amplitude zig-zag
-        let vs = (0..n).map(|i| 0.5 * i as f64 + if i % 2 == 0 { amplitude } else { -amplitude }).collect();
+        let vs = (0..n)
+            .map(|i| 0.5 * i as f64 + if i % 2 == 0 { amplitude } else { -amplitude })
+            .collect();
         (ts, vs)
     }
 

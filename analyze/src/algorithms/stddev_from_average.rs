@@ -16,7 +16,9 @@ mod tests {
     #[test]
     fn three_sigma_by_hand() {
         // 100 × {9, 11} alternating then tail: mean ≈ 10, std ≈ 1.
-        let mut v: Vec<f64> = (0..100).map(|i| if i % 2 == 0 { 9.0 } else { 11.0 }).collect();
+        let mut v: Vec<f64> = (0..100)
+            .map(|i| if i % 2 == 0 { 9.0 } else { 11.0 })
+            .collect();
         v.extend([20.0; 3]); // |20 - 10.28| ≫ 3·1.7
         assert_eq!(stddev_from_average(&v), Vote::Anomalous);
         let n = v.len();

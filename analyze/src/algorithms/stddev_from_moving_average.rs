@@ -23,7 +23,9 @@ mod tests {
 
     #[test]
     fn jump_fires_gentle_step_does_not() {
-        let mut v: Vec<f64> = (0..200).map(|i| if i % 2 == 0 { 9.0 } else { 11.0 }).collect();
+        let mut v: Vec<f64> = (0..200)
+            .map(|i| if i % 2 == 0 { 9.0 } else { 11.0 })
+            .collect();
         v.push(30.0);
         assert_eq!(stddev_from_moving_average(&v), Vote::Anomalous);
         *v.last_mut().unwrap() = 12.0;

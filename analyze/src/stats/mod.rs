@@ -147,31 +147,95 @@ pub fn median_in_place(xs: &mut [f64]) -> f64 {
     }
 }
 
-/// Equal-width histogram as Skyline's numba kernel computes it: `bins` bins on
-/// `[min, max]`, `edges[k] = min + k·(max-min)/bins`, `edges[bins] = max`;
-/// `x` falls in bin `floor(bins·(x-min)/(max-min))`, `x == max` in the last.
-/// When `max == min` every value lands in the last bin (numpy instead widens
+/// Equal-width binning as Skyline's numba histogram kernel does it: `bins`
+/// bins on `[lo, hi]`, `edge(k) = lo + k·(hi-lo)/bins`, `edge(bins) = hi`;
+/// `x` falls in bin `floor(bins·(x-lo)/(hi-lo))`, and `x == hi` in the last.
+/// When `hi == lo` every value lands in the last bin (numpy instead widens
 /// the range by ±0.5; the reference Analyzer uses the numba rule).
-/// Returns `(counts, edges)`; empty input gives all-zero counts and NaN edges.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EqualWidthBins {
+    lo: f64,
+    hi: f64,
+    bins: usize,
+}
+
+impl EqualWidthBins {
+    /// Bins spanning the non-NaN values of `xs`; `None` when there are none
+    /// or `bins == 0`.
+    pub fn spanning(xs: &[f64], bins: usize) -> Option<Self> {
+        let (lo, hi) = min_max(xs); // f64::min/max skip NaN
+        (bins > 0 && lo <= hi).then_some(EqualWidthBins { lo, hi, bins })
+    }
+
+    /// Where `x` sits in bin units: `bins·(x-lo)/(hi-lo)`, the quantity
+    /// whose floor is the bin (NaN for NaN).
+    #[inline]
+    fn position(&self, x: f64) -> f64 {
+        self.bins as f64 * (x - self.lo) / (self.hi - self.lo)
+    }
+
+    /// The bin `x` falls in (`x` within `[lo, hi]`, not NaN).
+    #[inline]
+    pub fn index(&self, x: f64) -> usize {
+        if self.hi == self.lo {
+            return self.bins - 1;
+        }
+        (self.position(x) as usize).min(self.bins - 1)
+    }
+
+    /// How many non-NaN values of `xs` fall in bin `a` and in bin `b`.
+    /// Tests `k <= position < k+1` (the last bin: `position >= k`) in
+    /// floating point, which is `index(x) == k` without a float-to-integer
+    /// conversion, so the loop vectorises.
+    pub fn populations(&self, xs: &[f64], a: usize, b: usize) -> (u32, u32) {
+        if self.hi == self.lo {
+            let n = xs.iter().filter(|x| !x.is_nan()).count() as u32;
+            let last = self.bins - 1;
+            return (if a == last { n } else { 0 }, if b == last { n } else { 0 });
+        }
+        let range = |k: usize| {
+            let upper = if k + 1 >= self.bins {
+                f64::INFINITY
+            } else {
+                (k + 1) as f64
+            };
+            (k as f64, upper)
+        };
+        let ((a_lo, a_hi), (b_lo, b_hi)) = (range(a), range(b));
+        let (mut in_a, mut in_b) = (0u32, 0u32);
+        for &x in xs {
+            let q = self.position(x);
+            in_a += u32::from(q >= a_lo && q < a_hi);
+            in_b += u32::from(q >= b_lo && q < b_hi);
+        }
+        (in_a, in_b)
+    }
+
+    /// Left edge of bin `k`; `edge(bins)` is the right edge of the last.
+    pub fn edge(&self, k: usize) -> f64 {
+        if k >= self.bins {
+            self.hi
+        } else {
+            self.lo + k as f64 * ((self.hi - self.lo) / self.bins as f64)
+        }
+    }
+
+    pub fn bins(&self) -> usize {
+        self.bins
+    }
+}
+
+/// Histogram of the non-NaN values of `xs` with [`EqualWidthBins`]:
+/// `(counts, edges)`; empty input gives all-zero counts and NaN edges.
 pub fn histogram(xs: &[f64], bins: usize) -> (Vec<u32>, Vec<f64>) {
     let mut counts = vec![0u32; bins];
-    let (lo, hi) = min_max(xs);
-    if xs.is_empty() || bins == 0 {
+    let Some(binning) = EqualWidthBins::spanning(xs, bins) else {
         return (counts, vec![f64::NAN; bins + 1]);
+    };
+    for &x in xs.iter().filter(|x| !x.is_nan()) {
+        counts[binning.index(x)] += 1;
     }
-    let width = (hi - lo) / bins as f64;
-    let mut edges: Vec<f64> = (0..bins).map(|k| lo + k as f64 * width).collect();
-    edges.push(hi);
-    let last = bins - 1;
-    if hi == lo {
-        counts[last] = xs.len() as u32;
-        return (counts, edges);
-    }
-    let scale = bins as f64 / (hi - lo);
-    for &x in xs {
-        let b = (((x - lo) * scale) as usize).min(last);
-        counts[b] += 1;
-    }
+    let edges = (0..=bins).map(|k| binning.edge(k)).collect();
     (counts, edges)
 }
 
