@@ -5,13 +5,10 @@
 
 use std::io::Write;
 
-use analyze::alert_rules::{matching_rules, route, AlertThrottle, Route};
-use analyze::derivative::{is_monotonic_counter, DerivativeState};
 use analyze::exceptions::Exception;
-use analyze::pattern::any_matches;
-use analyze::{analyze, Algorithm, Analysis, MetricContext, Outcome, Point, Series, Vote};
-use indicatif::{ParallelProgressIterator, ProgressBar, ProgressStyle};
-use rayon::prelude::*;
+use analyze::stream::{judge_batch, Judgement, MetricState};
+use analyze::{Algorithm, Outcome, Point, Vote};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
 
@@ -21,15 +18,8 @@ pub const HEADER: &str = "timestamp,value,histogram_bins,first_hour_average,stdd
 
 /// Inputs longer than this get a progress bar (when stderr is a terminal).
 const PROGRESS_MIN_POINTS: usize = 5_000;
-
-/// One output row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub timestamp: i64,
-    pub value: f64,
-    pub analysis: Analysis,
-    pub alert: bool,
-}
+/// Points judged per step of the progress bar.
+const CHUNK: usize = 2_000;
 
 /// Counts for the closing summary.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -45,14 +35,12 @@ pub struct Summary {
 }
 
 /// Replays `points` (sorted by timestamp, one per timestamp) as metric
-/// `metric`. With `all_algorithms` every algorithm runs (no early exit).
-pub fn backtest(points: &[Point], metric: &str, config: &Config, all_algorithms: bool) -> Vec<Row> {
+/// `metric` through the same code the live consumer runs
+/// ([`judge_batch`]), one chunk at a time, every point judged. With
+/// `all_algorithms` every algorithm runs (no early exit).
+pub fn backtest(points: &[Point], metric: &str, config: &Config, all_algorithms: bool) -> Vec<Judgement> {
     let mut settings = config.analyzer.clone();
     settings.enable_all_algorithms_run_metrics |= all_algorithms;
-    let starts = window_starts(points, settings.full_duration);
-    let derivative = derivative_flags(points, &starts, metric, &settings);
-    let high_priority = !matching_rules(&config.alerts, metric).is_empty();
-
     let progress = if points.len() >= PROGRESS_MIN_POINTS {
         ProgressBar::new(points.len() as u64)
     } else {
@@ -63,93 +51,22 @@ pub fn backtest(points: &[Point], metric: &str, config: &Config, all_algorithms:
             .expect("valid template")
             .progress_chars("=> "),
     );
-    let analyses: Vec<Analysis> = (0..points.len())
-        .into_par_iter()
-        .progress_with(progress.clone())
-        .map_init(Series::default, |scratch, i| {
-            let ctx = MetricContext {
-                metric,
-                now: points[i].0,
-                high_priority,
-                derivative: derivative[i],
-            };
-            analyze(&points[starts[i]..=i], ctx, &settings, scratch)
-        })
-        .collect();
+    let mut window: Vec<Point> = Vec::new();
+    let mut state = MetricState::default();
+    let mut judged = Vec::with_capacity(points.len());
+    for chunk in points.chunks(CHUNK) {
+        judged.extend(judge_batch(metric, &mut window, chunk, &mut state, &settings, &config.alerts, 0, false));
+        // Keep what the next chunk's windows can need.
+        let keep_from = window.partition_point(|p| p.0 <= chunk[0].0 - settings.full_duration);
+        window.drain(..keep_from);
+        progress.inc(chunk.len() as u64);
+    }
     progress.finish_and_clear();
-
-    // Alerting is sequential: each alert silences the next ones for its
-    // expiration time.
-    let mut throttle = AlertThrottle::default();
-    points
-        .iter()
-        .zip(analyses)
-        .map(|(&(timestamp, value), analysis)| {
-            let alert = analysis.is_anomalous()
-                && match route(&config.alerts, metric, false) {
-                    Route::Alert(rules) => rules.iter().fold(false, |fired, rule| {
-                        throttle.fire(rule, metric, timestamp) | fired
-                    }),
-                    Route::Seasonal { .. } | Route::Fingerprint | Route::Record => false,
-                };
-            Row {
-                timestamp,
-                value,
-                analysis,
-                alert,
-            }
-        })
-        .collect()
-}
-
-/// For each point `i`, the index of the first point of its window: the first
-/// `j` with `timestamp_j > timestamp_i - full_duration`.
-fn window_starts(points: &[Point], full_duration: i64) -> Vec<usize> {
-    let mut start = 0;
-    points
-        .iter()
-        .map(|&(t, _)| {
-            while points[start].0 <= t - full_duration {
-                start += 1;
-            }
-            start
-        })
-        .collect()
-}
-
-/// Whether each analysis sees the metric as a monotonic counter: forced by
-/// the namespace settings, or confirmed by the reference's state machine
-/// over the windows seen so far.
-fn derivative_flags(
-    points: &[Point],
-    starts: &[usize],
-    metric: &str,
-    settings: &analyze::Settings,
-) -> Vec<bool> {
-    if any_matches(&settings.non_derivative_monotonic_metrics, metric) {
-        return vec![false; points.len()];
-    }
-    if any_matches(&settings.monotonic_metric_namespaces, metric) {
-        return vec![true; points.len()];
-    }
-    let monotonic: Vec<bool> = (0..points.len())
-        .into_par_iter()
-        .map_init(Vec::new, |values: &mut Vec<f64>, i| {
-            values.clear();
-            values.extend(points[starts[i]..=i].iter().map(|p| p.1));
-            is_monotonic_counter(values)
-        })
-        .collect();
-    let mut state = DerivativeState::default();
-    points
-        .iter()
-        .zip(monotonic)
-        .map(|(&(t, _), m)| state.observe(t, t, m, settings.full_duration))
-        .collect()
+    judged
 }
 
 /// Writes the rows as CSV under [`HEADER`].
-pub fn write_csv(rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
+pub fn write_csv(rows: &[Judgement], out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "{HEADER}")?;
     for row in rows {
         write!(out, "{},{}", row.timestamp, row.value)?;
@@ -166,14 +83,14 @@ pub fn write_csv(rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
             out,
             ",{},{}",
             u8::from(row.analysis.is_anomalous()),
-            u8::from(row.alert)
+            u8::from(!row.alerts.is_empty())
         )?;
     }
     out.flush()
 }
 
 /// Counts outcomes for the summary line.
-pub fn summarise(rows: &[Row]) -> Summary {
+pub fn summarise(rows: &[Judgement]) -> Summary {
     let mut s = Summary {
         points: rows.len(),
         ..Summary::default()
@@ -191,7 +108,7 @@ pub fn summarise(rows: &[Row]) -> Summary {
             Outcome::Exception(Exception::Boring) => s.boring += 1,
             Outcome::MadSkipped | Outcome::NotAnalysed => s.not_analysed += 1,
         }
-        s.alerts += usize::from(row.alert);
+        s.alerts += usize::from(!row.alerts.is_empty());
     }
     s
 }
@@ -201,31 +118,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn windows_exclude_the_point_full_duration_ago() {
-        let pts: Vec<Point> = [0, 50, 100, 150, 200].iter().map(|&t| (t, 0.0)).collect();
-        // full_duration 100: window of t=100 is (0, 100] → starts at 50
-        assert_eq!(window_starts(&pts, 100), vec![0, 0, 1, 2, 3]);
-    }
-
-    #[test]
     fn a_spike_alerts_once_per_expiration_time() {
         // 1-minute noise for a day, then a tall spike held for 10 minutes.
         let mut pts: Vec<Point> = (0..1440)
-            .map(|i| {
-                (
-                    1_400_000_000 + i * 60,
-                    10.0 + ((i * 7919) % 13) as f64 / 13.0,
-                )
-            })
+            .map(|i| (1_400_000_000 + i * 60, 10.0 + ((i * 7919) % 13) as f64 / 13.0))
             .collect();
         for p in &mut pts[1430..] {
             p.1 = 500.0;
         }
         let rows = backtest(&pts, "test.metric", &Config::default(), false);
-        let anomalous: Vec<usize> = (0..rows.len())
-            .filter(|&i| rows[i].analysis.is_anomalous())
-            .collect();
-        let alerts: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].alert).collect();
+        assert_eq!(rows.len(), pts.len());
+        let anomalous: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].analysis.is_anomalous()).collect();
+        let alerts: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].alerts.is_empty()).collect();
         assert!(!anomalous.is_empty());
         assert_eq!(alerts, vec![anomalous[0]], "one alert within an hour");
         let mut csv = Vec::new();
@@ -233,5 +137,19 @@ mod tests {
         let text = String::from_utf8(csv).unwrap();
         assert_eq!(text.lines().next(), Some(HEADER));
         assert_eq!(text.lines().count(), pts.len() + 1);
+    }
+
+    #[test]
+    fn chunking_does_not_change_the_verdicts() {
+        // Windows spanning chunk boundaries must see the points before them.
+        let pts: Vec<Point> = (0..5000)
+            .map(|i| (1_400_000_000 + i * 60, ((i * 7919) % 101) as f64 + if i % 997 == 0 { 300.0 } else { 0.0 }))
+            .collect();
+        let config = Config::default();
+        let chunked = backtest(&pts, "m", &config, false);
+        let mut window = Vec::new();
+        let whole = judge_batch("m", &mut window, &pts, &mut MetricState::default(), &config.analyzer, &config.alerts, 0, false);
+        let verdicts = |rows: &[Judgement]| rows.iter().map(|r| r.analysis.clone()).collect::<Vec<_>>();
+        assert_eq!(verdicts(&chunked), verdicts(&whole));
     }
 }

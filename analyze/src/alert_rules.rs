@@ -116,24 +116,22 @@ pub fn route(rules: &[AlertRule], metric: &str, fingerprint_enabled: bool) -> Ro
     }
 }
 
-/// Tracks `last_alert.<alerter>.<metric>` expiry so that a metric alerts at
-/// most once per `expiration_time` on each alerter.
-#[derive(Debug, Default, Clone)]
+/// One metric's `last_alert.<alerter>.<metric>` keys: when it last alerted
+/// on each alerter, so that it alerts at most once per `expiration_time`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertThrottle {
-    last_alert: HashMap<(String, String), i64>,
+    last_alert: HashMap<String, i64>,
 }
 
 impl AlertThrottle {
-    /// Whether `rule` fires for `metric` at `now`; records the alert if so.
-    /// A rule fires when it never fired for the metric or its last alert is
-    /// at least `expiration_time` old (the key's TTL has run out).
-    pub fn fire(&mut self, rule: &AlertRule, metric: &str, now: i64) -> bool {
-        let expiration = rule.expiration_time;
-        let key = (rule.alerter.clone(), metric.to_owned());
-        match self.last_alert.get(&key) {
-            Some(&last) if now - last < expiration => false,
+    /// Whether `rule` fires at `now`; records the alert if so. A rule fires
+    /// when its alerter never fired for the metric or its last alert is at
+    /// least `expiration_time` old (the key's TTL has run out).
+    pub fn fire(&mut self, rule: &AlertRule, now: i64) -> bool {
+        match self.last_alert.get(&rule.alerter) {
+            Some(&last) if now - last < rule.expiration_time => false,
             _ => {
-                self.last_alert.insert(key, now);
+                self.last_alert.insert(rule.alerter.clone(), now);
                 true
             }
         }
@@ -186,10 +184,11 @@ mod tests {
     #[test]
     fn throttle_by_expiration_time() {
         let r = rule("x", "smtp", 1800, None);
+        let w = rule("x", "webhook", 1800, None);
         let mut t = AlertThrottle::default();
-        assert!(t.fire(&r, "x", 1000));
-        assert!(!t.fire(&r, "x", 2799));
-        assert!(t.fire(&r, "x", 2800));
-        assert!(t.fire(&r, "y", 2801)); // per metric
+        assert!(t.fire(&r, 1000));
+        assert!(!t.fire(&r, 2799));
+        assert!(t.fire(&w, 2799), "per alerter");
+        assert!(t.fire(&r, 2800));
     }
 }

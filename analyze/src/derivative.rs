@@ -105,7 +105,7 @@ const PENDING_TTL: i64 = 960;
 /// the Redis keys `z.derivative_metric.<m>` (confirmed, TTL FULL_DURATION)
 /// and `zz.derivative_metric.<m>` (count of consecutive monotonic runs with
 /// new data, TTL 960 s).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DerivativeState {
     confirmed_until: Option<i64>,
     pending: u32,

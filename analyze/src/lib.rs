@@ -24,6 +24,7 @@ pub mod pattern;
 pub mod priority;
 pub mod series;
 pub mod settings;
+pub mod stream;
 pub mod stats;
 
 pub use algorithms::{Algorithm, Vote};

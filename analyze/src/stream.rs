@@ -1,0 +1,163 @@
+//! Judging a metric's points as they arrive: the one code path shared by
+//! the live consumer and `skyline backtest`, so both give the same verdicts.
+//!
+//! A batch of new points is judged against the metric's window as it stood
+//! before them, each point `t` on the points with `t - FULL_DURATION < ts <=
+//! t` and with "now" = `t`. The little state that carries from one point to
+//! the next — when the metric was last analysed, its derivative
+//! classification, when it last alerted — is a [`MetricState`] the caller
+//! keeps (in Redis, for the consumer) and passes in.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::alert_rules::{matching_rules, route, AlertRule, AlertThrottle, Route};
+use crate::analysis::{analyze, Analysis, MetricContext};
+use crate::derivative::{is_monotonic_counter, DerivativeState};
+use crate::pattern::any_matches;
+use crate::series::{sort_dedup, Point, Series};
+use crate::settings::Settings;
+
+/// What carries over between a metric's analyses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricState {
+    /// Timestamp of the newest point analysed.
+    pub last_analyzed: Option<i64>,
+    pub derivative: DerivativeState,
+    pub alerts: AlertThrottle,
+}
+
+/// The verdict on one point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    pub timestamp: i64,
+    /// The point's raw value.
+    pub value: f64,
+    pub analysis: Analysis,
+    /// Where an anomalous metric goes (`Route::Record` when not anomalous).
+    pub route: Route,
+    /// The alert rules that fired (empty unless anomalous and routed to
+    /// alerting, and outside each rule's expiration time).
+    pub alerts: Vec<AlertRule>,
+    /// The window judged (the raw points; the derivative is taken inside
+    /// the analysis).
+    pub window_start: usize,
+}
+
+/// Judges `new_points` of `metric`.
+///
+/// * `window`: the metric's points before this batch; the new points are
+///   merged in (sorted, one per timestamp) and it is returned updated so the
+///   caller can carry events with the series judged;
+/// * `interval`: a point is analysed only if at least this many seconds
+///   after the last analysed one (0: every point);
+/// * `fingerprint_enabled`: the metric has enabled features profiles.
+///
+/// Points older than the last analysed one are folded into the window but
+/// not judged (a live Analyzer never judges the past).
+#[allow(clippy::too_many_arguments)]
+pub fn judge_batch(
+    metric: &str,
+    window: &mut Vec<Point>,
+    new_points: &[Point],
+    state: &mut MetricState,
+    settings: &Settings,
+    alerts: &[AlertRule],
+    interval: i64,
+    fingerprint_enabled: bool,
+) -> Vec<Judgement> {
+    window.extend_from_slice(new_points);
+    sort_dedup(window);
+    let mut due: Vec<usize> = Vec::new();
+    let mut last = state.last_analyzed;
+    let mut judged_ts: Vec<i64> = new_points.iter().map(|p| p.0).collect();
+    judged_ts.sort_unstable();
+    judged_ts.dedup();
+    for t in judged_ts {
+        if last.is_none_or(|l| t >= l + interval.max(1)) {
+            // index of t in the merged window
+            if let Ok(i) = window.binary_search_by_key(&t, |p| p.0) {
+                due.push(i);
+                last = Some(t);
+            }
+        }
+    }
+    if due.is_empty() {
+        return Vec::new();
+    }
+    let fd = settings.full_duration;
+    let starts: Vec<usize> = due
+        .iter()
+        .map(|&i| window.partition_point(|p| p.0 <= window[i].0 - fd))
+        .collect();
+
+    // Derivative classification: the monotonic test per window in parallel,
+    // then the state machine in order.
+    let derivative: Vec<bool> = if any_matches(&settings.non_derivative_monotonic_metrics, metric) {
+        vec![false; due.len()]
+    } else if any_matches(&settings.monotonic_metric_namespaces, metric) {
+        vec![true; due.len()]
+    } else {
+        let w = &window[..];
+        let monotonic: Vec<bool> = due
+            .par_iter()
+            .zip(&starts)
+            .map_init(Vec::new, |values: &mut Vec<f64>, (&i, &s)| {
+                values.clear();
+                values.extend(w[s..=i].iter().map(|p| p.1));
+                is_monotonic_counter(values)
+            })
+            .collect();
+        due.iter()
+            .zip(monotonic)
+            .map(|(&i, m)| state.derivative.observe(w[i].0, w[i].0, m, fd))
+            .collect()
+    };
+
+    let high_priority = !matching_rules(alerts, metric).is_empty();
+    let w = &window[..];
+    let analyses: Vec<Analysis> = (0..due.len())
+        .into_par_iter()
+        .map_init(Series::default, |scratch, k| {
+            let (i, s) = (due[k], starts[k]);
+            let ctx = MetricContext {
+                metric,
+                now: w[i].0,
+                high_priority,
+                derivative: derivative[k],
+            };
+            analyze(&w[s..=i], ctx, settings, scratch)
+        })
+        .collect();
+
+    // Alerting in order: each alert silences the next for its expiration.
+    state.last_analyzed = last;
+    due.iter()
+        .zip(starts)
+        .zip(analyses)
+        .map(|((&i, window_start), analysis)| {
+            let (timestamp, value) = w[i];
+            let route = if analysis.is_anomalous() {
+                route(alerts, metric, fingerprint_enabled)
+            } else {
+                Route::Record
+            };
+            let fired = match &route {
+                Route::Alert(rules) => rules
+                    .iter()
+                    .filter(|rule| state.alerts.fire(rule, timestamp))
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Judgement {
+                timestamp,
+                value,
+                analysis,
+                route,
+                alerts: fired,
+                window_start,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,5 @@
+//! Horizon of skyline: sources (Kafka metric streams, Graphite plaintext,
+//! HTTP) that turn metric lines into Datapoint events, and the window folder
+//! that keeps each metric's recent series in Redis.
+pub mod line;
+pub mod windows;

@@ -1,0 +1,188 @@
+//! Event ids.
+//!
+//! A *decision* gets a deterministic id, UUID v5 of what it is about: a
+//! service that crashes after deciding and decides again emits the same id,
+//! and every fold keyed by id counts it once. An *operator action* gets a
+//! fresh UUID v7 ([`fresh_id`]), time-ordered so ids sort roughly by when the
+//! action was made.
+//!
+//! The v5 name hashed is an unambiguous encoding of the inputs: a kind tag
+//! (so an anomaly id and a check id over the same bytes differ) followed by
+//! each field as its byte length (8 bytes, big-endian) and its bytes. Plain
+//! concatenation would make `("ab", "c")` and `("a", "bc")` collide.
+//!
+//! These ids are persisted in topics and projections: the namespace, the kind
+//! tags and the encoding must never change, or a replay would mint new ids
+//! for old decisions.
+
+use uuid::Uuid;
+
+use crate::events::{CheckTarget, SourceApp};
+
+/// The namespace of every skyline v5 id. Generated once at random; never
+/// change it.
+pub const SKYLINE_NAMESPACE: Uuid = Uuid::from_u128(0x649a3638_104c_47f8_ad53_ed21f38ce8f6);
+
+/// A deterministic id for a decision of kind `kind` about `fields`, in the
+/// encoding described in the module docs. The named helpers below cover the
+/// pipeline's decisions; use this for a new kind (pick a new tag), e.g. a
+/// profile learnt from a label.
+pub fn derived_id(kind: &str, fields: &[&[u8]]) -> Uuid {
+    let capacity = 8 + kind.len() + fields.iter().map(|f| 8 + f.len()).sum::<usize>();
+    let mut name = Vec::with_capacity(capacity);
+    push_field(&mut name, kind.as_bytes());
+    for field in fields {
+        push_field(&mut name, field);
+    }
+    Uuid::new_v5(&SKYLINE_NAMESPACE, &name)
+}
+
+fn push_field(name: &mut Vec<u8>, field: &[u8]) {
+    name.extend_from_slice(&(field.len() as u64).to_be_bytes());
+    name.extend_from_slice(field);
+}
+
+/// The stable tag of a source app inside ids (its serde name).
+fn source_tag(source: SourceApp) -> &'static str {
+    match source {
+        SourceApp::Analyzer => "analyzer",
+        SourceApp::Seasonal => "seasonal",
+        SourceApp::Fingerprint => "fingerprint",
+    }
+}
+
+/// The stable tag of a check target inside ids (its serde name).
+fn target_tag(target: CheckTarget) -> &'static str {
+    match target {
+        CheckTarget::Seasonal => "seasonal",
+        CheckTarget::Fingerprint => "fingerprint",
+    }
+}
+
+/// The id of the anomaly `source` found at `(metric, timestamp)`. The same
+/// point judged anomalous by two services gives two anomalies.
+pub fn anomaly_id(metric: &str, timestamp: i64, source: SourceApp) -> Uuid {
+    derived_id(
+        "anomaly",
+        &[
+            metric.as_bytes(),
+            &timestamp.to_be_bytes(),
+            source_tag(source).as_bytes(),
+        ],
+    )
+}
+
+/// The id of the check handing anomaly `anomaly_id` to `target`.
+pub fn check_id(anomaly_id: Uuid, target: CheckTarget) -> Uuid {
+    derived_id(
+        "check",
+        &[anomaly_id.as_bytes(), target_tag(target).as_bytes()],
+    )
+}
+
+/// The id of the alert about `anomaly_id` sent through `alerter`.
+pub fn alert_id(anomaly_id: Uuid, alerter: &str) -> Uuid {
+    derived_id("alert", &[anomaly_id.as_bytes(), alerter.as_bytes()])
+}
+
+/// The id of the verdict on `check_id` given the profiles considered.
+///
+/// The profiles are a set: order and repeats do not matter (they are sorted
+/// and deduplicated first), so two runs that list them differently agree,
+/// while a re-judgement against a different set of profiles (after learning,
+/// or in `skyline rematch`) is a new verdict with a new id.
+pub fn match_id(check_id: Uuid, profile_ids: &[Uuid]) -> Uuid {
+    let mut profiles = profile_ids.to_vec();
+    profiles.sort_unstable();
+    profiles.dedup();
+    let mut fields: Vec<&[u8]> = Vec::with_capacity(1 + profiles.len());
+    fields.push(check_id.as_bytes());
+    fields.extend(profiles.iter().map(|p| &p.as_bytes()[..]));
+    derived_id("match", &fields)
+}
+
+/// A fresh time-ordered id (UUID v7) for an operator action: a label, a
+/// validate, a disable, or a dead letter.
+pub fn fresh_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anomaly_id_is_stable() {
+        // If this literal changes, every id already on the topics is orphaned.
+        assert_eq!(
+            anomaly_id("stats.web01.cpu", 1_700_000_000, SourceApp::Analyzer).to_string(),
+            "6441b127-13b6-5233-af1e-1d6464b4cfe6"
+        );
+    }
+
+    #[test]
+    fn ids_are_v5_in_the_skyline_namespace() {
+        let id = anomaly_id("m", 1, SourceApp::Seasonal);
+        assert_eq!(id.get_version_num(), 5);
+        assert_eq!(id, anomaly_id("m", 1, SourceApp::Seasonal));
+        assert_ne!(id, Uuid::new_v5(&Uuid::NAMESPACE_OID, b"m"));
+    }
+
+    #[test]
+    fn field_boundaries_matter() {
+        assert_ne!(
+            derived_id("k", &[b"ab", b"c"]),
+            derived_id("k", &[b"a", b"bc"])
+        );
+        assert_ne!(derived_id("k", &[b"abc"]), derived_id("k", &[b"ab", b"c"]));
+        assert_ne!(derived_id("k", &[b""]), derived_id("k", &[]));
+        assert_ne!(derived_id("k", &[b"", b""]), derived_id("k", &[b""]));
+        assert_ne!(derived_id("ka", &[b"b"]), derived_id("k", &[b"ab"]));
+        assert_ne!(alert_id(Uuid::nil(), "ab"), alert_id(Uuid::nil(), "a"));
+    }
+
+    #[test]
+    fn every_input_changes_the_id() {
+        let base = anomaly_id("m", 10, SourceApp::Analyzer);
+        assert_ne!(base, anomaly_id("n", 10, SourceApp::Analyzer));
+        assert_ne!(base, anomaly_id("m", 11, SourceApp::Analyzer));
+        assert_ne!(base, anomaly_id("m", -10, SourceApp::Analyzer));
+        assert_ne!(base, anomaly_id("m", 10, SourceApp::Seasonal));
+        assert_ne!(base, anomaly_id("m", 10, SourceApp::Fingerprint));
+
+        let seasonal = check_id(base, CheckTarget::Seasonal);
+        let fingerprint = check_id(base, CheckTarget::Fingerprint);
+        assert_ne!(seasonal, fingerprint);
+        assert_ne!(seasonal, check_id(anomaly_id("n", 10, SourceApp::Analyzer), CheckTarget::Seasonal));
+
+        assert_ne!(alert_id(base, "smtp"), alert_id(base, "slack"));
+        assert_ne!(alert_id(base, "smtp"), alert_id(seasonal, "smtp"));
+    }
+
+    #[test]
+    fn kinds_do_not_collide() {
+        // Same bytes hashed under different kinds must differ.
+        let a = Uuid::from_u128(7);
+        assert_ne!(alert_id(a, "seasonal"), check_id(a, CheckTarget::Seasonal));
+        assert_ne!(match_id(a, &[]), derived_id("alert", &[a.as_bytes()]));
+    }
+
+    #[test]
+    fn match_id_treats_profiles_as_a_set() {
+        let check = Uuid::from_u128(1);
+        let (p, q) = (Uuid::from_u128(2), Uuid::from_u128(3));
+        assert_eq!(match_id(check, &[p, q]), match_id(check, &[q, p]));
+        assert_eq!(match_id(check, &[p, q, p]), match_id(check, &[p, q]));
+        assert_ne!(match_id(check, &[p]), match_id(check, &[p, q]));
+        assert_ne!(match_id(check, &[]), match_id(check, &[p]));
+        assert_ne!(match_id(check, &[p]), match_id(Uuid::from_u128(9), &[p]));
+    }
+
+    #[test]
+    fn fresh_ids_are_v7_and_distinct() {
+        let a = fresh_id();
+        let b = fresh_id();
+        assert_eq!(a.get_version_num(), 7);
+        assert_ne!(a, b);
+    }
+}

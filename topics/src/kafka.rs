@@ -1,0 +1,791 @@
+//! Kafka plumbing: configuration, an idempotent producer, topic creation,
+//! a consumer that commits only after its handler's effects are durable, and
+//! the dead-letter sink.
+//!
+//! Every skyline service is a consumer of one or more topics. The shape of
+//! one is:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), topics::kafka::Error> {
+//! use topics::kafka::{Consumer, DeadLetters, KafkaConfig, Producer};
+//!
+//! let config = KafkaConfig::default();
+//! let producer = Producer::new(&config)?;
+//! let dead = DeadLetters::new(producer.clone(), "skyline.deadletter", "window-folder");
+//! let consumer = Consumer::new(&config, "window-folder", &["skyline.datapoints"])?;
+//! let stop = async { let _ = tokio::signal::ctrl_c().await; };
+//! consumer
+//!     .run(stop, |batch| {
+//!         let dead = dead.clone();
+//!         async move {
+//!             let good = dead
+//!                 .decode_batch(&batch, |r| std::str::from_utf8(r.payload()).map(str::to_owned))
+//!                 .await?;
+//!             // ... fold `good` somewhere durable, then return Ok: only then
+//!             // are the batch's offsets committed.
+//!             Ok::<_, topics::kafka::Error>(())
+//!         }
+//!     })
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Delivery is at least once: a crash between a handler's effects and the
+//! commit replays the batch, which is why every event carries an id and every
+//! fold is idempotent (see `DESIGN.md`).
+//!
+//! Nothing here relies on a partition's high watermark to decide that a
+//! consumer has caught up: the tansu broker used in tests under-reports it.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::stream::{FuturesOrdered, StreamExt};
+use futures::FutureExt;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Message as _};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer as _};
+use rdkafka::util::Timeout;
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::events::DeadLetter;
+
+/// How skyline reaches Kafka. The `[kafka]` section of the configuration
+/// file; every field has a default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Comma-separated `host:port` list of brokers to bootstrap from
+    /// (librdkafka's `bootstrap.servers`).
+    pub bootstrap_servers: String,
+    /// The `client.id` every connection reports, visible in broker logs.
+    pub client_id: String,
+    /// Prefix of every consumer group id: a consumer named `analyze` joins
+    /// group `<prefix>.analyze`. Two deployments on one cluster use two
+    /// prefixes. Empty means the consumer's name is the group id.
+    pub group_id_prefix: String,
+    /// Partitions given to a topic that skyline creates. Parallelism of one
+    /// service is bounded by this.
+    pub partitions: i32,
+    /// Replicas of each partition of a topic that skyline creates (1 for a
+    /// single broker, typically 3 in production).
+    pub replication_factor: i32,
+    /// Longest time (ms) a broker holds a fetch open waiting for data
+    /// (`fetch.wait.max.ms`). With a broker that always waits this long, as
+    /// tansu does, it is roughly the latency from produce to consume.
+    pub fetch_wait_max_ms: u32,
+    /// Raw librdkafka properties applied to every client after skyline's own,
+    /// so they win (for example `security.protocol`, `sasl.*`,
+    /// `compression.type`, `delivery.timeout.ms`).
+    pub extra: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            bootstrap_servers: "127.0.0.1:9092".to_owned(),
+            client_id: "skyline".to_owned(),
+            group_id_prefix: "skyline".to_owned(),
+            partitions: 6,
+            replication_factor: 1,
+            fetch_wait_max_ms: 50,
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+impl KafkaConfig {
+    /// A configuration for the brokers at `bootstrap_servers`, otherwise the
+    /// defaults.
+    pub fn for_brokers(bootstrap_servers: impl Into<String>) -> Self {
+        KafkaConfig {
+            bootstrap_servers: bootstrap_servers.into(),
+            ..KafkaConfig::default()
+        }
+    }
+
+    /// The consumer group id of the consumer called `consumer`.
+    pub fn group_id(&self, consumer: &str) -> String {
+        if self.group_id_prefix.is_empty() {
+            consumer.to_owned()
+        } else {
+            format!("{}.{}", self.group_id_prefix, consumer)
+        }
+    }
+
+    /// The properties every client shares, with `overrides` applied after
+    /// skyline's own and before [`KafkaConfig::extra`].
+    fn client_config(&self, overrides: &[(&str, &str)]) -> ClientConfig {
+        let mut cc = ClientConfig::new();
+        cc.set("bootstrap.servers", &self.bootstrap_servers)
+            .set("client.id", &self.client_id);
+        for (k, v) in overrides {
+            cc.set(*k, *v);
+        }
+        for (k, v) in &self.extra {
+            cc.set(k, v);
+        }
+        cc
+    }
+}
+
+/// What can go wrong talking to Kafka.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// librdkafka refused a configuration, a request, or the broker answered
+    /// with an error.
+    #[error("kafka: {0}")]
+    Client(#[from] RdKafkaError),
+    /// A message was not acknowledged by the broker.
+    #[error("delivering to {topic}: {source}")]
+    Delivery {
+        topic: String,
+        #[source]
+        source: RdKafkaError,
+    },
+    /// The broker refused to create a topic (other than because it exists).
+    #[error("creating topic {topic}: {code}")]
+    CreateTopic { topic: String, code: RDKafkaErrorCode },
+    /// A topic was created but did not show up in the metadata in time.
+    #[error("topic {topic} not visible in the broker's metadata after {waited:?}")]
+    TopicNotVisible { topic: String, waited: Duration },
+    /// A topic name librdkafka cannot take (it contains a NUL byte, or is
+    /// empty).
+    #[error("invalid topic name {0:?}")]
+    InvalidTopic(String),
+    /// A consumer's handler kept failing on the same batch; nothing of the
+    /// batch was committed.
+    #[error("handler failed {attempts} times on a batch of {records} records: {message}")]
+    Handler {
+        attempts: u32,
+        records: usize,
+        message: String,
+    },
+    /// A dead letter could not be encoded.
+    #[error("encoding a dead letter: {0}")]
+    Encode(String),
+    /// A blocking librdkafka call running on tokio's blocking pool was lost.
+    #[error("background task: {0}")]
+    Task(String),
+}
+
+fn check_topic(topic: &str) -> Result<(), Error> {
+    if topic.is_empty() || topic.contains('\0') {
+        Err(Error::InvalidTopic(topic.to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------
+// Producer
+
+/// Where the broker stored a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// An idempotent producer: `enable.idempotence=true` (so `acks=all` and
+/// retries never duplicate or reorder a partition), zstd compression and a
+/// 5 ms linger. Cheap to clone; clones share one connection.
+#[derive(Clone)]
+pub struct Producer {
+    inner: FutureProducer,
+}
+
+/// How many messages [`Producer::send_batch`] keeps waiting for delivery at
+/// once before it waits for the oldest.
+const MAX_IN_FLIGHT: usize = 100_000;
+
+impl Producer {
+    /// Connects a producer (lazily: the first send opens the connection).
+    pub fn new(config: &KafkaConfig) -> Result<Self, Error> {
+        let cc = config.client_config(&[
+            ("enable.idempotence", "true"),
+            ("acks", "all"),
+            ("compression.type", "zstd"),
+            ("linger.ms", "5"),
+            ("batch.num.messages", "10000"),
+            ("queue.buffering.max.messages", "1000000"),
+            ("queue.buffering.max.kbytes", "1048576"),
+        ]);
+        Ok(Producer {
+            inner: cc.create()?,
+        })
+    }
+
+    /// Sends one message and returns once the broker has acknowledged it
+    /// (all in-sync replicas have it).
+    pub async fn send(&self, topic: &str, key: &[u8], payload: &[u8]) -> Result<Delivered, Error> {
+        check_topic(topic)?;
+        let record = FutureRecord::to(topic).key(key).payload(payload);
+        match self.inner.send(record, Timeout::Never).await {
+            Ok(d) => Ok(Delivered {
+                partition: d.partition,
+                offset: d.offset,
+            }),
+            Err((source, _)) => Err(Error::Delivery {
+                topic: topic.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Sends many `(key, payload)` messages, keeping many in flight at once
+    /// (pipelined), and returns the number sent once every one of them has
+    /// been acknowledged. Order is kept per partition. On the first failed
+    /// delivery it returns that error; messages already handed over may still
+    /// arrive, so a caller that retries the batch must tolerate duplicates
+    /// (skyline's events are idempotent by id).
+    pub async fn send_batch<I, K, P>(&self, topic: &str, records: I) -> Result<usize, Error>
+    where
+        I: IntoIterator<Item = (K, P)>,
+        K: AsRef<[u8]>,
+        P: AsRef<[u8]>,
+    {
+        check_topic(topic)?;
+        let mut in_flight: FuturesOrdered<DeliveryFuture> = FuturesOrdered::new();
+        let mut sent = 0usize;
+        for (key, payload) in records {
+            let (key, payload) = (key.as_ref(), payload.as_ref());
+            loop {
+                if in_flight.len() >= MAX_IN_FLIGHT {
+                    Self::settle_one(topic, &mut in_flight).await?;
+                    sent += 1;
+                }
+                let record = FutureRecord::to(topic).key(key).payload(payload);
+                match self.inner.send_result(record) {
+                    Ok(delivery) => {
+                        in_flight.push_back(delivery);
+                        break;
+                    }
+                    Err((RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                        // librdkafka's queue is full: make room by waiting for
+                        // the oldest delivery, or briefly if none is ours.
+                        if in_flight.is_empty() {
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        } else {
+                            Self::settle_one(topic, &mut in_flight).await?;
+                            sent += 1;
+                        }
+                    }
+                    Err((source, _)) => {
+                        return Err(Error::Delivery {
+                            topic: topic.to_owned(),
+                            source,
+                        })
+                    }
+                }
+            }
+        }
+        while !in_flight.is_empty() {
+            Self::settle_one(topic, &mut in_flight).await?;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    async fn settle_one(
+        topic: &str,
+        in_flight: &mut FuturesOrdered<DeliveryFuture>,
+    ) -> Result<(), Error> {
+        let failed = |source| Error::Delivery {
+            topic: topic.to_owned(),
+            source,
+        };
+        match in_flight.next().await {
+            Some(Ok(Ok(_))) | None => Ok(()),
+            Some(Ok(Err((source, _)))) => Err(failed(source)),
+            // The delivery callback was dropped: librdkafka shut down.
+            Some(Err(_canceled)) => Err(failed(RdKafkaError::Canceled)),
+        }
+    }
+
+    /// Waits (up to `timeout`) until every queued message is delivered.
+    pub async fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.flush(timeout))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Topics
+
+/// Creates the named topics with `partitions` partitions (the config's
+/// `partitions` when `None`) and the config's replication factor, unless
+/// they exist; then waits until every one is in the broker's metadata.
+/// Idempotent: an existing topic is left as it is (its partition count is
+/// not changed).
+pub async fn ensure_topics(
+    config: &KafkaConfig,
+    names: &[&str],
+    partitions: Option<i32>,
+) -> Result<(), Error> {
+    for name in names {
+        check_topic(name)?;
+    }
+    if names.is_empty() {
+        return Ok(());
+    }
+    let partitions = partitions.unwrap_or(config.partitions).max(1);
+    let admin: AdminClient<DefaultClientContext> = config.client_config(&[]).create()?;
+    let new: Vec<NewTopic<'_>> = names
+        .iter()
+        .map(|n| {
+            NewTopic::new(
+                n,
+                partitions,
+                TopicReplication::Fixed(config.replication_factor.max(1)),
+            )
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.create_topics(&new, &options).await? {
+        match result {
+            Ok(topic) => tracing::info!(%topic, partitions, "created topic"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => return Err(Error::CreateTopic { topic, code }),
+        }
+    }
+
+    // Creation is asynchronous on some brokers: wait until the metadata shows
+    // every topic with its partitions, so a consumer subscribing next finds
+    // them.
+    let names: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+    let limit = Duration::from_secs(30);
+    tokio::task::spawn_blocking(move || -> Result<(), Error> {
+        let start = Instant::now();
+        for name in names {
+            loop {
+                let visible = match admin
+                    .inner()
+                    .fetch_metadata(Some(&name), Duration::from_secs(5))
+                {
+                    Ok(md) => md
+                        .topics()
+                        .iter()
+                        .any(|t| t.name() == name && t.error().is_none() && !t.partitions().is_empty()),
+                    Err(e) => {
+                        tracing::debug!(topic = %name, error = %e, "metadata not yet available");
+                        false
+                    }
+                };
+                if visible {
+                    break;
+                }
+                if start.elapsed() > limit {
+                    return Err(Error::TopicNotVisible {
+                        topic: name,
+                        waited: limit,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+}
+
+// ---------------------------------------------------------------------------
+// Consumer
+
+/// One consumed message, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// `None` for a message without key.
+    pub key: Option<Vec<u8>>,
+    /// `None` for a message without value (a tombstone).
+    pub value: Option<Vec<u8>>,
+    /// The message's timestamp (unix milliseconds), when it has one.
+    pub timestamp_ms: Option<i64>,
+}
+
+impl Record {
+    fn from_message(m: &BorrowedMessage<'_>) -> Self {
+        Record {
+            topic: m.topic().to_owned(),
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec),
+            timestamp_ms: m.timestamp().to_millis(),
+        }
+    }
+
+    /// The value's bytes (empty for a tombstone).
+    pub fn payload(&self) -> &[u8] {
+        self.value.as_deref().unwrap_or_default()
+    }
+
+    /// The key's bytes (empty when there is no key).
+    pub fn key_bytes(&self) -> &[u8] {
+        self.key.as_deref().unwrap_or_default()
+    }
+}
+
+/// A batch of consumed records, in the order received (in offset order
+/// within each partition). Cheap to clone, so a handler that failed can be
+/// handed the same batch again.
+#[derive(Debug, Clone)]
+pub struct Batch(Arc<[Record]>);
+
+impl Deref for Batch {
+    type Target = [Record];
+    fn deref(&self) -> &[Record] {
+        &self.0
+    }
+}
+
+impl Batch {
+    /// The offsets to commit once this batch is done: per topic and
+    /// partition, one past the highest offset seen.
+    pub fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
+        let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        for r in self.0.iter() {
+            let slot = next.entry((r.topic.clone(), r.partition)).or_insert(r.offset + 1);
+            *slot = (*slot).max(r.offset + 1);
+        }
+        next
+    }
+}
+
+/// What [`Consumer::run`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Batches handled and committed.
+    pub batches: u64,
+    /// Records in them.
+    pub records: u64,
+    /// Handler failures that were retried.
+    pub retries: u64,
+    /// Commits the broker refused (the batch's records may be seen again).
+    pub failed_commits: u64,
+}
+
+/// A member of a consumer group that stores no offset by itself: offsets are
+/// committed explicitly ([`Consumer::commit`]) or by [`Consumer::run`] after
+/// its handler succeeded. New groups start at the earliest offset.
+pub struct Consumer {
+    inner: Arc<StreamConsumer>,
+    name: String,
+    max_batch: usize,
+    max_attempts: u32,
+    retry_backoff: Duration,
+}
+
+impl Consumer {
+    /// Joins group [`KafkaConfig::group_id`]`(name)` and subscribes to
+    /// `topics`. `name` identifies the consumer in logs and dead letters.
+    pub fn new(config: &KafkaConfig, name: &str, topics: &[&str]) -> Result<Self, Error> {
+        Self::with_group(config, &config.group_id(name), name, topics)
+    }
+
+    /// As [`Consumer::new`], with an explicit group id.
+    pub fn with_group(
+        config: &KafkaConfig,
+        group_id: &str,
+        name: &str,
+        topics: &[&str],
+    ) -> Result<Self, Error> {
+        for t in topics {
+            check_topic(t)?;
+        }
+        let wait = config.fetch_wait_max_ms.to_string();
+        let cc = config.client_config(&[
+            ("group.id", group_id),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("auto.offset.reset", "earliest"),
+            ("enable.partition.eof", "false"),
+            ("fetch.wait.max.ms", &wait),
+            // librdkafka's default (1000 ms) backs fetching off for a whole
+            // second whenever its local queue is full; 10 ms lifts consumption
+            // from ~230k to 1.5M+ messages/s.
+            ("fetch.queue.backoff.ms", "10"),
+        ]);
+        let inner: StreamConsumer = cc.create()?;
+        inner.subscribe(topics)?;
+        Ok(Consumer {
+            inner: Arc::new(inner),
+            name: name.to_owned(),
+            max_batch: 5_000,
+            max_attempts: 5,
+            retry_backoff: Duration::from_millis(200),
+        })
+    }
+
+    /// The consumer's name (as in logs and dead letters).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// At most `max` records per batch (default 5,000).
+    pub fn with_max_batch(mut self, max: usize) -> Self {
+        self.max_batch = max.max(1);
+        self
+    }
+
+    /// How often [`Consumer::run`] tries a failing handler on one batch
+    /// (default 5) and the first wait between tries, doubling each time up
+    /// to 10 s (default 200 ms).
+    pub fn with_retry(mut self, max_attempts: u32, backoff: Duration) -> Self {
+        self.max_attempts = max_attempts.max(1);
+        self.retry_backoff = backoff;
+        self
+    }
+
+    /// Waits for the next records: up to `max` of those ready once the
+    /// first has arrived. Never empty. Errors the client reports while
+    /// fetching (a broker gone away, say) are logged and waited out: they
+    /// are librdkafka's to recover from.
+    pub async fn next_batch(&self, max: usize) -> Batch {
+        let mut stream = self.inner.stream();
+        let mut records = Vec::new();
+        while records.is_empty() {
+            match stream.next().await {
+                Some(Ok(m)) => records.push(Record::from_message(&m)),
+                Some(Err(e)) => {
+                    tracing::warn!(consumer = %self.name, error = %e, "consumer error");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                None => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        while records.len() < max.max(1) {
+            match stream.next().now_or_never() {
+                Some(Some(Ok(m))) => records.push(Record::from_message(&m)),
+                Some(Some(Err(e))) => {
+                    tracing::warn!(consumer = %self.name, error = %e, "consumer error");
+                    break;
+                }
+                _ => break,
+            }
+        }
+        Batch(records.into())
+    }
+
+    /// Commits, synchronously with the broker, the offsets that follow
+    /// `batch`, so that the group resumes after it.
+    pub async fn commit(&self, batch: &Batch) -> Result<(), Error> {
+        self.commit_offsets(&batch.next_offsets()).await
+    }
+
+    /// Commits the given next offsets per `(topic, partition)`.
+    pub async fn commit_offsets(&self, next: &BTreeMap<(String, i32), i64>) -> Result<(), Error> {
+        if next.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for ((topic, partition), offset) in next {
+            check_topic(topic)?;
+            tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+        }
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || inner.commit(&tpl, CommitMode::Sync))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??;
+        Ok(())
+    }
+
+    /// The group's committed offsets for the partitions this consumer is
+    /// assigned, as `(topic, partition) -> next offset` (partitions without
+    /// a commit are left out).
+    pub async fn committed(&self) -> Result<BTreeMap<(String, i32), i64>, Error> {
+        let inner = Arc::clone(&self.inner);
+        let tpl = tokio::task::spawn_blocking(move || inner.committed(Duration::from_secs(10)))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))??;
+        Ok(tpl
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(o) => Some(((e.topic().to_owned(), e.partition()), o)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Consumes until `shutdown` resolves: takes a batch, hands it to
+    /// `handler`, and commits the batch's offsets only once the handler
+    /// returned `Ok`, that is once its effects are durable. A handler error
+    /// is logged and the same batch is handed over again, with backoff, up
+    /// to the configured attempts; then `run` returns [`Error::Handler`]
+    /// with nothing of that batch committed (the consumer is consumed, so a
+    /// new one resumes at the last commit). Records a handler cannot use
+    /// belong in the dead-letter topic ([`DeadLetters`]), not in an error.
+    ///
+    /// A batch being handled when `shutdown` resolves is finished and
+    /// committed first. The consumer leaves its group when `run` returns.
+    pub async fn run<S, H, F, E>(self, shutdown: S, mut handler: H) -> Result<RunStats, Error>
+    where
+        S: Future<Output = ()>,
+        H: FnMut(Batch) -> F,
+        F: Future<Output = Result<(), E>>,
+        E: Display,
+    {
+        let mut stats = RunStats::default();
+        let shutdown = shutdown.fuse();
+        futures::pin_mut!(shutdown);
+        let outcome = loop {
+            let batch = tokio::select! {
+                biased;
+                () = &mut shutdown => break Ok(stats),
+                batch = self.next_batch(self.max_batch) => batch,
+            };
+            let mut attempt = 1u32;
+            let mut backoff = self.retry_backoff;
+            let handled = loop {
+                match handler(batch.clone()).await {
+                    Ok(()) => break Ok(()),
+                    Err(e) if attempt >= self.max_attempts => {
+                        break Err(Error::Handler {
+                            attempts: attempt,
+                            records: batch.len(),
+                            message: e.to_string(),
+                        })
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            consumer = %self.name, attempt, records = batch.len(), error = %e,
+                            "handler failed; retrying the batch"
+                        );
+                        stats.retries += 1;
+                        attempt += 1;
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                    }
+                }
+            };
+            if let Err(e) = handled {
+                tracing::error!(consumer = %self.name, error = %e, "giving up on a batch; not committed");
+                break Err(e);
+            }
+            stats.batches += 1;
+            stats.records += batch.len() as u64;
+            if let Err(e) = self.commit(&batch).await {
+                // The effects are durable; the batch may be handed to this
+                // group again (after a rebalance, say), which idempotent
+                // handlers absorb.
+                stats.failed_commits += 1;
+                tracing::warn!(consumer = %self.name, error = %e, "commit failed");
+            }
+        };
+        self.close().await;
+        outcome
+    }
+
+    /// Leaves the group (librdkafka's close, which blocks while it hands the
+    /// partitions back) off the async runtime's threads.
+    pub async fn close(self) {
+        let inner = self.inner;
+        let _ = tokio::task::spawn_blocking(move || drop(inner)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Dead letters
+
+/// The sink for records a consumer cannot use: each becomes a
+/// [`DeadLetter`] on the dead-letter topic (key: the source topic) with the
+/// raw key and value, where it came from, why it was refused and who refused
+/// it, so a consumer neither crashes on a poison message nor drops it
+/// silently. Cheap to clone.
+#[derive(Clone)]
+pub struct DeadLetters {
+    producer: Producer,
+    topic: String,
+    consumer: String,
+}
+
+impl DeadLetters {
+    /// Dead letters of `consumer`, produced to `topic` (normally
+    /// `skyline.deadletter`).
+    pub fn new(producer: Producer, topic: impl Into<String>, consumer: impl Into<String>) -> Self {
+        DeadLetters {
+            producer,
+            topic: topic.into(),
+            consumer: consumer.into(),
+        }
+    }
+
+    /// The dead-letter topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Logs `record` as refused for `error` and produces its dead letter,
+    /// returning once the broker has it (so the record's offset may then be
+    /// committed).
+    pub async fn send(&self, record: &Record, error: &dyn Display) -> Result<(), Error> {
+        let error = error.to_string();
+        tracing::warn!(
+            consumer = %self.consumer, topic = %record.topic, partition = record.partition,
+            offset = record.offset, error = %error, "dead-lettering a record"
+        );
+        let letter = DeadLetter {
+            id: Uuid::now_v7(),
+            source_topic: record.topic.clone(),
+            partition: Some(record.partition),
+            offset: Some(record.offset),
+            key: record.key.clone(),
+            payload: record.payload().to_vec(),
+            error,
+            consumer: self.consumer.clone(),
+            at_ms: now_ms(),
+        };
+        let bytes = crate::codec::encode(&letter).map_err(|e| Error::Encode(e.to_string()))?;
+        self.producer
+            .send(&self.topic, record.topic.as_bytes(), &bytes)
+            .await?;
+        Ok(())
+    }
+
+    /// Decodes every record of `records` with `decode`; each one it refuses
+    /// is dead-lettered (and awaited) and left out. Returns the records that
+    /// decoded, with their values, in order.
+    pub async fn decode_batch<'b, T, E, D>(
+        &self,
+        records: &'b [Record],
+        mut decode: D,
+    ) -> Result<Vec<(&'b Record, T)>, Error>
+    where
+        D: FnMut(&Record) -> Result<T, E>,
+        E: Display,
+    {
+        let mut good = Vec::with_capacity(records.len());
+        for record in records {
+            match decode(record) {
+                Ok(value) => good.push((record, value)),
+                Err(e) => self.send(record, &e).await?,
+            }
+        }
+        Ok(good)
+    }
+}

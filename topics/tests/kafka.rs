@@ -1,0 +1,356 @@
+//! The Kafka plumbing against a real Kafka-protocol broker: the one named by
+//! `SKYLINE_TEST_KAFKA`, or, when that is unset, the one `scripts/services`
+//! starts (these tests never skip). Every run uses fresh topics and groups.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use topics::codec;
+use topics::kafka::{ensure_topics, Batch, Consumer, DeadLetters, KafkaConfig, Producer};
+use topics::{Datapoint, DeadLetter};
+use uuid::Uuid;
+
+/// Every test is over within this, or fails.
+const TEST_LIMIT: Duration = Duration::from_secs(120);
+
+/// The broker's address: `SKYLINE_TEST_KAFKA`, or what `scripts/services`
+/// exports after making sure a broker runs.
+fn broker() -> String {
+    static ADDRESS: OnceLock<String> = OnceLock::new();
+    ADDRESS
+        .get_or_init(|| {
+            if let Ok(address) = std::env::var("SKYLINE_TEST_KAFKA") {
+                if !address.trim().is_empty() {
+                    return address;
+                }
+            }
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/services");
+            let out = Command::new("bash")
+                .arg(&script)
+                .stdin(Stdio::null())
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("running scripts/services");
+            assert!(
+                out.status.success(),
+                "scripts/services failed ({}): no broker to test against",
+                out.status
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix("export SKYLINE_TEST_KAFKA="))
+                .map(|v| v.trim().trim_matches('\'').to_owned())
+                .expect("scripts/services printed no SKYLINE_TEST_KAFKA")
+        })
+        .clone()
+}
+
+fn config() -> KafkaConfig {
+    KafkaConfig::for_brokers(broker())
+}
+
+fn unique(what: &str) -> String {
+    format!("skyline-test-{what}-{}", Uuid::now_v7().simple())
+}
+
+/// What one consumer handled: `(partition, offset, value)` in order.
+type Seen = Arc<Mutex<Vec<(i32, i64, u64)>>>;
+
+/// Runs `consumer` until `enough(records handled so far)` holds after a
+/// batch, recording every record it handled; returns what it saw.
+async fn consume_until(consumer: Consumer, enough: impl Fn(usize) -> bool) -> Vec<(i32, i64, u64)> {
+    let seen: Seen = Arc::default();
+    let stop = Arc::new(Notify::new());
+    let shutdown = {
+        let stop = Arc::clone(&stop);
+        async move { stop.notified().await }
+    };
+    let stats = consumer
+        .run(shutdown, |batch: Batch| {
+            let seen = Arc::clone(&seen);
+            let stop = Arc::clone(&stop);
+            let enough = &enough;
+            async move {
+                let mut seen = seen.lock().map_err(|e| e.to_string())?;
+                for r in batch.iter() {
+                    let text = std::str::from_utf8(r.payload()).map_err(|e| e.to_string())?;
+                    let value: u64 = text.parse().map_err(|e| format!("{e}: {text:?}"))?;
+                    seen.push((r.partition, r.offset, value));
+                }
+                if enough(seen.len()) {
+                    stop.notify_one();
+                }
+                Ok::<(), String>(())
+            }
+        })
+        .await
+        .expect("consumer run");
+    let seen = seen.lock().expect("seen").clone();
+    assert_eq!(stats.records as usize, seen.len());
+    assert_eq!(stats.failed_commits, 0, "a commit failed");
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_consumer_resumes_at_the_committed_offsets() {
+    tokio::time::timeout(TEST_LIMIT, resumes())
+        .await
+        .expect("test did not finish in time");
+}
+
+async fn resumes() {
+    const N: u64 = 10_000;
+    const FIRST: usize = 4_000;
+    let config = config();
+    let topic = unique("resume");
+    let group = unique("resume-group");
+    ensure_topics(&config, &[&topic], Some(3)).await.expect("ensure_topics");
+    // Idempotent: a second call finds the topic there.
+    ensure_topics(&config, &[&topic], Some(3)).await.expect("ensure_topics again");
+
+    let producer = Producer::new(&config).expect("producer");
+    let started = Instant::now();
+    let sent = producer
+        .send_batch(&topic, (0..N).map(|i| (format!("metric.{}", i % 50), i.to_string())))
+        .await
+        .expect("send_batch");
+    let produce_s = started.elapsed().as_secs_f64();
+    assert_eq!(sent as u64, N);
+
+    // The first consumer handles at least FIRST records, committing after
+    // each batch, and stops.
+    let started = Instant::now();
+    let a = Consumer::with_group(&config, &group, "resume-a", &[&topic])
+        .expect("consumer a")
+        .with_max_batch(250);
+    let first = consume_until(a, |n| n >= FIRST).await;
+    eprintln!("TIMING a done {:?}", started.elapsed());
+    assert!(first.len() >= FIRST && (first.len() as u64) < N, "first consumer saw {}", first.len());
+
+    // A second member of the group, after the first left, takes up exactly
+    // where the commits say.
+    let b = Consumer::with_group(&config, &group, "resume-b", &[&topic]).expect("consumer b");
+    let rest_wanted = N as usize - first.len();
+    let rest = consume_until(b, |n| n >= rest_wanted).await;
+    let consume_s = started.elapsed().as_secs_f64();
+    eprintln!("TIMING b done {:?}", started.elapsed());
+
+    let mut next_after_first: BTreeMap<i32, i64> = BTreeMap::new();
+    for (p, o, _) in &first {
+        let next = next_after_first.entry(*p).or_insert(0);
+        *next = (*next).max(o + 1);
+    }
+    let mut first_of_rest: BTreeMap<i32, i64> = BTreeMap::new();
+    for (p, o, _) in &rest {
+        first_of_rest.entry(*p).or_insert(*o);
+    }
+    for (p, o) in &first_of_rest {
+        assert_eq!(
+            *o,
+            next_after_first.get(p).copied().unwrap_or(0),
+            "partition {p}: the second consumer started at offset {o}"
+        );
+    }
+
+    let all: Vec<u64> = first.iter().chain(&rest).map(|(_, _, v)| *v).collect();
+    let distinct: BTreeSet<u64> = all.iter().copied().collect();
+    assert_eq!(all.len() as u64, N, "{} handled in all", all.len());
+    assert_eq!(distinct, (0..N).collect::<BTreeSet<u64>>(), "some lost or seen twice");
+
+    // Everything is committed: a third member sees nothing new.
+    let c = Consumer::with_group(&config, &group, "resume-c", &[&topic]).expect("consumer c");
+    let late = Arc::new(Mutex::new(0usize));
+    let stats = c
+        .run(tokio::time::sleep(Duration::from_secs(3)), |batch: Batch| {
+            let late = Arc::clone(&late);
+            async move {
+                *late.lock().map_err(|e| e.to_string())? += batch.len();
+                Ok::<(), String>(())
+            }
+        })
+        .await
+        .expect("consumer c");
+    assert_eq!(stats.records, 0, "records seen again after every commit");
+
+    eprintln!(
+        "kafka resume: produced {N} in {produce_s:.3} s ({:.0}/s); consumed {} + {} in {consume_s:.3} s (two consumers, commits every 250 / batch)",
+        N as f64 / produce_s,
+        first.len(),
+        rest.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_messages_are_dead_lettered_and_consumption_goes_on() {
+    tokio::time::timeout(TEST_LIMIT, poison())
+        .await
+        .expect("test did not finish in time");
+}
+
+async fn poison() {
+    let config = config();
+    let topic = unique("poison");
+    let dead_topic = unique("deadletter");
+    ensure_topics(&config, &[&topic, &dead_topic], Some(1))
+        .await
+        .expect("ensure_topics");
+    let producer = Producer::new(&config).expect("producer");
+
+    let point = |i: i64| Datapoint {
+        metric: "stats.host-1.cpu".to_owned(),
+        timestamp: 1_700_000_000 + 60 * i,
+        value: i as f64 * 0.5,
+    };
+    let poison_payloads: [&[u8]; 2] = [b"not an event at all", &[0, 0, 0, 0, 99, 1, 2, 3]];
+    let mut expected_dead = Vec::new();
+    for i in 0..5 {
+        let bytes = codec::encode(&point(i)).expect("encode");
+        producer.send(&topic, b"stats.host-1.cpu", &bytes).await.expect("send");
+    }
+    for p in poison_payloads {
+        let at = producer.send(&topic, b"poison", p).await.expect("send poison");
+        expected_dead.push((at.offset, p.to_vec()));
+    }
+    for i in 5..10 {
+        let bytes = codec::encode(&point(i)).expect("encode");
+        producer.send(&topic, b"stats.host-1.cpu", &bytes).await.expect("send");
+    }
+
+    let name = "poison-test";
+    let dead = DeadLetters::new(producer.clone(), dead_topic.clone(), name);
+    let good: Arc<Mutex<Vec<Datapoint>>> = Arc::default();
+    let stop = Arc::new(Notify::new());
+    let consumer = Consumer::with_group(&config, &unique("poison-group"), name, &[&topic])
+        .expect("consumer")
+        .with_max_batch(3);
+    let shutdown = {
+        let stop = Arc::clone(&stop);
+        async move { stop.notified().await }
+    };
+    let stats = consumer
+        .run(shutdown, |batch: Batch| {
+            let dead = dead.clone();
+            let good = Arc::clone(&good);
+            let stop = Arc::clone(&stop);
+            async move {
+                let decoded = dead
+                    .decode_batch(&batch, |r| codec::decode::<Datapoint>(r.payload()))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut good = good.lock().map_err(|e| e.to_string())?;
+                good.extend(decoded.into_iter().map(|(_, d)| d));
+                if good.len() >= 10 {
+                    stop.notify_one();
+                }
+                Ok::<(), String>(())
+            }
+        })
+        .await
+        .expect("consumer run");
+    assert_eq!(stats.records, 12);
+    let good = good.lock().expect("good").clone();
+    assert_eq!(good, (0..10).map(point).collect::<Vec<_>>());
+
+    // The dead-letter topic holds both, with where they came from and why.
+    let reader = Consumer::with_group(&config, &unique("dead-reader"), "dead-reader", &[&dead_topic])
+        .expect("dead-letter reader");
+    let letters: Arc<Mutex<Vec<(Option<Vec<u8>>, DeadLetter)>>> = Arc::default();
+    let stop = Arc::new(Notify::new());
+    let shutdown = {
+        let stop = Arc::clone(&stop);
+        async move { stop.notified().await }
+    };
+    reader
+        .run(shutdown, |batch: Batch| {
+            let letters = Arc::clone(&letters);
+            let stop = Arc::clone(&stop);
+            async move {
+                let mut letters = letters.lock().map_err(|e| e.to_string())?;
+                for r in batch.iter() {
+                    let letter = codec::decode::<DeadLetter>(r.payload()).map_err(|e| e.to_string())?;
+                    letters.push((r.key.clone(), letter));
+                }
+                if letters.len() >= 2 {
+                    stop.notify_one();
+                }
+                Ok::<(), String>(())
+            }
+        })
+        .await
+        .expect("dead-letter reader run");
+    let letters = letters.lock().expect("letters").clone();
+    assert_eq!(letters.len(), 2);
+    for ((key, letter), (offset, payload)) in letters.iter().zip(&expected_dead) {
+        assert_eq!(key.as_deref(), Some(topic.as_bytes()));
+        assert_eq!(letter.source_topic, topic);
+        assert_eq!(letter.partition, Some(0));
+        assert_eq!(letter.offset, Some(*offset));
+        assert_eq!(letter.key.as_deref(), Some(&b"poison"[..]));
+        assert_eq!(&letter.payload, payload);
+        assert_eq!(letter.consumer, name);
+        assert!(!letter.error.is_empty());
+        assert_eq!(letter.id.get_version_num(), 7);
+    }
+    eprintln!(
+        "kafka poison: 10 good handled, dead letters: {:?}",
+        letters.iter().map(|(_, l)| (&l.offset, &l.error)).collect::<Vec<_>>()
+    );
+}
+
+/// Throughput on this machine; run by hand with
+/// `cargo test -p skyline-topics --release --test kafka -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn throughput() {
+    const N: u64 = 1_000_000;
+    let config = config();
+    let topic = unique("throughput");
+    ensure_topics(&config, &[&topic], Some(6)).await.expect("ensure_topics");
+    let producer = Producer::new(&config).expect("producer");
+    let started = Instant::now();
+    let payload = [7u8; 40];
+    producer
+        .send_batch(&topic, (0..N).map(|i| (format!("metric.{}", i % 1000), payload)))
+        .await
+        .expect("send_batch");
+    let produce_s = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let consumer = Consumer::with_group(&config, &unique("throughput-group"), "throughput", &[&topic])
+        .expect("consumer")
+        .with_max_batch(10_000);
+    let count = Arc::new(Mutex::new(0u64));
+    let stop = Arc::new(Notify::new());
+    let shutdown = {
+        let stop = Arc::clone(&stop);
+        async move { stop.notified().await }
+    };
+    let stats = consumer
+        .run(shutdown, |batch: Batch| {
+            let count = Arc::clone(&count);
+            let stop = Arc::clone(&stop);
+            async move {
+                let mut count = count.lock().map_err(|e| e.to_string())?;
+                *count += batch.len() as u64;
+                if *count >= N {
+                    stop.notify_one();
+                }
+                Ok::<(), String>(())
+            }
+        })
+        .await
+        .expect("run");
+    let consume_s = started.elapsed().as_secs_f64();
+    eprintln!(
+        "kafka throughput: produced {N} in {produce_s:.2} s ({:.0}/s); consumed {} in {consume_s:.2} s ({:.0}/s) in {} batches",
+        N as f64 / produce_s,
+        stats.records,
+        stats.records as f64 / consume_s,
+        stats.batches
+    );
+}
