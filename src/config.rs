@@ -5,8 +5,15 @@
 
 use std::path::Path;
 
+use std::net::SocketAddr;
+
 use analyze::alert_rules::{self, AlertRule};
+use analyze::service::ServiceSettings;
 use anyhow::{bail, Context, Result};
+use ingest::sources::kafka_stream::KafkaSourceConfig;
+use ingest::windows::WindowSettings;
+use topics::kafka::KafkaConfig;
+use topics::names::TopicNames;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -17,16 +24,57 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// The three-sigma ensemble and its gates.
     pub analyzer: analyze::Settings,
+    /// How the Analyzer consumes datapoints.
+    pub analyzer_service: ServiceSettings,
     /// `ALERTS`: tested in order, first match per alerter wins; metrics that
     /// match no rule are low priority and never alert.
     pub alerts: Vec<AlertRule>,
+    /// Where datapoints come from.
+    pub ingest: IngestSettings,
+    /// The Kafka cluster (ignored by `skyline up` without `--kafka`, which
+    /// runs its own embedded broker).
+    pub kafka: KafkaConfig,
+    /// Topic names.
+    pub topics: TopicNames,
+    /// Redis URL for the windows; unset: windows in memory (embedded default).
+    pub redis: Option<String>,
+    /// Window lengths and roll-up.
+    pub windows: WindowSettings,
+}
+
+/// The sources `skyline ingest` (and `skyline up`) run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Graphite plaintext listener address; unset: none.
+    pub graphite_listen: Option<SocketAddr>,
+    /// HTTP listener for `POST /api/v1/datapoints`; unset: none.
+    pub http_listen: Option<SocketAddr>,
+    /// Existing Kafka topics of metric lines to read.
+    pub kafka_sources: Vec<KafkaSourceConfig>,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        IngestSettings {
+            graphite_listen: Some(SocketAddr::from(([127, 0, 0, 1], 2003))),
+            http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            kafka_sources: Vec::new(),
+        }
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             analyzer: analyze::Settings::default(),
+            analyzer_service: ServiceSettings::default(),
             alerts: vec![AlertRule::catch_all()],
+            ingest: IngestSettings::default(),
+            kafka: KafkaConfig::default(),
+            topics: TopicNames::default(),
+            redis: None,
+            windows: WindowSettings::default(),
         }
     }
 }
@@ -60,6 +108,16 @@ impl Config {
             .validate()
             .context("invalid configuration")?;
         alert_rules::validate(&config.alerts).context("invalid configuration")?;
+        if config.windows.full_duration < config.analyzer.full_duration {
+            bail!(
+                "invalid configuration: windows.full_duration ({}) must cover analyzer.full_duration ({})",
+                config.windows.full_duration,
+                config.analyzer.full_duration
+            );
+        }
+        if config.windows.rollup_resolution <= 0 {
+            bail!("invalid configuration: windows.rollup_resolution must be positive");
+        }
         Ok(config)
     }
 }

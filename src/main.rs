@@ -3,6 +3,8 @@
 mod backtest;
 mod config;
 mod series_file;
+mod services;
+mod up;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -33,6 +35,43 @@ enum Command {
     /// Replay a static series through the Analyzer as a live stream would see
     /// it and print every point's votes as CSV.
     Backtest(BacktestArgs),
+    /// Run every service in one process: with no options on an embedded
+    /// broker and in-memory windows, serving Graphite and HTTP ingest.
+    Up(up::UpArgs),
+    /// Run the sources (Graphite TCP, HTTP, Kafka metric streams) that
+    /// publish datapoints.
+    Ingest(InfraArgs),
+    /// Run the Analyzer: fold datapoints into windows and judge them.
+    Analyze(InfraArgs),
+    /// Rebuild state from the log.
+    #[command(subcommand)]
+    Replay(ReplayCommand),
+}
+
+#[derive(Subcommand)]
+enum ReplayCommand {
+    /// Forget the windows and fold the whole datapoints topic again.
+    Windows(ReplayArgs),
+}
+
+/// Where the infrastructure is (overrides the config file).
+#[derive(clap::Args, Clone, Default)]
+pub struct InfraArgs {
+    /// Kafka bootstrap servers (`[kafka] bootstrap_servers`).
+    #[arg(long, env = "SKYLINE_KAFKA")]
+    pub kafka: Option<String>,
+    /// Redis URL for the windows (`redis`); unset: in memory.
+    #[arg(long, env = "SKYLINE_REDIS")]
+    pub redis: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    #[command(flatten)]
+    infra: InfraArgs,
+    /// Stop after this many seconds without a new datapoint.
+    #[arg(long, default_value_t = 5)]
+    idle_seconds: u64,
 }
 
 #[derive(clap::Args)]
@@ -69,10 +108,67 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let config = Config::load(cli.config.as_deref())?;
+    let mut config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Backtest(args) => run_backtest(&config, args),
+        Command::Up(args) => runtime()?.block_on(up::run(config, args)),
+        Command::Ingest(infra) => {
+            infra.apply(&mut config);
+            runtime()?.block_on(run_ingest(config))
+        }
+        Command::Analyze(infra) => {
+            infra.apply(&mut config);
+            runtime()?.block_on(run_analyze(config))
+        }
+        Command::Replay(ReplayCommand::Windows(args)) => {
+            args.infra.apply(&mut config);
+            runtime()?.block_on(async {
+                let (events, seconds) =
+                    services::replay_windows(&config, std::time::Duration::from_secs(args.idle_seconds)).await?;
+                eprintln!("replayed {events} datapoints into the windows in {seconds:.1}s");
+                Ok(())
+            })
+        }
     }
+}
+
+impl InfraArgs {
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(k) = &self.kafka {
+            config.kafka.bootstrap_servers = k.clone();
+        }
+        if let Some(r) = &self.redis {
+            config.redis = Some(r.clone());
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn run_ingest(config: Config) -> Result<()> {
+    services::create_topics(&config, &[]).await?;
+    let producer = topics::kafka::Producer::new(&config.kafka)?;
+    let (_stop, shutdown) = services::shutdown_on_ctrl_c();
+    let stats = services::start_ingest(&config, &producer, &shutdown).await?;
+    shutdown.wait().await;
+    eprintln!("ingest: {} datapoints accepted, {} lines refused", stats.accepted(), stats.refused());
+    Ok(())
+}
+
+async fn run_analyze(config: Config) -> Result<()> {
+    services::create_topics(&config, &[]).await?;
+    let producer = topics::kafka::Producer::new(&config.kafka)?;
+    let windows = std::sync::Arc::new(services::open_windows(&config).await?);
+    let (_stop, shutdown) = services::shutdown_on_ctrl_c();
+    let analyzer = services::analyzer(&config, windows, producer);
+    let stats = analyzer.run(&config.kafka, shutdown.wait()).await?;
+    eprintln!("analyze: {} datapoints in {} batches", stats.records, stats.batches);
+    Ok(())
 }
 
 fn run_backtest(config: &Config, args: BacktestArgs) -> Result<()> {

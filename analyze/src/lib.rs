@@ -23,6 +23,7 @@ pub mod exceptions;
 pub mod pattern;
 pub mod priority;
 pub mod series;
+pub mod service;
 pub mod settings;
 pub mod stream;
 pub mod stats;

@@ -3,3 +3,5 @@
 //! that keeps each metric's recent series in Redis.
 pub mod line;
 pub mod windows;
+pub mod sources;
+pub mod sink;

@@ -146,6 +146,35 @@ impl Windows {
         }
     }
 
+    /// Per-metric state a consumer keeps beside the windows (opaque text,
+    /// e.g. JSON), read for `metrics` in order; `None` where none is kept.
+    pub async fn load_states(&self, kind: &str, metrics: &[&str]) -> Result<Vec<Option<String>>, WindowError> {
+        match self {
+            Windows::Redis(w) => w.load_states(kind, metrics).await,
+            Windows::Memory(w) => {
+                let states = w.states.lock().unwrap_or_else(|e| e.into_inner());
+                Ok(metrics
+                    .iter()
+                    .map(|m| states.get(&(kind.to_owned(), (*m).to_owned())).cloned())
+                    .collect())
+            }
+        }
+    }
+
+    /// Stores `(metric, state)` pairs of `kind`.
+    pub async fn save_states(&self, kind: &str, states: &[(String, String)]) -> Result<(), WindowError> {
+        match self {
+            Windows::Redis(w) => w.save_states(kind, states).await,
+            Windows::Memory(w) => {
+                let mut all = w.states.lock().unwrap_or_else(|e| e.into_inner());
+                for (metric, state) in states {
+                    all.insert((kind.to_owned(), metric.clone()), state.clone());
+                }
+                Ok(())
+            }
+        }
+    }
+
     pub fn settings(&self) -> &WindowSettings {
         match self {
             Windows::Redis(w) => &w.settings,
@@ -184,6 +213,31 @@ impl RedisWindows {
 
     fn metrics_key(&self) -> String {
         format!("{}:metrics", self.settings.key_prefix)
+    }
+
+    fn state_key(&self, kind: &str, metric: &str) -> String {
+        format!("{}:s:{kind}:{{{metric}}}", self.settings.key_prefix)
+    }
+
+    pub async fn load_states(&self, kind: &str, metrics: &[&str]) -> Result<Vec<Option<String>>, WindowError> {
+        if metrics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = metrics.iter().map(|m| self.state_key(kind, m)).collect();
+        let values: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn.clone()).await?;
+        Ok(values)
+    }
+
+    pub async fn save_states(&self, kind: &str, states: &[(String, String)]) -> Result<(), WindowError> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for (metric, state) in states {
+            pipe.set(self.state_key(kind, metric), state).ignore();
+        }
+        let _: () = pipe.query_async(&mut self.conn.clone()).await?;
+        Ok(())
     }
 
     pub async fn fold(&self, batch: &[Datapoint]) -> Result<FoldStats, WindowError> {
@@ -250,7 +304,7 @@ impl RedisWindows {
 
     pub async fn clear(&self) -> Result<(), WindowError> {
         let mut conn = self.conn.clone();
-        for pattern in ["w", "r"] {
+        for pattern in ["w", "r", "s"] {
             let pattern = format!("{}:{pattern}:*", self.settings.key_prefix);
             let keys: Vec<String> = {
                 let mut iter: redis::AsyncIter<String> = redis::cmd("SCAN")
@@ -296,6 +350,7 @@ fn decode_all(metric: &str, members: Vec<String>) -> Result<Vec<Point>, WindowEr
 pub struct MemoryWindows {
     settings: WindowSettings,
     metrics: Mutex<HashMap<String, MetricWindows>>,
+    states: Mutex<HashMap<(String, String), String>>,
 }
 
 #[derive(Default)]
@@ -310,6 +365,7 @@ impl MemoryWindows {
         MemoryWindows {
             settings,
             metrics: Mutex::new(HashMap::new()),
+            states: Mutex::new(HashMap::new()),
         }
     }
 
@@ -390,6 +446,7 @@ impl MemoryWindows {
 
     pub fn clear(&self) {
         self.lock().clear();
+        self.states.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 

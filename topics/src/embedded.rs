@@ -57,8 +57,9 @@ pub const NODE_ID: i32 = 1;
 /// between runs on the same data directory.
 pub const CLUSTER_ID: &str = "skyline-embedded";
 
-/// How long [`EmbeddedBroker::start`] waits for the listener to accept a
-/// connection before giving up.
+/// How long [`EmbeddedBroker::start`] waits for the database to be free of a
+/// previous broker, and then for the listener to accept a connection, before
+/// giving up.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -171,23 +172,38 @@ impl EmbeddedBroker {
         let listener_url = tcp_url(listen)?;
         let advertised_url = tcp_url(advertised)?;
 
-        let broker = Broker::<Controller<StorageContainer>, StorageContainer>::builder()
-            .node_id(NODE_ID)
-            .cluster_id(CLUSTER_ID)
-            .incarnation_id(Uuid::now_v7())
-            .advertised_listener(advertised_url)
-            .storage(storage)
-            .listener(listener_url)
-            .silent(true)
-            .build()
-            .await
-            .map_err(|source| EmbeddedBrokerError::Storage {
-                db: db_path.clone(),
-                source: Box::new(source),
-            })?;
+        // tansu sets no SQLite busy timeout, so opening the database while a
+        // previous broker on it is still closing (a `stop` that has just
+        // returned, a process that is exiting) fails at once with "database
+        // is locked". That clears within moments: retry until START_TIMEOUT.
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut broker = loop {
+            let built = Broker::<Controller<StorageContainer>, StorageContainer>::builder()
+                .node_id(NODE_ID)
+                .cluster_id(CLUSTER_ID)
+                .incarnation_id(Uuid::now_v7())
+                .advertised_listener(advertised_url.clone())
+                .storage(storage.clone())
+                .listener(listener_url.clone())
+                .silent(true)
+                .build()
+                .await;
+            match built {
+                Ok(broker) => break broker,
+                Err(error) if is_database_locked(&error) && Instant::now() < deadline => {
+                    tracing::debug!(%error, "broker database busy, retrying");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => {
+                    return Err(EmbeddedBrokerError::Storage {
+                        db: db_path,
+                        source: Box::new(error),
+                    })
+                }
+            }
+        };
 
         // `serve`, not `main`: `main` installs process-wide signal handlers.
-        let mut broker = broker;
         let task = tokio::spawn(async move { broker.serve(Instant::now()).await });
 
         let mut this = EmbeddedBroker {
@@ -225,9 +241,11 @@ impl EmbeddedBroker {
     }
 
     /// Stops the broker and waits until its task has ended, which releases
-    /// the listening port and the database. Connected clients see their
-    /// connections closed. Data already acknowledged to producers and offsets
-    /// already committed stay in the data directory.
+    /// the listening port. tansu closes its database from a task of its own
+    /// that winds down moments later; [`EmbeddedBroker::start`] on the same
+    /// data directory waits for that. Connected clients see their connections
+    /// closed. Data already acknowledged to producers and offsets already
+    /// committed stay in the data directory.
     pub async fn stop(mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
@@ -251,9 +269,11 @@ impl EmbeddedBroker {
                 return Err(self.startup_failure().await);
             }
 
-            let attempt =
-                tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(self.advertised))
-                    .await;
+            let attempt = tokio::time::timeout(
+                Duration::from_millis(500),
+                TcpStream::connect(self.advertised),
+            )
+            .await;
             if let Ok(Ok(stream)) = attempt {
                 drop(stream);
                 return Ok(());
@@ -407,6 +427,13 @@ async fn reserve_port(listen: SocketAddr) -> Result<SocketAddr, EmbeddedBrokerEr
     Ok(bound)
 }
 
+/// Whether tansu failed because SQLite answered SQLITE_BUSY. tansu's error
+/// type wraps the libsql error several layers down and prints itself as its
+/// `Debug` form, so the message is the stable thing to look for.
+fn is_database_locked(error: &tansu_broker::Error) -> bool {
+    format!("{error:?}").contains("database is locked")
+}
+
 fn bind_error(addr: SocketAddr, source: io::Error) -> EmbeddedBrokerError {
     if source.kind() == io::ErrorKind::AddrInUse {
         EmbeddedBrokerError::PortInUse { addr, source }
@@ -457,7 +484,12 @@ mod tests {
 
     #[test]
     fn storage_url_refuses_paths_it_would_mangle() {
-        for path in ["/tmp/a b/broker.db", "/tmp/a#b/broker.db", "/tmp/a?b/broker.db", "/tmp/é/broker.db"] {
+        for path in [
+            "/tmp/a b/broker.db",
+            "/tmp/a#b/broker.db",
+            "/tmp/a?b/broker.db",
+            "/tmp/é/broker.db",
+        ] {
             assert!(
                 matches!(
                     storage_url(Path::new(path)),

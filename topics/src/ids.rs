@@ -61,6 +61,11 @@ fn target_tag(target: CheckTarget) -> &'static str {
 
 /// The id of the anomaly `source` found at `(metric, timestamp)`. The same
 /// point judged anomalous by two services gives two anomalies.
+///
+/// Fields, for reproducing it elsewhere: kind `anomaly`, the metric's UTF-8
+/// bytes, the timestamp as 8 big-endian bytes (two's complement), the source
+/// as its serde name (`analyzer`, `seasonal`, `fingerprint`). Ids given as
+/// fields to the other helpers are their 16 raw bytes.
 pub fn anomaly_id(metric: &str, timestamp: i64, source: SourceApp) -> Uuid {
     derived_id(
         "anomaly",
@@ -114,6 +119,8 @@ mod tests {
     #[test]
     fn anomaly_id_is_stable() {
         // If this literal changes, every id already on the topics is orphaned.
+        // (Cross-checked with Python: uuid.UUID(bytes=sha1(ns.bytes + name)
+        // .digest()[:16], version=5), name built as in the module docs.)
         assert_eq!(
             anomaly_id("stats.web01.cpu", 1_700_000_000, SourceApp::Analyzer).to_string(),
             "6441b127-13b6-5233-af1e-1d6464b4cfe6"
@@ -153,7 +160,13 @@ mod tests {
         let seasonal = check_id(base, CheckTarget::Seasonal);
         let fingerprint = check_id(base, CheckTarget::Fingerprint);
         assert_ne!(seasonal, fingerprint);
-        assert_ne!(seasonal, check_id(anomaly_id("n", 10, SourceApp::Analyzer), CheckTarget::Seasonal));
+        assert_ne!(
+            seasonal,
+            check_id(
+                anomaly_id("n", 10, SourceApp::Analyzer),
+                CheckTarget::Seasonal
+            )
+        );
 
         assert_ne!(alert_id(base, "smtp"), alert_id(base, "slack"));
         assert_ne!(alert_id(base, "smtp"), alert_id(seasonal, "smtp"));

@@ -84,6 +84,12 @@ pub struct KafkaConfig {
     /// (`fetch.wait.max.ms`). With a broker that always waits this long, as
     /// tansu does, it is roughly the latency from produce to consume.
     pub fetch_wait_max_ms: u32,
+    /// How long (ms) a consumer may go silent before the group coordinator
+    /// drops it and hands its partitions to others (`session.timeout.ms`;
+    /// heartbeats go every third of it, at most every 3 s). Brokers accept
+    /// 6,000 to 300,000 by default. Joining a group on tansu takes about half
+    /// of it, so tests use the smallest.
+    pub session_timeout_ms: u32,
     /// Raw librdkafka properties applied to every client after skyline's own,
     /// so they win (for example `security.protocol`, `sasl.*`,
     /// `compression.type`, `delivery.timeout.ms`).
@@ -99,6 +105,7 @@ impl Default for KafkaConfig {
             partitions: 6,
             replication_factor: 1,
             fetch_wait_max_ms: 50,
+            session_timeout_ms: 10_000,
             extra: BTreeMap::new(),
         }
     }
@@ -518,6 +525,9 @@ impl Consumer {
             check_topic(t)?;
         }
         let wait = config.fetch_wait_max_ms.to_string();
+        let session = config.session_timeout_ms.max(1);
+        let heartbeat = (session / 3).clamp(1, 3_000).to_string();
+        let session = session.to_string();
         let cc = config.client_config(&[
             ("group.id", group_id),
             ("enable.auto.commit", "false"),
@@ -525,6 +535,8 @@ impl Consumer {
             ("auto.offset.reset", "earliest"),
             ("enable.partition.eof", "false"),
             ("fetch.wait.max.ms", &wait),
+            ("session.timeout.ms", &session),
+            ("heartbeat.interval.ms", &heartbeat),
             // librdkafka's default (1000 ms) backs fetching off for a whole
             // second whenever its local queue is full; 10 ms lifts consumption
             // from ~230k to 1.5M+ messages/s.
@@ -743,7 +755,7 @@ impl DeadLetters {
     /// Logs `record` as refused for `error` and produces its dead letter,
     /// returning once the broker has it (so the record's offset may then be
     /// committed).
-    pub async fn send(&self, record: &Record, error: &dyn Display) -> Result<(), Error> {
+    pub async fn send(&self, record: &Record, error: &(dyn Display + Sync)) -> Result<(), Error> {
         let error = error.to_string();
         tracing::warn!(
             consumer = %self.consumer, topic = %record.topic, partition = record.partition,
@@ -783,7 +795,11 @@ impl DeadLetters {
         for record in records {
             match decode(record) {
                 Ok(value) => good.push((record, value)),
-                Err(e) => self.send(record, &e).await?,
+                Err(e) => {
+                    // Rendered first: the error type need not be Send.
+                    let reason = e.to_string();
+                    self.send(record, &reason).await?
+                }
             }
         }
         Ok(good)

@@ -1,6 +1,6 @@
 //! Topic names. The defaults below are what `skyline up` creates; a
 //! deployment sharing a cluster with others can rename any of them in its
-//! configuration (`[topics]` in the config file), e.g. to prefix them.
+//! configuration ([`TopicNames`]), e.g. to prefix them.
 
 use serde::{Deserialize, Serialize};
 

@@ -161,10 +161,17 @@ async fn messages_and_committed_offsets_survive_a_restart() {
 
     // First run: create, produce, consume with a group, commit.
     let started = Instant::now();
-    let broker = bounded("start", EmbeddedBroker::start(&data_dir, loopback_any_port()))
-        .await
-        .expect("start broker");
-    eprintln!("broker up in {:?} on {}", started.elapsed(), broker.bootstrap_servers());
+    let broker = bounded(
+        "start",
+        EmbeddedBroker::start(&data_dir, loopback_any_port()),
+    )
+    .await
+    .expect("start broker");
+    eprintln!(
+        "broker up in {:?} on {}",
+        started.elapsed(),
+        broker.bootstrap_servers()
+    );
     let listen = broker.local_addr();
     assert_ne!(listen.port(), 0, "port 0 resolves to a real port");
     let bootstrap = broker.bootstrap_servers();
@@ -206,18 +213,26 @@ async fn messages_and_committed_offsets_survive_a_restart() {
             .iter()
             .map(|element| match element.offset() {
                 Offset::Offset(offset) => offset,
-                other => panic!("partition {} has no committed offset: {other:?}", element.partition()),
+                other => panic!(
+                    "partition {} has no committed offset: {other:?}",
+                    element.partition()
+                ),
             })
             .sum();
-        assert_eq!(total, BEFORE as i64, "committed offsets cover every message");
+        assert_eq!(
+            total, BEFORE as i64,
+            "committed offsets cover every message"
+        );
     }
 
     bounded("stop", broker.stop()).await;
 
     // Second run on the same data directory and port.
+    let started = Instant::now();
     let broker = bounded("restart", EmbeddedBroker::start(&data_dir, listen))
         .await
         .expect("restart broker");
+    eprintln!("broker restarted in {:?}", started.elapsed());
     assert_eq!(broker.local_addr(), listen);
     let bootstrap = broker.bootstrap_servers();
 
@@ -233,9 +248,20 @@ async fn messages_and_committed_offsets_survive_a_restart() {
         let consumer = consumer(&bootstrap, "group-a");
         let started = Instant::now();
         let seen = bounded("consume after restart", consume(&consumer, AFTER)).await;
-        eprintln!("group-a resumed and got {} in {:?}", seen.len(), started.elapsed());
-        let stale: Vec<_> = seen.iter().filter(|key| key.starts_with("before-")).collect();
-        assert!(stale.is_empty(), "already committed messages came again: {} of them", stale.len());
+        eprintln!(
+            "group-a resumed and got {} in {:?}",
+            seen.len(),
+            started.elapsed()
+        );
+        let stale: Vec<_> = seen
+            .iter()
+            .filter(|key| key.starts_with("before-"))
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "already committed messages came again: {} of them",
+            stale.len()
+        );
         let distinct: HashSet<_> = seen.iter().collect();
         assert!(after.iter().all(|key| distinct.contains(key)));
     }
@@ -275,7 +301,12 @@ async fn a_data_dir_that_cannot_be_created_is_reported() {
     let dir = TempDir::new();
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"not a directory").expect("write");
-    match bounded("start", EmbeddedBroker::start(&file.join("broker"), loopback_any_port())).await {
+    match bounded(
+        "start",
+        EmbeddedBroker::start(&file.join("broker"), loopback_any_port()),
+    )
+    .await
+    {
         Err(EmbeddedBrokerError::CreateDataDir { .. }) => {}
         other => panic!("expected CreateDataDir, got {other:?}"),
     }
@@ -284,9 +315,12 @@ async fn a_data_dir_that_cannot_be_created_is_reported() {
 #[tokio::test]
 async fn a_dropped_broker_releases_its_port() {
     let dir = TempDir::new();
-    let broker = bounded("start", EmbeddedBroker::start(dir.path(), loopback_any_port()))
-        .await
-        .expect("start");
+    let broker = bounded(
+        "start",
+        EmbeddedBroker::start(dir.path(), loopback_any_port()),
+    )
+    .await
+    .expect("start");
     let addr = broker.local_addr();
     drop(broker);
     // The aborted task lets go of the listener shortly after.

@@ -1,0 +1,11 @@
+# Builds the skyline binary (used by docker-compose.yml).
+FROM rust:1.85-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --bin skyline
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
+COPY --from=build /src/target/release/skyline /usr/local/bin/skyline
+COPY skyline.example.toml /etc/skyline/skyline.example.toml
+ENTRYPOINT []

@@ -1,0 +1,250 @@
+//! The Analyzer as a consumer of `skyline.datapoints`.
+//!
+//! For each batch, per metric: read the window as it stood before the batch
+//! and the metric's [`MetricState`], judge the new points
+//! ([`judge_batch`]), publish the decisions (AnomalyEvent, CheckRequest,
+//! AlertEvent), then fold the batch into the windows and save the states,
+//! and only then commit the offsets. A crash anywhere replays the batch:
+//! the window still holds what the batch's points need (the fold trims
+//! relative to the batch's oldest point), the state is saved after the
+//! events, and decision ids are derived from what they are about — so the
+//! replay re-emits the same events with the same ids and loses none.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ingest::windows::{by_metric, WindowError, Windows};
+use serde::{Deserialize, Serialize};
+use topics::codec::{decode, encode};
+use topics::ids::{alert_id, anomaly_id, check_id};
+use topics::kafka::{Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, Producer, RunStats};
+use topics::names::TopicNames;
+use topics::{AlertEvent, AnomalyEvent, CheckRequest, CheckTarget, Datapoint, SeriesPoint, SourceApp};
+
+use crate::alert_rules::{AlertRule, Route};
+use crate::stream::{judge_batch, Judgement, MetricState};
+use crate::{Algorithm, Settings};
+
+/// The Redis state kind under which [`MetricState`]s are kept.
+const STATE_KIND: &str = "analyzer";
+
+/// How the consumer runs (the `[analyzer_service]` table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// Analyse a metric at most once per this many seconds of its data
+    /// (0: every datapoint, as `skyline backtest` does).
+    pub interval: i64,
+    /// Consumer name (group `<prefix>.<name>`).
+    pub consumer: String,
+    /// Most datapoints handled per batch.
+    pub max_batch: usize,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            interval: 0,
+            consumer: "analyze".to_owned(),
+            max_batch: 20_000,
+        }
+    }
+}
+
+/// Everything a running Analyzer needs.
+pub struct Analyzer {
+    pub settings: Settings,
+    pub alerts: Vec<AlertRule>,
+    pub service: ServiceSettings,
+    pub topics: TopicNames,
+    pub windows: Arc<Windows>,
+    pub producer: Producer,
+}
+
+/// Why handling a batch failed (it is retried, then the consumer stops).
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+    #[error(transparent)]
+    Windows(#[from] WindowError),
+    #[error("encoding an event: {0}")]
+    Encode(String),
+    #[error("judging task: {0}")]
+    Task(String),
+}
+
+/// The events decided for a batch.
+#[derive(Debug, Default)]
+pub struct Decisions {
+    pub anomalies: Vec<AnomalyEvent>,
+    pub checks: Vec<CheckRequest>,
+    pub alerts: Vec<AlertEvent>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Turns one metric's judgements into events.
+pub fn decisions_for(metric: &str, window: &[(i64, f64)], judgements: &[Judgement], settings: &Settings, out: &mut Decisions) {
+    let algorithms_run: Vec<String> = settings.algorithms.iter().map(|a| a.name().to_owned()).collect();
+    for j in judgements.iter().filter(|j| j.analysis.is_anomalous()) {
+        let Some(ensemble) = j.analysis.ensemble() else { continue };
+        let triggered: Vec<String> = ensemble.triggered().map(Algorithm::name).map(str::to_owned).collect();
+        let (timestamp, value) = j.analysis.last.unwrap_or((j.timestamp, j.value));
+        let judged = &window[j.window_start..=window.partition_point(|p| p.0 <= j.timestamp).saturating_sub(1)];
+        // The reference records the window from its second point.
+        let from_timestamp = judged.get(1).or(judged.first()).map_or(timestamp, |p| p.0);
+        let id = anomaly_id(metric, timestamp, SourceApp::Analyzer);
+        let decided_at_ms = now_ms();
+        let check_target = match &j.route {
+            Route::Seasonal { .. } => Some(CheckTarget::Seasonal),
+            Route::Fingerprint => Some(CheckTarget::Fingerprint),
+            Route::Alert(_) | Route::Record => None,
+        };
+        let check = check_target.map(|target| CheckRequest {
+            id: check_id(id, target),
+            anomaly_id: id,
+            target,
+            metric: metric.to_owned(),
+            timestamp,
+            value,
+            triggered_algorithms: triggered.clone(),
+            second_order_resolution_hours: match j.route {
+                Route::Seasonal { hours } => Some(hours),
+                _ => None,
+            },
+            series: judged
+                .iter()
+                .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
+                .collect(),
+            decided_at_ms,
+        });
+        out.anomalies.push(AnomalyEvent {
+            id,
+            metric: metric.to_owned(),
+            timestamp,
+            value,
+            source: SourceApp::Analyzer,
+            algorithms_run: algorithms_run.clone(),
+            triggered_algorithms: triggered.clone(),
+            full_duration: timestamp - from_timestamp,
+            from_timestamp,
+            check_id: check.as_ref().map(|c| c.id),
+            derivative: timestamp != j.timestamp || value != j.value,
+            decided_at_ms,
+        });
+        out.checks.extend(check);
+        for rule in &j.alerts {
+            out.alerts.push(AlertEvent {
+                id: alert_id(id, &rule.alerter),
+                anomaly_id: id,
+                metric: metric.to_owned(),
+                timestamp,
+                value,
+                source: SourceApp::Analyzer,
+                alerter: rule.alerter.clone(),
+                rule: rule.pattern.as_str().to_owned(),
+                triggered_algorithms: triggered.clone(),
+                decided_at_ms,
+            });
+        }
+    }
+}
+
+impl Analyzer {
+    /// Judges, publishes and folds one batch of datapoints.
+    pub async fn handle(&self, points: Vec<Datapoint>) -> Result<Decisions, ServiceError> {
+        let groups = by_metric(&points);
+        let metrics: Vec<&str> = groups.keys().copied().collect();
+        let windows = self.windows.windows(&metrics).await?;
+        let states = self.windows.load_states(STATE_KIND, &metrics).await?;
+        let work: Vec<(String, Vec<(i64, f64)>, Vec<(i64, f64)>, MetricState)> = groups
+            .iter()
+            .zip(windows)
+            .zip(states)
+            .map(|(((metric, new), window), state)| {
+                let state = state
+                    .and_then(|s| serde_json::from_str(&s).map_err(|e| tracing::warn!(metric, error = %e, "unreadable analyzer state; starting afresh")).ok())
+                    .unwrap_or_default();
+                ((*metric).to_owned(), window, new.clone(), state)
+            })
+            .collect();
+        let settings = self.settings.clone();
+        let alerts = self.alerts.clone();
+        let interval = self.service.interval;
+        // CPU-bound: off the async executor.
+        let (decisions, new_states) = tokio::task::spawn_blocking(move || {
+            let mut decisions = Decisions::default();
+            let mut new_states = Vec::with_capacity(work.len());
+            for (metric, mut window, new, mut state) in work {
+                let judged = judge_batch(&metric, &mut window, &new, &mut state, &settings, &alerts, interval, false);
+                decisions_for(&metric, &window, &judged, &settings, &mut decisions);
+                let state_json = serde_json::to_string(&state).unwrap_or_default();
+                new_states.push((metric, state_json));
+            }
+            (decisions, new_states)
+        })
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))?;
+
+        self.publish(&decisions).await?;
+        self.windows.fold(&points).await?;
+        self.windows.save_states(STATE_KIND, &new_states).await?;
+        Ok(decisions)
+    }
+
+    async fn publish(&self, d: &Decisions) -> Result<(), ServiceError> {
+        fn records<E: topics::codec::Event>(events: &[E], key: impl Fn(&E) -> &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ServiceError> {
+            events
+                .iter()
+                .map(|e| Ok((key(e).as_bytes().to_vec(), encode(e).map_err(|x| ServiceError::Encode(x.to_string()))?)))
+                .collect()
+        }
+        // Checks and alerts first: an anomaly event seen downstream then
+        // always has its check and alerts already on the log.
+        let checks = records(&d.checks, |c| &c.metric)?;
+        self.producer.send_batch(&self.topics.checks, checks).await?;
+        let alerts = records(&d.alerts, |a| &a.metric)?;
+        self.producer.send_batch(&self.topics.alerts, alerts).await?;
+        let anomalies = records(&d.anomalies, |a| &a.metric)?;
+        self.producer.send_batch(&self.topics.anomalies, anomalies).await?;
+        Ok(())
+    }
+
+    /// Consumes the datapoints topic until `shutdown` resolves.
+    pub async fn run(self: Arc<Self>, kafka: &KafkaConfig, shutdown: impl Future<Output = ()>) -> Result<RunStats, KafkaError> {
+        let consumer = Consumer::new(kafka, &self.service.consumer, &[self.topics.datapoints.as_str()])?
+            .with_max_batch(self.service.max_batch);
+        let dead = DeadLetters::new(self.producer.clone(), self.topics.deadletter.clone(), self.service.consumer.clone());
+        consumer
+            .run(shutdown, |batch: Batch| {
+                let (me, dead) = (self.clone(), dead.clone());
+                async move {
+                    let good = dead.decode_batch(&batch, |r| decode::<Datapoint>(r.payload())).await?;
+                    let points: Vec<Datapoint> = good.into_iter().map(|(_, d)| d).collect();
+                    let decisions = me.handle(points).await?;
+                    if !decisions.anomalies.is_empty() {
+                        tracing::info!(anomalies = decisions.anomalies.len(), alerts = decisions.alerts.len(), "published");
+                    }
+                    Ok::<_, ServiceError>(())
+                }
+            })
+            .await
+    }
+}
+
+/// Counts anomalies per metric (for summaries).
+pub fn count_by_metric(anomalies: &[AnomalyEvent]) -> BTreeMap<&str, usize> {
+    let mut counts = BTreeMap::new();
+    for a in anomalies {
+        *counts.entry(a.metric.as_str()).or_default() += 1;
+    }
+    counts
+}

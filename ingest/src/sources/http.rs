@@ -1,0 +1,123 @@
+//! `POST /api/v1/datapoints`: a JSON array of
+//! `{"metric", "timestamp", "value"}` objects.
+//!
+//! Valid elements are accepted even when others are not (folding is
+//! idempotent, so a client that resends the whole body loses and doubles
+//! nothing). Answers: `202` with the count when all are valid; `400` with
+//! the count accepted and, per refused element, its index and reason; `400`
+//! when the body is not a JSON array; `503` when the log cannot take them.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::{DatapointSink, SourceStats};
+use crate::line::parse_json_array;
+
+/// Bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// A refused element.
+#[derive(Debug, Serialize)]
+pub struct Refused {
+    pub index: usize,
+    pub error: String,
+}
+
+/// The response body.
+#[derive(Debug, Serialize, Default)]
+pub struct IngestResponse {
+    pub accepted: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refused>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+struct AppState<S> {
+    sink: Arc<S>,
+    stats: Arc<SourceStats>,
+}
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            sink: self.sink.clone(),
+            stats: self.stats.clone(),
+        }
+    }
+}
+
+/// The ingest routes, to be merged into the server's router.
+pub fn router<S: DatapointSink>(sink: Arc<S>, stats: Arc<SourceStats>) -> Router {
+    Router::new()
+        .route("/api/v1/datapoints", post(post_datapoints::<S>))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(AppState { sink, stats })
+}
+
+async fn post_datapoints<S: DatapointSink>(
+    State(state): State<AppState<S>>,
+    body: Bytes,
+) -> (StatusCode, Json<IngestResponse>) {
+    let items = match parse_json_array(&body) {
+        Ok(items) => items,
+        Err(e) => {
+            let response = IngestResponse {
+                error: Some(e.to_string()),
+                ..IngestResponse::default()
+            };
+            if let Err(e) = state.sink.refuse("http", body.to_vec(), e.to_string()).await {
+                tracing::warn!(error = %e, "could not dead-letter a refused body");
+            }
+            state.stats.add(0, 1);
+            return (StatusCode::BAD_REQUEST, Json(response));
+        }
+    };
+    let mut valid = Vec::with_capacity(items.len());
+    let mut refused = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        match item {
+            Ok(d) => valid.push(d),
+            Err(e) => refused.push(Refused {
+                index,
+                error: e.to_string(),
+            }),
+        }
+    }
+    for r in &refused {
+        let raw = format!("element {} of a POST /api/v1/datapoints body", r.index).into_bytes();
+        if let Err(e) = state.sink.refuse("http", raw, r.error.clone()).await {
+            tracing::warn!(error = %e, "could not dead-letter a refused element");
+        }
+    }
+    let accepted = valid.len();
+    if accepted > 0 {
+        if let Err(e) = state.sink.accept(valid).await {
+            let response = IngestResponse {
+                error: Some(format!("not accepted, try again: {e}")),
+                ..IngestResponse::default()
+            };
+            return (StatusCode::SERVICE_UNAVAILABLE, Json(response));
+        }
+    }
+    state.stats.add(accepted, refused.len());
+    let status = if refused.is_empty() {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    (
+        status,
+        Json(IngestResponse {
+            accepted,
+            refused,
+            error: None,
+        }),
+    )
+}

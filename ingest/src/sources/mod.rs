@@ -1,0 +1,52 @@
+//! Where datapoints come from. Each source parses and validates what it
+//! receives and hands the result to a [`DatapointSink`]: valid datapoints to
+//! [`DatapointSink::accept`], refused lines (with the reason) to
+//! [`DatapointSink::refuse`], which dead-letters them — nothing is dropped
+//! silently.
+
+pub mod graphite_tcp;
+pub mod http;
+pub mod kafka_stream;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use thiserror::Error;
+use topics::Datapoint;
+
+/// The sink failed: the datapoints were not made durable and the source
+/// must not acknowledge them.
+#[derive(Debug, Error)]
+#[error("datapoint sink: {0}")]
+pub struct SinkError(pub String);
+
+/// Where a source's output goes (the datapoints topic and the dead-letter
+/// topic, in production).
+pub trait DatapointSink: Send + Sync + 'static {
+    /// Makes `batch` durable; returns only once it is.
+    fn accept(&self, batch: Vec<Datapoint>) -> impl Future<Output = Result<(), SinkError>> + Send;
+    /// Records a refused line from `source` and why.
+    fn refuse(&self, source: &str, raw: Vec<u8>, reason: String) -> impl Future<Output = Result<(), SinkError>> + Send;
+}
+
+/// What a source has done since it started.
+#[derive(Debug, Default)]
+pub struct SourceStats {
+    pub accepted: AtomicU64,
+    pub refused: AtomicU64,
+}
+
+impl SourceStats {
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
+
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, accepted: usize, refused: usize) {
+        self.accepted.fetch_add(accepted as u64, Ordering::Relaxed);
+        self.refused.fetch_add(refused as u64, Ordering::Relaxed);
+    }
+}

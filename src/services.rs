@@ -1,0 +1,191 @@
+//! Running skyline's services: each on its own (`skyline ingest`,
+//! `skyline analyze`), all in one process (`skyline up`), and the replays.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use analyze::service::Analyzer;
+use anyhow::{Context, Result};
+use ingest::sink::KafkaSink;
+use ingest::sources::{graphite_tcp, http, kafka_stream, SourceStats};
+use ingest::windows::{MemoryWindows, RedisWindows, Windows};
+use tokio::sync::watch;
+use topics::codec::decode;
+use topics::kafka::{ensure_topics, Consumer, KafkaConfig, Producer};
+use topics::Datapoint;
+
+use crate::config::Config;
+
+/// A shutdown signal every task can wait on: Ctrl-C or an explicit stop.
+#[derive(Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    /// Resolves once shutdown was asked for.
+    pub async fn wait(mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Starts listening for Ctrl-C; the sender stops everything.
+pub fn shutdown_on_ctrl_c() -> (watch::Sender<bool>, Shutdown) {
+    let (tx, rx) = watch::channel(false);
+    let on_signal = tx.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping...");
+            let _ = on_signal.send(true);
+        }
+    });
+    (tx, Shutdown(rx))
+}
+
+/// Opens the windows store: Redis when configured, else memory.
+pub async fn open_windows(config: &Config) -> Result<Windows> {
+    Ok(match &config.redis {
+        Some(url) => Windows::Redis(
+            RedisWindows::connect(url, config.windows.clone())
+                .await
+                .with_context(|| format!("connecting to Redis at {url}"))?,
+        ),
+        None => Windows::Memory(MemoryWindows::new(config.windows.clone())),
+    })
+}
+
+/// Creates every skyline topic (and the configured input topics).
+pub async fn create_topics(config: &Config, extra: &[&str]) -> Result<()> {
+    let t = &config.topics;
+    let mut names = vec![
+        t.datapoints.as_str(),
+        t.anomalies.as_str(),
+        t.checks.as_str(),
+        t.matches.as_str(),
+        t.labels.as_str(),
+        t.profiles.as_str(),
+        t.alerts.as_str(),
+        t.deadletter.as_str(),
+    ];
+    names.extend(config.ingest.kafka_sources.iter().map(|s| s.topic.as_str()));
+    names.extend_from_slice(extra);
+    ensure_topics(&config.kafka, &names, None)
+        .await
+        .with_context(|| format!("creating topics on {}", config.kafka.bootstrap_servers))
+}
+
+/// Starts the configured sources as tasks; returns their stats.
+pub async fn start_ingest(config: &Config, producer: &Producer, shutdown: &Shutdown) -> Result<Arc<SourceStats>> {
+    let sink = Arc::new(KafkaSink {
+        producer: producer.clone(),
+        datapoints_topic: config.topics.datapoints.clone(),
+        deadletter_topic: config.topics.deadletter.clone(),
+    });
+    let stats = Arc::new(SourceStats::default());
+    if let Some(addr) = config.ingest.graphite_listen {
+        let listener = bind(addr, "Graphite plaintext").await?;
+        eprintln!("graphite plaintext: {}", listener.local_addr()?);
+        let (sink, stats, stop) = (sink.clone(), stats.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = graphite_tcp::serve(listener, sink, stats) => {}
+                _ = stop.wait() => {}
+            }
+        });
+    }
+    if let Some(addr) = config.ingest.http_listen {
+        let listener = bind(addr, "HTTP").await?;
+        eprintln!("http: POST http://{}/api/v1/datapoints", listener.local_addr()?);
+        let app = http::router(sink.clone(), stats.clone());
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop.wait()).await {
+                tracing::error!(error = %e, "http server failed");
+            }
+        });
+    }
+    for source in &config.ingest.kafka_sources {
+        let (kafka, source, sink, stop) = (config.kafka.clone(), source.clone(), (*sink).clone(), shutdown.clone());
+        eprintln!("kafka source: {} ({:?})", source.topic, source.format);
+        tokio::spawn(async move {
+            if let Err(e) = kafka_stream::run(&kafka, &source, sink, stop.wait()).await {
+                tracing::error!(topic = %source.topic, error = %e, "kafka source stopped");
+            }
+        });
+    }
+    Ok(stats)
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for {what} on {addr}"))
+}
+
+/// Builds the Analyzer service.
+pub fn analyzer(config: &Config, windows: Arc<Windows>, producer: Producer) -> Arc<Analyzer> {
+    Arc::new(Analyzer {
+        settings: config.analyzer.clone(),
+        alerts: config.alerts.clone(),
+        service: config.analyzer_service.clone(),
+        topics: config.topics.clone(),
+        windows,
+        producer,
+    })
+}
+
+/// `skyline replay windows`: forget the windows and fold the whole
+/// datapoints topic again (a fresh consumer group reads from offset 0). It
+/// stops once no datapoint has arrived for `idle`.
+pub async fn replay_windows(config: &Config, idle: Duration) -> Result<(usize, f64)> {
+    let windows = open_windows(config).await?;
+    windows.clear().await.context("clearing the windows")?;
+    let started = Instant::now();
+    let group = format!("replay-windows-{}", uuid::Uuid::now_v7());
+    let consumer = Consumer::with_group(&config.kafka, &config.kafka.group_id(&group), &group, &[config.topics.datapoints.as_str()])?;
+    let mut folded = 0usize;
+    while let Ok(batch) = tokio::time::timeout(idle, consumer.next_batch(50_000)).await {
+        let points: Vec<Datapoint> = batch.iter().filter_map(|r| decode::<Datapoint>(r.payload()).ok()).collect();
+        windows.fold(&points).await?;
+        folded += batch.len();
+    }
+    consumer.close().await;
+    Ok((folded, started.elapsed().as_secs_f64() - idle.as_secs_f64()))
+}
+
+/// The demo series bundled with the repository.
+pub fn demo_file() -> PathBuf {
+    let beside_binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .map(|d| d.join("../../data/nab/ec2_cpu_utilization_825cc2.csv"));
+    let candidates = [
+        Some(PathBuf::from("data/nab/ec2_cpu_utilization_825cc2.csv")),
+        beside_binary,
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/nab/ec2_cpu_utilization_825cc2.csv")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("data/nab/ec2_cpu_utilization_825cc2.csv"))
+}
+
+/// Produces `points` of `metric` as Graphite lines to `topic`, the way an
+/// operator's own metric stream would carry them.
+pub async fn produce_graphite_lines(producer: &Producer, topic: &str, metric: &str, points: &[(i64, f64)]) -> Result<usize> {
+    let records: Vec<(Vec<u8>, Vec<u8>)> = points
+        .iter()
+        .map(|(t, v)| (metric.as_bytes().to_vec(), format!("{metric} {v} {t}").into_bytes()))
+        .collect();
+    Ok(producer.send_batch(topic, records).await?)
+}
+
+/// The Kafka configuration for an embedded broker.
+pub fn embedded_kafka(config: &Config, bootstrap: String) -> KafkaConfig {
+    KafkaConfig {
+        bootstrap_servers: bootstrap,
+        partitions: 1,
+        ..config.kafka.clone()
+    }
+}
