@@ -38,7 +38,12 @@ pub struct Summary {
 /// `metric` through the same code the live consumer runs
 /// ([`judge_batch`]), one chunk at a time, every point judged. With
 /// `all_algorithms` every algorithm runs (no early exit).
-pub fn backtest(points: &[Point], metric: &str, config: &Config, all_algorithms: bool) -> Vec<Judgement> {
+pub fn backtest(
+    points: &[Point],
+    metric: &str,
+    config: &Config,
+    all_algorithms: bool,
+) -> Vec<Judgement> {
     let mut settings = config.analyzer.clone();
     settings.enable_all_algorithms_run_metrics |= all_algorithms;
     let progress = if points.len() >= PROGRESS_MIN_POINTS {
@@ -55,7 +60,16 @@ pub fn backtest(points: &[Point], metric: &str, config: &Config, all_algorithms:
     let mut state = MetricState::default();
     let mut judged = Vec::with_capacity(points.len());
     for chunk in points.chunks(CHUNK) {
-        judged.extend(judge_batch(metric, &mut window, chunk, &mut state, &settings, &config.alerts, 0, false));
+        judged.extend(judge_batch(
+            metric,
+            &mut window,
+            chunk,
+            &mut state,
+            &settings,
+            &config.alerts,
+            0,
+            false,
+        ));
         // Keep what the next chunk's windows can need.
         let keep_from = window.partition_point(|p| p.0 <= chunk[0].0 - settings.full_duration);
         window.drain(..keep_from);
@@ -121,15 +135,24 @@ mod tests {
     fn a_spike_alerts_once_per_expiration_time() {
         // 1-minute noise for a day, then a tall spike held for 10 minutes.
         let mut pts: Vec<Point> = (0..1440)
-            .map(|i| (1_400_000_000 + i * 60, 10.0 + ((i * 7919) % 13) as f64 / 13.0))
+            .map(|i| {
+                (
+                    1_400_000_000 + i * 60,
+                    10.0 + ((i * 7919) % 13) as f64 / 13.0,
+                )
+            })
             .collect();
         for p in &mut pts[1430..] {
             p.1 = 500.0;
         }
         let rows = backtest(&pts, "test.metric", &Config::default(), false);
         assert_eq!(rows.len(), pts.len());
-        let anomalous: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].analysis.is_anomalous()).collect();
-        let alerts: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].alerts.is_empty()).collect();
+        let anomalous: Vec<usize> = (0..rows.len())
+            .filter(|&i| rows[i].analysis.is_anomalous())
+            .collect();
+        let alerts: Vec<usize> = (0..rows.len())
+            .filter(|&i| !rows[i].alerts.is_empty())
+            .collect();
         assert!(!anomalous.is_empty());
         assert_eq!(alerts, vec![anomalous[0]], "one alert within an hour");
         let mut csv = Vec::new();
@@ -143,13 +166,28 @@ mod tests {
     fn chunking_does_not_change_the_verdicts() {
         // Windows spanning chunk boundaries must see the points before them.
         let pts: Vec<Point> = (0..5000)
-            .map(|i| (1_400_000_000 + i * 60, ((i * 7919) % 101) as f64 + if i % 997 == 0 { 300.0 } else { 0.0 }))
+            .map(|i| {
+                (
+                    1_400_000_000 + i * 60,
+                    ((i * 7919) % 101) as f64 + if i % 997 == 0 { 300.0 } else { 0.0 },
+                )
+            })
             .collect();
         let config = Config::default();
         let chunked = backtest(&pts, "m", &config, false);
         let mut window = Vec::new();
-        let whole = judge_batch("m", &mut window, &pts, &mut MetricState::default(), &config.analyzer, &config.alerts, 0, false);
-        let verdicts = |rows: &[Judgement]| rows.iter().map(|r| r.analysis.clone()).collect::<Vec<_>>();
+        let whole = judge_batch(
+            "m",
+            &mut window,
+            &pts,
+            &mut MetricState::default(),
+            &config.analyzer,
+            &config.alerts,
+            0,
+            false,
+        );
+        let verdicts =
+            |rows: &[Judgement]| rows.iter().map(|r| r.analysis.clone()).collect::<Vec<_>>();
         assert_eq!(verdicts(&chunked), verdicts(&whole));
     }
 }

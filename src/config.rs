@@ -10,13 +10,13 @@ use std::net::SocketAddr;
 use analyze::alert_rules::{self, AlertRule};
 use analyze::service::ServiceSettings;
 use anyhow::{bail, Context, Result};
-use ingest::sources::kafka_stream::KafkaSourceConfig;
-use ingest::windows::WindowSettings;
-use topics::kafka::KafkaConfig;
-use topics::names::TopicNames;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use ingest::sources::kafka_stream::KafkaSourceConfig;
+use ingest::windows::WindowSettings;
 use serde::{Deserialize, Serialize};
+use topics::kafka::KafkaConfig;
+use topics::names::TopicNames;
 
 /// Everything configurable, one table per service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -123,8 +123,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Replay(ReplayCommand::Windows(args)) => {
             args.infra.apply(&mut config);
             runtime()?.block_on(async {
-                let (events, seconds) =
-                    services::replay_windows(&config, std::time::Duration::from_secs(args.idle_seconds)).await?;
+                let (events, seconds) = services::replay_windows(
+                    &config,
+                    std::time::Duration::from_secs(args.idle_seconds),
+                )
+                .await?;
                 eprintln!("replayed {events} datapoints into the windows in {seconds:.1}s");
                 Ok(())
             })
@@ -156,7 +159,11 @@ async fn run_ingest(config: Config) -> Result<()> {
     let (_stop, shutdown) = services::shutdown_on_ctrl_c();
     let stats = services::start_ingest(&config, &producer, &shutdown).await?;
     shutdown.wait().await;
-    eprintln!("ingest: {} datapoints accepted, {} lines refused", stats.accepted(), stats.refused());
+    eprintln!(
+        "ingest: {} datapoints accepted, {} lines refused",
+        stats.accepted(),
+        stats.refused()
+    );
     Ok(())
 }
 
@@ -167,7 +174,10 @@ async fn run_analyze(config: Config) -> Result<()> {
     let (_stop, shutdown) = services::shutdown_on_ctrl_c();
     let analyzer = services::analyzer(&config, windows, producer);
     let stats = analyzer.run(&config.kafka, shutdown.wait()).await?;
-    eprintln!("analyze: {} datapoints in {} batches", stats.records, stats.batches);
+    eprintln!(
+        "analyze: {} datapoints in {} batches",
+        stats.records, stats.batches
+    );
     Ok(())
 }
 

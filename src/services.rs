@@ -75,7 +75,11 @@ pub async fn create_topics(config: &Config, extra: &[&str]) -> Result<()> {
 }
 
 /// Starts the configured sources as tasks; returns their stats.
-pub async fn start_ingest(config: &Config, producer: &Producer, shutdown: &Shutdown) -> Result<Arc<SourceStats>> {
+pub async fn start_ingest(
+    config: &Config,
+    producer: &Producer,
+    shutdown: &Shutdown,
+) -> Result<Arc<SourceStats>> {
     let sink = Arc::new(KafkaSink {
         producer: producer.clone(),
         datapoints_topic: config.topics.datapoints.clone(),
@@ -95,17 +99,28 @@ pub async fn start_ingest(config: &Config, producer: &Producer, shutdown: &Shutd
     }
     if let Some(addr) = config.ingest.http_listen {
         let listener = bind(addr, "HTTP").await?;
-        eprintln!("http: POST http://{}/api/v1/datapoints", listener.local_addr()?);
+        eprintln!(
+            "http: POST http://{}/api/v1/datapoints",
+            listener.local_addr()?
+        );
         let app = http::router(sink.clone(), stats.clone());
         let stop = shutdown.clone();
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop.wait()).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(stop.wait())
+                .await
+            {
                 tracing::error!(error = %e, "http server failed");
             }
         });
     }
     for source in &config.ingest.kafka_sources {
-        let (kafka, source, sink, stop) = (config.kafka.clone(), source.clone(), (*sink).clone(), shutdown.clone());
+        let (kafka, source, sink, stop) = (
+            config.kafka.clone(),
+            source.clone(),
+            (*sink).clone(),
+            shutdown.clone(),
+        );
         eprintln!("kafka source: {} ({:?})", source.topic, source.format);
         tokio::spawn(async move {
             if let Err(e) = kafka_stream::run(&kafka, &source, sink, stop.wait()).await {
@@ -142,15 +157,30 @@ pub async fn replay_windows(config: &Config, idle: Duration) -> Result<(usize, f
     windows.clear().await.context("clearing the windows")?;
     let started = Instant::now();
     let group = format!("replay-windows-{}", uuid::Uuid::now_v7());
-    let consumer = Consumer::with_group(&config.kafka, &config.kafka.group_id(&group), &group, &[config.topics.datapoints.as_str()])?;
+    let consumer = Consumer::with_group(
+        &config.kafka,
+        &config.kafka.group_id(&group),
+        &group,
+        &[config.topics.datapoints.as_str()],
+    )?;
     let mut folded = 0usize;
-    while let Ok(batch) = tokio::time::timeout(idle, consumer.next_batch(50_000)).await {
-        let points: Vec<Datapoint> = batch.iter().filter_map(|r| decode::<Datapoint>(r.payload()).ok()).collect();
+    // Joining the group can take a while; the idle clock starts with the
+    // first datapoint.
+    let mut wait = idle.max(Duration::from_secs(30));
+    while let Ok(batch) = tokio::time::timeout(wait, consumer.next_batch(50_000)).await {
+        wait = idle;
+        let points: Vec<Datapoint> = batch
+            .iter()
+            .filter_map(|r| decode::<Datapoint>(r.payload()).ok())
+            .collect();
         windows.fold(&points).await?;
         folded += batch.len();
     }
     consumer.close().await;
-    Ok((folded, started.elapsed().as_secs_f64() - idle.as_secs_f64()))
+    Ok((
+        folded,
+        (started.elapsed().as_secs_f64() - idle.as_secs_f64()).max(0.0),
+    ))
 }
 
 /// The demo series bundled with the repository.
@@ -173,10 +203,20 @@ pub fn demo_file() -> PathBuf {
 
 /// Produces `points` of `metric` as Graphite lines to `topic`, the way an
 /// operator's own metric stream would carry them.
-pub async fn produce_graphite_lines(producer: &Producer, topic: &str, metric: &str, points: &[(i64, f64)]) -> Result<usize> {
-    let records: Vec<(Vec<u8>, Vec<u8>)> = points
+pub async fn produce_graphite_lines(
+    producer: &Producer,
+    topic: &str,
+    metric: &str,
+    points: &[(i64, f64)],
+) -> Result<usize> {
+    let records: Vec<topics::kafka::KeyedMessage> = points
         .iter()
-        .map(|(t, v)| (metric.as_bytes().to_vec(), format!("{metric} {v} {t}").into_bytes()))
+        .map(|(t, v)| {
+            (
+                metric.as_bytes().to_vec(),
+                format!("{metric} {v} {t}").into_bytes(),
+            )
+        })
         .collect();
     Ok(producer.send_batch(topic, records).await?)
 }

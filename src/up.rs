@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use ingest::sources::kafka_stream::KafkaSourceConfig;
 use ingest::line::LineFormat;
+use ingest::sources::kafka_stream::KafkaSourceConfig;
 use topics::codec::decode;
 use topics::kafka::{Consumer, Producer};
 use topics::AnomalyEvent;
@@ -79,7 +79,11 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
         // datapoints from the start of the log to rebuild them. Decisions
         // re-made on the way carry the ids they had, so folds downstream
         // count them once.
-        config.analyzer_service.consumer = format!("{}-{}", config.analyzer_service.consumer, uuid::Uuid::now_v7());
+        config.analyzer_service.consumer = format!(
+            "{}-{}",
+            config.analyzer_service.consumer,
+            uuid::Uuid::now_v7()
+        );
     }
     let producer = Producer::new(&config.kafka)?;
     let windows = Arc::new(services::open_windows(&config).await?);
@@ -87,16 +91,23 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
     eprintln!("kafka: {}", config.kafka.bootstrap_servers);
     eprintln!(
         "windows: {}",
-        config.redis.as_deref().unwrap_or("in memory (rebuilt from the log at start)")
+        config
+            .redis
+            .as_deref()
+            .unwrap_or("in memory (rebuilt from the log at start)")
     );
     let stats = services::start_ingest(&config, &producer, &shutdown).await?;
     let analyzer = services::analyzer(&config, windows.clone(), producer.clone());
     let kafka = config.kafka.clone();
     let analyzer_stop = shutdown.clone();
-    let analyzer_task = tokio::spawn(async move { analyzer.run(&kafka, analyzer_stop.wait()).await });
+    let analyzer_task =
+        tokio::spawn(async move { analyzer.run(&kafka, analyzer_stop.wait()).await });
     eprintln!(
         "anomalies: topic {} (alerts: {}, checks: {}, refused input: {})",
-        config.topics.anomalies, config.topics.alerts, config.topics.checks, config.topics.deadletter
+        config.topics.anomalies,
+        config.topics.alerts,
+        config.topics.checks,
+        config.topics.deadletter
     );
 
     if args.demo {
@@ -111,7 +122,11 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
         Ok(Err(e)) => eprintln!("analyze stopped with an error: {e}"),
         Err(e) => eprintln!("analyze task failed: {e}"),
     }
-    eprintln!("ingest: {} datapoints accepted, {} lines refused", stats.accepted(), stats.refused());
+    eprintln!(
+        "ingest: {} datapoints accepted, {} lines refused",
+        stats.accepted(),
+        stats.refused()
+    );
     #[cfg(feature = "embedded-broker")]
     if let Some(broker) = broker {
         broker.stop().await;
@@ -121,17 +136,34 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
 
 /// Produces the demo series and prints the anomalies as they come off the
 /// log, then a summary once the last point has been analysed.
-async fn run_demo(config: &Config, producer: &Producer, windows: &ingest::windows::Windows, shutdown: Shutdown) -> Result<()> {
+async fn run_demo(
+    config: &Config,
+    producer: &Producer,
+    windows: &ingest::windows::Windows,
+    shutdown: Shutdown,
+) -> Result<()> {
     let file = services::demo_file();
     let series = crate::series_file::read_series_csv(&file, false)?;
     let mut points = series.points;
     analyze::series::sort_dedup(&mut points);
-    let last_ts = points.last().map(|p| p.0).context("the demo series is empty")?;
+    let last_ts = points
+        .last()
+        .map(|p| p.0)
+        .context("the demo series is empty")?;
     let started = Instant::now();
-    eprintln!("demo: producing {} points of {DEMO_METRIC} as Graphite lines to {DEMO_TOPIC} ({})", points.len(), file.display());
+    eprintln!(
+        "demo: producing {} points of {DEMO_METRIC} as Graphite lines to {DEMO_TOPIC} ({})",
+        points.len(),
+        file.display()
+    );
 
     let group = format!("demo-watch-{}", uuid::Uuid::now_v7());
-    let watcher = Consumer::with_group(&config.kafka, &group, &group, &[config.topics.anomalies.as_str()])?;
+    let watcher = Consumer::with_group(
+        &config.kafka,
+        &group,
+        &group,
+        &[config.topics.anomalies.as_str()],
+    )?;
     services::produce_graphite_lines(producer, DEMO_TOPIC, DEMO_METRIC, &points).await?;
 
     let mut found: Vec<AnomalyEvent> = Vec::new();
@@ -156,7 +188,11 @@ async fn run_demo(config: &Config, producer: &Producer, windows: &ingest::window
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
         if done_at.is_none() {
-            let window = windows.windows(&[DEMO_METRIC]).await?.pop().unwrap_or_default();
+            let window = windows
+                .windows(&[DEMO_METRIC])
+                .await?
+                .pop()
+                .unwrap_or_default();
             if window.last().is_some_and(|p| p.0 >= last_ts) {
                 done_at = Some(Instant::now());
             }

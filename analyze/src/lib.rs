@@ -25,8 +25,8 @@ pub mod priority;
 pub mod series;
 pub mod service;
 pub mod settings;
-pub mod stream;
 pub mod stats;
+pub mod stream;
 
 pub use algorithms::{Algorithm, Vote};
 pub use analysis::{analyze, Analysis, MetricContext, Outcome};

@@ -19,9 +19,14 @@ use ingest::windows::{by_metric, WindowError, Windows};
 use serde::{Deserialize, Serialize};
 use topics::codec::{decode, encode};
 use topics::ids::{alert_id, anomaly_id, check_id};
-use topics::kafka::{Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, Producer, RunStats};
+use topics::kafka::{
+    Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, KeyedMessage, Producer,
+    RunStats,
+};
 use topics::names::TopicNames;
-use topics::{AlertEvent, AnomalyEvent, CheckRequest, CheckTarget, Datapoint, SeriesPoint, SourceApp};
+use topics::{
+    AlertEvent, AnomalyEvent, CheckRequest, CheckTarget, Datapoint, SeriesPoint, SourceApp,
+};
 
 use crate::alert_rules::{AlertRule, Route};
 use crate::stream::{judge_batch, Judgement, MetricState};
@@ -76,6 +81,15 @@ pub enum ServiceError {
     Task(String),
 }
 
+/// One metric's part of a batch: its window before the batch, its new
+/// points and its state.
+struct MetricWork {
+    metric: String,
+    window: Vec<(i64, f64)>,
+    new: Vec<(i64, f64)>,
+    state: MetricState,
+}
+
 /// The events decided for a batch.
 #[derive(Debug, Default)]
 pub struct Decisions {
@@ -92,13 +106,32 @@ fn now_ms() -> i64 {
 }
 
 /// Turns one metric's judgements into events.
-pub fn decisions_for(metric: &str, window: &[(i64, f64)], judgements: &[Judgement], settings: &Settings, out: &mut Decisions) {
-    let algorithms_run: Vec<String> = settings.algorithms.iter().map(|a| a.name().to_owned()).collect();
+pub fn decisions_for(
+    metric: &str,
+    window: &[(i64, f64)],
+    judgements: &[Judgement],
+    settings: &Settings,
+    out: &mut Decisions,
+) {
+    let algorithms_run: Vec<String> = settings
+        .algorithms
+        .iter()
+        .map(|a| a.name().to_owned())
+        .collect();
     for j in judgements.iter().filter(|j| j.analysis.is_anomalous()) {
-        let Some(ensemble) = j.analysis.ensemble() else { continue };
-        let triggered: Vec<String> = ensemble.triggered().map(Algorithm::name).map(str::to_owned).collect();
+        let Some(ensemble) = j.analysis.ensemble() else {
+            continue;
+        };
+        let triggered: Vec<String> = ensemble
+            .triggered()
+            .map(Algorithm::name)
+            .map(str::to_owned)
+            .collect();
         let (timestamp, value) = j.analysis.last.unwrap_or((j.timestamp, j.value));
-        let judged = &window[j.window_start..=window.partition_point(|p| p.0 <= j.timestamp).saturating_sub(1)];
+        let judged = &window[j.window_start
+            ..=window
+                .partition_point(|p| p.0 <= j.timestamp)
+                .saturating_sub(1)];
         // The reference records the window from its second point.
         let from_timestamp = judged.get(1).or(judged.first()).map_or(timestamp, |p| p.0);
         let id = anomaly_id(metric, timestamp, SourceApp::Analyzer);
@@ -163,17 +196,42 @@ impl Analyzer {
     pub async fn handle(&self, points: Vec<Datapoint>) -> Result<Decisions, ServiceError> {
         let groups = by_metric(&points);
         let metrics: Vec<&str> = groups.keys().copied().collect();
-        let windows = self.windows.windows(&metrics).await?;
+        // Each new point t is judged on (t - full_duration, t]: read from
+        // the batch's oldest point of the metric back that far.
+        let fd = self.settings.full_duration;
+        let since: Vec<(&str, i64)> = groups
+            .iter()
+            .map(|(m, pts)| {
+                (
+                    *m,
+                    pts.iter()
+                        .map(|p| p.0)
+                        .min()
+                        .unwrap_or(i64::MAX)
+                        .saturating_sub(fd),
+                )
+            })
+            .collect();
+        let windows = self.windows.windows_after(&since).await?;
         let states = self.windows.load_states(STATE_KIND, &metrics).await?;
-        let work: Vec<(String, Vec<(i64, f64)>, Vec<(i64, f64)>, MetricState)> = groups
+        let work: Vec<MetricWork> = groups
             .iter()
             .zip(windows)
             .zip(states)
             .map(|(((metric, new), window), state)| {
                 let state = state
-                    .and_then(|s| serde_json::from_str(&s).map_err(|e| tracing::warn!(metric, error = %e, "unreadable analyzer state; starting afresh")).ok())
+                    .and_then(|s| {
+                        serde_json::from_str(&s)
+                            .map_err(|e| tracing::warn!(metric, error = %e, "unreadable analyzer state; starting afresh"))
+                            .ok()
+                    })
                     .unwrap_or_default();
-                ((*metric).to_owned(), window, new.clone(), state)
+                MetricWork {
+                    metric: (*metric).to_owned(),
+                    window,
+                    new: new.clone(),
+                    state,
+                }
             })
             .collect();
         let settings = self.settings.clone();
@@ -183,8 +241,23 @@ impl Analyzer {
         let (decisions, new_states) = tokio::task::spawn_blocking(move || {
             let mut decisions = Decisions::default();
             let mut new_states = Vec::with_capacity(work.len());
-            for (metric, mut window, new, mut state) in work {
-                let judged = judge_batch(&metric, &mut window, &new, &mut state, &settings, &alerts, interval, false);
+            for MetricWork {
+                metric,
+                mut window,
+                new,
+                mut state,
+            } in work
+            {
+                let judged = judge_batch(
+                    &metric,
+                    &mut window,
+                    &new,
+                    &mut state,
+                    &settings,
+                    &alerts,
+                    interval,
+                    false,
+                );
                 decisions_for(&metric, &window, &judged, &settings, &mut decisions);
                 let state_json = serde_json::to_string(&state).unwrap_or_default();
                 new_states.push((metric, state_json));
@@ -201,37 +274,69 @@ impl Analyzer {
     }
 
     async fn publish(&self, d: &Decisions) -> Result<(), ServiceError> {
-        fn records<E: topics::codec::Event>(events: &[E], key: impl Fn(&E) -> &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ServiceError> {
+        fn records<E: topics::codec::Event>(
+            events: &[E],
+            key: impl Fn(&E) -> &str,
+        ) -> Result<Vec<KeyedMessage>, ServiceError> {
             events
                 .iter()
-                .map(|e| Ok((key(e).as_bytes().to_vec(), encode(e).map_err(|x| ServiceError::Encode(x.to_string()))?)))
+                .map(|e| {
+                    Ok((
+                        key(e).as_bytes().to_vec(),
+                        encode(e).map_err(|x| ServiceError::Encode(x.to_string()))?,
+                    ))
+                })
                 .collect()
         }
         // Checks and alerts first: an anomaly event seen downstream then
         // always has its check and alerts already on the log.
         let checks = records(&d.checks, |c| &c.metric)?;
-        self.producer.send_batch(&self.topics.checks, checks).await?;
+        self.producer
+            .send_batch(&self.topics.checks, checks)
+            .await?;
         let alerts = records(&d.alerts, |a| &a.metric)?;
-        self.producer.send_batch(&self.topics.alerts, alerts).await?;
+        self.producer
+            .send_batch(&self.topics.alerts, alerts)
+            .await?;
         let anomalies = records(&d.anomalies, |a| &a.metric)?;
-        self.producer.send_batch(&self.topics.anomalies, anomalies).await?;
+        self.producer
+            .send_batch(&self.topics.anomalies, anomalies)
+            .await?;
         Ok(())
     }
 
     /// Consumes the datapoints topic until `shutdown` resolves.
-    pub async fn run(self: Arc<Self>, kafka: &KafkaConfig, shutdown: impl Future<Output = ()>) -> Result<RunStats, KafkaError> {
-        let consumer = Consumer::new(kafka, &self.service.consumer, &[self.topics.datapoints.as_str()])?
-            .with_max_batch(self.service.max_batch);
-        let dead = DeadLetters::new(self.producer.clone(), self.topics.deadletter.clone(), self.service.consumer.clone());
+    pub async fn run(
+        self: Arc<Self>,
+        kafka: &KafkaConfig,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<RunStats, KafkaError> {
+        let consumer = Consumer::new(
+            kafka,
+            &self.service.consumer,
+            &[self.topics.datapoints.as_str()],
+        )?
+        .with_max_batch(self.service.max_batch);
+        let dead = DeadLetters::new(
+            self.producer.clone(),
+            self.topics.deadletter.clone(),
+            self.service.consumer.clone(),
+        );
         consumer
             .run(shutdown, |batch: Batch| {
                 let (me, dead) = (self.clone(), dead.clone());
                 async move {
-                    let good = dead.decode_batch(&batch, |r| decode::<Datapoint>(r.payload())).await?;
+                    let good = dead
+                        .decode_batch(&batch, |r| decode::<Datapoint>(r.payload()))
+                        .await?;
                     let points: Vec<Datapoint> = good.into_iter().map(|(_, d)| d).collect();
                     let decisions = me.handle(points).await?;
                     if !decisions.anomalies.is_empty() {
-                        tracing::info!(anomalies = decisions.anomalies.len(), alerts = decisions.alerts.len(), "published");
+                        tracing::info!(
+                            anomalies = decisions.anomalies.len(),
+                            alerts = decisions.alerts.len(),
+                            "published"
+                        );
                     }
                     Ok::<_, ServiceError>(())
                 }

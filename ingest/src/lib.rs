@@ -2,6 +2,6 @@
 //! HTTP) that turn metric lines into Datapoint events, and the window folder
 //! that keeps each metric's recent series in Redis.
 pub mod line;
-pub mod windows;
-pub mod sources;
 pub mod sink;
+pub mod sources;
+pub mod windows;

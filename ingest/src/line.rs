@@ -52,7 +52,9 @@ pub enum LineError {
 /// Parses one line in `format`. Surrounding whitespace (and a trailing
 /// `\r`) is ignored.
 pub fn parse_line(format: LineFormat, line: &[u8]) -> Result<Datapoint, LineError> {
-    let text = std::str::from_utf8(line).map_err(|_| LineError::NotUtf8)?.trim();
+    let text = std::str::from_utf8(line)
+        .map_err(|_| LineError::NotUtf8)?
+        .trim();
     match format {
         LineFormat::Graphite => parse_graphite(text),
         LineFormat::Json => parse_json(text),
@@ -68,7 +70,9 @@ pub fn parse_graphite(text: &str) -> Result<Datapoint, LineError> {
     let [name, value, timestamp] = fields[..] else {
         return Err(LineError::FieldCount(fields.len()));
     };
-    let value: f64 = value.parse().map_err(|_| LineError::Value(value.to_owned()))?;
+    let value: f64 = value
+        .parse()
+        .map_err(|_| LineError::Value(value.to_owned()))?;
     let timestamp = parse_timestamp(timestamp)?;
     datapoint(name, timestamp, value)
 }
@@ -93,7 +97,8 @@ struct JsonDatapoint {
 
 /// `{"metric", "timestamp", "value"}`; nothing else.
 pub fn parse_json(text: &str) -> Result<Datapoint, LineError> {
-    let raw: JsonDatapoint = serde_json::from_str(text).map_err(|e| LineError::Json(e.to_string()))?;
+    let raw: JsonDatapoint =
+        serde_json::from_str(text).map_err(|e| LineError::Json(e.to_string()))?;
     from_json(raw)
 }
 
@@ -101,8 +106,8 @@ pub fn parse_json(text: &str) -> Result<Datapoint, LineError> {
 /// API's body): each element parsed on its own, so one bad element does not
 /// refuse the others.
 pub fn parse_json_array(body: &[u8]) -> Result<Vec<Result<Datapoint, LineError>>, LineError> {
-    let items: Vec<serde_json::Value> =
-        serde_json::from_slice(body).map_err(|e| LineError::Json(format!("body is not a JSON array: {e}")))?;
+    let items: Vec<serde_json::Value> = serde_json::from_slice(body)
+        .map_err(|e| LineError::Json(format!("body is not a JSON array: {e}")))?;
     Ok(items
         .into_iter()
         .map(|item| {
@@ -159,28 +164,81 @@ mod tests {
     #[test]
     fn graphite_lines() {
         let d = parse_line(LineFormat::Graphite, b"stats.web01.cpu 12.5 1700000000\r\n").unwrap();
-        assert_eq!(d, Datapoint { metric: "stats.web01.cpu".into(), timestamp: 1_700_000_000, value: 12.5 });
-        assert_eq!(parse_graphite("a\t1\t1700000000.7").unwrap().timestamp, 1_700_000_000);
+        assert_eq!(
+            d,
+            Datapoint {
+                metric: "stats.web01.cpu".into(),
+                timestamp: 1_700_000_000,
+                value: 12.5
+            }
+        );
+        assert_eq!(
+            parse_graphite("a\t1\t1700000000.7").unwrap().timestamp,
+            1_700_000_000
+        );
         assert_eq!(parse_graphite("a 1").unwrap_err(), LineError::FieldCount(2));
-        assert_eq!(parse_graphite("a b 1").unwrap_err(), LineError::Value("b".into()));
-        assert!(matches!(parse_graphite("a nan 1").unwrap_err(), LineError::NotFinite(_)));
-        assert!(matches!(parse_graphite("a inf 1").unwrap_err(), LineError::NotFinite(_)));
-        assert_eq!(parse_graphite("a 1 -1").unwrap_err(), LineError::TimestampRange(-1));
-        assert_eq!(parse_graphite("a 1 1700000000000").unwrap_err(), LineError::TimestampRange(1_700_000_000_000));
-        assert_eq!(parse_graphite("a 1 soon").unwrap_err(), LineError::Timestamp("soon".into()));
+        assert_eq!(
+            parse_graphite("a b 1").unwrap_err(),
+            LineError::Value("b".into())
+        );
+        assert!(matches!(
+            parse_graphite("a nan 1").unwrap_err(),
+            LineError::NotFinite(_)
+        ));
+        assert!(matches!(
+            parse_graphite("a inf 1").unwrap_err(),
+            LineError::NotFinite(_)
+        ));
+        assert_eq!(
+            parse_graphite("a 1 -1").unwrap_err(),
+            LineError::TimestampRange(-1)
+        );
+        assert_eq!(
+            parse_graphite("a 1 1700000000000").unwrap_err(),
+            LineError::TimestampRange(1_700_000_000_000)
+        );
+        assert_eq!(
+            parse_graphite("a 1 soon").unwrap_err(),
+            LineError::Timestamp("soon".into())
+        );
         let long = format!("{} 1 1", "x".repeat(300));
-        assert_eq!(parse_graphite(&long).unwrap_err(), LineError::NameTooLong(300));
-        assert_eq!(parse_line(LineFormat::Graphite, b"\xff 1 1").unwrap_err(), LineError::NotUtf8);
+        assert_eq!(
+            parse_graphite(&long).unwrap_err(),
+            LineError::NameTooLong(300)
+        );
+        assert_eq!(
+            parse_line(LineFormat::Graphite, b"\xff 1 1").unwrap_err(),
+            LineError::NotUtf8
+        );
     }
 
     #[test]
     fn json_lines_and_arrays() {
-        let d = parse_line(LineFormat::Json, br#"{"metric":"m","timestamp":1700000000,"value":2}"#).unwrap();
-        assert_eq!((d.metric.as_str(), d.timestamp, d.value), ("m", 1_700_000_000, 2.0));
-        assert!(matches!(parse_json(r#"{"metric":"m","timestamp":1}"#), Err(LineError::Json(_))));
-        assert!(matches!(parse_json(r#"{"metric":"m","timestamp":1,"value":1,"x":0}"#), Err(LineError::Json(_))));
-        assert!(matches!(parse_json(r#"{"metric":"a b","timestamp":1,"value":1}"#), Err(LineError::NameCharacter(' '))));
-        let items = parse_json_array(br#"[{"metric":"m","timestamp":1,"value":1},{"metric":"","timestamp":1,"value":1}]"#).unwrap();
+        let d = parse_line(
+            LineFormat::Json,
+            br#"{"metric":"m","timestamp":1700000000,"value":2}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (d.metric.as_str(), d.timestamp, d.value),
+            ("m", 1_700_000_000, 2.0)
+        );
+        assert!(matches!(
+            parse_json(r#"{"metric":"m","timestamp":1}"#),
+            Err(LineError::Json(_))
+        ));
+        assert!(matches!(
+            parse_json(r#"{"metric":"m","timestamp":1,"value":1,"x":0}"#),
+            Err(LineError::Json(_))
+        ));
+        assert!(matches!(
+            parse_json(r#"{"metric":"a b","timestamp":1,"value":1}"#),
+            Err(LineError::NameCharacter(' '))
+        ));
+        let items = parse_json_array(
+            br#"[{"metric":"m","timestamp":1,"value":1},{"metric":"","timestamp":1,"value":1}]"#,
+        )
+        .unwrap();
         assert!(items[0].is_ok());
         assert_eq!(items[1].clone().unwrap_err(), LineError::EmptyName);
         assert!(parse_json_array(b"{}").is_err());

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use topics::codec::encode;
 use topics::ids::fresh_id;
-use topics::kafka::Producer;
+use topics::kafka::{KeyedMessage, Producer};
 use topics::{Datapoint, DeadLetter};
 
 use crate::sources::{DatapointSink, SinkError};
@@ -20,7 +20,7 @@ pub struct KafkaSink {
 }
 
 /// Encodes datapoints as `(key, value)` records for the datapoints topic.
-pub fn datapoint_records(batch: &[Datapoint]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, SinkError> {
+pub fn datapoint_records(batch: &[Datapoint]) -> Result<Vec<KeyedMessage>, SinkError> {
     batch
         .iter()
         .map(|d| {

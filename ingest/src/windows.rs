@@ -93,7 +93,10 @@ pub fn sort_dedup(points: &mut Vec<Point>) {
 pub fn by_metric(batch: &[Datapoint]) -> BTreeMap<&str, Vec<Point>> {
     let mut groups: BTreeMap<&str, Vec<Point>> = BTreeMap::new();
     for d in batch {
-        groups.entry(d.metric.as_str()).or_default().push((d.timestamp, d.value));
+        groups
+            .entry(d.metric.as_str())
+            .or_default()
+            .push((d.timestamp, d.value));
     }
     groups
 }
@@ -113,11 +116,37 @@ impl Windows {
     }
 
     /// The full-resolution windows of `metrics`, each sorted and one point
-    /// per timestamp.
+    /// per timestamp: the points within `full_duration + grace` of the
+    /// metric's newest point. (The store may hold a little more, for a batch
+    /// being re-folded; that never shows here, so what a window holds
+    /// depends only on the datapoints folded, not on how they were batched.)
     pub async fn windows(&self, metrics: &[&str]) -> Result<Vec<Vec<Point>>, WindowError> {
+        let s = self.settings();
+        let keep = s.full_duration + s.grace;
+        let mut all = self
+            .windows_after(&metrics.iter().map(|m| (*m, i64::MIN)).collect::<Vec<_>>())
+            .await?;
+        for w in &mut all {
+            if let Some(&(newest, _)) = w.last() {
+                let start = w.partition_point(|p| p.0 <= newest - keep);
+                w.drain(..start);
+            }
+        }
+        Ok(all)
+    }
+
+    /// For each `(metric, after)`, every stored point with timestamp above
+    /// `after` (what a consumer re-judging a batch needs).
+    pub async fn windows_after(
+        &self,
+        metrics: &[(&str, i64)],
+    ) -> Result<Vec<Vec<Point>>, WindowError> {
         match self {
-            Windows::Redis(w) => w.windows(metrics).await,
-            Windows::Memory(w) => Ok(metrics.iter().map(|m| w.window(m)).collect()),
+            Windows::Redis(w) => w.windows_after(metrics).await,
+            Windows::Memory(w) => Ok(metrics
+                .iter()
+                .map(|(m, after)| w.window_after(m, *after))
+                .collect()),
         }
     }
 
@@ -148,7 +177,11 @@ impl Windows {
 
     /// Per-metric state a consumer keeps beside the windows (opaque text,
     /// e.g. JSON), read for `metrics` in order; `None` where none is kept.
-    pub async fn load_states(&self, kind: &str, metrics: &[&str]) -> Result<Vec<Option<String>>, WindowError> {
+    pub async fn load_states(
+        &self,
+        kind: &str,
+        metrics: &[&str],
+    ) -> Result<Vec<Option<String>>, WindowError> {
         match self {
             Windows::Redis(w) => w.load_states(kind, metrics).await,
             Windows::Memory(w) => {
@@ -162,7 +195,11 @@ impl Windows {
     }
 
     /// Stores `(metric, state)` pairs of `kind`.
-    pub async fn save_states(&self, kind: &str, states: &[(String, String)]) -> Result<(), WindowError> {
+    pub async fn save_states(
+        &self,
+        kind: &str,
+        states: &[(String, String)],
+    ) -> Result<(), WindowError> {
         match self {
             Windows::Redis(w) => w.save_states(kind, states).await,
             Windows::Memory(w) => {
@@ -219,16 +256,27 @@ impl RedisWindows {
         format!("{}:s:{kind}:{{{metric}}}", self.settings.key_prefix)
     }
 
-    pub async fn load_states(&self, kind: &str, metrics: &[&str]) -> Result<Vec<Option<String>>, WindowError> {
+    pub async fn load_states(
+        &self,
+        kind: &str,
+        metrics: &[&str],
+    ) -> Result<Vec<Option<String>>, WindowError> {
         if metrics.is_empty() {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = metrics.iter().map(|m| self.state_key(kind, m)).collect();
-        let values: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn.clone()).await?;
+        let values: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut self.conn.clone())
+            .await?;
         Ok(values)
     }
 
-    pub async fn save_states(&self, kind: &str, states: &[(String, String)]) -> Result<(), WindowError> {
+    pub async fn save_states(
+        &self,
+        kind: &str,
+        states: &[(String, String)],
+    ) -> Result<(), WindowError> {
         if states.is_empty() {
             return Ok(());
         }
@@ -250,7 +298,11 @@ impl RedisWindows {
         let mut conn = self.conn.clone();
         let _: String = self.script.prepare_invoke().load_async(&mut conn).await?;
         let mut pipe = redis::pipe();
-        pipe.sadd(self.metrics_key(), groups.keys().copied().collect::<Vec<_>>()).ignore();
+        pipe.sadd(
+            self.metrics_key(),
+            groups.keys().copied().collect::<Vec<_>>(),
+        )
+        .ignore();
         for (metric, points) in &groups {
             let mut cmd = redis::cmd("EVALSHA");
             cmd.arg(self.script.get_hash())
@@ -274,13 +326,28 @@ impl RedisWindows {
         })
     }
 
-    pub async fn windows(&self, metrics: &[&str]) -> Result<Vec<Vec<Point>>, WindowError> {
+    pub async fn windows_after(
+        &self,
+        metrics: &[(&str, i64)],
+    ) -> Result<Vec<Vec<Point>>, WindowError> {
         let mut pipe = redis::pipe();
-        for m in metrics {
-            pipe.zrange(self.full_key(m), 0, -1);
+        for (m, after) in metrics {
+            let min = if *after == i64::MIN {
+                "-inf".to_owned()
+            } else {
+                format!("({after}")
+            };
+            pipe.cmd("ZRANGEBYSCORE")
+                .arg(self.full_key(m))
+                .arg(min)
+                .arg("+inf");
         }
         let raw: Vec<Vec<String>> = pipe.query_async(&mut self.conn.clone()).await?;
-        metrics.iter().zip(raw).map(|(m, members)| decode_all(m, members)).collect()
+        metrics
+            .iter()
+            .zip(raw)
+            .map(|((m, _), members)| decode_all(m, members))
+            .collect()
     }
 
     pub async fn rollup(&self, metric: &str) -> Result<Vec<Point>, WindowError> {
@@ -326,7 +393,10 @@ impl RedisWindows {
                 let _: () = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await?;
             }
         }
-        let _: () = redis::cmd("DEL").arg(self.metrics_key()).query_async(&mut conn).await?;
+        let _: () = redis::cmd("DEL")
+            .arg(self.metrics_key())
+            .query_async(&mut conn)
+            .await?;
         Ok(())
     }
 }
@@ -394,8 +464,15 @@ impl MemoryWindows {
             }
             // The cutoff keeps what every point of the batch needs (even a
             // too-late one), so folding the batch again trims the same.
-            let Some(oldest) = points.iter().map(|p| p.0).min() else { continue };
-            let newest = points.iter().map(|p| p.0).chain(newest).max().unwrap_or(oldest);
+            let Some(oldest) = points.iter().map(|p| p.0).min() else {
+                continue;
+            };
+            let newest = points
+                .iter()
+                .map(|p| p.0)
+                .chain(newest)
+                .max()
+                .unwrap_or(oldest);
             let cutoff = oldest.min(newest) - s.full_duration - s.grace;
             w.full.retain(|k, _| k.0 > cutoff);
             buckets.sort_unstable();
@@ -421,11 +498,17 @@ impl MemoryWindows {
         }
     }
 
-    pub fn window(&self, metric: &str) -> Vec<Point> {
+    pub fn window_after(&self, metric: &str, after: i64) -> Vec<Point> {
         let all = self.lock();
         let mut points: Vec<Point> = all
             .get(metric)
-            .map(|w| w.full.iter().map(|(k, v)| (k.0, *v)).collect())
+            .map(|w| {
+                w.full
+                    .iter()
+                    .filter(|(k, _)| k.0 > after)
+                    .map(|(k, v)| (k.0, *v))
+                    .collect()
+            })
             .unwrap_or_default();
         sort_dedup(&mut points);
         points
@@ -446,7 +529,10 @@ impl MemoryWindows {
 
     pub fn clear(&self) {
         self.lock().clear();
-        self.states.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
@@ -485,16 +571,18 @@ mod tests {
         assert_eq!(first.new_points, 240);
         let again = w.fold(&batch);
         assert_eq!(again.new_points, 0, "folding twice adds nothing");
-        let window = w.window("m");
+        let window = w.window_after("m", i64::MIN);
         // newest 14340; trimmed relative to the batch's oldest point (0), so
         // all 240 stay until a later batch moves the cutoff
         assert_eq!(window.len(), 240);
         w.fold(&[dp(240 * 60, 240.0)]);
-        let window = w.window("m");
+        let window = w.window_after("m", i64::MIN);
         assert_eq!(window.first().unwrap().0, 14_400 - 3600 + 60);
         // bucket 0: points 0..=9 → mean 4.5; rollup keeps the last 7200 s
         let rollup = w.rollup("m");
         assert_eq!(rollup.first().unwrap().0, 14_400 - 7200 + 600);
-        assert!(rollup.iter().all(|(b, v)| (v - (b / 60 + 4) as f64 - 0.5).abs() < 1e-9 || *b == 14_400));
+        assert!(rollup
+            .iter()
+            .all(|(b, v)| (v - (b / 60 + 4) as f64 - 0.5).abs() < 1e-9 || *b == 14_400));
     }
 }

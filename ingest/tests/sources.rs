@@ -22,7 +22,10 @@ impl DatapointSink for Collect {
     }
 
     async fn refuse(&self, source: &str, raw: Vec<u8>, reason: String) -> Result<(), SinkError> {
-        self.refused.lock().unwrap().push((source.to_owned(), raw, reason));
+        self.refused
+            .lock()
+            .unwrap()
+            .push((source.to_owned(), raw, reason));
         Ok(())
     }
 }
@@ -34,7 +37,11 @@ async fn wait_for(stats: &SourceStats, total: u64) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    panic!("source handled {} + {} of {total}", stats.accepted(), stats.refused());
+    panic!(
+        "source handled {} + {} of {total}",
+        stats.accepted(),
+        stats.refused()
+    );
 }
 
 #[tokio::test]
@@ -47,7 +54,12 @@ async fn graphite_tcp_accepts_good_lines_and_refuses_bad_ones() {
 
     let mut lines = String::new();
     for i in 0..10_000 {
-        lines.push_str(&format!("stats.web{}.cpu {}.5 {}\n", i % 7, i, 1_700_000_000 + i));
+        lines.push_str(&format!(
+            "stats.web{}.cpu {}.5 {}\n",
+            i % 7,
+            i,
+            1_700_000_000 + i
+        ));
     }
     lines.push_str("bad line\nm nan 1700000000\n\n");
     lines.push_str(&format!("{} 1 1700000000\n", "x".repeat(300)));
@@ -61,7 +73,14 @@ async fn graphite_tcp_accepts_good_lines_and_refuses_bad_ones() {
 
     let accepted = sink.accepted.lock().unwrap();
     assert_eq!(accepted.len(), 10_001);
-    assert_eq!(accepted[42], Datapoint { metric: "stats.web0.cpu".into(), timestamp: 1_700_000_042, value: 42.5 });
+    assert_eq!(
+        accepted[42],
+        Datapoint {
+            metric: "stats.web0.cpu".into(),
+            timestamp: 1_700_000_042,
+            value: 42.5
+        }
+    );
     assert_eq!(accepted.last().unwrap().metric, "last.line");
     let refused = sink.refused.lock().unwrap();
     let reasons: Vec<&str> = refused.iter().map(|r| r.2.as_str()).collect();
@@ -102,7 +121,12 @@ async fn http_accepts_arrays_and_names_refused_elements() {
 
     let (status, body) = post(addr, r#"[{"metric":"c","timestamp":1700000000,"value":1},{"metric":"","timestamp":1,"value":1},{"metric":"d"}]"#).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains(r#""accepted":1"#) && body.contains(r#""index":1"#) && body.contains(r#""index":2"#), "{body}");
+    assert!(
+        body.contains(r#""accepted":1"#)
+            && body.contains(r#""index":1"#)
+            && body.contains(r#""index":2"#),
+        "{body}"
+    );
     assert!(body.contains("metric name is empty"), "{body}");
 
     let (status, body) = post(addr, r#"{"metric":"a"}"#).await;
@@ -111,6 +135,12 @@ async fn http_accepts_arrays_and_names_refused_elements() {
     server.abort();
 
     let accepted = sink.accepted.lock().unwrap();
-    assert_eq!(accepted.iter().map(|d| d.metric.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    assert_eq!(
+        accepted
+            .iter()
+            .map(|d| d.metric.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
     assert_eq!(sink.refused.lock().unwrap().len(), 3);
 }

@@ -13,8 +13,11 @@ fn redis_url() -> String {
 fn nab_series() -> Vec<Datapoint> {
     let dir = std::env::var_os("SKYLINE_SHARED_DATA")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let text = std::fs::read_to_string(dir.join("nab/realAWSCloudwatch/ec2_network_in_5abac7.csv")).unwrap();
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
+        });
+    let text = std::fs::read_to_string(dir.join("nab/realAWSCloudwatch/ec2_network_in_5abac7.csv"))
+        .unwrap();
     text.lines()
         .skip(1)
         .map(|l| {
@@ -37,7 +40,10 @@ fn chrono_free(s: &str) -> i64 {
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    (era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468) * 86_400 + p(11, 13) * 3600 + p(14, 16) * 60 + p(17, 19)
+    (era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468) * 86_400
+        + p(11, 13) * 3600
+        + p(14, 16) * 60
+        + p(17, 19)
 }
 
 fn settings() -> WindowSettings {
@@ -59,7 +65,11 @@ async fn fold_in_batches(w: &Windows, points: &[Datapoint], batch: usize) -> usi
 async fn redis_windows_equal_memory_windows_and_replay_identically() {
     let points = nab_series();
     let s = settings();
-    let redis = Windows::Redis(RedisWindows::connect(&redis_url(), s.clone()).await.expect("Redis reachable"));
+    let redis = Windows::Redis(
+        RedisWindows::connect(&redis_url(), s.clone())
+            .await
+            .expect("Redis reachable"),
+    );
     let memory = Windows::Memory(MemoryWindows::new(s));
     let metric = "nab.ec2_network_in";
 
@@ -80,11 +90,17 @@ async fn redis_windows_equal_memory_windows_and_replay_identically() {
     assert_eq!(rr.len(), mr.len(), "rollup buckets");
     for (a, b) in rr.iter().zip(&mr) {
         assert_eq!(a.0, b.0);
-        assert!((a.1 - b.1).abs() <= 1e-9 * a.1.abs().max(1.0), "{a:?} vs {b:?}");
+        assert!(
+            (a.1 - b.1).abs() <= 1e-9 * a.1.abs().max(1.0),
+            "{a:?} vs {b:?}"
+        );
     }
     // 30 days of 10-minute buckets cover the whole 16-day series
     assert_eq!(rr.len(), {
-        let mut b: Vec<i64> = points.iter().map(|p| p.timestamp - p.timestamp % 600).collect();
+        let mut b: Vec<i64> = points
+            .iter()
+            .map(|p| p.timestamp - p.timestamp % 600)
+            .collect();
         b.sort();
         b.dedup();
         b.len()

@@ -321,29 +321,27 @@ fn ensure_consumed(rest: &[u8], name: &'static str) -> Result<(), CodecError> {
 /// reader and writer resolve the schema's named types when built, which
 /// costs about half a microsecond, as much again as encoding an anomaly.
 struct Prepared {
-    schema: &'static Schema,
     writer: GenericDatumWriter<'static>,
     reader: GenericDatumReader<'static>,
 }
 
+/// Parse a compiled-in `.avsc`. The schemas ship inside the binary and the
+/// tests parse every one, so a failure here is a build defect, not bad
+/// input: it panics, naming the file.
+fn parse_compiled(file: &str, source: &str) -> Schema {
+    Schema::parse_str(source)
+        .unwrap_or_else(|e| panic!("compiled-in schema {file} does not parse: {e}"))
+}
+
 impl Prepared {
-    /// Parse `source` (a compiled-in `.avsc`) and prepare its reader and
-    /// writer. The schemas ship inside the binary and the tests parse every
-    /// one, so a failure here is a build defect, not bad input: it panics
-    /// with the file's name.
-    fn new(file: &str, source: &str) -> Prepared {
-        let schema: &'static Schema =
-            Box::leak(Box::new(Schema::parse_str(source).unwrap_or_else(|e| {
-                panic!("compiled-in schema {file} does not parse: {e}")
-            })));
-        let writer = datum_writer(schema)
-            .unwrap_or_else(|e| panic!("compiled-in schema {file} has no writer: {e}"));
-        let reader = datum_reader(schema)
-            .unwrap_or_else(|e| panic!("compiled-in schema {file} has no reader: {e}"));
+    /// The reader and writer of a compiled-in schema (panics like
+    /// [`parse_compiled`], for the same reason).
+    fn new(file: &str, schema: &'static Schema) -> Prepared {
         Prepared {
-            schema,
-            writer,
-            reader,
+            writer: datum_writer(schema)
+                .unwrap_or_else(|e| panic!("compiled-in schema {file} has no writer: {e}")),
+            reader: datum_reader(schema)
+                .unwrap_or_else(|e| panic!("compiled-in schema {file} has no reader: {e}")),
         }
     }
 }
@@ -355,9 +353,7 @@ macro_rules! event {
         impl $ty {
             fn prepared() -> &'static Prepared {
                 static PREPARED: OnceLock<Prepared> = OnceLock::new();
-                PREPARED.get_or_init(|| {
-                    Prepared::new($file, include_str!(concat!("../schemas/", $file)))
-                })
+                PREPARED.get_or_init(|| Prepared::new($file, <$ty as Event>::schema()))
             }
         }
 
@@ -366,7 +362,10 @@ macro_rules! event {
             const NAME: &'static str = $name;
 
             fn schema() -> &'static Schema {
-                Self::prepared().schema
+                static SCHEMA: OnceLock<Schema> = OnceLock::new();
+                SCHEMA.get_or_init(|| {
+                    parse_compiled($file, include_str!(concat!("../schemas/", $file)))
+                })
             }
 
             fn write_body(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
@@ -401,8 +400,7 @@ impl Event for Datapoint {
     fn schema() -> &'static Schema {
         static SCHEMA: OnceLock<Schema> = OnceLock::new();
         SCHEMA.get_or_init(|| {
-            Schema::parse_str(include_str!("../schemas/datapoint.avsc"))
-                .unwrap_or_else(|e| panic!("compiled-in schema datapoint.avsc does not parse: {e}"))
+            parse_compiled("datapoint.avsc", include_str!("../schemas/datapoint.avsc"))
         })
     }
 

@@ -162,7 +162,10 @@ pub enum Error {
     },
     /// The broker refused to create a topic (other than because it exists).
     #[error("creating topic {topic}: {code}")]
-    CreateTopic { topic: String, code: RDKafkaErrorCode },
+    CreateTopic {
+        topic: String,
+        code: RDKafkaErrorCode,
+    },
     /// A topic was created but did not show up in the metadata in time.
     #[error("topic {topic} not visible in the broker's metadata after {waited:?}")]
     TopicNotVisible { topic: String, waited: Duration },
@@ -390,10 +393,9 @@ pub async fn ensure_topics(
                     .inner()
                     .fetch_metadata(Some(&name), Duration::from_secs(5))
                 {
-                    Ok(md) => md
-                        .topics()
-                        .iter()
-                        .any(|t| t.name() == name && t.error().is_none() && !t.partitions().is_empty()),
+                    Ok(md) => md.topics().iter().any(|t| {
+                        t.name() == name && t.error().is_none() && !t.partitions().is_empty()
+                    }),
                     Err(e) => {
                         tracing::debug!(topic = %name, error = %e, "metadata not yet available");
                         false
@@ -476,7 +478,9 @@ impl Batch {
     pub fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
         let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
         for r in self.0.iter() {
-            let slot = next.entry((r.topic.clone(), r.partition)).or_insert(r.offset + 1);
+            let slot = next
+                .entry((r.topic.clone(), r.partition))
+                .or_insert(r.offset + 1);
             *slot = (*slot).max(r.offset + 1);
         }
         next
@@ -805,3 +809,6 @@ impl DeadLetters {
         Ok(good)
     }
 }
+
+/// A message ready to produce: key bytes and value bytes.
+pub type KeyedMessage = (Vec<u8>, Vec<u8>);

@@ -56,7 +56,12 @@ async fn read_connection<S: DatapointSink>(
         if line.len() > MAX_LINE_LEN {
             let mut head = line[..MAX_LINE_LEN.min(line.len())].to_vec();
             head.extend_from_slice(b"...");
-            sink.refuse(&source, head, format!("line longer than {MAX_LINE_LEN} bytes")).await?;
+            sink.refuse(
+                &source,
+                head,
+                format!("line longer than {MAX_LINE_LEN} bytes"),
+            )
+            .await?;
             stats.add(0, 1);
         } else if !line.iter().all(u8::is_ascii_whitespace) {
             let parsed = std::str::from_utf8(&line)
@@ -65,7 +70,8 @@ async fn read_connection<S: DatapointSink>(
             match parsed {
                 Ok(d) => batch.push(d),
                 Err(reason) => {
-                    sink.refuse(&source, line.clone(), reason.to_string()).await?;
+                    sink.refuse(&source, line.clone(), reason.to_string())
+                        .await?;
                     stats.add(0, 1);
                 }
             }
@@ -86,7 +92,10 @@ async fn read_connection<S: DatapointSink>(
 
 /// Reads up to and including `\n`, keeping at most `MAX_LINE_LEN + 1` bytes
 /// of it (enough to know it was too long) and discarding the rest.
-async fn read_line_limited<R: AsyncBufReadExt + Unpin>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<usize> {
+async fn read_line_limited<R: AsyncBufReadExt + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
     let mut total = 0;
     loop {
         let available = reader.fill_buf().await?;

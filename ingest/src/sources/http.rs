@@ -72,7 +72,11 @@ async fn post_datapoints<S: DatapointSink>(
                 error: Some(e.to_string()),
                 ..IngestResponse::default()
             };
-            if let Err(e) = state.sink.refuse("http", body.to_vec(), e.to_string()).await {
+            if let Err(e) = state
+                .sink
+                .refuse("http", body.to_vec(), e.to_string())
+                .await
+            {
                 tracing::warn!(error = %e, "could not dead-letter a refused body");
             }
             state.stats.add(0, 1);

@@ -29,7 +29,9 @@ pub struct KafkaSourceConfig {
 
 impl KafkaSourceConfig {
     pub fn consumer_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| format!("ingest.{}", self.topic))
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("ingest.{}", self.topic))
     }
 }
 
@@ -52,7 +54,12 @@ pub async fn run(
         .await
 }
 
-async fn republish(batch: &Batch, format: LineFormat, sink: &KafkaSink, dead: &DeadLetters) -> Result<(), Error> {
+async fn republish(
+    batch: &Batch,
+    format: LineFormat,
+    sink: &KafkaSink,
+    dead: &DeadLetters,
+) -> Result<(), Error> {
     let mut points = Vec::with_capacity(batch.len());
     for record in batch.iter() {
         let mut refusal = None;
@@ -63,7 +70,9 @@ async fn republish(batch: &Batch, format: LineFormat, sink: &KafkaSink, dead: &D
             match parse_line(format, line) {
                 Ok(d) => points.push(d),
                 Err(e) => {
-                    refusal.get_or_insert_with(Vec::new).push(format!("{e}: {:?}", String::from_utf8_lossy(line)));
+                    refusal
+                        .get_or_insert_with(Vec::new)
+                        .push(format!("{e}: {:?}", String::from_utf8_lossy(line)));
                 }
             }
         }

@@ -26,7 +26,12 @@ pub trait DatapointSink: Send + Sync + 'static {
     /// Makes `batch` durable; returns only once it is.
     fn accept(&self, batch: Vec<Datapoint>) -> impl Future<Output = Result<(), SinkError>> + Send;
     /// Records a refused line from `source` and why.
-    fn refuse(&self, source: &str, raw: Vec<u8>, reason: String) -> impl Future<Output = Result<(), SinkError>> + Send;
+    fn refuse(
+        &self,
+        source: &str,
+        raw: Vec<u8>,
+        reason: String,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
 }
 
 /// What a source has done since it started.

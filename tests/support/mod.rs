@@ -1,0 +1,205 @@
+//! Shared by the end-to-end tests: the real broker and Redis, the `skyline`
+//! binary as child processes, and consuming topics.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use topics::kafka::{Consumer, KafkaConfig};
+
+/// Addresses of the services the tests use: from the environment
+/// (`scripts/test` exports them), else started by `scripts/services`.
+pub fn services() -> &'static BTreeMap<String, String> {
+    static S: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut vars = BTreeMap::new();
+        for k in ["SKYLINE_TEST_KAFKA", "SKYLINE_TEST_REDIS"] {
+            if let Ok(v) = std::env::var(k) {
+                vars.insert(k.to_owned(), v);
+            }
+        }
+        if vars.len() < 2 {
+            let out = Command::new("bash")
+                .arg(repo().join("scripts/services"))
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("running scripts/services");
+            assert!(out.status.success(), "scripts/services failed");
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
+                    vars.entry(k.to_owned())
+                        .or_insert_with(|| v.trim_matches('\'').to_owned());
+                }
+            }
+        }
+        vars
+    })
+}
+
+pub fn kafka() -> String {
+    services()["SKYLINE_TEST_KAFKA"].clone()
+}
+
+pub fn redis() -> String {
+    services()["SKYLINE_TEST_REDIS"].clone()
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn shared_data() -> PathBuf {
+    std::env::var_os("SKYLINE_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/data"))
+}
+
+/// A run's own names, so tests never see each other's topics or keys.
+pub struct Run {
+    pub id: String,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub input_topic: String,
+}
+
+impl Run {
+    /// Writes a config with unique topics, groups and Redis keys.
+    pub fn new(name: &str, extra_toml: &str) -> Run {
+        let id = format!("{name}-{}", uuid::Uuid::now_v7().simple());
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let input_topic = format!("input.{id}");
+        let config = dir.join("skyline.toml");
+        let toml = format!(
+            r#"redis = "{redis}"
+
+[kafka]
+bootstrap_servers = "{kafka}"
+group_id_prefix = "{id}"
+partitions = 3
+
+[topics]
+datapoints = "datapoints.{id}"
+anomalies = "anomalies.{id}"
+checks = "checks.{id}"
+matches = "matches.{id}"
+labels = "labels.{id}"
+profiles = "profiles.{id}"
+alerts = "alerts.{id}"
+deadletter = "deadletter.{id}"
+
+[windows]
+key_prefix = "{id}"
+
+[ingest]
+graphite_listen = "127.0.0.1:0"
+http_listen = "127.0.0.1:0"
+
+[[ingest.kafka_sources]]
+topic = "{input_topic}"
+format = "graphite"
+{extra_toml}"#,
+            redis = redis(),
+            kafka = kafka(),
+        );
+        std::fs::write(&config, toml).unwrap();
+        Run {
+            id,
+            dir,
+            config,
+            input_topic,
+        }
+    }
+
+    pub fn topic(&self, kind: &str) -> String {
+        format!("{kind}.{}", self.id)
+    }
+
+    pub fn kafka_config(&self) -> KafkaConfig {
+        KafkaConfig {
+            partitions: 3,
+            ..KafkaConfig::for_brokers(kafka())
+        }
+    }
+
+    /// Starts `skyline <args> --config <this run's config>` in the background.
+    pub fn spawn(&self, args: &[&str], log_name: &str) -> Child {
+        let log = std::fs::File::create(self.dir.join(format!("{log_name}.log"))).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_skyline"))
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .env("SKYLINE_LOG", "info")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("starting skyline")
+    }
+
+    pub fn log(&self, log_name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(format!("{log_name}.log"))).unwrap_or_default()
+    }
+}
+
+/// Reads a NAB file as `(epoch seconds, value)`, sorted, one per timestamp.
+pub fn nab(rel: &str) -> Vec<(i64, f64)> {
+    let text = std::fs::read_to_string(shared_data().join("nab").join(rel)).unwrap();
+    let mut pts: Vec<(i64, f64)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (t, v) = l.split_once(',').unwrap();
+            let t = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+                .unwrap()
+                .and_utc()
+                .timestamp();
+            (t, v.parse().unwrap())
+        })
+        .collect();
+    pts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    pts.dedup_by_key(|p| p.0);
+    pts
+}
+
+/// `skyline backtest` on a file: the timestamps it flags anomalous.
+pub fn backtest_anomalies(path: &Path) -> Vec<i64> {
+    let out = Command::new(env!("CARGO_BIN_EXE_skyline"))
+        .arg("backtest")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(11) == Some("1"))
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// Consumes `topic` from the start (a fresh group) until `done` says so or
+/// `timeout` passes; returns every record value.
+pub async fn consume_until(
+    config: &KafkaConfig,
+    topic: &str,
+    timeout: Duration,
+    mut done: impl FnMut(&[Vec<u8>]) -> bool,
+) -> Vec<Vec<u8>> {
+    let group = format!("test-reader-{}", uuid::Uuid::now_v7());
+    let consumer = Consumer::with_group(config, &group, &group, &[topic]).unwrap();
+    let started = Instant::now();
+    let mut values = Vec::new();
+    while !done(&values) && started.elapsed() < timeout {
+        if let Ok(batch) =
+            tokio::time::timeout(Duration::from_millis(500), consumer.next_batch(10_000)).await
+        {
+            values.extend(batch.iter().map(|r| r.payload().to_vec()));
+        }
+    }
+    consumer.close().await;
+    values
+}
