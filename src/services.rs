@@ -115,15 +115,16 @@ pub async fn start_ingest(
         });
     }
     for source in &config.ingest.kafka_sources {
-        let (kafka, source, sink, stop) = (
+        let (kafka, source, sink, stats, stop) = (
             config.kafka.clone(),
             source.clone(),
             (*sink).clone(),
+            stats.clone(),
             shutdown.clone(),
         );
         eprintln!("kafka source: {} ({:?})", source.topic, source.format);
         tokio::spawn(async move {
-            if let Err(e) = kafka_stream::run(&kafka, &source, sink, stop.wait()).await {
+            if let Err(e) = kafka_stream::run(&kafka, &source, sink, stats, stop.wait()).await {
                 tracing::error!(topic = %source.topic, error = %e, "kafka source stopped");
             }
         });

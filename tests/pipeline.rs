@@ -275,3 +275,71 @@ async fn bad_input_is_dead_lettered_and_consumers_carry_on() {
     );
     windows.clear().await.unwrap();
 }
+
+/// The address a source printed to the log when it started (`<label>: addr`).
+fn listening(run: &Run, log: &str, label: &str) -> std::net::SocketAddr {
+    for _ in 0..300 {
+        if let Some(addr) = run.log(log).lines().find_map(|l| {
+            l.strip_prefix(label).map(|rest| {
+                rest.trim()
+                    .trim_start_matches("POST http://")
+                    .split('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+        }) {
+            if let Ok(a) = addr.parse() {
+                return a;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no {label} address in the {log} log:\n{}", run.log(log));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphite_tcp_and_http_datapoints_reach_the_windows() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let run = Run::new("sources", "");
+    let ingest = run.spawn(&["ingest"], "ingest");
+    let analyze = run.spawn(&["analyze"], "analyze");
+    let graphite = listening(&run, "ingest", "graphite plaintext:");
+    let http = listening(&run, "ingest", "http:");
+
+    let mut conn = tokio::net::TcpStream::connect(graphite).await.unwrap();
+    conn.write_all(b"via.tcp 1.25 1700000000\nvia.tcp 2.5 1700000060\n")
+        .await
+        .unwrap();
+    conn.shutdown().await.unwrap();
+    let body = r#"[{"metric":"via.http","timestamp":1700000000,"value":7}]"#;
+    let mut conn = tokio::net::TcpStream::connect(http).await.unwrap();
+    let request = format!(
+        "POST /api/v1/datapoints HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+
+    let windows = redis_windows(&run).await;
+    let mut got = Vec::new();
+    for _ in 0..300 {
+        got = windows.windows(&["via.tcp", "via.http"]).await.unwrap();
+        if got[0].len() == 2 && got[1].len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop(ingest);
+    stop(analyze);
+    assert_eq!(
+        got,
+        vec![
+            vec![(1_700_000_000, 1.25), (1_700_000_060, 2.5)],
+            vec![(1_700_000_000, 7.0)]
+        ]
+    );
+    windows.clear().await.unwrap();
+}

@@ -24,22 +24,18 @@ fn nab(rel: &str) -> Vec<Point> {
         .skip(1)
         .map(|l| {
             let (t, v) = l.split_once(',').unwrap();
-            let t = chrono_free_epoch(t);
+            let t = epoch(t);
             (t, v.parse().unwrap())
         })
         .collect()
 }
 
-/// `YYYY-MM-DD HH:MM:SS` UTC → epoch seconds (days-from-civil).
-fn chrono_free_epoch(s: &str) -> i64 {
-    let p = |a: usize, b: usize| s[a..b].parse::<i64>().unwrap();
-    let (y, m, d) = (p(0, 4), p(5, 7), p(8, 10));
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    days * 86_400 + p(11, 13) * 3600 + p(14, 16) * 60 + p(17, 19)
+/// `YYYY-MM-DD HH:MM:SS` (UTC) → epoch seconds.
+fn epoch(s: &str) -> i64 {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .unwrap()
+        .and_utc()
+        .timestamp()
 }
 
 fn windows() -> Vec<(usize, Vec<Point>)> {

@@ -22,7 +22,7 @@ fn nab_series() -> Vec<Datapoint> {
         .skip(1)
         .map(|l| {
             let (t, v) = l.split_once(',').unwrap();
-            let t = chrono_free(t);
+            let t = epoch(t);
             Datapoint {
                 metric: "nab.ec2_network_in".into(),
                 timestamp: t,
@@ -32,18 +32,12 @@ fn nab_series() -> Vec<Datapoint> {
         .collect()
 }
 
-/// `YYYY-MM-DD HH:MM:SS` → epoch seconds.
-fn chrono_free(s: &str) -> i64 {
-    let p = |a: usize, b: usize| s[a..b].parse::<i64>().unwrap();
-    let (y, m, d) = (p(0, 4), p(5, 7), p(8, 10));
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    (era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468) * 86_400
-        + p(11, 13) * 3600
-        + p(14, 16) * 60
-        + p(17, 19)
+/// `YYYY-MM-DD HH:MM:SS` (UTC) → epoch seconds.
+fn epoch(s: &str) -> i64 {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .unwrap()
+        .and_utc()
+        .timestamp()
 }
 
 fn settings() -> WindowSettings {

@@ -45,20 +45,12 @@ pub fn read_nab(rel: &str) -> Vec<(i64, f64)> {
         .collect()
 }
 
-/// `YYYY-MM-DD HH:MM:SS` (UTC) to epoch seconds, without a date crate: days
-/// from civil (Howard Hinnant's algorithm).
+/// `YYYY-MM-DD HH:MM:SS` (UTC) to epoch seconds.
 pub fn parse_utc(s: &str) -> i64 {
-    let p = |a: usize, b: usize| s[a..b].parse::<i64>().expect("digits");
-    let (y, m, d) = (p(0, 4), p(5, 7), p(8, 10));
-    let (hh, mm, ss) = (p(11, 13), p(14, 16), p(17, 19));
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + hh * 3600 + mm * 60 + ss
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .unwrap_or_else(|e| panic!("{s}: {e}"))
+        .and_utc()
+        .timestamp()
 }
 
 fn python() -> &'static Path {

@@ -4,13 +4,14 @@
 //! a line that does not parse is dead-lettered with its reason.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use topics::kafka::{Batch, Consumer, DeadLetters, Error, KafkaConfig, RunStats};
 
 use crate::line::{parse_line, LineFormat};
 use crate::sink::KafkaSink;
-use crate::sources::DatapointSink;
+use crate::sources::{DatapointSink, SourceStats};
 
 /// One input stream (a `[[ingest.kafka_sources]]` entry).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +41,7 @@ pub async fn run(
     kafka: &KafkaConfig,
     source: &KafkaSourceConfig,
     sink: KafkaSink,
+    stats: Arc<SourceStats>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunStats, Error> {
     let name = source.consumer_name();
@@ -48,8 +50,8 @@ pub async fn run(
     let format = source.format;
     consumer
         .run(shutdown, |batch: Batch| {
-            let (sink, dead) = (sink.clone(), dead.clone());
-            async move { republish(&batch, format, &sink, &dead).await }
+            let (sink, dead, stats) = (sink.clone(), dead.clone(), stats.clone());
+            async move { republish(&batch, format, &sink, &dead, &stats).await }
         })
         .await
 }
@@ -59,6 +61,7 @@ async fn republish(
     format: LineFormat,
     sink: &KafkaSink,
     dead: &DeadLetters,
+    stats: &SourceStats,
 ) -> Result<(), Error> {
     let mut points = Vec::with_capacity(batch.len());
     for record in batch.iter() {
@@ -77,12 +80,16 @@ async fn republish(
             }
         }
         if let Some(reasons) = refusal {
+            stats.add(0, reasons.len());
             dead.send(record, &reasons.join("; ")).await?;
         }
     }
+    let accepted = points.len();
     sink.accept(points).await.map_err(|e| Error::Handler {
         attempts: 1,
         records: batch.len(),
         message: e.to_string(),
-    })
+    })?;
+    stats.add(accepted, 0);
+    Ok(())
 }

@@ -50,7 +50,7 @@ impl SourceStats {
         self.refused.load(Ordering::Relaxed)
     }
 
-    fn add(&self, accepted: usize, refused: usize) {
+    pub(crate) fn add(&self, accepted: usize, refused: usize) {
         self.accepted.fetch_add(accepted as u64, Ordering::Relaxed);
         self.refused.fetch_add(refused as u64, Ordering::Relaxed);
     }
