@@ -1,5 +1,5 @@
 # Builds the skyline binary (used by docker-compose.yml).
-FROM rust:1.85-bookworm AS build
+FROM rust:1.91-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --bin skyline
