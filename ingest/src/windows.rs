@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use topics::Datapoint;
 
+/// Metrics folded per Redis round trip.
+const FOLD_PIPELINE_METRICS: usize = 500;
+
 /// A point: unix seconds and value.
 pub type Point = (i64, f64);
 
@@ -231,7 +234,11 @@ pub struct RedisWindows {
 impl RedisWindows {
     pub async fn connect(url: &str, settings: WindowSettings) -> Result<Self, WindowError> {
         let client = redis::Client::open(url)?;
-        let conn = ConnectionManager::new(client).await?;
+        // A fold of a large batch runs thousands of script calls; give them
+        // time rather than fail the batch (pipelines are also chunked).
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(std::time::Duration::from_secs(30)));
+        let conn = ConnectionManager::new_with_config(client, config).await?;
         Ok(RedisWindows {
             conn,
             settings,
@@ -297,13 +304,14 @@ impl RedisWindows {
         // Load the script once per connection; EVALSHA thereafter.
         let mut conn = self.conn.clone();
         let _: String = self.script.prepare_invoke().load_async(&mut conn).await?;
+        let mut added = 0usize;
         let mut pipe = redis::pipe();
         pipe.sadd(
             self.metrics_key(),
             groups.keys().copied().collect::<Vec<_>>(),
         )
         .ignore();
-        for (metric, points) in &groups {
+        for (i, (metric, points)) in groups.iter().enumerate() {
             let mut cmd = redis::cmd("EVALSHA");
             cmd.arg(self.script.get_hash())
                 .arg(2)
@@ -317,11 +325,16 @@ impl RedisWindows {
                 cmd.arg(ts).arg(encode_member(ts, v));
             }
             pipe.add_command(cmd);
+            // Send in chunks so one round trip never carries too much work.
+            if (i + 1) % FOLD_PIPELINE_METRICS == 0 || i + 1 == groups.len() {
+                let counts: Vec<usize> = pipe.query_async(&mut conn).await?;
+                added += counts.iter().sum::<usize>();
+                pipe = redis::pipe();
+            }
         }
-        let added: Vec<usize> = pipe.query_async(&mut conn).await?;
         Ok(FoldStats {
             points: batch.len(),
-            new_points: added.iter().sum(),
+            new_points: added,
             metrics: groups.len(),
         })
     }
