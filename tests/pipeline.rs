@@ -94,6 +94,17 @@ async fn kafka_stream_to_anomalies_equals_backtest_and_windows_replay_identicall
     let analyze = run.spawn(&["analyze"], "analyze");
     produce_lines(&run, graphite_lines(&points)).await;
     let events = anomalies(&run, expected.len(), Duration::from_secs(120)).await;
+    // Anomalies are published before the batch is folded: wait for the fold
+    // of the last point before stopping, or the windows would be cut short.
+    let windows = redis_windows(&run).await;
+    let last = points.last().unwrap().0;
+    for _ in 0..300 {
+        let w = windows.windows(&[METRIC]).await.unwrap();
+        if w[0].last().is_some_and(|p| p.0 == last) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     stop(ingest);
     stop(analyze);
 
@@ -113,7 +124,6 @@ async fn kafka_stream_to_anomalies_equals_backtest_and_windows_replay_identicall
     }
 
     // Replay: forget the windows, fold the datapoints topic again.
-    let windows = redis_windows(&run).await;
     let before = (
         windows.windows(&[METRIC]).await.unwrap(),
         windows.rollup(METRIC).await.unwrap(),
@@ -125,7 +135,7 @@ async fn kafka_stream_to_anomalies_equals_backtest_and_windows_replay_identicall
     windows.clear().await.unwrap();
     assert!(windows.windows(&[METRIC]).await.unwrap()[0].is_empty());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_skyline"))
-        .args(["replay", "windows", "--idle-seconds", "3", "--config"])
+        .args(["replay", "windows", "--idle-seconds", "10", "--config"])
         .arg(&run.config)
         .output()
         .unwrap();

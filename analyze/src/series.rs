@@ -64,9 +64,9 @@ pub fn tail_avg(values: &[f64]) -> f64 {
 /// timestamp, as Roomba does to the Redis series. Returns how many points
 /// were dropped as duplicates.
 pub fn sort_dedup(points: &mut Vec<Point>) -> usize {
-    points.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
     let before = points.len();
-    points.dedup_by_key(|p| p.0);
+    // The windows keep the same rule; one definition for both.
+    ingest::windows::sort_dedup(points);
     before - points.len()
 }
 

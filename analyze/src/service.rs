@@ -10,7 +10,6 @@
 //! events, and decision ids are derived from what they are about — so the
 //! replay re-emits the same events with the same ids and loses none.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -128,10 +127,7 @@ pub fn decisions_for(
             .map(str::to_owned)
             .collect();
         let (timestamp, value) = j.analysis.last.unwrap_or((j.timestamp, j.value));
-        let judged = &window[j.window_start
-            ..=window
-                .partition_point(|p| p.0 <= j.timestamp)
-                .saturating_sub(1)];
+        let judged = &window[j.window.0..=j.window.1];
         // The reference records the window from its second point.
         let from_timestamp = judged.get(1).or(judged.first()).map_or(timestamp, |p| p.0);
         let id = anomaly_id(metric, timestamp, SourceApp::Analyzer);
@@ -170,7 +166,7 @@ pub fn decisions_for(
             full_duration: timestamp - from_timestamp,
             from_timestamp,
             check_id: check.as_ref().map(|c| c.id),
-            derivative: timestamp != j.timestamp || value != j.value,
+            derivative: j.derivative,
             decided_at_ms,
         });
         out.checks.extend(check);
@@ -343,13 +339,4 @@ impl Analyzer {
             })
             .await
     }
-}
-
-/// Counts anomalies per metric (for summaries).
-pub fn count_by_metric(anomalies: &[AnomalyEvent]) -> BTreeMap<&str, usize> {
-    let mut counts = BTreeMap::new();
-    for a in anomalies {
-        *counts.entry(a.metric.as_str()).or_default() += 1;
-    }
-    counts
 }

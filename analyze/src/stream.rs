@@ -39,9 +39,11 @@ pub struct Judgement {
     /// The alert rules that fired (empty unless anomalous and routed to
     /// alerting, and outside each rule's expiration time).
     pub alerts: Vec<AlertRule>,
-    /// The window judged (the raw points; the derivative is taken inside
-    /// the analysis).
-    pub window_start: usize,
+    /// The window judged, `window[window.0..=window.1]` of the merged
+    /// window (raw points; the derivative is taken inside the analysis).
+    pub window: (usize, usize),
+    /// Analysed as its derivative (a monotonic counter).
+    pub derivative: bool,
 }
 
 /// Judges `new_points` of `metric`.
@@ -135,7 +137,8 @@ pub fn judge_batch(
     due.iter()
         .zip(starts)
         .zip(analyses)
-        .map(|((&i, window_start), analysis)| {
+        .zip(derivative)
+        .map(|(((&i, window_start), analysis), derivative)| {
             let (timestamp, value) = w[i];
             let route = if analysis.is_anomalous() {
                 route(alerts, metric, fingerprint_enabled)
@@ -156,7 +159,8 @@ pub fn judge_batch(
                 analysis,
                 route,
                 alerts: fired,
-                window_start,
+                window: (window_start, i),
+                derivative,
             }
         })
         .collect()
