@@ -5,9 +5,12 @@
 //!
 //! 1. datapoints/s folded into Redis windows, straight from memory;
 //! 2. datapoints/s through Kafka into Redis: Datapoint events produced to a
-//!    topic, consumed, decoded and folded (the window folder's path);
+//!    topic (also with librdkafka settings varied, to show what producing
+//!    costs), consumed, decoded and folded (the window folder's path), with
+//!    the time split between waiting for batches, decoding and folding;
 //! 3. metrics/s (and per minute) analysed from Redis windows of 1,440
-//!    points: windows read (pipelined) and judged with the early exit.
+//!    points: windows read (pipelined) and judged with the early exit, on
+//!    one core and on both.
 //!
 //! The series are real: NAB's `ec2_cpu_utilization_825cc2` values, spread
 //! over many metric names.
@@ -121,6 +124,39 @@ async fn main() {
         .iter()
         .map(|d| (d.metric.as_bytes().to_vec(), encode(d).unwrap()))
         .collect();
+    // Where producing time goes: the same events with librdkafka settings
+    // varied, each to its own topic, before the measured run.
+    for (what, extra) in [
+        ("lz4 instead of zstd", vec![("compression.type", "lz4")]),
+        ("no compression", vec![("compression.type", "none")]),
+        (
+            "no idempotence, acks=1",
+            vec![("enable.idempotence", "false"), ("acks", "1")],
+        ),
+        ("linger 50 ms", vec![("linger.ms", "50")]),
+    ] {
+        let mut varied = config.clone();
+        for (k, v) in extra {
+            varied.extra.insert(k.to_owned(), v.to_owned());
+        }
+        let topic = format!(
+            "bench.produce.{run}.{}",
+            what.replace(' ', "-").replace(',', "")
+        );
+        ensure_topics(&varied, &[topic.as_str()], Some(6))
+            .await
+            .unwrap();
+        let producer = Producer::new(&varied).unwrap();
+        let t = Instant::now();
+        producer
+            .send_batch(&topic, records.iter().map(|(k, v)| (k, v)))
+            .await
+            .unwrap();
+        println!(
+            "  produce, {what:<24} {:>10.0} datapoints/s",
+            rate(records.len(), t.elapsed())
+        );
+    }
     let t = Instant::now();
     producer.send_batch(&topic, records).await.unwrap();
     let produced = t.elapsed();
@@ -128,14 +164,25 @@ async fn main() {
         Consumer::with_group(&config, &format!("bench-{run}"), "bench", &[topic.as_str()]).unwrap();
     let mut folded = 0;
     let mut first: Option<Instant> = None;
+    let (mut in_consume, mut in_decode, mut in_fold) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     while folded < points.len() {
+        let t = Instant::now();
         let batch = consumer.next_batch(20_000).await;
-        first.get_or_insert_with(Instant::now);
+        if first.is_none() {
+            first = Some(Instant::now());
+        } else {
+            in_consume += t.elapsed();
+        }
+        let t = Instant::now();
         let decoded: Vec<Datapoint> = batch
             .iter()
             .filter_map(|r| decode(r.payload()).ok())
             .collect();
+        in_decode += t.elapsed();
+        let t = Instant::now();
         windows.fold(&decoded).await.unwrap();
+        in_fold += t.elapsed();
         folded += batch.len();
     }
     let consumed = first.unwrap().elapsed();
@@ -147,6 +194,12 @@ async fn main() {
         produced.as_secs_f64()
     );
     println!("consume + decode + fold:        {:>10.0} datapoints/s (from the first batch, group join excluded, {:.2}s)", rate(folded, consumed), consumed.as_secs_f64());
+    println!(
+        "  where the time goes:          waiting for batches {:.2}s, decoding {:.2}s, folding {:.2}s",
+        in_consume.as_secs_f64(),
+        in_decode.as_secs_f64(),
+        in_fold.as_secs_f64()
+    );
     windows.clear().await.unwrap();
 
     // 3. Analyse from Redis windows: 2,000 metrics × 1,440 points.
@@ -160,31 +213,73 @@ async fn main() {
         .collect();
     let analyzer = Settings::default();
     let now = 1_700_000_000 + 1_439 * 60;
+    let judge = |w: &[(i64, f64)], scratch: &mut Series| {
+        scratch.extend_from_points(w);
+        let e = run_ensemble(
+            scratch,
+            &Algorithm::ALL,
+            analyzer.consensus,
+            true,
+            now,
+            analyzer.full_duration,
+        );
+        usize::from(e.anomalous)
+    };
+
+    // 3a. One core: read 500 windows (one pipelined round trip), judge them.
     let t = Instant::now();
-    let mut anomalous = 0;
+    let (mut anomalous, mut in_read) = (0, Duration::ZERO);
     let mut scratch = Series::default();
     for chunk in names.chunks(500) {
         let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        for w in windows.windows(&refs).await.unwrap() {
-            scratch.extend_from_points(&w);
-            let e = run_ensemble(
-                &scratch,
-                &Algorithm::ALL,
-                analyzer.consensus,
-                true,
-                now,
-                analyzer.full_duration,
-            );
-            anomalous += usize::from(e.anomalous);
+        let r = Instant::now();
+        let read = windows.windows(&refs).await.unwrap();
+        in_read += r.elapsed();
+        for w in read {
+            anomalous += judge(&w, &mut scratch);
         }
     }
     let d = t.elapsed();
     println!(
-        "analyse from Redis windows:     {:>10.0} metrics/s = {:.2}M metrics/min ({} metrics of 1440 points, {} anomalous, one core)",
+        "analyse from Redis windows:     {:>10.0} metrics/s = {:.2}M metrics/min ({} metrics of 1440 points, {} anomalous, one core; reading {:.2}s of {:.2}s)",
         rate(metrics, d),
         rate(metrics, d) * 60.0 / 1e6,
         metrics,
-        anomalous
+        anomalous,
+        in_read.as_secs_f64(),
+        d.as_secs_f64()
+    );
+
+    // 3b. Both cores: the next chunk is read while this one is judged
+    // (rayon), as a consumer handling several batches would.
+    let windows = std::sync::Arc::new(windows);
+    let read_chunk = |chunk: Vec<String>| {
+        let windows = windows.clone();
+        tokio::spawn(async move {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            windows.windows(&refs).await.unwrap()
+        })
+    };
+    let t = Instant::now();
+    let mut chunks = names.chunks(500).map(<[String]>::to_vec);
+    let mut next = chunks.next().map(read_chunk);
+    let mut anomalous_par = 0;
+    while let Some(pending) = next.take() {
+        let read = pending.await.unwrap();
+        next = chunks.next().map(read_chunk);
+        anomalous_par += tokio::task::block_in_place(|| {
+            use rayon::prelude::*;
+            read.par_iter()
+                .map_init(Series::default, |scratch, w| judge(w, scratch))
+                .sum::<usize>()
+        });
+    }
+    let d = t.elapsed();
+    assert_eq!(anomalous_par, anomalous);
+    println!(
+        "analyse from Redis windows:     {:>10.0} metrics/s = {:.2}M metrics/min (both cores: reads overlapped, judged with rayon)",
+        rate(metrics, d),
+        rate(metrics, d) * 60.0 / 1e6,
     );
     windows.clear().await.unwrap();
 }

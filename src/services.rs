@@ -13,7 +13,7 @@ use ingest::sources::{graphite_tcp, http, kafka_stream, SourceStats};
 use ingest::windows::{MemoryWindows, RedisWindows, Windows};
 use tokio::sync::watch;
 use topics::codec::decode;
-use topics::kafka::{ensure_topics, Consumer, KafkaConfig, Producer};
+use topics::kafka::{ensure_topics, Consumer, Producer};
 use topics::Datapoint;
 
 use crate::config::Config;
@@ -223,8 +223,9 @@ pub async fn produce_graphite_lines(
 }
 
 /// The Kafka configuration for an embedded broker.
-pub fn embedded_kafka(config: &Config, bootstrap: String) -> KafkaConfig {
-    KafkaConfig {
+#[cfg(feature = "embedded-broker")]
+pub fn embedded_kafka(config: &Config, bootstrap: String) -> topics::kafka::KafkaConfig {
+    topics::kafka::KafkaConfig {
         bootstrap_servers: bootstrap,
         partitions: 1,
         ..config.kafka.clone()
