@@ -137,25 +137,28 @@ def skyline_from_tsfresh(t):
     return v
 
 
-def approximate_entropy_blocked(x, m, r):
-    """tsfresh's approximate_entropy formula, evaluated in row blocks."""
+def approximate_entropies_blocked(x, m, rs):
+    """tsfresh's approximate_entropy formula for several r, evaluated in
+    row blocks (tsfresh holds the whole N×N×m distance array)."""
     x = np.asarray(x, dtype=float)
     n = x.size
-    r = r * np.std(x)
+    radii = [r * np.std(x) for r in rs]
     if n <= m + 1:
-        return 0.0
+        return [0.0 for _ in rs]
 
     def phi(m):
         t = n - m + 1
-        tmpl = np.lib.stride_tricks.sliding_window_view(x, m)[:t]
-        counts = np.empty(t)
-        for a in range(0, t, 1000):
-            blk = tmpl[a:a + 1000]
-            d = np.max(np.abs(blk[:, None, :] - tmpl[None, :, :]), axis=2)
-            counts[a:a + 1000] = np.sum(d <= r, axis=1)
-        return np.sum(np.log(counts / t)) / t
+        counts = np.empty((len(rs), t))
+        for a in range(0, t, 500):
+            b = min(a + 500, t)
+            d = np.abs(x[a:b, None] - x[None, :t])
+            for k in range(1, m):
+                np.maximum(d, np.abs(x[a + k:b + k, None] - x[None, k:t + k]), out=d)
+            for i, r in enumerate(radii):
+                counts[i, a:b] = np.sum(d <= r, axis=1)
+        return [np.sum(np.log(c / t)) / t for c in counts]
 
-    return abs(phi(m) - phi(m + 1))
+    return [abs(p - q) for p, q in zip(phi(m), phi(m + 1))]
 
 
 def legacy_values(x):
@@ -195,8 +198,8 @@ def legacy_values(x):
     v["value__value_count__value_-inf"] = float((x == -np.inf).sum())
     v["value__large_standard_deviation__r_0.0"] = float(np.std(x) > 0.0)
     if n > APEN_TSFRESH_MAX:
-        for r in RS_APEN:
-            v[f"value__approximate_entropy__m_2__r_{r}"] = approximate_entropy_blocked(x, 2, r)
+        for r, val in zip(RS_APEN, approximate_entropies_blocked(x, 2, RS_APEN)):
+            v[f"value__approximate_entropy__m_2__r_{r}"] = val
     return v
 
 
