@@ -590,8 +590,8 @@ fn ar_part(x: &[f64]) -> Part {
 fn cwt_peaks_part(x: &[f64]) -> Part {
     NUMBER_CWT_PEAKS_IDS
         .iter()
-        .zip(NUMBER_CWT_PEAKS_PARAMS)
-        .map(|(&id, n)| (id as usize, cwt::number_cwt_peaks(x, n)))
+        .zip(cwt::number_cwt_peaks_many(x, &NUMBER_CWT_PEAKS_PARAMS))
+        .map(|(&id, v)| (id as usize, v))
         .collect()
 }
 

@@ -198,7 +198,9 @@ fn every_feature_matches_the_reference_on_real_series() {
     let mut rows: Vec<(f64, f64, String, &str, f64, f64, String)> = Vec::new();
     for ((label, x), r) in cases.iter().zip(results) {
         let ours = Features::compute_parallel(x, FeatureSet::Comprehensive);
-        assert_eq!(ours, Features::compute(x, FeatureSet::Comprehensive), "{label}: parallel != sequential");
+        let seq = Features::compute(x, FeatureSet::Comprehensive);
+        let bits = |f: &Features| f.values().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&ours), bits(&seq), "{label}: parallel != sequential");
         let values = r["values"].as_object().unwrap();
         for name in FEATURE_NAMES {
             let theirs = num(values.get(name).unwrap_or_else(|| panic!("{label}: reference lacks {name}")));

@@ -118,7 +118,15 @@ pub fn time_reversal_asymmetry_statistic(x: &[f64], lag: usize) -> f64 {
 /// ceil(12·(n/100)^¼)` capped at `n/2 - 2`, lag chosen by AIC): the t-value
 /// of `γ` in `Δx_t = α + γ·x_{t-1} + Σ_j β_j Δx_{t-j} + ε_t`. NaN where
 /// statsmodels raises (too short, constant, NaN/inf input).
+///
+/// Long series take a cross-products fast path (`adf_fast`) that falls back
+/// to the exact QR computation whenever its accuracy could be in doubt.
 pub fn augmented_dickey_fuller(x: &[f64]) -> f64 {
+    if x.iter().all(|v| v.is_finite()) {
+        if let Some(t) = super::adf_fast::adf_statistic(x) {
+            return t;
+        }
+    }
     match crate::adf::adfuller(x, None) {
         Ok(r) => r.statistic,
         Err(_) => f64::NAN,

@@ -72,6 +72,18 @@ pub fn spkt_welch_density(x: &[f64], coeffs: &[usize]) -> Vec<f64> {
     let scale = 1.0 / numeric::sum_map(&w, |v| v * v);
     let step = l - l / 2;
     let segments = (n - l) / step + 1;
+    // twiddles e^{-2πi·tk/L} for each requested bin, computed once
+    let twiddles: Vec<Vec<(f64, f64)>> = coeffs
+        .iter()
+        .map(|&k| {
+            (0..l)
+                .map(|t| {
+                    let angle = 2.0 * PI * ((t * k) % l) as f64 / l as f64;
+                    (angle.cos(), angle.sin())
+                })
+                .collect()
+        })
+        .collect();
     let mut acc = vec![0.0; coeffs.len()];
     let mut seg = vec![0.0; l];
     for s in 0..segments {
@@ -80,11 +92,15 @@ pub fn spkt_welch_density(x: &[f64], coeffs: &[usize]) -> Vec<f64> {
         for ((d, &v), &wt) in seg.iter_mut().zip(raw).zip(&w) {
             *d = wt * (v - m);
         }
-        for (a, &k) in acc.iter_mut().zip(coeffs) {
+        for ((a, &k), tw) in acc.iter_mut().zip(coeffs).zip(&twiddles) {
             if k >= bins {
                 continue;
             }
-            let (re, im) = dft_bin(&seg, k, l);
+            let (mut re, mut im) = (0.0, 0.0);
+            for (&v, &(c, s)) in seg.iter().zip(tw) {
+                re += v * c;
+                im -= v * s;
+            }
             let mut p = (re * re + im * im) * scale;
             let nyquist = l % 2 == 0 && k == l / 2;
             if k != 0 && !nyquist {

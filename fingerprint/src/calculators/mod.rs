@@ -2,6 +2,7 @@
 //! grouped by family as tsfresh groups them. Booleans are returned as
 //! `1.0`/`0.0` and counts as `f64`, the way they land in a features profile.
 
+mod adf_fast;
 pub mod ar;
 pub mod autocorrelation;
 pub mod changes;
