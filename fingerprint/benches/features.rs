@@ -1,6 +1,7 @@
 //! All features on 1 440, 10 080 and 43 200 points of real data (NAB's
 //! AWS CloudWatch series joined end to end: no single file is that long),
-//! for both feature sets, on one core and with rayon across calculators.
+//! for the efficient set (what production computes) and the comprehensive
+//! set, on one core and with rayon across calculators.
 //!
 //! `scripts/bench-fingerprint` runs this and times tsfresh 0.20.3 on the
 //! same inputs in the same run (`pyref/fingerprint/bench_tsfresh.py`).
@@ -42,24 +43,48 @@ fn real_values() -> Vec<f64> {
 
 fn bench(c: &mut Criterion) {
     let all = real_values();
-    // one core for the "single" figures: rayon is not used by `compute`
-    for set in [FeatureSet::Efficient, FeatureSet::Comprehensive] {
-        let name = match set {
-            FeatureSet::Efficient => "efficient",
-            FeatureSet::Comprehensive => "comprehensive",
+    // "single": `compute` runs on the calling thread only; "rayon": the
+    // expensive calculators run in parallel on rayon's pool.
+    let mut group = c.benchmark_group("features_efficient");
+    group.sample_size(10);
+    for n in LENGTHS {
+        let x = &all[..n];
+        group.bench_with_input(BenchmarkId::new("single", n), x, |b, x| {
+            b.iter(|| Features::compute(x, FeatureSet::Efficient))
+        });
+        group.bench_with_input(BenchmarkId::new("rayon", n), x, |b, x| {
+            b.iter(|| Features::compute_parallel(x, FeatureSet::Efficient))
+        });
+    }
+    group.finish();
+    // the comprehensive set adds approximate_entropy (quadratic in the
+    // worst case): criterion at 1 440 and 10 080 points, and one timed run
+    // at 43 200
+    let mut group = c.benchmark_group("features_comprehensive");
+    group.sample_size(10);
+    for n in [1_440, 10_080] {
+        let x = &all[..n];
+        group.bench_with_input(BenchmarkId::new("single", n), x, |b, x| {
+            b.iter(|| Features::compute(x, FeatureSet::Comprehensive))
+        });
+        group.bench_with_input(BenchmarkId::new("rayon", n), x, |b, x| {
+            b.iter(|| Features::compute_parallel(x, FeatureSet::Comprehensive))
+        });
+    }
+    group.finish();
+    let x = &all[..43_200];
+    for (label, parallel) in [("single", false), ("rayon", true)] {
+        let t = std::time::Instant::now();
+        let f = if parallel {
+            Features::compute_parallel(x, FeatureSet::Comprehensive)
+        } else {
+            Features::compute(x, FeatureSet::Comprehensive)
         };
-        let mut group = c.benchmark_group(format!("features_{name}"));
-        group.sample_size(10);
-        for n in LENGTHS {
-            let x = &all[..n];
-            group.bench_with_input(BenchmarkId::new("single", n), x, |b, x| {
-                b.iter(|| Features::compute(x, set))
-            });
-            group.bench_with_input(BenchmarkId::new("rayon", n), x, |b, x| {
-                b.iter(|| Features::compute_parallel(x, set))
-            });
-        }
-        group.finish();
+        std::hint::black_box(f);
+        println!(
+            "features_comprehensive/{label}/43200 (one run): {:.3} s",
+            t.elapsed().as_secs_f64()
+        );
     }
 }
 

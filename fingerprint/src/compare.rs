@@ -86,7 +86,10 @@ impl CommonComparison {
     /// default 1.0; 2.5 for echo profiles).
     pub fn matches(&self, percent_similar: f64) -> bool {
         self.common_count > 0
-            && (self.almost_equal() || self.percent_different.is_some_and(|pd| pd < percent_similar))
+            && (self.almost_equal()
+                || self
+                    .percent_different
+                    .is_some_and(|pd| pd < percent_similar))
     }
 }
 

@@ -1,8 +1,8 @@
 //! The 216 feature names and ids of Skyline's `TSFRESH_FEATURES`
 //! (`spec/features.md` §3), the two feature sets, and [`Features`].
 
-use crate::calculators::{ar, autocorrelation, changes, cwt, entropy, fft, peaks, stats};
 use crate::calculators::flag;
+use crate::calculators::{ar, autocorrelation, changes, cwt, entropy, fft, peaks, stats};
 use crate::numeric::{self, min_max, quantile_sorted, sorted};
 
 /// Every feature name, in Skyline id order: `FEATURE_NAMES[id - 1]`. Names
@@ -268,9 +268,43 @@ pub(crate) const SUM_OF_REOCCURRING_VALUES: usize = 70;
 pub(crate) const SUM_VALUES: usize = 96;
 pub(crate) const VARIANCE: usize = 52;
 pub(crate) const VARIANCE_LARGER_THAN_STANDARD_DEVIATION: usize = 72;
-pub(crate) const SYMMETRY_LOOKING_PARAMS: [f64; 20] = [0.0 * 0.05, 1.0 * 0.05, 2.0 * 0.05, 3.0 * 0.05, 4.0 * 0.05, 5.0 * 0.05, 6.0 * 0.05, 7.0 * 0.05, 8.0 * 0.05, 9.0 * 0.05, 10.0 * 0.05, 11.0 * 0.05, 12.0 * 0.05, 13.0 * 0.05, 14.0 * 0.05, 15.0 * 0.05, 16.0 * 0.05, 17.0 * 0.05, 18.0 * 0.05, 19.0 * 0.05];
-pub(crate) const SYMMETRY_LOOKING_IDS: [u8; 20] = [104, 34, 105, 59, 102, 77, 103, 84, 100, 97, 101, 121, 98, 1, 99, 23, 107, 32, 108, 94];
-pub(crate) const LARGE_STANDARD_DEVIATION_PARAMS: [f64; 10] = [0.0 * 0.05, 1.0 * 0.05, 2.0 * 0.05, 3.0 * 0.05, 4.0 * 0.05, 5.0 * 0.05, 6.0 * 0.05, 7.0 * 0.05, 8.0 * 0.05, 9.0 * 0.05];
+pub(crate) const SYMMETRY_LOOKING_PARAMS: [f64; 20] = [
+    0.0 * 0.05,
+    1.0 * 0.05,
+    2.0 * 0.05,
+    3.0 * 0.05,
+    4.0 * 0.05,
+    5.0 * 0.05,
+    6.0 * 0.05,
+    7.0 * 0.05,
+    8.0 * 0.05,
+    9.0 * 0.05,
+    10.0 * 0.05,
+    11.0 * 0.05,
+    12.0 * 0.05,
+    13.0 * 0.05,
+    14.0 * 0.05,
+    15.0 * 0.05,
+    16.0 * 0.05,
+    17.0 * 0.05,
+    18.0 * 0.05,
+    19.0 * 0.05,
+];
+pub(crate) const SYMMETRY_LOOKING_IDS: [u8; 20] = [
+    104, 34, 105, 59, 102, 77, 103, 84, 100, 97, 101, 121, 98, 1, 99, 23, 107, 32, 108, 94,
+];
+pub(crate) const LARGE_STANDARD_DEVIATION_PARAMS: [f64; 10] = [
+    0.0 * 0.05,
+    1.0 * 0.05,
+    2.0 * 0.05,
+    3.0 * 0.05,
+    4.0 * 0.05,
+    5.0 * 0.05,
+    6.0 * 0.05,
+    7.0 * 0.05,
+    8.0 * 0.05,
+    9.0 * 0.05,
+];
 pub(crate) const LARGE_STANDARD_DEVIATION_IDS: [u8; 10] = [88, 111, 87, 90, 86, 20, 85, 93, 89, 39];
 pub(crate) const QUANTILE_PARAMS: [f64; 8] = [0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9];
 pub(crate) const QUANTILE_IDS: [u8; 8] = [123, 124, 125, 126, 127, 128, 129, 130];
@@ -289,18 +323,56 @@ pub(crate) const SPKT_WELCH_DENSITY_PARAMS: [usize; 3] = [2, 5, 8];
 pub(crate) const SPKT_WELCH_DENSITY_IDS: [u8; 3] = [204, 205, 206];
 pub(crate) const AR_COEFFICIENT_IDS: [u8; 5] = [131, 132, 133, 134, 135];
 pub(crate) const FFT_COEFFICIENT_IDS: [u8; 10] = [207, 208, 209, 210, 211, 212, 213, 214, 215, 216];
-pub(crate) const VALUE_COUNT_PARAMS: [f64; 5] = [0.0, 1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY];
+pub(crate) const VALUE_COUNT_PARAMS: [f64; 5] =
+    [0.0, 1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY];
 pub(crate) const VALUE_COUNT_IDS: [u8; 5] = [28, 27, 109, 36, 14];
 pub(crate) const APPROXIMATE_ENTROPY_PARAMS: [f64; 5] = [0.1, 0.3, 0.5, 0.7, 0.9];
 pub(crate) const APPROXIMATE_ENTROPY_IDS: [u8; 5] = [80, 78, 76, 75, 82];
-pub(crate) const MEAN_ABS_CHANGE_QUANTILES_PARAMS: [(f64, f64); 25] = [(0.0, 0.2), (0.0, 0.4), (0.0, 0.6), (0.0, 0.8), (0.0, 1.0), (0.2, 0.2), (0.2, 0.4), (0.2, 0.6), (0.2, 0.8), (0.2, 1.0), (0.4, 0.2), (0.4, 0.4), (0.4, 0.6), (0.4, 0.8), (0.4, 1.0), (0.6, 0.2), (0.6, 0.4), (0.6, 0.6), (0.6, 0.8), (0.6, 1.0), (0.8, 0.2), (0.8, 0.4), (0.8, 0.6), (0.8, 0.8), (0.8, 1.0)];
-pub(crate) const MEAN_ABS_CHANGE_QUANTILES_IDS: [u8; 25] = [114, 8, 58, 37, 64, 112, 9, 57, 38, 65, 116, 10, 56, 33, 66, 115, 11, 55, 35, 68, 110, 12, 73, 40, 69];
+pub(crate) const MEAN_ABS_CHANGE_QUANTILES_PARAMS: [(f64, f64); 25] = [
+    (0.0, 0.2),
+    (0.0, 0.4),
+    (0.0, 0.6),
+    (0.0, 0.8),
+    (0.0, 1.0),
+    (0.2, 0.2),
+    (0.2, 0.4),
+    (0.2, 0.6),
+    (0.2, 0.8),
+    (0.2, 1.0),
+    (0.4, 0.2),
+    (0.4, 0.4),
+    (0.4, 0.6),
+    (0.4, 0.8),
+    (0.4, 1.0),
+    (0.6, 0.2),
+    (0.6, 0.4),
+    (0.6, 0.6),
+    (0.6, 0.8),
+    (0.6, 1.0),
+    (0.8, 0.2),
+    (0.8, 0.4),
+    (0.8, 0.6),
+    (0.8, 0.8),
+    (0.8, 1.0),
+];
+pub(crate) const MEAN_ABS_CHANGE_QUANTILES_IDS: [u8; 25] = [
+    114, 8, 58, 37, 64, 112, 9, 57, 38, 65, 116, 10, 56, 33, 66, 115, 11, 55, 35, 68, 110, 12, 73,
+    40, 69,
+];
 pub(crate) const CWT_WIDTHS: [usize; 4] = [2, 5, 10, 20];
 pub(crate) const CWT_COEFFICIENTS_IDS: [[u8; 15]; 4] = [
-    [144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158],
-    [159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173],
-    [174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188],
-    [189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203],
+    [
+        144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158,
+    ],
+    [
+        159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173,
+    ],
+    [
+        174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188,
+    ],
+    [
+        189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203,
+    ],
 ];
 
 /// Which features to compute.
@@ -472,7 +544,12 @@ fn put(all: &mut [f64; FEATURE_COUNT], id: usize, v: f64) {
     all[id - 1] = v;
 }
 
-fn put_many<T: Copy>(all: &mut [f64; FEATURE_COUNT], ids: &[u8], values: &[T], f: impl Fn(T) -> f64) {
+fn put_many<T: Copy>(
+    all: &mut [f64; FEATURE_COUNT],
+    ids: &[u8],
+    values: &[T],
+    f: impl Fn(T) -> f64,
+) {
     for (&id, &p) in ids.iter().zip(values) {
         all[id as usize - 1] = f(p);
     }
@@ -492,63 +569,155 @@ fn simple_features(x: &[f64], p: &Prep, all: &mut [f64; FEATURE_COUNT]) {
     put(all, MINIMUM, p.min);
     put(all, VARIANCE, p.var);
     put(all, STANDARD_DEVIATION, p.std);
-    put(all, VARIANCE_LARGER_THAN_STANDARD_DEVIATION, flag(p.var > p.std));
+    put(
+        all,
+        VARIANCE_LARGER_THAN_STANDARD_DEVIATION,
+        flag(p.var > p.std),
+    );
     put(all, SKEWNESS, stats::skewness(x));
     put(all, KURTOSIS, stats::kurtosis(x));
     put(all, ABS_ENERGY, stats::abs_energy(x));
     put_many(all, &QUANTILE_IDS, &QUANTILE_PARAMS, |q| {
-        if has_nan { f64::NAN } else { quantile_sorted(s, q) }
+        if has_nan {
+            f64::NAN
+        } else {
+            quantile_sorted(s, q)
+        }
     });
     let range = p.max - p.min;
-    put_many(all, &LARGE_STANDARD_DEVIATION_IDS, &LARGE_STANDARD_DEVIATION_PARAMS, |r| {
-        flag(p.std > r * range)
-    });
+    put_many(
+        all,
+        &LARGE_STANDARD_DEVIATION_IDS,
+        &LARGE_STANDARD_DEVIATION_PARAMS,
+        |r| flag(p.std > r * range),
+    );
     let mm = (p.mean - median).abs();
-    put_many(all, &SYMMETRY_LOOKING_IDS, &SYMMETRY_LOOKING_PARAMS, |r| flag(mm < r * range));
-    put(all, COUNT_ABOVE_MEAN, x.iter().filter(|&&v| v > p.mean).count() as f64);
-    put(all, COUNT_BELOW_MEAN, x.iter().filter(|&&v| v < p.mean).count() as f64);
+    put_many(all, &SYMMETRY_LOOKING_IDS, &SYMMETRY_LOOKING_PARAMS, |r| {
+        flag(mm < r * range)
+    });
+    put(
+        all,
+        COUNT_ABOVE_MEAN,
+        x.iter().filter(|&&v| v > p.mean).count() as f64,
+    );
+    put(
+        all,
+        COUNT_BELOW_MEAN,
+        x.iter().filter(|&&v| v < p.mean).count() as f64,
+    );
     put(all, RANGE_COUNT, stats::range_count(x, -1.0, 1.0));
-    put_many(all, &VALUE_COUNT_IDS, &VALUE_COUNT_PARAMS, |v| stats::value_count(x, v));
+    put_many(all, &VALUE_COUNT_IDS, &VALUE_COUNT_PARAMS, |v| {
+        stats::value_count(x, v)
+    });
     let vc = stats::value_counts(s);
     put(all, HAS_DUPLICATE, flag(vc.len() != x.len()));
-    put(all, HAS_DUPLICATE_MAX, flag(x.iter().filter(|&&v| v == p.max).count() >= 2));
-    put(all, HAS_DUPLICATE_MIN, flag(x.iter().filter(|&&v| v == p.min).count() >= 2));
+    put(
+        all,
+        HAS_DUPLICATE_MAX,
+        flag(x.iter().filter(|&&v| v == p.max).count() >= 2),
+    );
+    put(
+        all,
+        HAS_DUPLICATE_MIN,
+        flag(x.iter().filter(|&&v| v == p.min).count() >= 2),
+    );
     let n = x.len() as f64;
     if x.is_empty() {
         put(all, RATIO_VALUE_NUMBER_TO_TIME_SERIES_LENGTH, f64::NAN);
-        put(all, PERCENTAGE_OF_REOCCURRING_DATAPOINTS_TO_ALL_DATAPOINTS, f64::NAN);
-        put(all, PERCENTAGE_OF_REOCCURRING_VALUES_TO_ALL_VALUES, f64::NAN);
+        put(
+            all,
+            PERCENTAGE_OF_REOCCURRING_DATAPOINTS_TO_ALL_DATAPOINTS,
+            f64::NAN,
+        );
+        put(
+            all,
+            PERCENTAGE_OF_REOCCURRING_VALUES_TO_ALL_VALUES,
+            f64::NAN,
+        );
     } else {
-        put(all, RATIO_VALUE_NUMBER_TO_TIME_SERIES_LENGTH, vc.len() as f64 / n);
+        put(
+            all,
+            RATIO_VALUE_NUMBER_TO_TIME_SERIES_LENGTH,
+            vc.len() as f64 / n,
+        );
         let repeated = vc.iter().filter(|(_, c)| *c > 1).count();
-        put(all, PERCENTAGE_OF_REOCCURRING_DATAPOINTS_TO_ALL_DATAPOINTS, repeated as f64 / vc.len() as f64);
-        let occurrences: usize = vc.iter().filter(|(u, c)| *c > 1 && !u.is_nan()).map(|(_, c)| c).sum();
-        put(all, PERCENTAGE_OF_REOCCURRING_VALUES_TO_ALL_VALUES, occurrences as f64 / n);
+        put(
+            all,
+            PERCENTAGE_OF_REOCCURRING_DATAPOINTS_TO_ALL_DATAPOINTS,
+            repeated as f64 / vc.len() as f64,
+        );
+        let occurrences: usize = vc
+            .iter()
+            .filter(|(u, c)| *c > 1 && !u.is_nan())
+            .map(|(_, c)| c)
+            .sum();
+        put(
+            all,
+            PERCENTAGE_OF_REOCCURRING_VALUES_TO_ALL_VALUES,
+            occurrences as f64 / n,
+        );
     }
     let terms: Vec<f64> = vc
         .iter()
         .map(|&(u, c)| if c > 1 { u * c as f64 } else { 0.0 * u })
         .collect();
     put(all, SUM_OF_REOCCURRING_VALUES, numeric::sum(&terms));
-    put(all, FIRST_LOCATION_OF_MAXIMUM, stats::first_location_of_maximum(x));
-    put(all, LAST_LOCATION_OF_MAXIMUM, stats::last_location_of_maximum(x));
-    put(all, FIRST_LOCATION_OF_MINIMUM, stats::first_location_of_minimum(x));
-    put(all, LAST_LOCATION_OF_MINIMUM, stats::last_location_of_minimum(x));
+    put(
+        all,
+        FIRST_LOCATION_OF_MAXIMUM,
+        stats::first_location_of_maximum(x),
+    );
+    put(
+        all,
+        LAST_LOCATION_OF_MAXIMUM,
+        stats::last_location_of_maximum(x),
+    );
+    put(
+        all,
+        FIRST_LOCATION_OF_MINIMUM,
+        stats::first_location_of_minimum(x),
+    );
+    put(
+        all,
+        LAST_LOCATION_OF_MINIMUM,
+        stats::last_location_of_minimum(x),
+    );
     let imq = stats::index_mass_quantiles(x, &INDEX_MASS_QUANTILE_PARAMS);
     put_many(all, &INDEX_MASS_QUANTILE_IDS, &imq, |v| v);
 
-    put(all, ABSOLUTE_SUM_OF_CHANGES, changes::absolute_sum_of_changes(x));
+    put(
+        all,
+        ABSOLUTE_SUM_OF_CHANGES,
+        changes::absolute_sum_of_changes(x),
+    );
     put(all, MEAN_ABS_CHANGE, changes::mean_abs_change(x));
     put(all, MEAN_CHANGE, changes::mean_change(x));
-    put(all, MEAN_SECOND_DERIVATE_CENTRAL, changes::mean_second_derivate_central(x));
-    put(all, LONGEST_STRIKE_ABOVE_MEAN, changes::longest_strike_above_mean(x));
-    put(all, LONGEST_STRIKE_BELOW_MEAN, changes::longest_strike_below_mean(x));
+    put(
+        all,
+        MEAN_SECOND_DERIVATE_CENTRAL,
+        changes::mean_second_derivate_central(x),
+    );
+    put(
+        all,
+        LONGEST_STRIKE_ABOVE_MEAN,
+        changes::longest_strike_above_mean(x),
+    );
+    put(
+        all,
+        LONGEST_STRIKE_BELOW_MEAN,
+        changes::longest_strike_below_mean(x),
+    );
     let finite = &s[..p.finite_sorted_len];
-    put_many(all, &MEAN_ABS_CHANGE_QUANTILES_IDS, &MEAN_ABS_CHANGE_QUANTILES_PARAMS, |(ql, qh)| {
-        changes::mean_abs_change_quantiles_sorted(x, finite, ql, qh)
-    });
+    put_many(
+        all,
+        &MEAN_ABS_CHANGE_QUANTILES_IDS,
+        &MEAN_ABS_CHANGE_QUANTILES_PARAMS,
+        |(ql, qh)| changes::mean_abs_change_quantiles_sorted(x, finite, ql, qh),
+    );
 
-    put_many(all, &NUMBER_PEAKS_IDS, &NUMBER_PEAKS_PARAMS, |k| peaks::number_peaks(x, k));
+    put_many(all, &NUMBER_PEAKS_IDS, &NUMBER_PEAKS_PARAMS, |k| {
+        peaks::number_peaks(x, k)
+    });
     put_many(all, &LARGE_NUMBER_OF_PEAKS_IDS, &NUMBER_PEAKS_PARAMS, |k| {
         peaks::large_number_of_peaks(x, k)
     });
@@ -556,9 +725,12 @@ fn simple_features(x: &[f64], p: &Prep, all: &mut [f64; FEATURE_COUNT]) {
     put_many(all, &AUTOCORRELATION_IDS, &AUTOCORRELATION_PARAMS, |lag| {
         autocorrelation::autocorrelation(x, lag)
     });
-    put_many(all, &TIME_REVERSAL_ASYMMETRY_STATISTIC_IDS, &TIME_REVERSAL_ASYMMETRY_STATISTIC_PARAMS, |lag| {
-        autocorrelation::time_reversal_asymmetry_statistic(x, lag)
-    });
+    put_many(
+        all,
+        &TIME_REVERSAL_ASYMMETRY_STATISTIC_IDS,
+        &TIME_REVERSAL_ASYMMETRY_STATISTIC_PARAMS,
+        |lag| autocorrelation::time_reversal_asymmetry_statistic(x, lag),
+    );
     put(all, BINNED_ENTROPY, entropy::binned_entropy(x, 10));
 
     let fftc = fft::fft_coefficients(x, &(0..10).collect::<Vec<_>>());
@@ -575,7 +747,10 @@ fn simple_features(x: &[f64], p: &Prep, all: &mut [f64; FEATURE_COUNT]) {
 type Part = Vec<(usize, f64)>;
 
 fn adf_part(x: &[f64]) -> Part {
-    vec![(AUGMENTED_DICKEY_FULLER, autocorrelation::augmented_dickey_fuller(x))]
+    vec![(
+        AUGMENTED_DICKEY_FULLER,
+        autocorrelation::augmented_dickey_fuller(x),
+    )]
 }
 
 fn ar_part(x: &[f64]) -> Part {
@@ -596,7 +771,10 @@ fn cwt_peaks_part(x: &[f64]) -> Part {
 }
 
 fn autocorr_part(x: &[f64]) -> Part {
-    vec![(MEAN_AUTOCORRELATION, autocorrelation::mean_autocorrelation(x))]
+    vec![(
+        MEAN_AUTOCORRELATION,
+        autocorrelation::mean_autocorrelation(x),
+    )]
 }
 
 fn entropy_part(x: &[f64], set: FeatureSet) -> Part {
@@ -605,7 +783,12 @@ fn entropy_part(x: &[f64], set: FeatureSet) -> Part {
     }
     let mut out = vec![(SAMPLE_ENTROPY, entropy::sample_entropy(x))];
     let ap = entropy::approximate_entropies(x, 2, &APPROXIMATE_ENTROPY_PARAMS);
-    out.extend(APPROXIMATE_ENTROPY_IDS.iter().zip(ap).map(|(&id, v)| (id as usize, v)));
+    out.extend(
+        APPROXIMATE_ENTROPY_IDS
+            .iter()
+            .zip(ap)
+            .map(|(&id, v)| (id as usize, v)),
+    );
     out
 }
 
@@ -647,7 +830,13 @@ fn compute_all(x: &[f64], set: FeatureSet, parallel: bool) -> [f64; FEATURE_COUN
         vec![a, b, c, d, ent]
     } else {
         simple(&mut all);
-        vec![adf_part(x), ar_part(x), cwt_peaks_part(x), autocorr_part(x), entropy_part(x, set)]
+        vec![
+            adf_part(x),
+            ar_part(x),
+            cwt_peaks_part(x),
+            autocorr_part(x),
+            entropy_part(x, set),
+        ]
     };
     for part in parts {
         for (id, v) in part {
@@ -671,7 +860,9 @@ mod tests {
         assert_eq!(feature_id("value__mean"), Some(53));
         assert_eq!((1..=216).filter(|&id| is_stored(id)).count(), 146);
         // every id is written by compute_all
-        let x: Vec<f64> = (0..100).map(|i| (i as f64 * 0.3).sin() * 10.0 + i as f64).collect();
+        let x: Vec<f64> = (0..100)
+            .map(|i| (i as f64 * 0.3).sin() * 10.0 + i as f64)
+            .collect();
         let f = Features::compute(&x, FeatureSet::Comprehensive);
         for (id, name, v) in f.iter() {
             assert!(v.is_finite(), "{id} {name} = {v}");

@@ -17,7 +17,11 @@ fn shared_data() -> PathBuf {
 fn fast_path_agrees_with_the_exact_statistic() {
     let mut worst = (0.0f64, String::new());
     let mut checked = 0;
-    for dir in ["realAWSCloudwatch", "artificialWithAnomaly", "artificialNoAnomaly"] {
+    for dir in [
+        "realAWSCloudwatch",
+        "artificialWithAnomaly",
+        "artificialNoAnomaly",
+    ] {
         let mut files: Vec<PathBuf> = std::fs::read_dir(shared_data().join("nab").join(dir))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -55,6 +59,9 @@ fn fast_path_agrees_with_the_exact_statistic() {
             }
         }
     }
-    println!("{checked} windows, worst relative difference {:.2e} at {}", worst.0, worst.1);
+    println!(
+        "{checked} windows, worst relative difference {:.2e} at {}",
+        worst.0, worst.1
+    );
     assert!(checked > 100);
 }

@@ -30,9 +30,16 @@ fn every_length_from_0_to_30_computes_without_panicking() {
 fn empty_series() {
     let f = all(&[]);
     assert_eq!(v(&f, "value__sum_values"), 0.0);
-    for name in ["value__mean", "value__median", "value__maximum", "value__quantile__q_0.1",
-                 "value__first_location_of_maximum", "value__augmented_dickey_fuller",
-                 "value__ar_coefficient__k_10__coeff_0", "value__mean_change"] {
+    for name in [
+        "value__mean",
+        "value__median",
+        "value__maximum",
+        "value__quantile__q_0.1",
+        "value__first_location_of_maximum",
+        "value__augmented_dickey_fuller",
+        "value__ar_coefficient__k_10__coeff_0",
+        "value__mean_change",
+    ] {
         assert!(v(&f, name).is_nan(), "{name}");
     }
 }
@@ -58,10 +65,16 @@ fn lengths_one_to_three() {
     assert_eq!(v(&f, "value__mean_change"), 2.0);
     assert!(v(&f, "value__mean_second_derivate_central").is_nan());
     assert!(v(&f, "value__augmented_dickey_fuller").is_nan());
-    assert_eq!(v(&f, "value__time_reversal_asymmetry_statistic__lag_1"), 3.0 * 3.0 * 1.0 - 1.0 * 1.0);
+    assert_eq!(
+        v(&f, "value__time_reversal_asymmetry_statistic__lag_1"),
+        3.0 * 3.0 * 1.0 - 1.0 * 1.0
+    );
 
     let f = all(&[1.0, 3.0, 2.0]);
-    assert_eq!(v(&f, "value__mean_second_derivate_central"), (2.0 - 3.0 - 3.0 + 1.0) / 2.0);
+    assert_eq!(
+        v(&f, "value__mean_second_derivate_central"),
+        (2.0 - 3.0 - 3.0 + 1.0) / 2.0
+    );
     assert_eq!(v(&f, "value__skewness"), 0.0);
     assert!(v(&f, "value__kurtosis").is_nan());
     assert_eq!(v(&f, "value__number_peaks__n_1"), 1.0);
@@ -81,9 +94,15 @@ fn constant_series() {
     assert_eq!(v(&f, "value__sample_entropy"), f64::INFINITY);
     assert_eq!(v(&f, "value__binned_entropy__max_bins_10"), 0.0);
     assert_eq!(v(&f, "value__has_duplicate_max"), 1.0);
-    assert_eq!(v(&f, "value__ratio_value_number_to_time_series_length"), 0.01);
+    assert_eq!(
+        v(&f, "value__ratio_value_number_to_time_series_length"),
+        0.01
+    );
     assert_eq!(v(&f, "value__sum_of_reoccurring_values"), 750.0);
-    assert_eq!(v(&f, "value__mean_abs_change_quantiles__qh_1.0__ql_0.0"), 0.0);
+    assert_eq!(
+        v(&f, "value__mean_abs_change_quantiles__qh_1.0__ql_0.0"),
+        0.0
+    );
     assert_eq!(v(&f, "value__large_standard_deviation__r_0.0"), 0.0);
     assert_eq!(v(&f, "value__symmetry_looking__r_0.0"), 0.0);
     // scipy's find_peaks_cwt finds the partial-overlap edges (2 and 1)
@@ -111,9 +130,16 @@ fn nan_and_infinite_values() {
     assert_eq!(v(&f, "value__value_count__value_inf"), 1.0);
     assert_eq!(v(&f, "value__value_count__value_-inf"), 1.0);
     assert_eq!(v(&f, "value__length"), 60.0);
-    for name in ["value__mean", "value__median", "value__maximum", "value__quantile__q_0.9",
-                 "value__augmented_dickey_fuller", "value__ar_coefficient__k_10__coeff_1",
-                 "value__binned_entropy__max_bins_10", "value__spkt_welch_density__coeff_2"] {
+    for name in [
+        "value__mean",
+        "value__median",
+        "value__maximum",
+        "value__quantile__q_0.9",
+        "value__augmented_dickey_fuller",
+        "value__ar_coefficient__k_10__coeff_1",
+        "value__binned_entropy__max_bins_10",
+        "value__spkt_welch_density__coeff_2",
+    ] {
         assert!(v(&f, name).is_nan(), "{name} = {}", v(&f, name));
     }
     // only infinities (no NaN): max/min are the infinities
@@ -163,17 +189,25 @@ fn negative_values() {
     let g = all(&neg);
     assert_eq!(v(&g, "value__variance"), v(&f, "value__variance"));
     assert!((v(&g, "value__skewness") + v(&f, "value__skewness")).abs() < 1e-12);
-    assert_eq!(v(&g, "value__sample_entropy"), v(&f, "value__sample_entropy"));
+    assert_eq!(
+        v(&g, "value__sample_entropy"),
+        v(&f, "value__sample_entropy")
+    );
 }
 
 #[test]
 fn efficient_set_is_the_comprehensive_set_without_the_entropies() {
-    let x: Vec<f64> = (0..300).map(|i| (i as f64 * 0.05).cos() * 10.0 + (i % 7) as f64).collect();
+    let x: Vec<f64> = (0..300)
+        .map(|i| (i as f64 * 0.05).cos() * 10.0 + (i % 7) as f64)
+        .collect();
     let c = Features::compute(&x, FeatureSet::Comprehensive);
     let e = Features::compute(&x, FeatureSet::Efficient);
     assert_eq!(e.len(), 210);
     for (id, name, value) in e.iter() {
-        assert!(!name.contains("entropy") || name.contains("binned"), "{name}");
+        assert!(
+            !name.contains("entropy") || name.contains("binned"),
+            "{name}"
+        );
         assert_eq!(c.get(id).unwrap().to_bits(), value.to_bits(), "{name}");
     }
     assert!(c.get_by_name("value__sample_entropy").is_some());

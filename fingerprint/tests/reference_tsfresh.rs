@@ -34,14 +34,21 @@ use fingerprint::{FeatureSet, Features, FEATURE_NAMES};
 use serde_json::{json, Value};
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn shared_data() -> PathBuf {
     let dir = std::env::var_os("SKYLINE_SHARED_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("../shared/data"));
-    assert!(dir.is_dir(), "shared data not found at {} (set SKYLINE_SHARED_DATA)", dir.display());
+    assert!(
+        dir.is_dir(),
+        "shared data not found at {} (set SKYLINE_SHARED_DATA)",
+        dir.display()
+    );
     dir
 }
 
@@ -98,14 +105,20 @@ fn cases() -> Vec<(String, Vec<f64>)> {
         aws("ec2_cpu_utilization_53ea38.csv"),
     ];
     let cpu: Vec<&str> = cpu.iter().map(String::as_str).collect();
-    out.push(("ec2_cpu 825cc2+24ae8d+53ea38 [..10080]".into(), joined(&cpu, 10_080)));
+    out.push((
+        "ec2_cpu 825cc2+24ae8d+53ea38 [..10080]".into(),
+        joined(&cpu, 10_080),
+    ));
     let mixed = [
         aws("ec2_disk_write_bytes_1ef3de.csv"),
         aws("ec2_network_in_5abac7.csv"),
         aws("grok_asg_anomaly.csv"),
     ];
     let mixed: Vec<&str> = mixed.iter().map(String::as_str).collect();
-    out.push(("disk_1ef3de+network_5abac7+grok_asg [..12000]".into(), joined(&mixed, 12_000)));
+    out.push((
+        "disk_1ef3de+network_5abac7+grok_asg [..12000]".into(),
+        joined(&mixed, 12_000),
+    ));
     out
 }
 
@@ -132,7 +145,12 @@ fn run_reference(series: &[Vec<f64>]) -> Value {
         .spawn()
         .expect("starting the reference python");
     let input = json!({ "series": series }).to_string();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "tsfresh_features.py failed");
     serde_json::from_slice(&out.stdout).expect("reference JSON")
@@ -178,7 +196,12 @@ fn tolerance(name: &str) -> f64 {
     if name.contains("number_cwt_peaks") {
         return 2e-3;
     }
-    let loose = ["augmented_dickey_fuller", "ar_coefficient", "cwt_coefficients", "spkt_welch_density"];
+    let loose = [
+        "augmented_dickey_fuller",
+        "ar_coefficient",
+        "cwt_coefficients",
+        "spkt_welch_density",
+    ];
     if loose.iter().any(|f| name.contains(f)) {
         1e-6
     } else {
@@ -203,7 +226,9 @@ fn every_feature_matches_the_reference_on_real_series() {
         assert_eq!(bits(&ours), bits(&seq), "{label}: parallel != sequential");
         let values = r["values"].as_object().unwrap();
         for name in FEATURE_NAMES {
-            let theirs = num(values.get(name).unwrap_or_else(|| panic!("{label}: reference lacks {name}")));
+            let theirs = num(values
+                .get(name)
+                .unwrap_or_else(|| panic!("{label}: reference lacks {name}")));
             let mine = ours.get_by_name(name).unwrap();
             let source = r["source"][name].as_str().unwrap().to_string();
             let d = if (mine - theirs).abs() <= floor(name, x, values) {
@@ -211,17 +236,33 @@ fn every_feature_matches_the_reference_on_real_series() {
             } else {
                 rel_diff(mine, theirs)
             };
-            rows.push((d, tolerance(name), label.clone(), name, mine, theirs, source));
+            rows.push((
+                d,
+                tolerance(name),
+                label.clone(),
+                name,
+                mine,
+                theirs,
+                source,
+            ));
         }
     }
-    let mut failures: Vec<_> = rows.iter().filter(|r| !(r.0 <= r.1)).collect();
+    let mut failures: Vec<_> = rows.iter().filter(|r| r.0.is_nan() || r.0 > r.1).collect();
     failures.sort_by(|a, b| b.0.total_cmp(&a.0));
 
     // the worst relative difference per calculator family
     let mut worst: std::collections::BTreeMap<String, (f64, String, String)> = Default::default();
     for r in &rows {
-        let family = r.3.trim_matches('"').trim_start_matches("value__").split("__").next().unwrap().to_string();
-        let e = worst.entry(family).or_insert((0.0, String::new(), r.6.clone()));
+        let family =
+            r.3.trim_matches('"')
+                .trim_start_matches("value__")
+                .split("__")
+                .next()
+                .unwrap()
+                .to_string();
+        let e = worst
+            .entry(family)
+            .or_insert((0.0, String::new(), r.6.clone()));
         if r.0 > e.0 || e.1.is_empty() {
             *e = (r.0.max(e.0), format!("{} on {}", r.3, r.2), r.6.clone());
         }
@@ -236,8 +277,14 @@ fn every_feature_matches_the_reference_on_real_series() {
     if !failures.is_empty() {
         println!("{} mismatches (worst first):", failures.len());
         for r in failures.iter().take(40) {
-            println!("  {:9.2e} (tol {:.0e}) {} {}: ours {:?} reference {:?} [{}]", r.0, r.1, r.2, r.3, r.4, r.5, r.6);
+            println!(
+                "  {:9.2e} (tol {:.0e}) {} {}: ours {:?} reference {:?} [{}]",
+                r.0, r.1, r.2, r.3, r.4, r.5, r.6
+            );
         }
-        panic!("{} feature values differ from the reference", failures.len());
+        panic!(
+            "{} feature values differ from the reference",
+            failures.len()
+        );
     }
 }

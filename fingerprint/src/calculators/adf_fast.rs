@@ -68,12 +68,10 @@ fn cholesky_z(c: &[Vec<f64>], order: &[usize]) -> Option<Vec<f64>> {
     for i in 0..k {
         for j in 0..=i {
             let mut v = c[order[i]][order[j]];
-            for t in 0..j {
-                v -= l[i][t] * l[j][t];
-            }
+            v -= (0..j).map(|t| l[i][t] * l[j][t]).sum::<f64>();
             if i == j {
                 let scale = c[order[i]][order[i]];
-                if !(v > 1e-8 * scale) || !scale.is_finite() {
+                if v.is_nan() || v <= 1e-8 * scale || !scale.is_finite() {
                     return None;
                 }
                 l[i][i] = v.sqrt();
@@ -119,10 +117,11 @@ pub(crate) fn adf_statistic(x: &[f64]) -> Option<f64> {
     let mut aics = Vec::with_capacity(p + 1);
     for (lag, zi) in z.iter().enumerate() {
         ssr -= zi * zi;
-        if !(ssr > 1e-8 * syy) {
+        if ssr.is_nan() || ssr <= 1e-8 * syy {
             return None;
         }
-        let llf = -half * (2.0 * std::f64::consts::PI).ln() - half * (ssr / nobs as f64).ln() - half;
+        let llf =
+            -half * (2.0 * std::f64::consts::PI).ln() - half * (ssr / nobs as f64).ln() - half;
         aics.push((-2.0 * llf + 2.0 * (lag + 2) as f64, lag));
     }
     let tie = 1e-10 * nobs as f64;
@@ -147,7 +146,7 @@ pub(crate) fn adf_statistic(x: &[f64]) -> Option<f64> {
     let order: Vec<usize> = (1..=lag).chain(std::iter::once(lag + 1)).collect();
     let z = cholesky_z(&c, &order)?;
     let ssr = c[0][0] - z.iter().map(|v| v * v).sum::<f64>();
-    if !(ssr > 1e-8 * c[0][0]) {
+    if ssr.is_nan() || ssr <= 1e-8 * c[0][0] {
         return None;
     }
     let sigma = (ssr / (nobs - lag - 2) as f64).sqrt();

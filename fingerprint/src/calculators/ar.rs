@@ -19,9 +19,7 @@ pub fn ar_coefficients(x: &[f64], k: usize) -> Vec<f64> {
     let rows = n - k;
     // column-major design: constant, then lags 1..k
     let mut a = vec![0.0; rows * cols];
-    for r in 0..rows {
-        a[r] = 1.0;
-    }
+    a[..rows].fill(1.0);
     for j in 1..=k {
         let col = &mut a[j * rows..(j + 1) * rows];
         col.copy_from_slice(&x[k - j..n - j]);
@@ -32,7 +30,10 @@ pub fn ar_coefficients(x: &[f64], k: usize) -> Vec<f64> {
 
 /// One coefficient of [`ar_coefficients`]: `φ_coeff` (NaN for `coeff > k`).
 pub fn ar_coefficient(x: &[f64], k: usize, coeff: usize) -> f64 {
-    ar_coefficients(x, k).get(coeff).copied().unwrap_or(f64::NAN)
+    ar_coefficients(x, k)
+        .get(coeff)
+        .copied()
+        .unwrap_or(f64::NAN)
 }
 
 /// Minimum-norm least squares `argmin ‖Aβ - y‖` through a Householder QR
@@ -123,7 +124,13 @@ pub(crate) fn lstsq_pinv(a: &mut [f64], m: usize, k: usize, mut y: Vec<f64>) -> 
         return None;
     }
     let sv: Vec<f64> = (0..k)
-        .map(|i| b[i * k..(i + 1) * k].iter().map(|e| e * e).sum::<f64>().sqrt())
+        .map(|i| {
+            b[i * k..(i + 1) * k]
+                .iter()
+                .map(|e| e * e)
+                .sum::<f64>()
+                .sqrt()
+        })
         .collect();
     let smax = sv.iter().copied().fold(0.0, f64::max);
     let cutoff = 1e-15 * smax;
@@ -133,7 +140,11 @@ pub(crate) fn lstsq_pinv(a: &mut [f64], m: usize, k: usize, mut y: Vec<f64>) -> 
             continue;
         }
         // u_iᵀ qty / s_i with u_i = B[:, i] / s_i
-        let w: f64 = b[i * k..(i + 1) * k].iter().zip(qty).map(|(u, q)| u * q).sum::<f64>()
+        let w: f64 = b[i * k..(i + 1) * k]
+            .iter()
+            .zip(qty)
+            .map(|(u, q)| u * q)
+            .sum::<f64>()
             / (sv[i] * sv[i]);
         for (bj, vj) in beta.iter_mut().zip(&v[i * k..(i + 1) * k]) {
             *bj += w * vj;
@@ -155,7 +166,10 @@ mod tests {
             x.push(2.0 + 0.5 * prev);
         }
         let fit = ar_coefficients(&x[..8], 1);
-        assert!((fit[0] - 2.0).abs() < 1e-9 && (fit[1] - 0.5).abs() < 1e-9, "{fit:?}");
+        assert!(
+            (fit[0] - 2.0).abs() < 1e-9 && (fit[1] - 0.5).abs() < 1e-9,
+            "{fit:?}"
+        );
         assert!(ar_coefficients(&x[..21], 10).iter().all(|v| v.is_nan()));
         assert!(ar_coefficients(&x[..22], 10).iter().all(|v| v.is_finite()));
     }

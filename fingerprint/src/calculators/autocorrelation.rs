@@ -73,9 +73,9 @@ pub(crate) fn autocovariance_sums(x: &[f64], mu: f64) -> Vec<f64> {
 /// over lags `l = 1..n-1` of `Σ_t (x_t-μ)(x_{t+l}-μ) / (l·σ²)`.
 ///
 /// The divisor is the lag `l`, not the textbook `n - l`: the old tsfresh
-/// divided the head of `np.correlate(x-μ, x-μ, "full")` (lags n-1 down to
-/// 1) by `arange(n-1, 0, -1)`, which pairs each lag with itself; Skyline's
-/// baseline values need that.
+/// divided the head of `np.correlate(x-μ, x-μ, "full")` (lags n-1 down
+/// to 1) by `arange(n-1, 0, -1)`, which pairs each lag with itself;
+/// Skyline's baseline values need that.
 pub fn mean_autocorrelation(x: &[f64]) -> f64 {
     let n = x.len();
     let mu = numeric::mean(x);
@@ -139,11 +139,15 @@ mod tests {
 
     #[test]
     fn autocovariance_matches_direct() {
-        let x: Vec<f64> = (0..300).map(|i| ((i * 37 % 101) as f64).sin() * 5.0 + i as f64 * 0.01).collect();
+        let x: Vec<f64> = (0..300)
+            .map(|i| ((i * 37 % 101) as f64).sin() * 5.0 + i as f64 * 0.01)
+            .collect();
         let mu = numeric::mean(&x);
         let c = autocovariance_sums(&x, mu);
         for l in [0, 1, 7, 150, 299] {
-            let d: f64 = (0..x.len() - l).map(|t| (x[t] - mu) * (x[t + l] - mu)).sum();
+            let d: f64 = (0..x.len() - l)
+                .map(|t| (x[t] - mu) * (x[t + l] - mu))
+                .sum();
             assert!((c[l] - d).abs() < 1e-9 * c[0], "lag {l}");
         }
     }

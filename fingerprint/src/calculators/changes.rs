@@ -111,7 +111,10 @@ mod tests {
         assert_eq!(absolute_sum_of_changes(&x), 6.0);
         assert_eq!(mean_abs_change(&x), 2.0);
         assert_eq!(mean_change(&x), 4.0 / 3.0);
-        assert_eq!(mean_second_derivate_central(&x), (5.0 - 2.0 - 3.0 + 1.0) / 4.0);
+        assert_eq!(
+            mean_second_derivate_central(&x),
+            (5.0 - 2.0 - 3.0 + 1.0) / 4.0
+        );
         assert_eq!(longest_strike_below_mean(&x), 1.0);
         // corridor [q0, q1] is everything: mean of all |changes|
         assert_eq!(mean_abs_change_quantiles(&x, 0.0, 1.0), 2.0);

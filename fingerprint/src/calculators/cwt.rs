@@ -259,7 +259,9 @@ pub(crate) fn find_peaks_in_cwt(n: usize, cwt: &[Vec<f64>]) -> Vec<usize> {
         .into_iter()
         .filter(|(rows, cols)| {
             let c = cols[0];
-            let k = needed.binary_search(&c).expect("noise computed for every column");
+            let k = needed
+                .binary_search(&c)
+                .expect("noise computed for every column");
             let snr = (cwt[rows[0]][c] / noise[k]).abs();
             // a NaN SNR passes: scipy tests `snr < min_snr`
             snr >= 1.0 || snr.is_nan()

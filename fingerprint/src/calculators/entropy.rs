@@ -11,7 +11,11 @@ pub fn binned_entropy(x: &[f64], max_bins: usize) -> f64 {
     if x.is_empty() || max_bins == 0 || !lo.is_finite() || !hi.is_finite() {
         return f64::NAN;
     }
-    let (first, last) = if lo == hi { (lo - 0.5, hi + 0.5) } else { (lo, hi) };
+    let (first, last) = if lo == hi {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    };
     let bins = max_bins;
     // numpy's linspace edges and its index correction near the edges
     let step = (last - first) / bins as f64;
@@ -186,12 +190,18 @@ mod tests {
 
     #[test]
     fn approximate_entropy_matches_the_direct_count() {
-        let x: Vec<f64> = (0..200).map(|i| ((i * 7919 % 211) as f64).sqrt() + (i % 5) as f64).collect();
+        let x: Vec<f64> = (0..200)
+            .map(|i| ((i * 7919 % 211) as f64).sqrt() + (i % 5) as f64)
+            .collect();
         let rs = [0.1, 0.3, 0.5, 0.7, 0.9];
         let fast = approximate_entropies(&x, 2, &rs);
         for (k, &r) in rs.iter().enumerate() {
             let d = apen_direct(&x, 2, r);
-            assert!((fast[k] - d).abs() <= 1e-12 * d.abs().max(1e-300), "r {r}: {} vs {d}", fast[k]);
+            assert!(
+                (fast[k] - d).abs() <= 1e-12 * d.abs().max(1e-300),
+                "r {r}: {} vs {d}",
+                fast[k]
+            );
         }
     }
 

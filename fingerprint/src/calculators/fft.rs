@@ -102,7 +102,7 @@ pub fn spkt_welch_density(x: &[f64], coeffs: &[usize]) -> Vec<f64> {
                 im -= v * s;
             }
             let mut p = (re * re + im * im) * scale;
-            let nyquist = l % 2 == 0 && k == l / 2;
+            let nyquist = l.is_multiple_of(2) && k == l / 2;
             if k != 0 && !nyquist {
                 p *= 2.0;
             }
@@ -112,7 +112,13 @@ pub fn spkt_welch_density(x: &[f64], coeffs: &[usize]) -> Vec<f64> {
     coeffs
         .iter()
         .zip(acc)
-        .map(|(&k, a)| if k >= bins { f64::NAN } else { a / segments as f64 })
+        .map(|(&k, a)| {
+            if k >= bins {
+                f64::NAN
+            } else {
+                a / segments as f64
+            }
+        })
         .collect()
 }
 

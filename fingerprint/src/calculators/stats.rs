@@ -382,7 +382,10 @@ mod tests {
         let x = [1.0, 2.0, 2.0, 3.0, 10.0];
         assert_eq!(median(&x), 2.0);
         assert_eq!(sum_of_reoccurring_values(&x), 4.0);
-        assert_eq!(percentage_of_reoccurring_datapoints_to_all_datapoints(&x), 0.25);
+        assert_eq!(
+            percentage_of_reoccurring_datapoints_to_all_datapoints(&x),
+            0.25
+        );
         assert_eq!(percentage_of_reoccurring_values_to_all_values(&x), 0.4);
         assert_eq!(has_duplicate(&x), 1.0);
         assert_eq!(has_duplicate_max(&x), 0.0);
