@@ -777,12 +777,12 @@ fn autocorr_part(x: &[f64]) -> Part {
     )]
 }
 
-fn entropy_part(x: &[f64], set: FeatureSet) -> Part {
+fn entropy_part(x: &[f64], set: FeatureSet, parallel: bool) -> Part {
     if set == FeatureSet::Efficient {
         return Vec::new();
     }
     let mut out = vec![(SAMPLE_ENTROPY, entropy::sample_entropy(x))];
-    let ap = entropy::approximate_entropies(x, 2, &APPROXIMATE_ENTROPY_PARAMS);
+    let ap = entropy::approximate_entropies_with(x, 2, &APPROXIMATE_ENTROPY_PARAMS, parallel);
     out.extend(
         APPROXIMATE_ENTROPY_IDS
             .iter()
@@ -820,7 +820,7 @@ fn compute_all(x: &[f64], set: FeatureSet, parallel: bool) -> [f64; FEATURE_COUN
                     || {
                         let mut local = [f64::NAN; FEATURE_COUNT];
                         simple(&mut local);
-                        (local, entropy_part(x, set))
+                        (local, entropy_part(x, set, true))
                     },
                 )
             },
@@ -835,7 +835,7 @@ fn compute_all(x: &[f64], set: FeatureSet, parallel: bool) -> [f64; FEATURE_COUN
             ar_part(x),
             cwt_peaks_part(x),
             autocorr_part(x),
-            entropy_part(x, set),
+            entropy_part(x, set, false),
         ]
     };
     for part in parts {

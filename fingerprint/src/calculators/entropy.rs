@@ -91,6 +91,17 @@ pub fn sample_entropy(x: &[f64]) -> f64 {
 /// of each other are examined (templates sorted by first value), so the
 /// cost is the number of such pairs rather than the reference's `N²`.
 pub fn approximate_entropies(x: &[f64], m: usize, rs: &[f64]) -> Vec<f64> {
+    approximate_entropies_with(x, m, rs, false)
+}
+
+/// [`approximate_entropies`], the pair counting spread over rayon's pool
+/// when `parallel` (same result: the counts are integers).
+pub(crate) fn approximate_entropies_with(
+    x: &[f64],
+    m: usize,
+    rs: &[f64],
+    parallel: bool,
+) -> Vec<f64> {
     let n = x.len();
     if m == 0 {
         return vec![f64::NAN; rs.len()];
@@ -108,47 +119,70 @@ pub fn approximate_entropies(x: &[f64], m: usize, rs: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..nt).collect();
     order.sort_unstable_by(|&a, &b| x[a].total_cmp(&x[b]));
     let nr = radii.len();
-    let mut cm = vec![0u32; nt * nr];
-    let mut cm1 = vec![0u32; (nt - 1) * nr];
-    for (pos, &i) in order.iter().enumerate() {
-        // self-matches
-        for k in 0..nr {
-            if radii[k] >= 0.0 {
-                cm[i * nr + k] += 1;
-                if i < nt - 1 {
-                    cm1[i * nr + k] += 1;
+    // count template matches for the sorted positions in `range`
+    let count = |range: std::ops::Range<usize>| {
+        let mut cm = vec![0u32; nt * nr];
+        let mut cm1 = vec![0u32; (nt - 1) * nr];
+        for pos in range {
+            let i = order[pos];
+            // self-matches
+            for k in 0..nr {
+                if radii[k] >= 0.0 {
+                    cm[i * nr + k] += 1;
+                    if i < nt - 1 {
+                        cm1[i * nr + k] += 1;
+                    }
                 }
             }
-        }
-        for &j in &order[pos + 1..] {
-            if x[j] - x[i] > rmax {
-                break;
-            }
-            let mut d = 0.0f64;
-            for t in 0..m {
-                d = d.max((x[i + t] - x[j + t]).abs());
-            }
-            if d > rmax {
-                continue;
-            }
-            let both_long = i < nt - 1 && j < nt - 1;
-            let d1 = if both_long {
-                d.max((x[i + m] - x[j + m]).abs())
-            } else {
-                f64::INFINITY
-            };
-            for k in 0..nr {
-                if d <= radii[k] {
-                    cm[i * nr + k] += 1;
-                    cm[j * nr + k] += 1;
-                    if d1 <= radii[k] {
-                        cm1[i * nr + k] += 1;
-                        cm1[j * nr + k] += 1;
+            for &j in &order[pos + 1..] {
+                if x[j] - x[i] > rmax {
+                    break;
+                }
+                let mut d = 0.0f64;
+                for t in 0..m {
+                    d = d.max((x[i + t] - x[j + t]).abs());
+                }
+                if d > rmax {
+                    continue;
+                }
+                let both_long = i < nt - 1 && j < nt - 1;
+                let d1 = if both_long {
+                    d.max((x[i + m] - x[j + m]).abs())
+                } else {
+                    f64::INFINITY
+                };
+                for k in 0..nr {
+                    if d <= radii[k] {
+                        cm[i * nr + k] += 1;
+                        cm[j * nr + k] += 1;
+                        if d1 <= radii[k] {
+                            cm1[i * nr + k] += 1;
+                            cm1[j * nr + k] += 1;
+                        }
                     }
                 }
             }
         }
-    }
+        (cm, cm1)
+    };
+    let (cm, cm1) = if parallel && nt >= 2048 {
+        use rayon::prelude::*;
+        // integer counts: the split does not change the result
+        let chunk = 512;
+        (0..nt.div_ceil(chunk))
+            .into_par_iter()
+            .map(|c| count(c * chunk..((c + 1) * chunk).min(nt)))
+            .reduce(
+                || (vec![0u32; nt * nr], vec![0u32; (nt - 1) * nr]),
+                |(mut a, mut a1), (b, b1)| {
+                    a.iter_mut().zip(b).for_each(|(u, v)| *u += v);
+                    a1.iter_mut().zip(b1).for_each(|(u, v)| *u += v);
+                    (a, a1)
+                },
+            )
+    } else {
+        count(0..nt)
+    };
     let phi = |counts: &[u32], templates: usize, k: usize| {
         let t = templates as f64;
         let logs: Vec<f64> = (0..templates)
@@ -195,6 +229,13 @@ mod tests {
             .collect();
         let rs = [0.1, 0.3, 0.5, 0.7, 0.9];
         let fast = approximate_entropies(&x, 2, &rs);
+        let long: Vec<f64> = (0..3000)
+            .map(|i| ((i * 7919 % 211) as f64).sqrt() + (i % 5) as f64)
+            .collect();
+        assert_eq!(
+            approximate_entropies_with(&long, 2, &rs, true),
+            approximate_entropies_with(&long, 2, &rs, false)
+        );
         for (k, &r) in rs.iter().enumerate() {
             let d = apen_direct(&x, 2, r);
             assert!(
