@@ -2,6 +2,7 @@
 
 mod backtest;
 mod config;
+mod features_cmd;
 mod series_file;
 mod services;
 mod up;
@@ -46,6 +47,9 @@ enum Command {
     /// Rebuild state from the log.
     #[command(subcommand)]
     Replay(ReplayCommand),
+    /// Print a series' features fingerprint (`feature_name,value` lines in
+    /// Skyline id order).
+    Features(features_cmd::FeaturesArgs),
 }
 
 #[derive(Subcommand)]
@@ -111,6 +115,7 @@ fn run(cli: Cli) -> Result<()> {
     let mut config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Backtest(args) => run_backtest(&config, args),
+        Command::Features(args) => features_cmd::run(args),
         Command::Up(args) => runtime()?.block_on(up::run(config, args)),
         Command::Ingest(infra) => {
             infra.apply(&mut config);

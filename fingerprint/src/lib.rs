@@ -1,0 +1,64 @@
+//! # skyline-fingerprint
+//!
+//! The features fingerprint of a series, as Skyline's Ionosphere computes it
+//! with its tsfresh fork: the 216 features of `spec/features.md`, their
+//! **sum**, and the *common-features percent difference* that decides a
+//! features-profile match (`spec/ionosphere.md` §3).
+//!
+//! * [`calculators`]: one pure function per tsfresh feature calculator,
+//!   over `&[f64]`, with its formula in the doc comment. Where Skyline's fork
+//!   keeps an older definition than today's tsfresh (`fft_coefficient`,
+//!   `autocorrelation`, `mean_autocorrelation`,
+//!   `time_reversal_asymmetry_statistic`, `sample_entropy`,
+//!   `mean_abs_change_quantiles`, `large_number_of_peaks`, `value_count`, the
+//!   swapped `percentage_of_reoccurring_*`), the fork's is implemented and
+//!   the doc says how it differs.
+//! * [`Features`]: ids, names and values in Skyline id order, for the
+//!   [`FeatureSet::Comprehensive`] set (all 216) or the
+//!   [`FeatureSet::Efficient`] set production profiles store (210: without
+//!   the high-cost `approximate_entropy` and `sample_entropy`).
+//! * [`compare`]: features sum and percent difference.
+//!
+//! Everything is pure and I/O-free, and nothing panics on outside input:
+//! NaN/±inf values, constant series and series too short for a calculator
+//! give the value the reference gives (mostly NaN or 0, see each function).
+//! Skyline removes NaN points before extracting features, so the
+//! reference test compares finite real series.
+//!
+//! The ADF statistic reuses `analyze::stats::adf` (statsmodels-exact
+//! `adfuller`, verified against statsmodels in the analyze crate) by
+//! compiling the same source file here, so this crate does not pull in the
+//! analyze crate's Kafka dependencies.
+
+pub mod calculators;
+pub mod compare;
+pub mod features;
+mod numeric;
+
+/// statsmodels `adfuller` (shared source with `analyze::stats::adf`).
+#[allow(dead_code, clippy::all)]
+#[path = "../../analyze/src/stats/adf.rs"]
+pub mod adf;
+
+pub use compare::{features_sum, percent_different, CommonComparison};
+pub use features::{FeatureSet, Features, FEATURE_NAMES};
+
+use thiserror::Error;
+
+/// Why a statistic could not be computed (the ADF module's error type).
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum StatsError {
+    /// Fewer observations than the statistic needs.
+    #[error("{what} needs at least {needed} values, got {got}")]
+    TooFew {
+        what: &'static str,
+        needed: usize,
+        got: usize,
+    },
+    /// The reference raises for these arguments (message says why).
+    #[error("{0}")]
+    Invalid(String),
+    /// A linear system had no unique solution.
+    #[error("singular matrix in {0}")]
+    Singular(&'static str),
+}
