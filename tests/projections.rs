@@ -137,18 +137,38 @@ async fn sigkilled_twenty_times_the_projection_equals_a_clean_run() {
     };
 
     let args = ["project", "--mysql", live_url.as_str()];
+    let db = Database::connect(&live_url).await.unwrap();
+    let mut applied_at_kills = Vec::new();
     for _ in 0..20 {
         let mut child = skyline(&run, &args, "project");
         let wait = Duration::from_millis(rng.gen_range(1_500..6_000));
         tokio::time::sleep(wait).await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
+        let applied: i64 = db
+            .applied_offsets("anomalies")
+            .await
+            .map(|o| o.values().sum())
+            .unwrap_or(0);
+        applied_at_kills.push(applied);
     }
     flow.await.unwrap();
+    // The kills landed while events were being folded, not only before or
+    // after.
+    let mut progressed = applied_at_kills.clone();
+    progressed.dedup();
+    assert!(
+        progressed
+            .iter()
+            .filter(|&&n| n > 0 && n < EVENTS as i64)
+            .count()
+            >= 5,
+        "applied offsets at the kills: {applied_at_kills:?}"
+    );
+    eprintln!("applied offsets at the kills: {applied_at_kills:?}");
 
     // Let it catch up.
     let mut child = skyline(&run, &args, "project");
-    let db = Database::connect(&live_url).await.unwrap();
     let started = Instant::now();
     loop {
         let applied: i64 = db
