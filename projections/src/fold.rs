@@ -401,11 +401,15 @@ pub async fn run_all(
             )
         })
         .collect();
+    // The first projection to fail stops them all (the others' open
+    // transactions roll back), so the process exits and is restarted
+    // rather than running on with a projection silently stopped.
     let results =
-        futures::future::join_all(folders.iter().map(|f| f.run(kafka, shutdown.clone()))).await;
+        futures::future::try_join_all(folders.iter().map(|f| f.run(kafka, shutdown.clone())))
+            .await?;
     let mut stats = FoldStats::default();
     for result in results {
-        stats.add(result?);
+        stats.add(result);
     }
     Ok(stats)
 }

@@ -322,7 +322,8 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
 pub async fn produce(kafka: &KafkaConfig, names: &TopicNames, messages: &[Message]) {
     ensure_topics(kafka, &names.all(), None).await.unwrap();
     let producer = Producer::new(kafka).unwrap();
-    let mut by_topic: BTreeMap<&str, Vec<(&[u8], &[u8])>> = BTreeMap::new();
+    type KeyAndValue<'a> = (&'a [u8], &'a [u8]);
+    let mut by_topic: BTreeMap<&str, Vec<KeyAndValue<'_>>> = BTreeMap::new();
     for (topic, key, value) in messages {
         by_topic.entry(topic).or_default().push((key, value));
     }
