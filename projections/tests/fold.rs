@@ -233,3 +233,105 @@ async fn a_redelivered_batch_changes_nothing() {
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two members of one projection's group fold side by side while events
+/// flow; members leave and join (each a rebalance). The result equals a
+/// clean fold: no row lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rebalances_mid_stream_lose_and_double_nothing() {
+    const EVENTS: usize = 30_000;
+    let kafka = kafka();
+    let names = topic_names();
+    let stream = anomalies(&names, EVENTS, 90, 21);
+    topics::kafka::ensure_topics(&kafka, &names.all(), None)
+        .await
+        .unwrap();
+    let maria = MySqlDb::create(&mysql_server(), "rebalance").await;
+    let settings = FoldSettings {
+        max_batch: 500,
+        ..FoldSettings::default()
+    };
+    let member = |db: Database| {
+        let (kafka, names, settings) = (kafka.clone(), names.clone(), settings.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let only = projections::select(&["anomalies".into()]).unwrap();
+            fold::run_all(&db, &only, &kafka, &names, None, &settings, async move {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        (stop, task)
+    };
+    let producer = Producer::new(&kafka).unwrap();
+    let flow = {
+        let topic = names.anomalies.clone();
+        let chunks: Vec<Vec<(Vec<u8>, Vec<u8>)>> = stream
+            .chunks(EVENTS / 15)
+            .map(|c| c.iter().map(|(_, k, v)| (k.clone(), v.clone())).collect())
+            .collect();
+        tokio::spawn(async move {
+            for chunk in chunks {
+                producer.send_batch(&topic, chunk).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(700)).await;
+            }
+        })
+    };
+    let (stop_a, a) = member(maria.db.clone());
+    let (stop_b, b) = member(maria.db.clone());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop_b.send(()).unwrap(); // B leaves: A takes its partitions.
+    b.await.unwrap().unwrap();
+    let (stop_c, c) = member(maria.db.clone()); // C joins: they split again.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop_a.send(()).unwrap();
+    a.await.unwrap().unwrap();
+    flow.await.unwrap();
+    wait_for(
+        Duration::from_secs(120),
+        "the group to catch up",
+        || async {
+            maria
+                .db
+                .applied_offsets("anomalies")
+                .await
+                .map(|o| o.values().sum::<i64>())
+                .unwrap_or(0)
+                == EVENTS as i64
+        },
+    )
+    .await;
+    stop_c.send(()).unwrap();
+    c.await.unwrap().unwrap();
+
+    let dir = std::env::temp_dir().join(format!(
+        "skyline-rebalance-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    let clean = Database::sqlite(&dir.join("clean.sqlite")).await.unwrap();
+    let read = AtomicU64::new(0);
+    let only = projections::select(&["anomalies".into()]).unwrap();
+    fold::replay(
+        &clean,
+        &only,
+        &kafka,
+        &names,
+        &settings,
+        Duration::from_secs(3),
+        &read,
+    )
+    .await
+    .unwrap();
+    for table in only[0].tables() {
+        assert_eq!(
+            maria.db.dump(table).await.unwrap(),
+            clean.dump(table).await.unwrap(),
+            "{} differs from a clean fold",
+            table.name
+        );
+    }
+    assert_eq!(maria.db.count("anomalies").await.unwrap(), EVENTS as i64);
+    clean.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    maria.drop_it().await;
+}
