@@ -40,6 +40,8 @@ pub struct Config {
     pub redis: Option<String>,
     /// Window lengths and roll-up.
     pub windows: WindowSettings,
+    /// The projections' database.
+    pub projections: projections::Settings,
 }
 
 /// The sources `skyline ingest` (and `skyline up`) run.
@@ -75,6 +77,7 @@ impl Default for Config {
             topics: TopicNames::default(),
             redis: None,
             windows: WindowSettings::default(),
+            projections: projections::Settings::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 mod backtest;
 mod config;
 mod features_cmd;
+mod panorama;
 mod series_file;
 mod services;
 mod up;
@@ -44,6 +45,11 @@ enum Command {
     Ingest(InfraArgs),
     /// Run the Analyzer: fold datapoints into windows and judge them.
     Analyze(InfraArgs),
+    /// Fold the log into the projection tables (anomalies, metrics,
+    /// checks, matches, profiles, labels, alerts) in MySQL/MariaDB or SQLite.
+    Project(panorama::ProjectArgs),
+    /// Print recent anomalies from the projections.
+    Anomalies(panorama::AnomaliesArgs),
     /// Rebuild state from the log.
     #[command(subcommand)]
     Replay(ReplayCommand),
@@ -56,6 +62,9 @@ enum Command {
 enum ReplayCommand {
     /// Forget the windows and fold the whole datapoints topic again.
     Windows(ReplayArgs),
+    /// Empty the projection tables and fold their topics again from
+    /// offset 0.
+    Projections(panorama::ReplayProjectionsArgs),
 }
 
 /// Where the infrastructure is (overrides the config file).
@@ -124,6 +133,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Analyze(infra) => {
             infra.apply(&mut config);
             runtime()?.block_on(run_analyze(config))
+        }
+        Command::Project(args) => runtime()?.block_on(panorama::run_project(config, args)),
+        Command::Anomalies(args) => runtime()?.block_on(panorama::run_anomalies(config, args)),
+        Command::Replay(ReplayCommand::Projections(args)) => {
+            runtime()?.block_on(panorama::run_replay(config, args))
         }
         Command::Replay(ReplayCommand::Windows(args)) => {
             args.infra.apply(&mut config);

@@ -28,6 +28,10 @@ pub const DEMO_METRIC: &str = "demo.ec2_cpu_utilization_825cc2";
 pub struct UpArgs {
     #[command(flatten)]
     infra: InfraArgs,
+    /// Projections database: `--mysql URL` or `--sqlite FILE` (default: a
+    /// SQLite file in the data directory).
+    #[command(flatten)]
+    db: crate::panorama::DatabaseArgs,
     /// Replay the bundled real series (two weeks of EC2 CPU from NAB)
     /// through the pipeline and print the anomalies found.
     #[arg(long)]
@@ -102,6 +106,8 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
     let analyzer_stop = shutdown.clone();
     let analyzer_task =
         tokio::spawn(async move { analyzer.run(&kafka, analyzer_stop.wait()).await });
+    let projections =
+        crate::panorama::start_in_up(&config, &args.db, &args.data_dir, shutdown.clone()).await?;
     eprintln!(
         "anomalies: topic {} (alerts: {}, checks: {}, refused input: {})",
         config.topics.anomalies,
@@ -121,6 +127,11 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
         Ok(Ok(s)) => eprintln!("analyze: {} datapoints in {} batches", s.records, s.batches),
         Ok(Err(e)) => eprintln!("analyze stopped with an error: {e}"),
         Err(e) => eprintln!("analyze task failed: {e}"),
+    }
+    match projections.await {
+        Ok(Ok(s)) => eprintln!("projections: {} records, {} rows written", s.events, s.rows),
+        Ok(Err(e)) => eprintln!("projections stopped with an error: {e:#}"),
+        Err(e) => eprintln!("projections task failed: {e}"),
     }
     eprintln!(
         "ingest: {} datapoints accepted, {} lines refused",

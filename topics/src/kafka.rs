@@ -41,18 +41,21 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::future::Future;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::stream::{FuturesOrdered, StreamExt};
 use futures::FutureExt;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, RebalanceProtocol, StreamConsumer,
+};
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Message as _};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer as _};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
@@ -419,6 +422,37 @@ pub async fn ensure_topics(
     .map_err(|e| Error::Task(e.to_string()))?
 }
 
+/// The partitions of `topic` and their low and high watermarks, as
+/// `(partition, low, high)`. The high watermark is a hint only (some
+/// brokers under-report it): use it for progress, not to decide that a
+/// reader has caught up.
+pub async fn partitions(config: &KafkaConfig, topic: &str) -> Result<Vec<(i32, i64, i64)>, Error> {
+    check_topic(topic)?;
+    let consumer: BaseConsumer = config.client_config(&[]).create()?;
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || -> Result<Vec<(i32, i64, i64)>, Error> {
+        let timeout = Duration::from_secs(10);
+        let metadata = consumer.fetch_metadata(Some(&topic), timeout)?;
+        let mut out = Vec::new();
+        for t in metadata.topics() {
+            // A topic that does not exist (yet) has no partitions to read.
+            if t.error().is_some() {
+                continue;
+            }
+            for p in t.partitions() {
+                let (low, high) = consumer
+                    .fetch_watermarks(&topic, p.id(), timeout)
+                    .unwrap_or((0, 0));
+                out.push((p.id(), low, high));
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+}
+
 // ---------------------------------------------------------------------------
 // Consumer
 
@@ -472,6 +506,14 @@ impl Deref for Batch {
     }
 }
 
+impl From<Vec<Record>> for Batch {
+    /// A batch of records read some other way (a test, a benchmark, a
+    /// file), in order.
+    fn from(records: Vec<Record>) -> Self {
+        Batch(records.into())
+    }
+}
+
 impl Batch {
     /// The offsets to commit once this batch is done: per topic and
     /// partition, one past the highest offset seen.
@@ -500,11 +542,111 @@ pub struct RunStats {
     pub failed_commits: u64,
 }
 
+/// Where a consumer resumes each partition it is assigned, kept by the
+/// consumer's owner rather than by the broker: a fold that stores its
+/// applied offsets in its own database (in the same transaction as its
+/// rows) records them here after each commit, and on every assignment (at
+/// start and after each rebalance) the consumer seeks to them. A partition
+/// without a position starts at the beginning of the log, whatever the
+/// group committed, so an emptied database is refilled from offset 0.
+/// Cheap to clone; clones share the positions.
+#[derive(Debug, Clone, Default)]
+pub struct ResumePositions(Arc<Mutex<BTreeMap<(String, i32), i64>>>);
+
+impl ResumePositions {
+    /// Positions from `(topic, partition) -> next offset` pairs.
+    pub fn from_map(next: BTreeMap<(String, i32), i64>) -> Self {
+        ResumePositions(Arc::new(Mutex::new(next)))
+    }
+
+    /// Records that everything before `next` of `(topic, partition)` is
+    /// applied. Positions only move forward.
+    pub fn advance(&self, topic: &str, partition: i32, next: i64) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = map.entry((topic.to_owned(), partition)).or_insert(next);
+        *slot = (*slot).max(next);
+    }
+
+    /// Where `(topic, partition)` resumes, if known.
+    pub fn get(&self, topic: &str, partition: i32) -> Option<i64> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&(topic.to_owned(), partition)).copied()
+    }
+}
+
+/// The consumer's librdkafka context: logs rebalances and, for a consumer
+/// with [`ResumePositions`], rewrites each assignment to start where the
+/// owner's store says.
+pub struct GroupContext {
+    name: String,
+    resume: Option<ResumePositions>,
+}
+
+impl ClientContext for GroupContext {}
+
+impl ConsumerContext for GroupContext {
+    // Replaces rdkafka's default rebalance (which calls assign/unassign with
+    // the list as given) so the offsets can be set before assigning.
+    fn rebalance(
+        &self,
+        base_consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            base_consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let outcome = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                if let Some(resume) = &self.resume {
+                    let assigned: Vec<(String, i32)> = tpl
+                        .elements()
+                        .iter()
+                        .map(|e| (e.topic().to_owned(), e.partition()))
+                        .collect();
+                    for (topic, partition) in assigned {
+                        let offset = match resume.get(&topic, partition) {
+                            Some(next) => Offset::Offset(next),
+                            None => Offset::Beginning,
+                        };
+                        if let Err(e) = tpl.set_partition_offset(&topic, partition, offset) {
+                            tracing::warn!(consumer = %self.name, %topic, partition, error = %e, "cannot set a resume offset");
+                        }
+                    }
+                }
+                tracing::info!(consumer = %self.name, partitions = tpl.count(), "partitions assigned");
+                if cooperative {
+                    base_consumer.incremental_assign(tpl)
+                } else {
+                    base_consumer.assign(tpl)
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                tracing::info!(consumer = %self.name, partitions = tpl.count(), "partitions revoked");
+                if cooperative {
+                    base_consumer.incremental_unassign(tpl)
+                } else {
+                    base_consumer.unassign()
+                }
+            }
+            other => {
+                let code: RDKafkaErrorCode = other.into();
+                tracing::warn!(consumer = %self.name, error = %code, "rebalance error");
+                base_consumer.unassign()
+            }
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(consumer = %self.name, error = %e, "applying a rebalance failed");
+        }
+    }
+}
+
 /// A member of a consumer group that stores no offset by itself: offsets are
 /// committed explicitly ([`Consumer::commit`]) or by [`Consumer::run`] after
 /// its handler succeeded. New groups start at the earliest offset.
 pub struct Consumer {
-    inner: Arc<StreamConsumer>,
+    inner: Arc<StreamConsumer<GroupContext>>,
     name: String,
     max_batch: usize,
     max_attempts: u32,
@@ -524,6 +666,49 @@ impl Consumer {
         group_id: &str,
         name: &str,
         topics: &[&str],
+    ) -> Result<Self, Error> {
+        Self::build(config, group_id, name, topics, None)
+    }
+
+    /// As [`Consumer::with_group`], but every partition assigned (at start
+    /// and after each rebalance) starts at its position in `resume`, or at
+    /// the beginning when it has none: the group's committed offsets are
+    /// not used. For consumers that keep their offsets with their effects.
+    pub fn resuming(
+        config: &KafkaConfig,
+        group_id: &str,
+        name: &str,
+        topics: &[&str],
+        resume: ResumePositions,
+    ) -> Result<Self, Error> {
+        Self::build(config, group_id, name, topics, Some(resume))
+    }
+
+    /// A consumer outside any group's membership that reads exactly the
+    /// given `(topic, partition, next offset)` list (no rebalancing). Its
+    /// commits, if any, go to `group_id`.
+    pub fn assigned(
+        config: &KafkaConfig,
+        group_id: &str,
+        name: &str,
+        start: &[(String, i32, i64)],
+    ) -> Result<Self, Error> {
+        let consumer = Self::build(config, group_id, name, &[], None)?;
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition, offset) in start {
+            check_topic(topic)?;
+            tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+        }
+        consumer.inner.assign(&tpl)?;
+        Ok(consumer)
+    }
+
+    fn build(
+        config: &KafkaConfig,
+        group_id: &str,
+        name: &str,
+        topics: &[&str],
+        resume: Option<ResumePositions>,
     ) -> Result<Self, Error> {
         for t in topics {
             check_topic(t)?;
@@ -546,8 +731,14 @@ impl Consumer {
             // from ~230k to 1.5M+ messages/s.
             ("fetch.queue.backoff.ms", "10"),
         ]);
-        let inner: StreamConsumer = cc.create()?;
-        inner.subscribe(topics)?;
+        let context = GroupContext {
+            name: name.to_owned(),
+            resume,
+        };
+        let inner: StreamConsumer<GroupContext> = cc.create_with_context(context)?;
+        if !topics.is_empty() {
+            inner.subscribe(topics)?;
+        }
         Ok(Consumer {
             inner: Arc::new(inner),
             name: name.to_owned(),

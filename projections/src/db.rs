@@ -1,0 +1,436 @@
+//! The database behind the projections: MySQL/MariaDB in production, SQLite
+//! for the embedded default. Both are reached through sqlx's `Any` driver so
+//! every projection is written once; the few places where the two dialects
+//! differ (upserts, row locks) go through [`Dialect`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Row};
+
+use crate::Error;
+
+static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Which SQL the database speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    MySql,
+    Sqlite,
+}
+
+/// A connection pool to the projections' database, migrated.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    dialect: Dialect,
+    url: String,
+}
+
+impl Database {
+    /// Connects to `url` (`mysql://…` or `sqlite://FILE`; a SQLite file is
+    /// created if missing) and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        sqlx::any::install_default_drivers();
+        let (dialect, url) = if url.starts_with("mysql:") || url.starts_with("mariadb:") {
+            (Dialect::MySql, url.replacen("mariadb:", "mysql:", 1))
+        } else if url.starts_with("sqlite:") {
+            let mut url = url.to_owned();
+            if !url.contains('?') && !url.contains(":memory:") {
+                url.push_str("?mode=rwc");
+            }
+            (Dialect::Sqlite, url)
+        } else {
+            return Err(Error::Url(url.to_owned()));
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(Error::Sql)?;
+        let pool = match dialect {
+            // One writer: SQLite serialises writes anyway, and a single
+            // connection spares the projections "database is locked" errors.
+            Dialect::Sqlite => AnyPoolOptions::new()
+                .max_connections(1)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 30000")
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(())
+                    })
+                }),
+            Dialect::MySql => AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // Stored strings and doubles exactly as given.
+                        sqlx::query(
+                            "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
+                        )
+                        .execute(&mut *conn)
+                        .await?;
+                        Ok(())
+                    })
+                }),
+        }
+        .acquire_timeout(Duration::from_secs(match dialect {
+            Dialect::Sqlite => 120,
+            Dialect::MySql => 5,
+        }))
+        .connect_with(options)
+        .await
+        .map_err(Error::Sql)?;
+        let db = Database {
+            pool,
+            dialect,
+            url: redact(&url),
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// A SQLite database in `path` (created if missing).
+    pub async fn sqlite(path: &Path) -> Result<Self, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Io(dir.display().to_string(), e))?;
+        }
+        Self::connect(&format!("sqlite://{}", path.display())).await
+    }
+
+    async fn migrate(&self) -> Result<(), Error> {
+        let migrator = match self.dialect {
+            Dialect::MySql => &MYSQL_MIGRATIONS,
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The URL without its password, for logs.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub(crate) async fn acquire(&self) -> Result<PoolConnection<Any>, Error> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// The offsets `projection` has applied, `(topic, partition) -> next
+    /// offset`.
+    pub async fn applied_offsets(
+        &self,
+        projection: &str,
+    ) -> Result<BTreeMap<(String, i32), i64>, Error> {
+        let mut conn = self.acquire().await?;
+        read_offsets(&mut conn, self.dialect, projection, false).await
+    }
+
+    /// Every row of `table`, ordered by its key, each value rendered as text
+    /// (`NULL` for null, floats in Rust's shortest round-trip form), so two
+    /// databases can be compared exactly.
+    pub async fn dump(&self, table: &crate::Table) -> Result<Vec<Vec<String>>, Error> {
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            columns.join(", "),
+            table.name,
+            table.key.join(", ")
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                table
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, kind))| render(row, i, *kind))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// How many rows `table` has.
+    pub async fn count(&self, table: &str) -> Result<i64, Error> {
+        let row = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn render(row: &AnyRow, i: usize, kind: Kind) -> Result<String, Error> {
+    Ok(match kind {
+        Kind::Int => row
+            .try_get::<Option<i64>, _>(i)?
+            .map_or_else(|| "NULL".to_owned(), |v| v.to_string()),
+        Kind::Real => row
+            .try_get::<Option<f64>, _>(i)?
+            .map_or_else(|| "NULL".to_owned(), |v| format!("{v:?}")),
+        Kind::Text => text(row, i)?.unwrap_or_else(|| "NULL".to_owned()),
+    })
+}
+
+/// A text column. MySQL reports `TEXT` columns as `BLOB` to the `Any`
+/// driver, so those are read as bytes (stored as UTF-8).
+pub(crate) fn text(row: &AnyRow, i: usize) -> Result<Option<String>, Error> {
+    match row.try_get::<Option<String>, _>(i) {
+        Ok(v) => Ok(v),
+        Err(_) => Ok(row
+            .try_get::<Option<Vec<u8>>, _>(i)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())),
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The type of a column, as the dump renders it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    Real,
+    Text,
+}
+
+/// A value bound into a statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(Some(i64::from(v)))
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Real(Some(v))
+    }
+}
+impl From<Option<f64>> for Value {
+    fn from(v: Option<f64>) -> Self {
+        Value::Real(v)
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(Some(v))
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(Some(v.to_owned()))
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<uuid::Uuid> for Value {
+    fn from(v: uuid::Uuid) -> Self {
+        Value::Text(Some(v.to_string()))
+    }
+}
+impl From<Option<uuid::Uuid>> for Value {
+    fn from(v: Option<uuid::Uuid>) -> Self {
+        Value::Text(v.map(|u| u.to_string()))
+    }
+}
+
+/// What an insert does with a row whose key exists.
+#[derive(Debug, Clone, Copy)]
+pub enum OnConflict<'a> {
+    /// Keep the existing row (the event was folded before).
+    Keep,
+    /// `SET` clauses per dialect, e.g. MySQL `c = VALUES(c)` and SQLite
+    /// `c = excluded.c`.
+    Update { mysql: &'a str, sqlite: &'a str },
+}
+
+/// Rows per statement: well under both drivers' bind-parameter limits.
+const MAX_BINDS: usize = 30_000;
+
+/// Inserts `rows` into `table` (`columns` in order, `key` its primary key)
+/// with multi-row statements. Returns the rows written.
+pub async fn insert_rows(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    table: &str,
+    columns: &[&str],
+    key: &[&str],
+    on_conflict: OnConflict<'_>,
+    rows: &[Vec<Value>],
+) -> Result<u64, Error> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let per_statement = (MAX_BINDS / columns.len().max(1)).clamp(1, 1000);
+    let placeholders = format!("({})", vec!["?"; columns.len()].join(", "));
+    let conflict = match (dialect, on_conflict) {
+        // `k = k` rather than INSERT IGNORE, which would also hide errors
+        // other than the duplicate key.
+        (Dialect::MySql, OnConflict::Keep) => {
+            format!(" ON DUPLICATE KEY UPDATE {0} = {0}", key[0])
+        }
+        (Dialect::MySql, OnConflict::Update { mysql, .. }) => {
+            format!(" ON DUPLICATE KEY UPDATE {mysql}")
+        }
+        (Dialect::Sqlite, OnConflict::Keep) => {
+            format!(" ON CONFLICT ({}) DO NOTHING", key.join(", "))
+        }
+        (Dialect::Sqlite, OnConflict::Update { sqlite, .. }) => {
+            format!(" ON CONFLICT ({}) DO UPDATE SET {sqlite}", key.join(", "))
+        }
+    };
+    let mut written = 0;
+    for chunk in rows.chunks(per_statement) {
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {}{conflict}",
+            columns.join(", "),
+            vec![placeholders.as_str(); chunk.len()].join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            for value in row {
+                query = match value {
+                    Value::Int(v) => query.bind(*v),
+                    Value::Real(v) => query.bind(*v),
+                    Value::Text(v) => query.bind(v.clone()),
+                };
+            }
+        }
+        query.execute(&mut *conn).await?;
+        written += chunk.len() as u64;
+    }
+    Ok(written)
+}
+
+/// The offsets `projection` has applied, optionally locking them for the
+/// rest of the transaction (MySQL; SQLite's single writer needs no lock).
+pub(crate) async fn read_offsets(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    projection: &str,
+    lock: bool,
+) -> Result<BTreeMap<(String, i32), i64>, Error> {
+    let lock = if lock && dialect == Dialect::MySql {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT topic, kafka_partition, next_offset FROM projection_offsets WHERE projection = ?{lock}"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(projection.to_owned())
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let topic: String = row.try_get(0)?;
+        let partition: i64 = row.try_get(1)?;
+        let next: i64 = row.try_get(2)?;
+        out.insert((topic, i32::try_from(partition).unwrap_or(i32::MAX)), next);
+    }
+    Ok(out)
+}
+
+/// Records `next` offsets for `projection` (inside the fold's transaction).
+pub(crate) async fn write_offsets(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    projection: &str,
+    next: &BTreeMap<(String, i32), i64>,
+) -> Result<(), Error> {
+    let rows: Vec<Vec<Value>> = next
+        .iter()
+        .map(|((topic, partition), offset)| {
+            vec![
+                projection.into(),
+                topic.as_str().into(),
+                i64::from(*partition).into(),
+                (*offset).into(),
+            ]
+        })
+        .collect();
+    insert_rows(
+        conn,
+        dialect,
+        "projection_offsets",
+        &["projection", "topic", "kafka_partition", "next_offset"],
+        &["projection", "topic", "kafka_partition"],
+        OnConflict::Update {
+            mysql: "next_offset = GREATEST(next_offset, VALUES(next_offset))",
+            sqlite: "next_offset = MAX(next_offset, excluded.next_offset)",
+        },
+        &rows,
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_not_logged() {
+        assert_eq!(
+            redact("mysql://u:secret@h:3306/db"),
+            "mysql://u:***@h:3306/db"
+        );
+        assert_eq!(redact("mysql://root@h/db"), "mysql://root@h/db");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,415 @@
+//! The folding consumers: one per projection, each applying a batch and the
+//! offsets it reaches in one database transaction, and the rebuild from
+//! offset 0.
+//!
+//! A batch is applied as: begin; read (and on MySQL lock) the projection's
+//! stored offsets; drop the records below them (already applied: a batch
+//! redelivered after a crash or a rebalance); fold the rest; store the
+//! batch's next offsets; commit. The consumer resumes every partition it is
+//! assigned at the stored offset ([`topics::kafka::ResumePositions`]), and
+//! commits to Kafka only afterwards, as a hint for lag monitoring. A failed
+//! transaction (the database gone away, say) is retried with capped
+//! exponential backoff, the batch neither skipped nor committed meanwhile.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use topics::kafka::{self, Batch, Consumer, DeadLetters, KafkaConfig, ResumePositions};
+use topics::names::TopicNames;
+
+use crate::db::{read_offsets, write_offsets, Database};
+use crate::{Error, Event, Projection, Topic};
+
+/// How the folding consumers run.
+#[derive(Debug, Clone)]
+pub struct FoldSettings {
+    /// Most records per batch (and so per transaction).
+    pub max_batch: usize,
+    /// First wait after a failed transaction; it doubles up to
+    /// `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for FoldSettings {
+    fn default() -> Self {
+        FoldSettings {
+            max_batch: 5_000,
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a fold did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FoldStats {
+    /// Records read from the log.
+    pub events: u64,
+    /// Rows inserted or updated.
+    pub rows: u64,
+    /// Records skipped because they were applied before.
+    pub skipped: u64,
+    /// Records that could not be decoded (dead-lettered when live).
+    pub refused: u64,
+    /// Transactions that failed and were retried.
+    pub retries: u64,
+}
+
+impl FoldStats {
+    fn add(&mut self, other: FoldStats) {
+        self.events += other.events;
+        self.rows += other.rows;
+        self.skipped += other.skipped;
+        self.refused += other.refused;
+        self.retries += other.retries;
+    }
+}
+
+/// The consumer name (and group suffix) of a projection.
+pub fn consumer_name(projection: &dyn Projection) -> String {
+    format!("projections.{}", projection.name())
+}
+
+/// One projection folding into one database.
+pub struct Folder<'p> {
+    db: Database,
+    projection: &'p dyn Projection,
+    names: TopicNames,
+    dead: Option<DeadLetters>,
+    settings: FoldSettings,
+}
+
+impl<'p> Folder<'p> {
+    /// `dead`: where undecodable records go (none: they are logged and
+    /// counted, as in a rebuild, whose live consumer dead-lettered them).
+    pub fn new(
+        db: Database,
+        projection: &'p dyn Projection,
+        names: TopicNames,
+        dead: Option<DeadLetters>,
+        settings: FoldSettings,
+    ) -> Self {
+        Folder {
+            db,
+            projection,
+            names,
+            dead,
+            settings,
+        }
+    }
+
+    fn topic_names(&self) -> Vec<&str> {
+        self.projection
+            .topics()
+            .iter()
+            .map(|t| t.name(&self.names))
+            .collect()
+    }
+
+    /// Folds `batch` exactly once. Returns the next offsets it reached, or
+    /// `None` when `stop` resolved while the database was unavailable (the
+    /// batch is then not applied).
+    pub async fn fold_batch(
+        &self,
+        batch: &Batch,
+        stop: &mut (impl Future<Output = ()> + Unpin),
+    ) -> Result<Option<(FoldStats, BTreeMap<(String, i32), i64>)>, Error> {
+        let mut stats = FoldStats {
+            events: batch.len() as u64,
+            ..FoldStats::default()
+        };
+        let mut decoded: Vec<(&kafka::Record, Event)> = Vec::with_capacity(batch.len());
+        for record in batch.iter() {
+            let Some(topic) = Topic::of(&record.topic, &self.names) else {
+                continue;
+            };
+            match topic.decode(record.payload()) {
+                Ok(event) => decoded.push((record, event)),
+                Err(e) => {
+                    stats.refused += 1;
+                    match &self.dead {
+                        Some(dead) => dead.send(record, &e).await?,
+                        None => tracing::warn!(
+                            projection = self.projection.name(), topic = %record.topic,
+                            partition = record.partition, offset = record.offset, error = %e,
+                            "skipping an undecodable record"
+                        ),
+                    }
+                }
+            }
+        }
+        let next = batch.next_offsets();
+        let mut backoff = self.settings.backoff;
+        loop {
+            match self.apply(&decoded, &next).await {
+                Ok((rows, skipped)) => {
+                    stats.rows = rows;
+                    stats.skipped = skipped;
+                    return Ok(Some((stats, next)));
+                }
+                Err(e) => {
+                    stats.retries += 1;
+                    tracing::warn!(
+                        projection = self.projection.name(), database = self.db.url(),
+                        records = batch.len(), retry_in_ms = backoff.as_millis() as u64, error = %e,
+                        "applying a batch failed; retrying (nothing committed)"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = &mut *stop => return Ok(None),
+                    }
+                    backoff = (backoff * 2).min(self.settings.max_backoff);
+                }
+            }
+        }
+    }
+
+    /// One transaction: the fresh records' rows and the offsets.
+    async fn apply(
+        &self,
+        decoded: &[(&kafka::Record, Event)],
+        next: &BTreeMap<(String, i32), i64>,
+    ) -> Result<(u64, u64), Error> {
+        let dialect = self.db.dialect();
+        let name = self.projection.name();
+        let mut tx = self.db.pool().begin().await?;
+        let applied = read_offsets(&mut tx, dialect, name, true).await?;
+        let applied_before = |r: &kafka::Record| {
+            applied
+                .get(&(r.topic.clone(), r.partition))
+                .is_some_and(|next| r.offset < *next)
+        };
+        let fresh: Vec<&Event> = decoded
+            .iter()
+            .filter(|(r, _)| !applied_before(r))
+            .map(|(_, e)| e)
+            .collect();
+        let skipped = (decoded.len() - fresh.len()) as u64;
+        let rows = if fresh.is_empty() {
+            0
+        } else {
+            self.projection.apply(&mut tx, dialect, &fresh).await?
+        };
+        write_offsets(&mut tx, dialect, name, next).await?;
+        tx.commit().await?;
+        Ok((rows, skipped))
+    }
+
+    /// Runs the projection's consumer (group `projections.<name>`) until
+    /// `shutdown` resolves.
+    pub async fn run(
+        &self,
+        kafka: &KafkaConfig,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<FoldStats, Error> {
+        let mut stop = shutdown.boxed().shared();
+        let name = consumer_name(self.projection);
+        // The database may be down at start too: wait for it like for a batch.
+        let mut backoff = self.settings.backoff;
+        let stored = loop {
+            match self.db.applied_offsets(self.projection.name()).await {
+                Ok(stored) => break stored,
+                Err(e) => {
+                    tracing::warn!(projection = %name, error = %e, "reading applied offsets failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = &mut stop => return Ok(FoldStats::default()),
+                    }
+                    backoff = (backoff * 2).min(self.settings.max_backoff);
+                }
+            }
+        };
+        let resume = ResumePositions::from_map(stored);
+        let consumer = Consumer::resuming(
+            kafka,
+            &kafka.group_id(&name),
+            &name,
+            &self.topic_names(),
+            resume.clone(),
+        )?;
+        tracing::info!(projection = %name, database = self.db.url(), "folding");
+        let mut stats = FoldStats::default();
+        loop {
+            let batch = tokio::select! {
+                biased;
+                () = &mut stop => break,
+                batch = consumer.next_batch(self.settings.max_batch) => batch,
+            };
+            let Some((done, next)) = self.fold_batch(&batch, &mut stop).await? else {
+                break;
+            };
+            stats.add(done);
+            for ((topic, partition), offset) in &next {
+                resume.advance(topic, *partition, *offset);
+            }
+            // Only a hint (lag monitoring): the stored offsets decide.
+            if let Err(e) = consumer.commit_offsets(&next).await {
+                tracing::debug!(projection = %name, error = %e, "kafka commit failed");
+            }
+        }
+        consumer.close().await;
+        Ok(stats)
+    }
+
+    /// Empties the projection's tables and its stored offsets, in one
+    /// transaction.
+    pub async fn clear(&self) -> Result<(), Error> {
+        let mut tx = self.db.pool().begin().await?;
+        for table in self.projection.tables() {
+            sqlx::query(&format!("DELETE FROM {}", table.name))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM projection_offsets WHERE projection = ?")
+            .bind(self.projection.name().to_owned())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Folds the projection's topics from the start of the log until no
+    /// record arrived for `idle` (not a group member: reads every partition).
+    async fn refold(
+        &self,
+        kafka: &KafkaConfig,
+        idle: Duration,
+        read: &AtomicU64,
+    ) -> Result<FoldStats, Error> {
+        let name = consumer_name(self.projection);
+        let mut start = Vec::new();
+        for topic in self.topic_names() {
+            for (partition, low, _) in kafka::partitions(kafka, topic).await? {
+                start.push((topic.to_owned(), partition, low.max(0)));
+            }
+        }
+        let mut stats = FoldStats::default();
+        if start.is_empty() {
+            return Ok(stats);
+        }
+        let consumer = Consumer::assigned(kafka, &kafka.group_id(&name), &name, &start)?;
+        let mut never = Box::pin(futures::future::pending::<()>());
+        while let Ok(batch) =
+            tokio::time::timeout(idle, consumer.next_batch(self.settings.max_batch)).await
+        {
+            let Some((done, _)) = self.fold_batch(&batch, &mut never).await? else {
+                break;
+            };
+            read.fetch_add(done.events, Ordering::Relaxed);
+            stats.add(done);
+        }
+        consumer.close().await;
+        Ok(stats)
+    }
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReplaySummary {
+    pub stats: FoldStats,
+    pub seconds: f64,
+}
+
+/// An estimate of the records a rebuild of `projections` reads (from the
+/// brokers' watermarks, which some brokers under-report): for a progress
+/// bar only.
+pub async fn backlog(
+    kafka: &KafkaConfig,
+    names: &TopicNames,
+    projections: &[Box<dyn Projection>],
+) -> u64 {
+    let mut total = 0u64;
+    for p in projections {
+        for topic in p.topics() {
+            if let Ok(parts) = kafka::partitions(kafka, topic.name(names)).await {
+                total += parts
+                    .iter()
+                    .map(|(_, low, high)| (high - low).max(0) as u64)
+                    .sum::<u64>();
+            }
+        }
+    }
+    total
+}
+
+/// Rebuilds `projections` from offset 0: empties their tables and stored
+/// offsets, then folds their topics until each has been idle for `idle`.
+/// `read` counts the records read, for progress. Run it with the
+/// projections' live consumers (`skyline project`) stopped.
+pub async fn replay(
+    db: &Database,
+    projections: &[Box<dyn Projection>],
+    kafka: &KafkaConfig,
+    names: &TopicNames,
+    settings: &FoldSettings,
+    idle: Duration,
+    read: &AtomicU64,
+) -> Result<ReplaySummary, Error> {
+    let started = Instant::now();
+    let folders: Vec<Folder<'_>> = projections
+        .iter()
+        .map(|p| {
+            Folder::new(
+                db.clone(),
+                p.as_ref(),
+                names.clone(),
+                None,
+                settings.clone(),
+            )
+        })
+        .collect();
+    for folder in &folders {
+        folder.clear().await?;
+    }
+    let results =
+        futures::future::join_all(folders.iter().map(|f| f.refold(kafka, idle, read))).await;
+    let mut stats = FoldStats::default();
+    for result in results {
+        stats.add(result?);
+    }
+    Ok(ReplaySummary {
+        stats,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Runs every projection in `projections` as its own folding consumer until
+/// `shutdown` resolves; returns their stats added up.
+pub async fn run_all(
+    db: &Database,
+    projections: &[Box<dyn Projection>],
+    kafka: &KafkaConfig,
+    names: &TopicNames,
+    dead: Option<DeadLetters>,
+    settings: &FoldSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<FoldStats, Error> {
+    let shutdown = shutdown.boxed().shared();
+    let folders: Vec<Folder<'_>> = projections
+        .iter()
+        .map(|p| {
+            Folder::new(
+                db.clone(),
+                p.as_ref(),
+                names.clone(),
+                dead.clone(),
+                settings.clone(),
+            )
+        })
+        .collect();
+    // The first projection to fail stops them all (the others' open
+    // transactions roll back), so the process exits and is restarted
+    // rather than running on with a projection silently stopped.
+    let results =
+        futures::future::try_join_all(folders.iter().map(|f| f.run(kafka, shutdown.clone())))
+            .await?;
+    let mut stats = FoldStats::default();
+    for result in results {
+        stats.add(result);
+    }
+    Ok(stats)
+}

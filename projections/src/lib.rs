@@ -1,0 +1,258 @@
+//! Panorama, skyline's anomaly memory: folds the log's topics (anomalies,
+//! checks, matches, profiles, labels, alerts) into MySQL/MariaDB tables, or
+//! SQLite for the embedded default, so the console, operators' SQL and
+//! root-cause work can query every anomaly, metric, profile, match and alert.
+//!
+//! This crate owns those tables (their migrations in `migrations/`), the
+//! folding consumers that fill them, the rebuild from offset 0
+//! ([`fold::replay`]) and the read queries the CLI uses ([`query`]).
+//!
+//! Exactly once: each [`Projection`] (a group of tables) stores the offsets
+//! it has applied, per topic partition, in `projection_offsets` in the same
+//! transaction as its rows; a record below its stored offset is skipped and
+//! the consumer resumes every assigned partition at its stored offset. A
+//! crash at any instant, a rebalance or a redelivered batch therefore never
+//! doubles or loses a row; Kafka's committed offsets are only a hint. Rows
+//! are also keyed by event id, so an event re-emitted by a producer that
+//! crashed and decided again is stored once.
+//!
+//! Adding a projection is one module: implement [`Projection`] and list it
+//! in [`all`].
+
+pub mod db;
+pub mod fold;
+pub mod query;
+pub mod tables;
+
+use futures::future::BoxFuture;
+use sqlx::AnyConnection;
+use topics::names::TopicNames;
+use topics::{AlertEvent, AnomalyEvent, CheckRequest, Label, MatchResult, ProfileEvent};
+
+pub use db::{Database, Dialect, Kind};
+
+/// What can go wrong in a projection.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use mysql://… or sqlite://FILE")]
+    Url(String),
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    #[error(transparent)]
+    Kafka(#[from] topics::kafka::Error),
+    #[error("unknown projection or table {0:?} (known: {1})")]
+    Unknown(String, String),
+}
+
+/// A table a projection owns: its name, key columns and every column with
+/// its kind (for full dumps and comparisons).
+#[derive(Debug)]
+pub struct Table {
+    pub name: &'static str,
+    pub key: &'static [&'static str],
+    pub columns: &'static [(&'static str, Kind)],
+}
+
+/// Which topic of the deployment a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Anomalies,
+    Checks,
+    Matches,
+    Labels,
+    Profiles,
+    Alerts,
+}
+
+impl Topic {
+    /// The topic's configured name.
+    pub fn name(self, names: &TopicNames) -> &str {
+        match self {
+            Topic::Anomalies => &names.anomalies,
+            Topic::Checks => &names.checks,
+            Topic::Matches => &names.matches,
+            Topic::Labels => &names.labels,
+            Topic::Profiles => &names.profiles,
+            Topic::Alerts => &names.alerts,
+        }
+    }
+
+    /// Which topic `name` is, under `names`.
+    pub fn of(name: &str, names: &TopicNames) -> Option<Topic> {
+        [
+            Topic::Anomalies,
+            Topic::Checks,
+            Topic::Matches,
+            Topic::Labels,
+            Topic::Profiles,
+            Topic::Alerts,
+        ]
+        .into_iter()
+        .find(|t| t.name(names) == name)
+    }
+
+    /// Decodes a record of this topic.
+    pub fn decode(self, payload: &[u8]) -> Result<Event, topics::codec::CodecError> {
+        use topics::codec::decode;
+        Ok(match self {
+            Topic::Anomalies => Event::Anomaly(decode(payload)?),
+            Topic::Checks => Event::Check(decode(payload)?),
+            Topic::Matches => Event::Match(decode(payload)?),
+            Topic::Labels => Event::Label(decode(payload)?),
+            Topic::Profiles => Event::Profile(decode(payload)?),
+            Topic::Alerts => Event::Alert(decode(payload)?),
+        })
+    }
+}
+
+/// A decoded event of one of the folded topics.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Anomaly(AnomalyEvent),
+    Check(CheckRequest),
+    Match(MatchResult),
+    Label(Label),
+    Profile(ProfileEvent),
+    Alert(AlertEvent),
+}
+
+/// A group of tables filled by one folding consumer (consumer group
+/// `projections.<name>`).
+pub trait Projection: Send + Sync {
+    /// Stable name: the consumer group suffix and the `projection` column of
+    /// `projection_offsets`. Never rename one, or it refolds from offset 0.
+    fn name(&self) -> &'static str;
+    /// The topics it reads.
+    fn topics(&self) -> &'static [Topic];
+    /// The tables it owns, emptied by a rebuild.
+    fn tables(&self) -> &'static [&'static Table];
+    /// Folds `events` (in log order per partition, none folded before) into
+    /// the tables through `conn`, which is inside the fold's transaction.
+    /// Must be idempotent by event id. Returns the rows written.
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        dialect: Dialect,
+        events: &'a [&'a Event],
+    ) -> BoxFuture<'a, Result<u64, Error>>;
+}
+
+/// Every projection, in the order they are listed to operators.
+pub fn all() -> Vec<Box<dyn Projection>> {
+    vec![
+        Box::new(tables::anomalies::Anomalies),
+        Box::new(tables::checks::Checks),
+        Box::new(tables::matches::Matches),
+        Box::new(tables::profiles::Profiles),
+        Box::new(tables::labels::Labels),
+        Box::new(tables::alerts::Alerts),
+    ]
+}
+
+/// The projections named by `only` (projection or table names; a table
+/// selects the projection that owns it, since a projection's tables are
+/// rebuilt together). Empty: all of them.
+pub fn select(only: &[String]) -> Result<Vec<Box<dyn Projection>>, Error> {
+    if only.is_empty() {
+        return Ok(all());
+    }
+    for name in only {
+        let known = all()
+            .iter()
+            .any(|p| p.name() == name || p.tables().iter().any(|t| t.name == name));
+        if !known {
+            let mut names: Vec<&str> = Vec::new();
+            let every = all();
+            for p in &every {
+                names.push(p.name());
+                names.extend(p.tables().iter().map(|t| t.name).filter(|t| *t != p.name()));
+            }
+            return Err(Error::Unknown(name.clone(), names.join(", ")));
+        }
+    }
+    Ok(all()
+        .into_iter()
+        .filter(|p| {
+            only.iter()
+                .any(|n| p.name() == n || p.tables().iter().any(|t| t.name == n))
+        })
+        .collect())
+}
+
+/// The id of a metric in the tables: UUID v5 of its name, so every
+/// projection derives the same id without a lookup and `skyline anomalies
+/// --metric` needs no join.
+pub fn metric_id(metric: &str) -> uuid::Uuid {
+    topics::ids::derived_id("metric", &[metric.as_bytes()])
+}
+
+/// The id of the layers a profile event defines.
+pub fn layer_id(profile_id: uuid::Uuid) -> uuid::Uuid {
+    topics::ids::derived_id("layers", &[profile_id.as_bytes()])
+}
+
+/// Algorithm names as stored: comma-separated, in the order given.
+pub(crate) fn csv(names: &[String]) -> String {
+    names.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_owned_once_and_names_are_unique() {
+        let mut tables: Vec<&str> = all()
+            .iter()
+            .flat_map(|p| p.tables().iter().map(|t| t.name))
+            .collect();
+        let n = tables.len();
+        tables.sort_unstable();
+        tables.dedup();
+        assert_eq!(tables.len(), n);
+        let mut names: Vec<&str> = all().iter().map(|p| p.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all().len());
+    }
+
+    #[test]
+    fn only_selects_by_projection_or_table() {
+        let picked = select(&["profile_features".into(), "alerts".into()]).unwrap();
+        let names: Vec<&str> = picked.iter().map(|p| p.name()).collect();
+        assert_eq!(names, ["profiles", "alerts"]);
+        assert_eq!(select(&[]).unwrap().len(), all().len());
+        let err = select(&["nope".into()]).err().unwrap().to_string();
+        assert!(err.contains("nope") && err.contains("anomalies"), "{err}");
+    }
+
+    #[test]
+    fn metric_ids_are_stable() {
+        assert_eq!(metric_id("a.b"), metric_id("a.b"));
+        assert_ne!(metric_id("a.b"), metric_id("a.c"));
+    }
+}
+
+/// The `[projections]` section of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Database URL (`mysql://user:password@host:3306/skyline` or
+    /// `sqlite://FILE`); unset: a SQLite file in the data directory.
+    pub database: Option<String>,
+    /// Most records folded per transaction.
+    pub max_batch: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database: None,
+            max_batch: 5_000,
+        }
+    }
+}

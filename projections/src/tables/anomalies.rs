@@ -1,0 +1,208 @@
+//! `anomalies` and `metrics` (with `metric_profiles`, the profiles each
+//! metric has, from which `metrics.ionosphere_enabled` is derived), folded
+//! from the anomalies and profiles topics.
+
+use std::collections::BTreeMap;
+
+use futures::future::BoxFuture;
+use sqlx::AnyConnection;
+use topics::ProfileAction;
+
+use super::{insert_events, source_name};
+use crate::db::{insert_rows, Dialect, Kind, OnConflict, Value};
+use crate::{csv, metric_id, Error, Event, Projection, Table, Topic};
+
+pub struct Anomalies;
+
+pub static ANOMALIES: Table = Table {
+    name: "anomalies",
+    key: &["id"],
+    columns: &[
+        ("id", Kind::Text),
+        ("metric_id", Kind::Text),
+        ("anomaly_timestamp", Kind::Int),
+        ("value", Kind::Real),
+        ("source_app", Kind::Text),
+        ("algorithms_run", Kind::Text),
+        ("triggered_algorithms", Kind::Text),
+        ("full_duration", Kind::Int),
+        ("from_timestamp", Kind::Int),
+        ("end_timestamp", Kind::Int),
+        ("check_id", Kind::Text),
+        ("derivative", Kind::Int),
+        ("decided_at_ms", Kind::Int),
+    ],
+};
+
+pub static METRICS: Table = Table {
+    name: "metrics",
+    key: &["id"],
+    columns: &[
+        ("id", Kind::Text),
+        ("name", Kind::Text),
+        ("first_seen", Kind::Int),
+        ("last_seen", Kind::Int),
+        ("ionosphere_enabled", Kind::Int),
+        ("learn_full_duration_days", Kind::Int),
+        ("learn_valid_ts_older_than", Kind::Int),
+        ("max_generations", Kind::Int),
+        ("max_percent_diff_from_origin", Kind::Real),
+    ],
+};
+
+pub static METRIC_PROFILES: Table = Table {
+    name: "metric_profiles",
+    key: &["profile_id"],
+    columns: &[
+        ("profile_id", Kind::Text),
+        ("metric_id", Kind::Text),
+        ("enabled", Kind::Int),
+    ],
+};
+
+static TABLES: [&Table; 3] = [&ANOMALIES, &METRICS, &METRIC_PROFILES];
+
+impl Projection for Anomalies {
+    fn name(&self) -> &'static str {
+        "anomalies"
+    }
+
+    fn topics(&self) -> &'static [Topic] {
+        &[Topic::Anomalies, Topic::Profiles]
+    }
+
+    fn tables(&self) -> &'static [&'static Table] {
+        &TABLES
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        dialect: Dialect,
+        events: &'a [&'a Event],
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(async move {
+            let mut anomalies = Vec::new();
+            // Per metric: name, earliest and latest anomaly in the batch.
+            let mut seen: BTreeMap<uuid::Uuid, (&str, i64, i64)> = BTreeMap::new();
+            let mut profiles_created = Vec::new();
+            let mut profiles_disabled = Vec::new();
+            let mut profile_metrics: BTreeMap<uuid::Uuid, &str> = BTreeMap::new();
+            for event in events {
+                match event {
+                    Event::Anomaly(a) => {
+                        let id = metric_id(&a.metric);
+                        let slot = seen
+                            .entry(id)
+                            .or_insert((&a.metric, a.timestamp, a.timestamp));
+                        slot.1 = slot.1.min(a.timestamp);
+                        slot.2 = slot.2.max(a.timestamp);
+                        anomalies.push(vec![
+                            a.id.into(),
+                            id.into(),
+                            a.timestamp.into(),
+                            a.value.into(),
+                            source_name(a.source).into(),
+                            csv(&a.algorithms_run).into(),
+                            csv(&a.triggered_algorithms).into(),
+                            a.full_duration.into(),
+                            a.from_timestamp.into(),
+                            Value::Int(None),
+                            a.check_id.into(),
+                            a.derivative.into(),
+                            a.decided_at_ms.into(),
+                        ]);
+                    }
+                    Event::Profile(p) => {
+                        let id = metric_id(&p.metric);
+                        profile_metrics.insert(id, &p.metric);
+                        match p.action {
+                            ProfileAction::Created | ProfileAction::Learnt => profiles_created
+                                .push(vec![p.profile_id.into(), id.into(), Value::from(1)]),
+                            ProfileAction::Disabled => profiles_disabled.push(p.profile_id),
+                            ProfileAction::Validated => {}
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let mut written = 0;
+            let metrics: Vec<Vec<Value>> = seen
+                .iter()
+                .map(|(id, (name, first, last))| {
+                    vec![
+                        (*id).into(),
+                        (*name).into(),
+                        (*first).into(),
+                        (*last).into(),
+                    ]
+                })
+                .collect();
+            written += insert_rows(
+                conn,
+                dialect,
+                "metrics",
+                &["id", "name", "first_seen", "last_seen"],
+                &["id"],
+                OnConflict::Update {
+                    mysql: "first_seen = LEAST(COALESCE(first_seen, VALUES(first_seen)), VALUES(first_seen)), \
+                            last_seen = GREATEST(COALESCE(last_seen, VALUES(last_seen)), VALUES(last_seen))",
+                    sqlite: "first_seen = MIN(COALESCE(first_seen, excluded.first_seen), excluded.first_seen), \
+                             last_seen = MAX(COALESCE(last_seen, excluded.last_seen), excluded.last_seen)",
+                },
+                &metrics,
+            )
+            .await?;
+            written += insert_events(conn, dialect, &ANOMALIES, &anomalies).await?;
+
+            if profile_metrics.is_empty() {
+                return Ok(written);
+            }
+            // A metric known only from its profiles gets a row without
+            // first/last seen.
+            let known: Vec<Vec<Value>> = profile_metrics
+                .iter()
+                .map(|(id, name)| vec![(*id).into(), (*name).into()])
+                .collect();
+            insert_rows(
+                conn,
+                dialect,
+                "metrics",
+                &["id", "name"],
+                &["id"],
+                OnConflict::Keep,
+                &known,
+            )
+            .await?;
+            written += insert_rows(
+                conn,
+                dialect,
+                "metric_profiles",
+                &["profile_id", "metric_id", "enabled"],
+                &["profile_id"],
+                OnConflict::Keep,
+                &profiles_created,
+            )
+            .await?;
+            for profile in profiles_disabled {
+                sqlx::query("UPDATE metric_profiles SET enabled = 0 WHERE profile_id = ?")
+                    .bind(profile.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            // ionosphere_enabled: 1 while the metric has an enabled profile.
+            for id in profile_metrics.keys() {
+                sqlx::query(
+                    "UPDATE metrics SET ionosphere_enabled = \
+                     (SELECT COUNT(*) FROM metric_profiles WHERE metric_id = ? AND enabled = 1) > 0 \
+                     WHERE id = ?",
+                )
+                .bind(id.to_string())
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(written)
+        })
+    }
+}

@@ -1,0 +1,189 @@
+//! `profiles` (features profiles) with `profile_features` (one row per
+//! feature of a profile, keyed (profile, feature) rather than a table per
+//! metric), `profile_series` (the series a profile was built from) and
+//! `layers` (a profile's layers definition), folded from the profiles topic.
+//!
+//! Created and learnt events insert a profile once (a re-emitted creation
+//! keeps the first row and never re-enables a disabled profile); validated
+//! and disabled events set their flag. Both are idempotent and do not depend
+//! on the order of a batch beyond the log's own order per metric.
+
+use futures::future::BoxFuture;
+use sqlx::AnyConnection;
+use topics::ProfileAction;
+
+use super::insert_events;
+use crate::db::{Dialect, Kind, Value};
+use crate::{layer_id, metric_id, Error, Event, Projection, Table, Topic};
+
+pub struct Profiles;
+
+pub static PROFILES: Table = Table {
+    name: "profiles",
+    key: &["id"],
+    columns: &[
+        ("id", Kind::Text),
+        ("metric_id", Kind::Text),
+        ("origin", Kind::Text),
+        ("parent_id", Kind::Text),
+        ("generation", Kind::Int),
+        ("full_duration", Kind::Int),
+        ("features_count", Kind::Int),
+        ("features_sum", Kind::Real),
+        ("series_points", Kind::Int),
+        ("layer_id", Kind::Text),
+        ("label_id", Kind::Text),
+        ("enabled", Kind::Int),
+        ("validated", Kind::Int),
+        ("created_at_ms", Kind::Int),
+        ("validated_at_ms", Kind::Int),
+        ("disabled_at_ms", Kind::Int),
+    ],
+};
+
+pub static PROFILE_FEATURES: Table = Table {
+    name: "profile_features",
+    key: &["profile_id", "feature_id"],
+    columns: &[
+        ("profile_id", Kind::Text),
+        ("feature_id", Kind::Int),
+        ("value", Kind::Real),
+    ],
+};
+
+pub static PROFILE_SERIES: Table = Table {
+    name: "profile_series",
+    key: &["profile_id", "series_timestamp"],
+    columns: &[
+        ("profile_id", Kind::Text),
+        ("series_timestamp", Kind::Int),
+        ("value", Kind::Real),
+    ],
+};
+
+pub static LAYERS: Table = Table {
+    name: "layers",
+    key: &["id"],
+    columns: &[
+        ("id", Kind::Text),
+        ("profile_id", Kind::Text),
+        ("metric_id", Kind::Text),
+        ("definition", Kind::Text),
+        ("enabled", Kind::Int),
+        ("created_at_ms", Kind::Int),
+    ],
+};
+
+static TABLES: [&Table; 4] = [&PROFILES, &PROFILE_FEATURES, &PROFILE_SERIES, &LAYERS];
+
+impl Projection for Profiles {
+    fn name(&self) -> &'static str {
+        "profiles"
+    }
+
+    fn topics(&self) -> &'static [Topic] {
+        &[Topic::Profiles]
+    }
+
+    fn tables(&self) -> &'static [&'static Table] {
+        &TABLES
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        dialect: Dialect,
+        events: &'a [&'a Event],
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(async move {
+            let (mut profiles, mut features, mut series, mut layers) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let mut flags = Vec::new();
+            for event in events {
+                let Event::Profile(p) = event else { continue };
+                let origin = match p.action {
+                    ProfileAction::Created => "created",
+                    ProfileAction::Learnt => "learnt",
+                    ProfileAction::Validated | ProfileAction::Disabled => {
+                        flags.push((p.action, p.profile_id, p.at_ms));
+                        continue;
+                    }
+                };
+                let metric = metric_id(&p.metric);
+                let layer = p.layers_json.as_ref().map(|_| layer_id(p.profile_id));
+                profiles.push(vec![
+                    p.profile_id.into(),
+                    metric.into(),
+                    origin.into(),
+                    p.parent_id.into(),
+                    i64::from(p.generation).into(),
+                    p.full_duration.into(),
+                    (p.features.len() as i64).into(),
+                    p.features_sum.into(),
+                    (p.series.len() as i64).into(),
+                    layer.into(),
+                    p.label_id.into(),
+                    Value::from(1),
+                    Value::from(0),
+                    p.at_ms.into(),
+                    Value::Int(None),
+                    Value::Int(None),
+                ]);
+                for f in &p.features {
+                    features.push(vec![
+                        p.profile_id.into(),
+                        i64::from(f.id).into(),
+                        f.value.into(),
+                    ]);
+                }
+                for s in &p.series {
+                    series.push(vec![
+                        p.profile_id.into(),
+                        s.timestamp.into(),
+                        s.value.into(),
+                    ]);
+                }
+                if let (Some(layer), Some(definition)) = (layer, &p.layers_json) {
+                    layers.push(vec![
+                        layer.into(),
+                        p.profile_id.into(),
+                        metric.into(),
+                        definition.as_str().into(),
+                        Value::from(1),
+                        p.at_ms.into(),
+                    ]);
+                }
+            }
+            let mut written = insert_events(conn, dialect, &PROFILES, &profiles).await?;
+            written += insert_events(conn, dialect, &PROFILE_FEATURES, &features).await?;
+            written += insert_events(conn, dialect, &PROFILE_SERIES, &series).await?;
+            written += insert_events(conn, dialect, &LAYERS, &layers).await?;
+            for (action, profile, at_ms) in flags {
+                // The first validation or disabling is the one recorded.
+                let sql = match action {
+                    ProfileAction::Validated => {
+                        "UPDATE profiles SET validated = 1, \
+                         validated_at_ms = COALESCE(validated_at_ms, ?) WHERE id = ?"
+                    }
+                    _ => {
+                        "UPDATE profiles SET enabled = 0, \
+                         disabled_at_ms = COALESCE(disabled_at_ms, ?) WHERE id = ?"
+                    }
+                };
+                let done = sqlx::query(sql)
+                    .bind(at_ms)
+                    .bind(profile.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                if action == ProfileAction::Disabled {
+                    sqlx::query("UPDATE layers SET enabled = 0 WHERE profile_id = ?")
+                        .bind(profile.to_string())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                written += done.rows_affected();
+            }
+            Ok(written)
+        })
+    }
+}

@@ -1,0 +1,334 @@
+//! The projections' commands: `skyline project` (the folding consumers as a
+//! service), `skyline replay projections` and `skyline anomalies`, and the
+//! projections `skyline up` runs.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use projections::fold::{self, FoldSettings};
+use projections::Database;
+use topics::kafka::{DeadLetters, Producer};
+
+use crate::config::Config;
+use crate::services::{self, Shutdown};
+use crate::InfraArgs;
+
+/// Where `skyline up` keeps the projections by default, and where the other
+/// commands look when no database is given.
+pub const DEFAULT_SQLITE: &str = "skyline-data/projections.sqlite";
+
+/// Which database holds the projections (overrides `[projections] database`).
+#[derive(clap::Args, Clone, Default)]
+pub struct DatabaseArgs {
+    /// MySQL/MariaDB URL, e.g. mysql://skyline:secret@127.0.0.1:3306/skyline.
+    #[arg(long, env = "SKYLINE_MYSQL", conflicts_with = "sqlite")]
+    pub mysql: Option<String>,
+    /// SQLite file (created if missing).
+    #[arg(long)]
+    pub sqlite: Option<PathBuf>,
+}
+
+impl DatabaseArgs {
+    /// The database URL: `--mysql`, `--sqlite`, the config, else the SQLite
+    /// file `skyline up` writes by default (`fallback`).
+    pub fn url(&self, config: &Config, fallback: &Path) -> String {
+        if let Some(url) = &self.mysql {
+            return url.clone();
+        }
+        if let Some(file) = &self.sqlite {
+            return format!("sqlite://{}", file.display());
+        }
+        config
+            .projections
+            .database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", fallback.display()))
+    }
+
+    pub async fn open(&self, config: &Config, fallback: &Path) -> Result<Database> {
+        let url = self.url(config, fallback);
+        if let Some(file) = url.strip_prefix("sqlite://") {
+            if let Some(dir) = Path::new(file)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+        }
+        let db = Database::connect(&url).await;
+        db.with_context(|| format!("opening the projections database {}", redacted(&url)))
+    }
+}
+
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(clap::Args)]
+pub struct ProjectArgs {
+    #[command(flatten)]
+    infra: InfraArgs,
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Only these projections or tables (default: all).
+    #[arg(long, num_args = 1..)]
+    only: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct ReplayProjectionsArgs {
+    #[command(flatten)]
+    infra: InfraArgs,
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Only these projections or tables (a table rebuilds the projection
+    /// that owns it; default: all).
+    #[arg(long, num_args = 1..)]
+    only: Vec<String>,
+    /// Stop after this many seconds without a new record.
+    #[arg(long, default_value_t = 5)]
+    idle_seconds: u64,
+}
+
+#[derive(clap::Args)]
+pub struct AnomaliesArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Only this metric.
+    #[arg(long)]
+    metric: Option<String>,
+    /// Only anomalies from this time on: unix seconds, an age such as 30m,
+    /// 6h or 2d, or a UTC date `YYYY-MM-DD[ HH:MM:SS]`.
+    #[arg(long, value_parser = parse_since)]
+    since: Option<i64>,
+    /// How many to print (newest first).
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+}
+
+fn fold_settings(config: &Config) -> FoldSettings {
+    FoldSettings {
+        max_batch: config.projections.max_batch.max(1),
+        ..FoldSettings::default()
+    }
+}
+
+/// `skyline project`: the folding consumers until Ctrl-C.
+pub async fn run_project(mut config: Config, args: ProjectArgs) -> Result<()> {
+    args.infra.apply(&mut config);
+    let selected = projections::select(&args.only)?;
+    services::create_topics(&config, &[]).await?;
+    let db = args.db.open(&config, Path::new(DEFAULT_SQLITE)).await?;
+    let (_stop, shutdown) = services::shutdown_on_ctrl_c();
+    eprintln!("projections: {} into {}", names(&selected), db.url());
+    let stats = run(&config, db, selected, shutdown).await?;
+    eprintln!(
+        "projections: {} records, {} rows written, {} refused",
+        stats.events, stats.rows, stats.refused
+    );
+    Ok(())
+}
+
+fn names(selected: &[Box<dyn projections::Projection>]) -> String {
+    selected
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs `selected` against `db` until `shutdown`.
+pub async fn run(
+    config: &Config,
+    db: Database,
+    selected: Vec<Box<dyn projections::Projection>>,
+    shutdown: Shutdown,
+) -> Result<fold::FoldStats> {
+    let producer = Producer::new(&config.kafka)?;
+    let dead = DeadLetters::new(producer, config.topics.deadletter.clone(), "projections");
+    let stats = fold::run_all(
+        &db,
+        &selected,
+        &config.kafka,
+        &config.topics,
+        Some(dead),
+        &fold_settings(config),
+        shutdown.wait(),
+    )
+    .await?;
+    db.close().await;
+    Ok(stats)
+}
+
+/// Starts the projections of `skyline up` as a task.
+pub async fn start_in_up(
+    config: &Config,
+    db_args: &DatabaseArgs,
+    data_dir: &Path,
+    shutdown: Shutdown,
+) -> Result<tokio::task::JoinHandle<Result<fold::FoldStats>>> {
+    let db = db_args
+        .open(config, &data_dir.join("projections.sqlite"))
+        .await?;
+    eprintln!("projections: {}", db.url());
+    let config = config.clone();
+    Ok(tokio::spawn(async move {
+        run(&config, db, projections::all(), shutdown).await
+    }))
+}
+
+/// `skyline replay projections`.
+pub async fn run_replay(mut config: Config, args: ReplayProjectionsArgs) -> Result<()> {
+    args.infra.apply(&mut config);
+    let selected = projections::select(&args.only)?;
+    let db = args.db.open(&config, Path::new(DEFAULT_SQLITE)).await?;
+    let total = fold::backlog(&config.kafka, &config.topics, &selected).await;
+    let bar = if total > 0 {
+        indicatif::ProgressBar::new(total)
+    } else {
+        indicatif::ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} rebuilding [{bar:30}] {pos}/{len} events ({per_sec}) {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    eprintln!(
+        "rebuilding {} in {} from offset 0 (stop `skyline project` first)",
+        names(&selected),
+        db.url()
+    );
+    let read = Arc::new(AtomicU64::new(0));
+    let ticker = {
+        let (bar, read) = (bar.clone(), read.clone());
+        tokio::spawn(async move {
+            loop {
+                let n = read.load(Ordering::Relaxed);
+                if n > bar.length().unwrap_or(0) && bar.length().is_some_and(|l| l > 0) {
+                    bar.set_length(n);
+                }
+                bar.set_position(n);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let summary = fold::replay(
+        &db,
+        &selected,
+        &config.kafka,
+        &config.topics,
+        &fold_settings(&config),
+        Duration::from_secs(args.idle_seconds),
+        &read,
+    )
+    .await;
+    ticker.abort();
+    bar.finish_and_clear();
+    let summary = summary?;
+    db.close().await;
+    let seconds = (summary.seconds - args.idle_seconds as f64).max(0.0);
+    println!(
+        "replayed projections {}: {} events read, {} rows written, {} refused, {:.1}s",
+        names(&selected),
+        summary.stats.events,
+        summary.stats.rows,
+        summary.stats.refused,
+        seconds
+    );
+    Ok(())
+}
+
+/// `skyline anomalies`.
+pub async fn run_anomalies(config: Config, args: AnomaliesArgs) -> Result<()> {
+    let fallback = Path::new(DEFAULT_SQLITE);
+    if args.db.mysql.is_none()
+        && args.db.sqlite.is_none()
+        && config.projections.database.is_none()
+        && !fallback.is_file()
+    {
+        bail!("no projections database: pass --mysql URL or --sqlite FILE, or set [projections] database");
+    }
+    let db = args.db.open(&config, fallback).await?;
+    let rows =
+        projections::query::recent_anomalies(&db, args.metric.as_deref(), args.since, args.limit)
+            .await?;
+    for a in &rows {
+        println!(
+            "{}  {}  value {}  {}  triggered: {}",
+            utc(a.timestamp),
+            a.metric,
+            a.value,
+            a.source,
+            a.triggered_algorithms.replace(',', ", ")
+        );
+    }
+    eprintln!("{} anomalies", rows.len());
+    db.close().await;
+    Ok(())
+}
+
+fn utc(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+/// `--since`: unix seconds, an age (`90s`, `30m`, `6h`, `2d`) or a UTC date.
+pub fn parse_since(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    if let Ok(ts) = s.parse::<i64>() {
+        return Ok(ts);
+    }
+    if let Some(unit) = s.chars().last().filter(|c| c.is_ascii_alphabetic()) {
+        let n: i64 = s[..s.len() - 1]
+            .parse()
+            .map_err(|_| format!("not an age: {s:?}"))?;
+        let seconds = match unit {
+            's' => n,
+            'm' => n * 60,
+            'h' => n * 3600,
+            'd' => n * 86_400,
+            _ => return Err(format!("unknown unit in {s:?}: use s, m, h or d")),
+        };
+        return Ok(chrono::Utc::now().timestamp() - seconds);
+    }
+    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, format) {
+            return Ok(t.and_utc().timestamp());
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp()));
+    }
+    Err(format!(
+        "cannot read {s:?}: give unix seconds, an age like 6h, or YYYY-MM-DD[ HH:MM:SS]"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_since;
+
+    #[test]
+    fn since_takes_seconds_ages_and_dates() {
+        assert_eq!(parse_since("1700000000"), Ok(1_700_000_000));
+        assert_eq!(parse_since("2023-11-14"), Ok(1_699_920_000));
+        assert_eq!(parse_since("2023-11-14 22:13:20"), Ok(1_700_000_000));
+        let now = chrono::Utc::now().timestamp();
+        let h = parse_since("6h").unwrap();
+        assert!((now - 6 * 3600 - h).abs() <= 2);
+        assert!(parse_since("6w").is_err());
+        assert!(parse_since("soon").is_err());
+    }
+}
