@@ -292,14 +292,17 @@ pub fn parse_since(s: &str) -> Result<i64, String> {
         let n: i64 = s[..s.len() - 1]
             .parse()
             .map_err(|_| format!("not an age: {s:?}"))?;
-        let seconds = match unit {
-            's' => n,
-            'm' => n * 60,
-            'h' => n * 3600,
-            'd' => n * 86_400,
+        let per_unit = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
             _ => return Err(format!("unknown unit in {s:?}: use s, m, h or d")),
         };
-        return Ok(chrono::Utc::now().timestamp() - seconds);
+        return n
+            .checked_mul(per_unit)
+            .and_then(|seconds| chrono::Utc::now().timestamp().checked_sub(seconds))
+            .ok_or_else(|| format!("age out of range: {s:?}"));
     }
     for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, format) {
@@ -330,5 +333,9 @@ mod tests {
         assert!((now - 6 * 3600 - h).abs() <= 2);
         assert!(parse_since("6w").is_err());
         assert!(parse_since("soon").is_err());
+        assert!(
+            parse_since("999999999999999999d").is_err(),
+            "overflow is an error"
+        );
     }
 }
