@@ -145,11 +145,11 @@ pub trait Projection: Send + Sync {
 pub fn all() -> Vec<Box<dyn Projection>> {
     vec![
         Box::new(tables::anomalies::Anomalies),
-        Box::new(tables::checks::Checks),
-        Box::new(tables::matches::Matches),
+        Box::new(tables::checks::PROJECTION),
+        Box::new(tables::matches::PROJECTION),
         Box::new(tables::profiles::Profiles),
-        Box::new(tables::labels::Labels),
-        Box::new(tables::alerts::Alerts),
+        Box::new(tables::labels::PROJECTION),
+        Box::new(tables::alerts::PROJECTION),
     ]
 }
 

@@ -137,9 +137,15 @@ impl RedisWindows {
             let mut bases = self.bases();
             for ((metric, points), length) in chunk.iter().zip(lengths) {
                 let held = length / POINT_BYTES;
-                let base = *bases
-                    .entry((*metric).to_owned())
-                    .or_insert_with(|| held.saturating_sub(points.len()));
+                // Known metrics cost no allocation on this hot path.
+                let base = match bases.get(*metric) {
+                    Some(&base) => base,
+                    None => {
+                        let base = held.saturating_sub(points.len());
+                        bases.insert((*metric).to_owned(), base);
+                        base
+                    }
+                };
                 if needs_compaction(held, base) {
                     due.push(Due {
                         metric,

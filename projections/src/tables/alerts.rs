@@ -1,13 +1,16 @@
 //! `alerts`: every alert sent.
 
-use futures::future::BoxFuture;
-use sqlx::AnyConnection;
+use super::{source_name, EventTable};
+use crate::db::{Kind, Value};
+use crate::{csv, metric_id, Event, Table, Topic};
 
-use super::{insert_events, source_name};
-use crate::db::{Dialect, Kind};
-use crate::{csv, metric_id, Error, Event, Projection, Table, Topic};
-
-pub struct Alerts;
+/// The `alerts` projection: one row per event.
+pub const PROJECTION: EventTable = EventTable {
+    name: "alerts",
+    topics: &[Topic::Alerts],
+    table: &[&ALERTS],
+    row,
+};
 
 pub static ALERTS: Table = Table {
     name: "alerts",
@@ -26,47 +29,20 @@ pub static ALERTS: Table = Table {
     ],
 };
 
-static TABLES: [&Table; 1] = [&ALERTS];
-
-impl Projection for Alerts {
-    fn name(&self) -> &'static str {
-        "alerts"
-    }
-
-    fn topics(&self) -> &'static [Topic] {
-        &[Topic::Alerts]
-    }
-
-    fn tables(&self) -> &'static [&'static Table] {
-        &TABLES
-    }
-
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut AnyConnection,
-        dialect: Dialect,
-        events: &'a [&'a Event],
-    ) -> BoxFuture<'a, Result<u64, Error>> {
-        Box::pin(async move {
-            let rows: Vec<_> = events
-                .iter()
-                .filter_map(|e| match e {
-                    Event::Alert(a) => Some(vec![
-                        a.id.into(),
-                        a.anomaly_id.into(),
-                        metric_id(&a.metric).into(),
-                        a.timestamp.into(),
-                        a.value.into(),
-                        source_name(a.source).into(),
-                        a.alerter.as_str().into(),
-                        a.rule.as_str().into(),
-                        csv(&a.triggered_algorithms).into(),
-                        a.decided_at_ms.into(),
-                    ]),
-                    _ => None,
-                })
-                .collect();
-            insert_events(conn, dialect, &ALERTS, &rows).await
-        })
-    }
+fn row(event: &Event) -> Option<Vec<Value>> {
+    let Event::Alert(a) = event else {
+        return None;
+    };
+    Some(vec![
+        a.id.into(),
+        a.anomaly_id.into(),
+        metric_id(&a.metric).into(),
+        a.timestamp.into(),
+        a.value.into(),
+        source_name(a.source).into(),
+        a.alerter.as_str().into(),
+        a.rule.as_str().into(),
+        csv(&a.triggered_algorithms).into(),
+        a.decided_at_ms.into(),
+    ])
 }

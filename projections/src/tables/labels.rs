@@ -1,13 +1,16 @@
 //! `labels`: every operator judgement.
 
-use futures::future::BoxFuture;
-use sqlx::AnyConnection;
+use super::EventTable;
+use crate::db::{Kind, Value};
+use crate::{metric_id, Event, Table, Topic};
 
-use super::insert_events;
-use crate::db::{Dialect, Kind};
-use crate::{metric_id, Error, Event, Projection, Table, Topic};
-
-pub struct Labels;
+/// The `labels` projection: one row per event.
+pub const PROJECTION: EventTable = EventTable {
+    name: "labels",
+    topics: &[Topic::Labels],
+    table: &[&LABELS],
+    row,
+};
 
 pub static LABELS: Table = Table {
     name: "labels",
@@ -26,47 +29,20 @@ pub static LABELS: Table = Table {
     ],
 };
 
-static TABLES: [&Table; 1] = [&LABELS];
-
-impl Projection for Labels {
-    fn name(&self) -> &'static str {
-        "labels"
-    }
-
-    fn topics(&self) -> &'static [Topic] {
-        &[Topic::Labels]
-    }
-
-    fn tables(&self) -> &'static [&'static Table] {
-        &TABLES
-    }
-
-    fn apply<'a>(
-        &'a self,
-        conn: &'a mut AnyConnection,
-        dialect: Dialect,
-        events: &'a [&'a Event],
-    ) -> BoxFuture<'a, Result<u64, Error>> {
-        Box::pin(async move {
-            let rows: Vec<_> = events
-                .iter()
-                .filter_map(|e| match e {
-                    Event::Label(l) => Some(vec![
-                        l.id.into(),
-                        metric_id(&l.metric).into(),
-                        l.anomaly_id.into(),
-                        l.training_id.into(),
-                        l.timestamp.into(),
-                        l.not_anomalous.into(),
-                        l.learn.into(),
-                        l.layers_json.clone().into(),
-                        l.operator.as_str().into(),
-                        l.labelled_at_ms.into(),
-                    ]),
-                    _ => None,
-                })
-                .collect();
-            insert_events(conn, dialect, &LABELS, &rows).await
-        })
-    }
+fn row(event: &Event) -> Option<Vec<Value>> {
+    let Event::Label(l) = event else {
+        return None;
+    };
+    Some(vec![
+        l.id.into(),
+        metric_id(&l.metric).into(),
+        l.anomaly_id.into(),
+        l.training_id.into(),
+        l.timestamp.into(),
+        l.not_anomalous.into(),
+        l.learn.into(),
+        l.layers_json.clone().into(),
+        l.operator.as_str().into(),
+        l.labelled_at_ms.into(),
+    ])
 }
