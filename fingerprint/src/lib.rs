@@ -33,6 +33,7 @@
 pub mod calculators;
 pub mod compare;
 pub mod features;
+pub mod matching;
 mod numeric;
 
 /// statsmodels `adfuller` (shared source with `analyze::stats::adf`).
