@@ -24,7 +24,8 @@ use topics::kafka::{
 };
 use topics::names::TopicNames;
 use topics::{
-    AlertEvent, AnomalyEvent, CheckRequest, CheckTarget, Datapoint, SeriesPoint, SourceApp,
+    AlertEvent, AlertRoute, AnomalyEvent, CheckRequest, CheckTarget, Datapoint, SeriesPoint,
+    SourceApp,
 };
 
 use crate::alert_rules::{AlertRule, Route};
@@ -87,6 +88,7 @@ struct MetricWork {
     window: Vec<(i64, f64)>,
     new: Vec<(i64, f64)>,
     state: MetricState,
+    fingerprint_enabled: bool,
 }
 
 /// The events decided for a batch.
@@ -154,6 +156,21 @@ pub fn decisions_for(
                 .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
                 .collect(),
             decided_at_ms,
+            full_duration: Some(settings.full_duration),
+            echo_series: None,
+            // A fingerprint check carries the alerts to send unless it is
+            // deflected; the fingerprint service sends them.
+            alerts: match j.route {
+                Route::Fingerprint => j
+                    .alerts
+                    .iter()
+                    .map(|r| AlertRoute {
+                        alerter: r.alerter.clone(),
+                        rule: r.pattern.as_str().to_owned(),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
         });
         out.anomalies.push(AnomalyEvent {
             id,
@@ -170,7 +187,12 @@ pub fn decisions_for(
             decided_at_ms,
         });
         out.checks.extend(check);
-        for rule in &j.alerts {
+        let alerts_now = if matches!(j.route, Route::Fingerprint) {
+            &[][..]
+        } else {
+            &j.alerts[..]
+        };
+        for rule in alerts_now {
             out.alerts.push(AlertEvent {
                 id: alert_id(id, &rule.alerter),
                 anomaly_id: id,
@@ -210,11 +232,13 @@ impl Analyzer {
             .collect();
         let windows = self.windows.windows_after(&since).await?;
         let states = self.windows.load_states(STATE_KIND, &metrics).await?;
+        let enabled = self.windows.fingerprint_enabled(&metrics).await?;
         let work: Vec<MetricWork> = groups
             .iter()
             .zip(windows)
             .zip(states)
-            .map(|(((metric, new), window), state)| {
+            .zip(enabled)
+            .map(|((((metric, new), window), state), fingerprint_enabled)| {
                 let state = state
                     .and_then(|s| {
                         serde_json::from_str(&s)
@@ -227,6 +251,7 @@ impl Analyzer {
                     window,
                     new: new.clone(),
                     state,
+                    fingerprint_enabled,
                 }
             })
             .collect();
@@ -242,6 +267,7 @@ impl Analyzer {
                 mut window,
                 new,
                 mut state,
+                fingerprint_enabled,
             } in work
             {
                 let judged = judge_batch(
@@ -252,7 +278,7 @@ impl Analyzer {
                     &settings,
                     &alerts,
                     interval,
-                    false,
+                    fingerprint_enabled,
                 );
                 decisions_for(&metric, &window, &judged, &settings, &mut decisions);
                 let state_json = serde_json::to_string(&state).unwrap_or_default();

@@ -145,9 +145,16 @@ pub fn judge_batch(
             } else {
                 Route::Record
             };
+            // Fingerprint-routed anomalies carry the alerts that fire
+            // unless they are deflected.
             let fired = match &route {
                 Route::Alert(rules) => rules
                     .iter()
+                    .filter(|rule| state.alerts.fire(rule, timestamp))
+                    .cloned()
+                    .collect(),
+                Route::Fingerprint => matching_rules(alerts, metric)
+                    .into_iter()
                     .filter(|rule| state.alerts.fire(rule, timestamp))
                     .cloned()
                     .collect(),

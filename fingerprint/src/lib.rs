@@ -35,6 +35,7 @@ pub mod compare;
 pub mod features;
 pub mod matching;
 mod numeric;
+pub mod store;
 
 /// statsmodels `adfuller` (shared source with `analyze::stats::adf`).
 #[allow(dead_code, clippy::all)]

@@ -192,7 +192,7 @@ pub fn metric_id(metric: &str) -> uuid::Uuid {
 
 /// The id of the layers a profile event defines.
 pub fn layer_id(profile_id: uuid::Uuid) -> uuid::Uuid {
-    topics::ids::derived_id("layers", &[profile_id.as_bytes()])
+    topics::ids::layer_id(profile_id)
 }
 
 /// Algorithm names as stored: comma-separated, in the order given.

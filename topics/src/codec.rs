@@ -22,12 +22,19 @@
 //! |----|----------------|----------------------------|
 //! | 1  | `Datapoint`    | `schemas/datapoint.avsc`   |
 //! | 2  | `AnomalyEvent` | `schemas/anomaly.avsc`     |
-//! | 3  | `CheckRequest` | `schemas/check.avsc`       |
-//! | 4  | `MatchResult`  | `schemas/match.avsc`       |
-//! | 5  | `Label`        | `schemas/label.avsc`       |
-//! | 6  | `ProfileEvent` | `schemas/profile.avsc`     |
+//! | 3  | `CheckRequest` v1 | `schemas/v1/check.avsc` |
+//! | 4  | `MatchResult` v1  | `schemas/v1/match.avsc` |
+//! | 5  | `Label` v1        | `schemas/v1/label.avsc` |
+//! | 6  | `ProfileEvent` v1 | `schemas/v1/profile.avsc` |
 //! | 7  | `AlertEvent`   | `schemas/alert.avsc`       |
 //! | 8  | `DeadLetter`   | `schemas/deadletter.avsc`  |
+//! | 9  | `CheckRequest` | `schemas/check.avsc`       |
+//! | 10 | `MatchResult`  | `schemas/match.avsc`       |
+//! | 11 | `Label`        | `schemas/label.avsc`       |
+//! | 12 | `ProfileEvent` | `schemas/profile.avsc`     |
+//!
+//! Ids 3–6 are the first versions of four types, still read (resolved to
+//! the current schema) but no longer written.
 //!
 //! An id names one exact writer schema, forever. A later version of a type
 //! gets a new, never used id (the next free one, 9 and up); the old id stays
@@ -350,6 +357,9 @@ impl Prepared {
 /// prepared reader and writer in statics.
 macro_rules! event {
     ($ty:ty, $id:expr, $name:literal, $file:literal) => {
+        event!($ty, $id, $name, $file, []);
+    };
+    ($ty:ty, $id:expr, $name:literal, $file:literal, [$(($old_id:expr, $old_file:literal)),*]) => {
         impl $ty {
             fn prepared() -> &'static Prepared {
                 static PREPARED: OnceLock<Prepared> = OnceLock::new();
@@ -360,6 +370,15 @@ macro_rules! event {
         impl Event for $ty {
             const SCHEMA_ID: i32 = $id;
             const NAME: &'static str = $name;
+            const EARLIER_SCHEMAS: &'static [(i32, SchemaFn)] = &[$(($old_id, {
+                fn earlier() -> &'static Schema {
+                    static SCHEMA: OnceLock<Schema> = OnceLock::new();
+                    SCHEMA.get_or_init(|| {
+                        parse_compiled($old_file, include_str!(concat!("../schemas/", $old_file)))
+                    })
+                }
+                earlier
+            })),*];
 
             fn schema() -> &'static Schema {
                 static SCHEMA: OnceLock<Schema> = OnceLock::new();
@@ -380,10 +399,28 @@ macro_rules! event {
 }
 
 event!(AnomalyEvent, 2, "AnomalyEvent", "anomaly.avsc");
-event!(CheckRequest, 3, "CheckRequest", "check.avsc");
-event!(MatchResult, 4, "MatchResult", "match.avsc");
-event!(Label, 5, "Label", "label.avsc");
-event!(ProfileEvent, 6, "ProfileEvent", "profile.avsc");
+event!(
+    CheckRequest,
+    9,
+    "CheckRequest",
+    "check.avsc",
+    [(3, "v1/check.avsc")]
+);
+event!(
+    MatchResult,
+    10,
+    "MatchResult",
+    "match.avsc",
+    [(4, "v1/match.avsc")]
+);
+event!(Label, 11, "Label", "label.avsc", [(5, "v1/label.avsc")]);
+event!(
+    ProfileEvent,
+    12,
+    "ProfileEvent",
+    "profile.avsc",
+    [(6, "v1/profile.avsc")]
+);
 event!(AlertEvent, 7, "AlertEvent", "alert.avsc");
 event!(DeadLetter, 8, "DeadLetter", "deadletter.avsc");
 

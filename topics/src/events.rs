@@ -84,6 +84,38 @@ pub struct CheckRequest {
     /// The series judged, as `(unix seconds, value)`.
     pub series: Vec<SeriesPoint>,
     pub decided_at_ms: i64,
+    /// Seconds of data the check is at (v1 messages: `None`, see
+    /// [`CheckRequest::full_duration`]).
+    #[serde(default)]
+    pub full_duration: Option<i64>,
+    /// Seasonal checks handed to fingerprint: the last 24 h at full
+    /// resolution (echo profiles and layers are judged on it).
+    #[serde(default)]
+    pub echo_series: Option<Vec<SeriesPoint>>,
+    /// Fingerprint checks: the alerts to send unless the anomaly is
+    /// deflected.
+    #[serde(default)]
+    pub alerts: Vec<AlertRoute>,
+}
+
+impl CheckRequest {
+    /// Seconds of data the check is judged at: as recorded, or (version 1
+    /// messages) the series' span.
+    pub fn full_duration(&self) -> i64 {
+        self.full_duration
+            .unwrap_or_else(|| match (self.series.first(), self.series.last()) {
+                (Some(a), Some(b)) => b.timestamp - a.timestamp,
+                _ => 0,
+            })
+    }
+}
+
+/// An alert rule that fires unless a check deflects its anomaly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRoute {
+    pub alerter: String,
+    /// The rule's pattern.
+    pub rule: String,
 }
 
 /// A point of a series carried in an event.
@@ -122,6 +154,47 @@ pub struct MatchResult {
     /// Motif distance (motif matches).
     pub distance: Option<f64>,
     pub decided_at_ms: i64,
+    /// Matched against a 24 h (echo) profile for a seasonal check.
+    #[serde(default)]
+    pub echo: bool,
+    /// Profiles compared by features.
+    #[serde(default)]
+    pub profiles_checked: u32,
+    /// Σ of every feature calculated for the check's series.
+    #[serde(default)]
+    pub features_sum: Option<f64>,
+    /// Features-profile matches: features common to profile and check.
+    #[serde(default)]
+    pub common_features: Option<u32>,
+    /// Layers matches: only the approximately-close tolerance matched.
+    #[serde(default)]
+    pub approx_close: bool,
+    /// Motif matches: where and how closely.
+    #[serde(default)]
+    pub motif: Option<MotifMatch>,
+}
+
+/// How a motif matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MotifKind {
+    Exact,
+    AllInRange,
+}
+
+/// Where and how closely a motif matched.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MotifMatch {
+    /// Start of the matching subsequence in the profile's series.
+    pub index: u32,
+    /// Its length in points.
+    pub size: u32,
+    pub kind: MotifKind,
+    /// Trapezoid area of the check's query window.
+    pub area: f64,
+    /// Trapezoid area of the profile's subsequence.
+    pub profile_area: f64,
+    pub area_percent_diff: f64,
 }
 
 /// An operator's judgement (`skyline.labels`, key: metric).
@@ -142,6 +215,19 @@ pub struct Label {
     pub layers_json: Option<String>,
     pub operator: String,
     pub labelled_at_ms: i64,
+    /// The check whose series is labelled.
+    #[serde(default)]
+    pub check_id: Option<Uuid>,
+    /// Seconds of data the labelled series covers.
+    #[serde(default)]
+    pub full_duration: Option<i64>,
+    /// The labelled series as it was when labelled, so profiles can be
+    /// re-derived from the labels topic alone.
+    #[serde(default)]
+    pub series: Option<Vec<SeriesPoint>>,
+    /// The operator's words for the pattern.
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// What happened to a features profile.
@@ -180,6 +266,45 @@ pub struct ProfileEvent {
     pub layers_json: Option<String>,
     pub label_id: Option<Uuid>,
     pub at_ms: i64,
+    /// Created/learnt: whether the profile starts validated.
+    #[serde(default)]
+    pub validated: bool,
+    /// Whether skyline may learn from this profile at longer durations.
+    #[serde(default)]
+    pub learn: bool,
+    /// Created/learnt: the metric's learn settings when it was made.
+    #[serde(default)]
+    pub learn_settings: Option<LearnSettings>,
+    /// The label text: the operator's words, `LEARNT` or `echo`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Who made, validated or disabled it (`None` when learnt).
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// Timestamp of the anomaly it was made or learnt from.
+    #[serde(default)]
+    pub anomaly_timestamp: Option<i64>,
+    /// The check it was made or learnt from.
+    #[serde(default)]
+    pub check_id: Option<Uuid>,
+    /// Disabled events: the profile the operator disabled, when this one is
+    /// disabled as its descendant.
+    #[serde(default)]
+    pub disabled_with: Option<Uuid>,
+}
+
+/// How a metric learns (`spec/learn.md` §1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LearnSettings {
+    /// Seconds of data learnt from (learn_full_duration_days × 86400).
+    pub full_duration: i64,
+    /// Seconds an anomaly must be old before learning from it.
+    pub valid_ts_older_than: i64,
+    /// Highest generation a learnt profile may have.
+    pub max_generations: u32,
+    /// Largest percent difference of a learnt profile's features sum from
+    /// its origin's.
+    pub max_percent_diff_from_origin: f64,
 }
 
 /// An alert sent (`skyline.alerts`, key: metric).

@@ -106,6 +106,34 @@ pub fn match_id(check_id: Uuid, profile_ids: &[Uuid]) -> Uuid {
     derived_id("match", &fields)
 }
 
+/// The id of the features profile made from label `label_id` with features
+/// version `features_version`: the same label and features give the same
+/// profile (a re-derivation is idempotent), a features change a new one.
+pub fn label_profile_id(label_id: Uuid, features_version: &str) -> Uuid {
+    derived_id(
+        "label-profile",
+        &[label_id.as_bytes(), features_version.as_bytes()],
+    )
+}
+
+/// The id of the profile learnt from `parent_id` out of the anomaly at
+/// `anomaly_timestamp`, at `full_duration` seconds.
+pub fn learnt_profile_id(parent_id: Uuid, anomaly_timestamp: i64, full_duration: i64) -> Uuid {
+    derived_id(
+        "learnt-profile",
+        &[
+            parent_id.as_bytes(),
+            &anomaly_timestamp.to_be_bytes(),
+            &full_duration.to_be_bytes(),
+        ],
+    )
+}
+
+/// The id of the layers a profile defines.
+pub fn layer_id(profile_id: Uuid) -> Uuid {
+    derived_id("layers", &[profile_id.as_bytes()])
+}
+
 /// A fresh time-ordered id (UUID v7) for an operator action: a label, a
 /// validate, a disable, or a dead letter.
 pub fn fresh_id() -> Uuid {

@@ -131,6 +131,12 @@ fn checks() -> Vec<CheckRequest> {
             second_order_resolution_hours: Some(168),
             series: series(1440),
             decided_at_ms: 1_700_003_601_234,
+            full_duration: Some(604_800),
+            echo_series: Some(series(1440)),
+            alerts: vec![AlertRoute {
+                alerter: "smtp".into(),
+                rule: "stats.web*".into(),
+            }],
         },
         CheckRequest {
             id: uuid(12),
@@ -143,6 +149,9 @@ fn checks() -> Vec<CheckRequest> {
             second_order_resolution_hours: None,
             series: vec![],
             decided_at_ms: 0,
+            full_duration: None,
+            echo_series: None,
+            alerts: vec![],
         },
         CheckRequest {
             id: uuid(14),
@@ -155,6 +164,18 @@ fn checks() -> Vec<CheckRequest> {
             second_order_resolution_hours: Some(u32::MAX),
             series: series(1),
             decided_at_ms: 0,
+            full_duration: Some(i64::MIN),
+            echo_series: Some(vec![]),
+            alerts: vec![
+                AlertRoute {
+                    alerter: String::new(),
+                    rule: String::new(),
+                },
+                AlertRoute {
+                    alerter: "webhook".into(),
+                    rule: "m".into(),
+                },
+            ],
         },
     ]
 }
@@ -183,6 +204,19 @@ fn matches() -> Vec<MatchResult> {
             percent_different: (method == MatchMethod::FeaturesProfile).then_some(1.75),
             distance: (method == MatchMethod::Motif).then_some(0.0123),
             decided_at_ms: 1_700_003_602_000,
+            echo: i % 2 == 1,
+            profiles_checked: i as u32 * 7,
+            features_sum: (i > 0).then_some(1234.5 * i as f64),
+            common_features: (method == MatchMethod::FeaturesProfile).then_some(140),
+            approx_close: method == MatchMethod::Layers,
+            motif: (method == MatchMethod::Motif).then_some(MotifMatch {
+                index: 512,
+                size: 360,
+                kind: MotifKind::AllInRange,
+                area: 1.5,
+                profile_area: 1.25,
+                area_percent_diff: 20.0,
+            }),
         })
         .collect()
 }
@@ -200,6 +234,10 @@ fn labels() -> Vec<Label> {
             layers_json: Some(r#"{"d": {"op": ">", "value": 100}}"#.into()),
             operator: "ops@example.com".into(),
             labelled_at_ms: 1_700_010_000_000,
+            check_id: Some(uuid(44)),
+            full_duration: Some(86_400),
+            series: Some(series(1440)),
+            description: Some("nightly backup".into()),
         },
         Label {
             id: uuid(42),
@@ -212,6 +250,10 @@ fn labels() -> Vec<Label> {
             layers_json: None,
             operator: String::new(),
             labelled_at_ms: 0,
+            check_id: None,
+            full_duration: None,
+            series: None,
+            description: None,
         },
     ]
 }
@@ -237,6 +279,19 @@ fn profiles() -> Vec<ProfileEvent> {
             layers_json: Some("{}".into()),
             label_id: Some(uuid(53)),
             at_ms: 1_700_010_000_500,
+            validated: false,
+            learn: true,
+            learn_settings: Some(LearnSettings {
+                full_duration: 2_592_000,
+                valid_ts_older_than: 3661,
+                max_generations: 16,
+                max_percent_diff_from_origin: 100.0,
+            }),
+            description: Some("LEARNT".into()),
+            operator: None,
+            anomaly_timestamp: Some(1_700_003_600),
+            check_id: Some(uuid(58)),
+            disabled_with: None,
         },
         ProfileEvent {
             id: uuid(54),
@@ -252,6 +307,14 @@ fn profiles() -> Vec<ProfileEvent> {
             layers_json: None,
             label_id: None,
             at_ms: 1,
+            validated: true,
+            learn: false,
+            learn_settings: None,
+            description: None,
+            operator: Some("ops".into()),
+            anomaly_timestamp: None,
+            check_id: None,
+            disabled_with: Some(uuid(59)),
         },
         ProfileEvent {
             id: uuid(55),
@@ -270,6 +333,14 @@ fn profiles() -> Vec<ProfileEvent> {
             layers_json: None,
             label_id: None,
             at_ms: 1,
+            validated: true,
+            learn: false,
+            learn_settings: None,
+            description: None,
+            operator: Some("ops".into()),
+            anomaly_timestamp: None,
+            check_id: None,
+            disabled_with: Some(uuid(59)),
         },
         ProfileEvent {
             id: uuid(57),
@@ -285,6 +356,14 @@ fn profiles() -> Vec<ProfileEvent> {
             layers_json: None,
             label_id: None,
             at_ms: 2,
+            validated: true,
+            learn: false,
+            learn_settings: None,
+            description: None,
+            operator: Some("ops".into()),
+            anomaly_timestamp: None,
+            check_id: None,
+            disabled_with: Some(uuid(59)),
         },
     ]
 }
@@ -600,14 +679,20 @@ fn schema_ids_are_the_documented_ones() {
         [
             (1, "Datapoint"),
             (2, "AnomalyEvent"),
-            (3, "CheckRequest"),
-            (4, "MatchResult"),
-            (5, "Label"),
-            (6, "ProfileEvent"),
+            (9, "CheckRequest"),
+            (10, "MatchResult"),
+            (11, "Label"),
+            (12, "ProfileEvent"),
             (7, "AlertEvent"),
             (8, "DeadLetter"),
         ]
     );
+    // The first versions stay readable under their own ids.
+    let earlier = |list: &[(i32, SchemaFn)]| list.iter().map(|e| e.0).collect::<Vec<_>>();
+    assert_eq!(earlier(CheckRequest::EARLIER_SCHEMAS), [3]);
+    assert_eq!(earlier(MatchResult::EARLIER_SCHEMAS), [4]);
+    assert_eq!(earlier(Label::EARLIER_SCHEMAS), [5]);
+    assert_eq!(earlier(ProfileEvent::EARLIER_SCHEMAS), [6]);
 }
 
 #[test]
@@ -1158,8 +1243,81 @@ fn huge_lengths_are_refused_without_allocating_them() {
 fn split_header_exposes_id_and_body() {
     let bytes = encode(&labels()[0]).unwrap();
     let (id, body) = split_header(&bytes).unwrap();
-    assert_eq!(id, 5);
+    assert_eq!(id, 11);
     assert_eq!(body, &bytes[5..]);
+}
+
+/// Re-writes a current message as its first version would have written it
+/// (the v2 body resolved to the v1 schema, then written with it), under the
+/// v1 id.
+fn as_version_one<E: Event>(event: &E) -> Vec<u8> {
+    let (old_id, old_schema) = E::EARLIER_SCHEMAS[0];
+    let bytes = encode(event).unwrap();
+    let mut body = &bytes[5..];
+    let value = GenericDatumReader::builder(E::schema())
+        .reader_schema(old_schema())
+        .build()
+        .unwrap()
+        .read_value(&mut body)
+        .unwrap();
+    let mut out = vec![0];
+    out.extend_from_slice(&old_id.to_be_bytes());
+    GenericDatumWriter::builder(old_schema())
+        .build()
+        .unwrap()
+        .write_value(&mut out, value)
+        .unwrap();
+    out
+}
+
+#[test]
+fn first_version_messages_decode_with_defaults_for_the_new_fields() {
+    for schema in [
+        CheckRequest::EARLIER_SCHEMAS[0].1,
+        MatchResult::EARLIER_SCHEMAS[0].1,
+        Label::EARLIER_SCHEMAS[0].1,
+        ProfileEvent::EARLIER_SCHEMAS[0].1,
+    ] {
+        let new = match schema().name().map(|n| n.name()) {
+            Some("CheckRequest") => CheckRequest::schema(),
+            Some("MatchResult") => MatchResult::schema(),
+            Some("Label") => Label::schema(),
+            _ => ProfileEvent::schema(),
+        };
+        let compat = SchemaCompatibility::can_read(schema(), new).unwrap();
+        assert_eq!(compat, Compatibility::Full);
+    }
+
+    let check = checks().remove(0);
+    let old: CheckRequest = decode(&as_version_one(&check)).unwrap();
+    assert_eq!(old.series, check.series);
+    assert_eq!(
+        (old.full_duration, &old.echo_series, &old.alerts),
+        (None, &None, &vec![])
+    );
+    // A v1 check's duration is its series' span.
+    assert_eq!(old.full_duration(), 1439 * 60);
+
+    let matched = matches().remove(3);
+    let old: MatchResult = decode(&as_version_one(&matched)).unwrap();
+    assert_eq!(old.distance, matched.distance);
+    assert_eq!(
+        (old.echo, old.profiles_checked, old.motif),
+        (false, 0, None)
+    );
+
+    let label = labels().remove(0);
+    let old: Label = decode(&as_version_one(&label)).unwrap();
+    assert_eq!(old.layers_json, label.layers_json);
+    assert_eq!((old.check_id, old.series), (None, None));
+
+    let profile = profiles().remove(0);
+    let old: ProfileEvent = decode(&as_version_one(&profile)).unwrap();
+    assert_eq!(old.features, profile.features);
+    assert_eq!(
+        (old.learn, old.learn_settings, old.validated),
+        (false, None, false)
+    );
 }
 
 // ---------------------------------------------------------------------------

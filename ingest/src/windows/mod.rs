@@ -87,6 +87,10 @@ pub struct FoldStats {
 }
 
 /// Groups a batch by metric, keeping each metric's points in batch order.
+/// The state kind of the ionosphere-enabled flag
+/// ([`Windows::fingerprint_enabled`]).
+pub const FINGERPRINT_ENABLED_STATE: &str = "fingerprint_enabled";
+
 pub fn by_metric(batch: &[Datapoint]) -> BTreeMap<&str, Vec<Point>> {
     let mut groups: BTreeMap<&str, Vec<Point>> = BTreeMap::new();
     for d in batch {
@@ -165,6 +169,29 @@ impl Windows {
                 Ok(())
             }
         }
+    }
+
+    /// Whether each of `metrics` is ionosphere-enabled (has enabled features
+    /// profiles, so its anomalies go to fingerprint before alerting). The
+    /// fingerprint service keeps this flag as it folds the profiles topic.
+    pub async fn fingerprint_enabled(&self, metrics: &[&str]) -> Result<Vec<bool>, WindowError> {
+        let states = self.load_states(FINGERPRINT_ENABLED_STATE, metrics).await?;
+        Ok(states
+            .into_iter()
+            .map(|s| s.as_deref() == Some("1"))
+            .collect())
+    }
+
+    /// Records which metrics are ionosphere-enabled (`(metric, enabled)`).
+    pub async fn set_fingerprint_enabled(
+        &self,
+        flags: &[(String, bool)],
+    ) -> Result<(), WindowError> {
+        let states: Vec<(String, String)> = flags
+            .iter()
+            .map(|(m, on)| (m.clone(), if *on { "1" } else { "0" }.to_owned()))
+            .collect();
+        self.save_states(FINGERPRINT_ENABLED_STATE, &states).await
     }
 
     /// Per-metric state a consumer keeps beside the windows (opaque text,

@@ -194,6 +194,9 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
                 })
                 .collect(),
             decided_at_ms: 1_700_000_000_000 + i,
+            full_duration: Some(86_400),
+            echo_series: None,
+            alerts: Vec::new(),
         };
         out.push((
             names.checks.clone(),
@@ -218,6 +221,12 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
             percent_different: (i % 3 == 0).then(|| rng.gen()),
             distance: None,
             decided_at_ms: 1_700_000_000_000 + i,
+            echo: false,
+            profiles_checked: 1,
+            features_sum: None,
+            common_features: None,
+            approx_close: false,
+            motif: None,
         };
         out.push((
             names.matches.clone(),
@@ -252,6 +261,14 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
             layers_json: (i % 5 == 0).then(|| r#"{"d":{"condition":">","value":10}}"#.to_owned()),
             label_id: None,
             at_ms: 1_700_000_000_000 + i,
+            validated: i % 4 != 0,
+            learn: false,
+            learn_settings: None,
+            description: None,
+            operator: None,
+            anomaly_timestamp: Some(check.timestamp),
+            check_id: Some(check.id),
+            disabled_with: None,
         };
         out.push((
             names.profiles.clone(),
@@ -291,6 +308,10 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
             layers_json: None,
             operator: "ops".into(),
             labelled_at_ms: 1_700_000_000_000 + i,
+            check_id: Some(check.id),
+            full_duration: Some(86_400),
+            series: None,
+            description: None,
         };
         out.push((
             names.labels.clone(),

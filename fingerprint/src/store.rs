@@ -1,0 +1,358 @@
+//! The features profiles of every metric, folded from the profiles topic:
+//! what fingerprint matches against and what learn learns from.
+//!
+//! A profile is *active* when it and every one of its ancestors are enabled:
+//! disabling a profile takes its whole progeny out of matching at once, even
+//! a descendant learnt after the disable (the reference followed one child
+//! per level; `spec/learn.md` §2). Operators' disables are also written out
+//! per descendant (see [`ProfileStore::descendants`]) so the projections
+//! show them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use topics::{LearnSettings, ProfileAction, ProfileEvent};
+use uuid::Uuid;
+
+use crate::features::is_stored;
+use crate::matching::{Layers, Profile, ProfileCache};
+use crate::Features;
+
+/// The features version profiles are made with: part of a label's profile
+/// id, so re-deriving profiles after a features change makes new ones.
+pub const FEATURES_VERSION: &str = "tsfresh-0.20.3-skyline/efficient-210";
+
+/// A profile with its lineage and lifecycle.
+#[derive(Debug, Clone)]
+pub struct StoredProfile {
+    /// What matching needs (shared: matching runs on other threads).
+    pub profile: Arc<Profile>,
+    pub metric: String,
+    pub parent_id: Option<Uuid>,
+    pub generation: u32,
+    /// The profile's own flag (see [`ProfileStore::is_active`]).
+    pub enabled: bool,
+    pub validated: bool,
+    /// Whether skyline may learn from it at longer durations.
+    pub learn: bool,
+    pub learn_settings: Option<LearnSettings>,
+    pub description: Option<String>,
+    pub anomaly_timestamp: Option<i64>,
+    pub label_id: Option<Uuid>,
+    pub created_at_ms: i64,
+    /// Position in the log (creation order).
+    pub seq: u64,
+}
+
+impl StoredProfile {
+    pub fn id(&self) -> Uuid {
+        self.profile.id
+    }
+
+    pub fn full_duration(&self) -> i64 {
+        self.profile.full_duration
+    }
+}
+
+/// What applying an event changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// A new profile.
+    Added,
+    /// A flag changed.
+    Updated,
+    /// Nothing: a repeat, or about a profile not (yet) known.
+    Unchanged,
+}
+
+/// Every profile, by id and by metric.
+#[derive(Debug, Default, Clone)]
+pub struct ProfileStore {
+    by_id: HashMap<Uuid, StoredProfile>,
+    by_metric: HashMap<String, Vec<Uuid>>,
+    children: HashMap<Uuid, Vec<Uuid>>,
+    next_seq: u64,
+}
+
+impl ProfileStore {
+    pub fn new() -> ProfileStore {
+        ProfileStore::default()
+    }
+
+    /// Folds one event. Creations are kept once (a re-emitted creation
+    /// changes nothing, and never re-enables a disabled profile); validate
+    /// and disable set their flag. A flag event for an unknown profile is
+    /// ignored (`Unchanged`).
+    pub fn apply(&mut self, e: &ProfileEvent) -> Applied {
+        match e.action {
+            ProfileAction::Created | ProfileAction::Learnt => {
+                if self.by_id.contains_key(&e.profile_id) {
+                    return Applied::Unchanged;
+                }
+                let stored = StoredProfile {
+                    profile: Arc::new(profile_of(e)),
+                    metric: e.metric.clone(),
+                    parent_id: e.parent_id,
+                    generation: e.generation,
+                    enabled: true,
+                    validated: e.validated,
+                    learn: e.learn,
+                    learn_settings: e.learn_settings,
+                    description: e.description.clone(),
+                    anomaly_timestamp: e.anomaly_timestamp,
+                    label_id: e.label_id,
+                    created_at_ms: e.at_ms,
+                    seq: self.next_seq,
+                };
+                self.next_seq += 1;
+                if let Some(parent) = e.parent_id {
+                    self.children.entry(parent).or_default().push(e.profile_id);
+                }
+                self.by_metric
+                    .entry(e.metric.clone())
+                    .or_default()
+                    .push(e.profile_id);
+                self.by_id.insert(e.profile_id, stored);
+                Applied::Added
+            }
+            ProfileAction::Validated | ProfileAction::Disabled => {
+                let Some(p) = self.by_id.get_mut(&e.profile_id) else {
+                    return Applied::Unchanged;
+                };
+                let flag = if e.action == ProfileAction::Validated {
+                    &mut p.validated
+                } else {
+                    &mut p.enabled
+                };
+                let wanted = e.action == ProfileAction::Validated;
+                if *flag == wanted {
+                    Applied::Unchanged
+                } else {
+                    *flag = wanted;
+                    Applied::Updated
+                }
+            }
+        }
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<&StoredProfile> {
+        self.by_id.get(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Whether `id` is enabled and so is every ancestor.
+    pub fn is_active(&self, id: Uuid) -> bool {
+        let mut current = Some(id);
+        // Bounded by the store's size, so a (malformed) cycle cannot loop.
+        for _ in 0..=self.by_id.len() {
+            let Some(c) = current else { return true };
+            match self.by_id.get(&c) {
+                Some(p) if p.enabled => current = p.parent_id,
+                // An unknown ancestor (not folded yet) does not disable.
+                None if c != id => return true,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// Every profile of `metric`, in creation order.
+    pub fn for_metric<'a>(&'a self, metric: &str) -> impl Iterator<Item = &'a StoredProfile> + 'a {
+        self.by_metric
+            .get(metric)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.by_id.get(id))
+    }
+
+    /// The active profiles of `metric`, in creation order.
+    pub fn active_for_metric<'a>(
+        &'a self,
+        metric: &str,
+    ) -> impl Iterator<Item = &'a StoredProfile> + 'a {
+        self.for_metric(metric).filter(|p| self.is_active(p.id()))
+    }
+
+    /// Whether `metric` has an active profile (is ionosphere-enabled).
+    pub fn metric_enabled(&self, metric: &str) -> bool {
+        self.active_for_metric(metric).next().is_some()
+    }
+
+    /// Metrics with at least one profile.
+    pub fn metrics(&self) -> impl Iterator<Item = &str> {
+        self.by_metric.keys().map(String::as_str)
+    }
+
+    /// Every descendant of `id` (children, their children, …), breadth
+    /// first; all branches are followed.
+    pub fn descendants(&self, id: Uuid) -> Vec<Uuid> {
+        let mut out = Vec::new();
+        let mut frontier = vec![id];
+        while let Some(current) = frontier.pop() {
+            for &child in self.children.get(&current).into_iter().flatten() {
+                if child != id && !out.contains(&child) {
+                    out.push(child);
+                    frontier.push(child);
+                }
+            }
+        }
+        out
+    }
+
+    /// The generation-0 ancestor of `id` (itself if it has no parent).
+    pub fn origin(&self, id: Uuid) -> Option<&StoredProfile> {
+        let mut current = self.by_id.get(&id)?;
+        for _ in 0..=self.by_id.len() {
+            match current.parent_id.and_then(|p| self.by_id.get(&p)) {
+                Some(parent) => current = parent,
+                None => return Some(current),
+            }
+        }
+        None
+    }
+}
+
+/// The matching view of a created/learnt event: stored features only,
+/// layers parsed (an unreadable definition is dropped with a warning; the
+/// label API refuses those before they reach the log).
+fn profile_of(e: &ProfileEvent) -> Profile {
+    let features = Features::from_pairs(
+        e.features
+            .iter()
+            .filter_map(|f| u16::try_from(f.id).ok().map(|id| (id, f.value)))
+            .filter(|(id, _)| is_stored(*id)),
+    );
+    let layers = e.layers_json.as_deref().and_then(|json| {
+        serde_json::from_str::<Layers>(json)
+            .map_err(|err| {
+                tracing::warn!(profile = %e.profile_id, %err, "unreadable layers definition ignored")
+            })
+            .ok()
+            .map(|l| (topics::ids::layer_id(e.profile_id), l))
+    });
+    Profile {
+        id: e.profile_id,
+        full_duration: e.full_duration,
+        generation: e.generation,
+        features,
+        features_sum: e.features_sum,
+        series: e.series.iter().map(|p| (p.timestamp, p.value)).collect(),
+        layers,
+        echo: e.description.as_deref() == Some("echo"),
+        cache: ProfileCache::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created(id: u128, parent: Option<u128>, generation: u32) -> ProfileEvent {
+        ProfileEvent {
+            id: Uuid::from_u128(1000 + id),
+            profile_id: Uuid::from_u128(id),
+            action: if parent.is_some() {
+                ProfileAction::Learnt
+            } else {
+                ProfileAction::Created
+            },
+            metric: "m".into(),
+            parent_id: parent.map(Uuid::from_u128),
+            generation,
+            full_duration: 86_400,
+            features: vec![],
+            features_sum: 0.0,
+            series: vec![],
+            layers_json: None,
+            label_id: None,
+            at_ms: 0,
+            validated: generation <= 1,
+            learn: true,
+            learn_settings: None,
+            description: None,
+            operator: None,
+            anomaly_timestamp: None,
+            check_id: None,
+            disabled_with: None,
+        }
+    }
+
+    fn flag(id: u128, action: ProfileAction) -> ProfileEvent {
+        ProfileEvent {
+            action,
+            ..created(id, None, 0)
+        }
+    }
+
+    /// 1 ─┬─ 2 ─┬─ 4 ── 6
+    ///    │     └─ 5
+    ///    └─ 3 ── 7
+    fn tree() -> ProfileStore {
+        let mut s = ProfileStore::new();
+        for e in [
+            created(1, None, 0),
+            created(2, Some(1), 1),
+            created(3, Some(1), 1),
+            created(4, Some(2), 2),
+            created(5, Some(2), 2),
+            created(6, Some(4), 3),
+            created(7, Some(3), 2),
+        ] {
+            assert_eq!(s.apply(&e), Applied::Added);
+        }
+        s
+    }
+
+    #[test]
+    fn descendants_follow_every_branch() {
+        let s = tree();
+        let mut d = s.descendants(Uuid::from_u128(1));
+        d.sort();
+        assert_eq!(d, (2..=7).map(Uuid::from_u128).collect::<Vec<_>>());
+        let mut d = s.descendants(Uuid::from_u128(2));
+        d.sort();
+        assert_eq!(d, [4, 5, 6].map(Uuid::from_u128));
+        assert!(s.descendants(Uuid::from_u128(6)).is_empty());
+    }
+
+    #[test]
+    fn disabling_deactivates_the_progeny() {
+        let mut s = tree();
+        assert_eq!(s.active_for_metric("m").count(), 7);
+        assert_eq!(s.apply(&flag(2, ProfileAction::Disabled)), Applied::Updated);
+        let active: Vec<u128> = s.active_for_metric("m").map(|p| p.id().as_u128()).collect();
+        assert_eq!(active, [1, 3, 7]);
+        // A child learnt later from a disabled parent is not active either.
+        s.apply(&created(8, Some(6), 4));
+        assert!(!s.is_active(Uuid::from_u128(8)));
+        assert_eq!(
+            s.apply(&flag(2, ProfileAction::Disabled)),
+            Applied::Unchanged
+        );
+        assert_eq!(
+            s.origin(Uuid::from_u128(6)).map(|p| p.id().as_u128()),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn re_emitted_creations_do_not_re_enable() {
+        let mut s = tree();
+        s.apply(&flag(3, ProfileAction::Disabled));
+        assert_eq!(s.apply(&created(3, Some(1), 1)), Applied::Unchanged);
+        assert!(!s.is_active(Uuid::from_u128(3)));
+        assert_eq!(
+            s.apply(&flag(99, ProfileAction::Validated)),
+            Applied::Unchanged
+        );
+        assert!(s.metric_enabled("m"));
+        assert!(!s.metric_enabled("other"));
+    }
+}
