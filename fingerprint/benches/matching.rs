@@ -95,7 +95,9 @@ fn profiles() -> Vec<Profile> {
                 features,
                 features_sum,
                 series,
-                layers: (n % 4 == 0).then(|| (Uuid::from_u128(1000 + n), layers.clone())),
+                layers: n
+                    .is_multiple_of(4)
+                    .then(|| (Uuid::from_u128(1000 + n), layers.clone())),
                 echo: false,
                 cache: ProfileCache::default(),
             });

@@ -366,3 +366,27 @@ impl Layers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_and_tolerance() {
+        // 1970-01-05 was a Monday; 1969-12-31 a Wednesday
+        assert_eq!(weekday(4 * 86_400), 0);
+        assert_eq!(weekday(-1), 2);
+        assert_eq!(minute_of_day(86_400 + 8 * 3600 + 30 * 60 + 59), 510);
+        assert_eq!(parse_time_of_day("23:59"), Some(1439));
+        assert_eq!(parse_time_of_day("24:00"), None);
+        assert_eq!(parse_time_of_day("8:00"), None);
+        // pct bands: ≤ 10 → 0, (10, 11) → 0, [11, 30) → 10, ≥ 30 → 5
+        assert_eq!(approximately_close_limit(10.0), 10.0);
+        assert_eq!(approximately_close_limit(10.5), 10.5);
+        assert_eq!(approximately_close_limit(20.0), 22.0);
+        assert_eq!(approximately_close_limit(100.0), 105.0);
+        assert_eq!(approximately_close_limit(31.0), 33.0);
+        assert!(Condition::Lt.holds(5.0, 5.0) && Condition::Gt.holds(5.0, 5.0));
+        assert!(!Condition::Eq.holds(f64::NAN, f64::NAN));
+    }
+}

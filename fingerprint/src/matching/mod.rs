@@ -258,7 +258,7 @@ pub fn judge_features_only(
 ) -> Option<Match> {
     profiles.iter().find_map(|p| {
         let c = CommonComparison::new(&p.features, calculated);
-        c.matches(percent_similar).then(|| Match {
+        c.matches(percent_similar).then_some(Match {
             how: How::FeaturesProfile,
             profile_id: p.id,
             percent_different: c.percent_different,
