@@ -18,6 +18,9 @@
 //!   [`FeatureSet::Efficient`] set production profiles store (210: without
 //!   the high-cost `approximate_entropy` and `sample_entropy`).
 //! * [`compare`]: features sum and percent difference.
+//! * [`matching`]: judging a check against features profiles
+//!   (`spec/ionosphere.md` §3–§8): motifs (MASS), features, min-max, echo
+//!   and layers, in the reference's order.
 //!
 //! Everything is pure and I/O-free, and nothing panics on outside input:
 //! NaN/±inf values, constant series and series too short for a calculator

@@ -10,6 +10,9 @@
 //! [`Verdict`] comes out.
 
 pub mod layers;
+pub mod mass;
+pub mod minmax;
+pub mod motifs;
 
 use std::sync::OnceLock;
 
@@ -19,7 +22,9 @@ use uuid::Uuid;
 use crate::features::is_stored;
 use crate::{CommonComparison, FeatureSet, Features};
 
-pub use layers::Layers;
+pub use layers::{LayerOutcome, Layers, LayersError};
+pub use minmax::MinMaxCheck;
+pub use motifs::find_motif;
 
 /// A features profile as matching needs it.
 #[derive(Debug)]
@@ -46,6 +51,23 @@ pub struct Profile {
 #[derive(Debug, Default)]
 pub struct ProfileCache {
     pub(crate) minmax: OnceLock<Option<MinMaxSide>>,
+    pub(crate) motif: OnceLock<motifs::MotifData>,
+}
+
+impl Profile {
+    /// Computes ahead, into [`Profile::cache`], what judging against this
+    /// profile derives from its series alone (the min-max side; the motif
+    /// search's resolution, window statistics and FFT for `settings`'
+    /// batches), so the first check does not pay for it. Optional: `judge`
+    /// computes them on first use otherwise.
+    pub fn prepare(&self, settings: &MatchSettings) {
+        if settings.minmax_enabled {
+            minmax::profile_side(self);
+        }
+        if settings.motifs_enabled {
+            motifs::prepare(self, &settings.motif_batches);
+        }
+    }
 }
 
 /// The min-max side of a profile: its range and the features sum of its
@@ -187,7 +209,9 @@ pub struct Match {
     pub percent_different: Option<f64>,
     /// Number of common features (features matches).
     pub common_features: Option<u32>,
-    /// Matched against an echo profile.
+    /// Matched against an echo profile: the profile is one
+    /// ([`Profile::echo`]), or the match came from the echo comparison (a
+    /// FULL_DURATION profile against the check's echo series).
     pub echo: bool,
     /// The layers matched (layers matches).
     pub layer_id: Option<Uuid>,
@@ -204,6 +228,8 @@ pub struct Verdict {
     /// Profiles compared (features or min-max).
     pub profiles_checked: u32,
     /// Σ of every feature calculated for the check's series (NaN skipped).
+    /// 0 when a motif matched: motifs are tried before features are
+    /// calculated, and a motif match ends the check.
     pub features_sum: f64,
 }
 
@@ -232,7 +258,7 @@ pub fn judge_features_only(
 ) -> Option<Match> {
     profiles.iter().find_map(|p| {
         let c = CommonComparison::new(&p.features, calculated);
-        c.matches(percent_similar).then(|| Match {
+        c.matches(percent_similar).then_some(Match {
             how: How::FeaturesProfile,
             profile_id: p.id,
             percent_different: c.percent_different,
@@ -245,10 +271,204 @@ pub fn judge_features_only(
     })
 }
 
+/// The finite values of a series (points whose value is NaN or infinite
+/// are dropped, as the reference drops NaN before computing features).
+fn finite_values(series: &[(i64, f64)]) -> Vec<f64> {
+    series
+        .iter()
+        .map(|p| p.1)
+        .filter(|v| v.is_finite())
+        .collect()
+}
+
+/// The stored subset of freshly calculated features: what a profile can
+/// have in common with them.
+fn stored_only(all: &Features) -> Features {
+    Features::from_pairs(
+        all.iter()
+            .filter(|(id, _, _)| is_stored(*id))
+            .map(|(id, _, v)| (id, v)),
+    )
+}
+
+/// One pass of features comparisons (the check's duration, or echo):
+/// `profiles` in order, each by common features and then, unless that
+/// matched, by min-max. Counts the profiles compared.
+fn features_pass(
+    calculated: &Features,
+    minmax: &MinMaxCheck<'_>,
+    profiles: &mut dyn Iterator<Item = &Profile>,
+    settings: &MatchSettings,
+    echo_pass: bool,
+    checked: &mut u32,
+) -> Option<Match> {
+    let (features_similar, minmax_similar) = if echo_pass {
+        (
+            settings.echo_features_percent_similar,
+            settings.echo_minmax_percent_similar,
+        )
+    } else {
+        (
+            settings.features_percent_similar,
+            settings.features_percent_similar,
+        )
+    };
+    for p in profiles {
+        let c = CommonComparison::new(&p.features, calculated);
+        // no common feature: the profile is skipped, not compared
+        if c.common_count == 0 {
+            continue;
+        }
+        *checked += 1;
+        let base = Match {
+            how: How::FeaturesProfile,
+            profile_id: p.id,
+            percent_different: c.percent_different,
+            common_features: Some(c.common_count as u32),
+            echo: p.echo || echo_pass,
+            layer_id: None,
+            approx_close: false,
+            motif: None,
+        };
+        if c.matches(features_similar) {
+            return Some(base);
+        }
+        if settings.minmax_enabled {
+            if let Some(pd) = minmax.matches(p, settings.minmax_range_tolerance, minmax_similar) {
+                return Some(Match {
+                    how: How::MinMax,
+                    percent_different: Some(pd),
+                    ..base
+                });
+            }
+        }
+    }
+    None
+}
+
 /// Judges a check against a metric's enabled profiles (all durations; those
 /// at the check's duration are compared by features, FULL_DURATION ones by
 /// echo, every one's layers by layers), in the order given.
+///
+/// The order of `spec/ionosphere.md` §5, stopping at the first match:
+///
+/// 1. **motifs** ([`motifs::find_motif`]): the profiles at the check's full
+///    duration, when `motifs_enabled` and there are any;
+/// 2. **features**: the check's efficient features, computed once (points
+///    with a non-finite value dropped first); each profile at the check's
+///    duration by [`CommonComparison`] (`features_percent_similar`), then by
+///    min-max ([`MinMaxCheck`]) when enabled;
+/// 3. **echo**: when `echo_enabled`, the check is longer than
+///    FULL_DURATION and has an echo series: the FULL_DURATION profiles
+///    against the echo series' features, with the echo thresholds
+///    (2.5 % features, 3.5 % min-max);
+/// 4. **layers**: every profile's layers (all durations), on the
+///    FULL_DURATION series (the echo series if given, else the series).
+///
+/// Pure and panic-free: empty, short, constant or NaN-ridden series simply
+/// do not match.
 pub fn judge(check: &Check<'_>, profiles: &[&Profile], settings: &MatchSettings) -> Verdict {
-    let _ = (check, profiles, settings);
-    todo!("matching: filled in by the matching work")
+    let mut verdict = Verdict {
+        matched: None,
+        profiles_checked: 0,
+        features_sum: 0.0,
+    };
+    let at_duration: Vec<&Profile> = profiles
+        .iter()
+        .copied()
+        .filter(|p| p.full_duration == check.full_duration)
+        .collect();
+
+    // 1. motifs
+    if settings.motifs_enabled && !at_duration.is_empty() {
+        if let Some((i, m)) = find_motif(check.series, &at_duration, &settings.motif_batches) {
+            let p = at_duration[i];
+            verdict.matched = Some(Match {
+                how: How::Motif,
+                profile_id: p.id,
+                percent_different: None,
+                common_features: None,
+                echo: p.echo,
+                layer_id: None,
+                approx_close: false,
+                motif: Some(m),
+            });
+            return verdict;
+        }
+    }
+
+    // 2. features profiles at the check's duration
+    let values = finite_values(check.series);
+    let all = Features::compute_parallel(&values, FeatureSet::Efficient);
+    verdict.features_sum = all.sum();
+    let calculated = stored_only(&all);
+    let minmax = MinMaxCheck::new(&values);
+    verdict.matched = features_pass(
+        &calculated,
+        &minmax,
+        &mut at_duration.iter().copied(),
+        settings,
+        false,
+        &mut verdict.profiles_checked,
+    );
+    if verdict.matched.is_some() {
+        return verdict;
+    }
+
+    // 3. echo: FULL_DURATION profiles against the echo series
+    if settings.echo_enabled && check.full_duration > settings.full_duration {
+        if let Some(echo_series) = check.echo_series {
+            let mut echo_profiles = profiles
+                .iter()
+                .copied()
+                .filter(|p| p.full_duration == settings.full_duration)
+                .peekable();
+            if echo_profiles.peek().is_some() {
+                let echo_values = finite_values(echo_series);
+                let echo_features = stored_only(&Features::compute_parallel(
+                    &echo_values,
+                    FeatureSet::Efficient,
+                ));
+                let echo_minmax = MinMaxCheck::new(&echo_values);
+                verdict.matched = features_pass(
+                    &echo_features,
+                    &echo_minmax,
+                    &mut echo_profiles,
+                    settings,
+                    true,
+                    &mut verdict.profiles_checked,
+                );
+                if verdict.matched.is_some() {
+                    return verdict;
+                }
+            }
+        }
+    }
+
+    // 4. layers, on the FULL_DURATION series
+    let layer_series = check.echo_series.unwrap_or(check.series);
+    for p in profiles {
+        let Some((layer_id, layers)) = &p.layers else {
+            continue;
+        };
+        let out = layers.evaluate(
+            layer_series,
+            check.timestamp,
+            settings.layers_approximately_close,
+        );
+        if out.matched {
+            verdict.matched = Some(Match {
+                how: How::Layers,
+                profile_id: p.id,
+                percent_different: None,
+                common_features: None,
+                echo: p.echo,
+                layer_id: Some(*layer_id),
+                approx_close: out.approx_close,
+                motif: None,
+            });
+            return verdict;
+        }
+    }
+    verdict
 }
