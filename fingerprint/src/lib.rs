@@ -36,6 +36,7 @@
 pub mod calculators;
 pub mod compare;
 pub mod features;
+pub mod follow;
 pub mod matching;
 mod numeric;
 pub mod store;
