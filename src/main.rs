@@ -4,6 +4,7 @@ mod backtest;
 mod config;
 mod features_cmd;
 mod panorama;
+mod profiles_cmd;
 mod series_file;
 mod services;
 mod up;
@@ -50,6 +51,9 @@ enum Command {
     Project(panorama::ProjectArgs),
     /// Print recent anomalies from the projections.
     Anomalies(panorama::AnomaliesArgs),
+    /// Print features profiles from the projections: lineage, flags and
+    /// how often each deflected an anomaly.
+    Profiles(profiles_cmd::ProfilesArgs),
     /// Rebuild state from the log.
     #[command(subcommand)]
     Replay(ReplayCommand),
@@ -136,6 +140,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Project(args) => runtime()?.block_on(panorama::run_project(config, args)),
         Command::Anomalies(args) => runtime()?.block_on(panorama::run_anomalies(config, args)),
+        Command::Profiles(args) => runtime()?.block_on(profiles_cmd::run(config, args)),
         Command::Replay(ReplayCommand::Projections(args)) => {
             runtime()?.block_on(panorama::run_replay(config, args))
         }

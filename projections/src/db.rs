@@ -301,6 +301,41 @@ pub enum OnConflict<'a> {
 /// Rows per statement: well under both drivers' bind-parameter limits.
 const MAX_BINDS: usize = 30_000;
 
+/// Bytes of bound values per statement, roughly: a statement is one packet
+/// to MySQL, which refuses packets over `max_allowed_packet` (16 MiB by
+/// default), and a check's series is tens of kilobytes of text, so a
+/// thousand checks in one statement would not fit.
+const MAX_STATEMENT_BYTES: usize = 4 << 20;
+
+impl Value {
+    /// About how many bytes the value takes on the wire.
+    fn wire_size(&self) -> usize {
+        match self {
+            Value::Text(Some(s)) => s.len() + 4,
+            _ => 9,
+        }
+    }
+}
+
+/// Splits `rows` into statements of at most `per_statement` rows and about
+/// [`MAX_STATEMENT_BYTES`] (a single larger row still gets a statement).
+fn statements(rows: &[Vec<Value>], per_statement: usize) -> Vec<&[Vec<Value>]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, row) in rows.iter().enumerate() {
+        let size: usize = row.iter().map(Value::wire_size).sum();
+        if i > start && (i - start >= per_statement || bytes + size > MAX_STATEMENT_BYTES) {
+            out.push(&rows[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < rows.len() {
+        out.push(&rows[start..]);
+    }
+    out
+}
+
 /// Inserts `rows` into `table` (`columns` in order, `key` its primary key)
 /// with multi-row statements. Returns the rows written.
 pub async fn insert_rows(
@@ -334,7 +369,7 @@ pub async fn insert_rows(
         }
     };
     let mut written = 0;
-    for chunk in rows.chunks(per_statement) {
+    for chunk in statements(rows, per_statement) {
         let sql = format!(
             "INSERT INTO {table} ({}) VALUES {}{conflict}",
             columns.join(", "),
@@ -422,7 +457,22 @@ pub(crate) async fn write_offsets(
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{redact, statements, Value, MAX_STATEMENT_BYTES};
+
+    #[test]
+    fn statements_stay_under_the_packet_limit() {
+        let big = "x".repeat(MAX_STATEMENT_BYTES / 3);
+        let rows: Vec<Vec<Value>> = (0..10).map(|_| vec![big.as_str().into()]).collect();
+        let chunks = statements(&rows, 1000);
+        assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), 10);
+        assert!(chunks.iter().all(|c| c.len() <= 2), "{}", chunks.len());
+        let small: Vec<Vec<Value>> = (0..2500).map(|i| vec![Value::from(i as i64)]).collect();
+        let sizes: Vec<usize> = statements(&small, 1000).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [1000, 1000, 500]);
+        assert!(statements(&[], 10).is_empty());
+        let huge = vec![vec![Value::from("y".repeat(MAX_STATEMENT_BYTES * 2))]];
+        assert_eq!(statements(&huge, 10).len(), 1);
+    }
 
     #[test]
     fn passwords_are_not_logged() {

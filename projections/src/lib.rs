@@ -30,6 +30,7 @@ use topics::names::TopicNames;
 use topics::{AlertEvent, AnomalyEvent, CheckRequest, Label, MatchResult, ProfileEvent};
 
 pub use db::{Database, Dialect, Kind};
+pub use query::CheckForLabel;
 
 /// What can go wrong in a projection.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,10 @@ pub enum Error {
     Kafka(#[from] topics::kafka::Error),
     #[error("unknown projection or table {0:?} (known: {1})")]
     Unknown(String, String),
+    /// A stored value the queries cannot read back (a table written by
+    /// something other than these projections, or edited by hand).
+    #[error("unreadable {what} in the projections: {detail}")]
+    Stored { what: &'static str, detail: String },
 }
 
 /// A table a projection owns: its name, key columns and every column with

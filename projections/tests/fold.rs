@@ -106,13 +106,24 @@ async fn live_fold_rebuild_and_sqlite_give_identical_tables() {
     assert_eq!(rows("alerts"), 120);
     let disabled = live["profiles"].iter().filter(|r| r[11] == "0").count();
     let validated = live["profiles"].iter().filter(|r| r[12] == "1").count();
-    assert_eq!((disabled, validated), (15, 20));
+    // Validated from creation (i % 4 != 0) or by an event (i % 12 == 0).
+    assert_eq!((disabled, validated), (15, 100));
     // Every metric still has an enabled profile.
     assert!(
         live["metrics"].iter().all(|r| r[4] == "1"),
         "{:?}",
         live["metrics"]
     );
+    // Re-emitted matches are stored once; the queries read the stream back.
+    assert_queries_match_stream(&maria.db, &names, &messages).await;
+    let learnt_with_parent = live["profiles"]
+        .iter()
+        .filter(|r| r[2] == "learnt" && r[3] != "NULL")
+        .count();
+    assert_eq!(learnt_with_parent, 27);
+    let disabled_with = live["profiles"].iter().filter(|r| r[25] != "NULL").count();
+    assert_eq!(disabled_with, 8);
+    assert_eq!(live["layers"].iter().filter(|r| r[4] == "0").count(), 3);
     // A re-emitted anomaly keeps its first row.
     assert!(live["anomalies"]
         .iter()
@@ -168,6 +179,7 @@ async fn live_fold_rebuild_and_sqlite_give_identical_tables() {
         .unwrap();
     fold_live(&sqlite, &common::kafka(), &names, &expected).await;
     assert_eq!(dump_all(&sqlite).await, live, "SQLite differs from MariaDB");
+    assert_queries_match_stream(&sqlite, &names, &messages).await;
     sqlite.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     maria.drop_it().await;

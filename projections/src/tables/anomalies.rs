@@ -1,12 +1,19 @@
 //! `anomalies` and `metrics` (with `metric_profiles`, the profiles each
 //! metric has, from which `metrics.ionosphere_enabled` is derived), folded
 //! from the anomalies and profiles topics.
+//!
+//! A metric's learn settings come from the latest created or learnt profile
+//! event that carries them (latest by `at_ms`, then profile id): the
+//! event's settings are what the metric learnt with when the profile was
+//! made. The row remembers which event set them and only a later one
+//! replaces them, so a re-emitted or late older event changes nothing and
+//! the result does not depend on fold order.
 
 use std::collections::BTreeMap;
 
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
-use topics::ProfileAction;
+use topics::{LearnSettings, ProfileAction};
 
 use super::{insert_events, source_name};
 use crate::db::{insert_rows, Dialect, Kind, OnConflict, Value};
@@ -47,6 +54,9 @@ pub static METRICS: Table = Table {
         ("learn_valid_ts_older_than", Kind::Int),
         ("max_generations", Kind::Int),
         ("max_percent_diff_from_origin", Kind::Real),
+        ("learn_full_duration", Kind::Int),
+        ("learn_settings_at_ms", Kind::Int),
+        ("learn_settings_profile_id", Kind::Text),
     ],
 };
 
@@ -88,6 +98,9 @@ impl Projection for Anomalies {
             let mut profiles_created = Vec::new();
             let mut profiles_disabled = Vec::new();
             let mut profile_metrics: BTreeMap<uuid::Uuid, &str> = BTreeMap::new();
+            // Per metric: the latest learn settings in the batch, with the
+            // (at_ms, profile id) that orders them.
+            let mut learn: BTreeMap<uuid::Uuid, (i64, uuid::Uuid, LearnSettings)> = BTreeMap::new();
             for event in events {
                 match event {
                     Event::Anomaly(a) => {
@@ -116,6 +129,16 @@ impl Projection for Anomalies {
                     Event::Profile(p) => {
                         let id = metric_id(&p.metric);
                         profile_metrics.insert(id, &p.metric);
+                        if let (ProfileAction::Created | ProfileAction::Learnt, Some(settings)) =
+                            (p.action, p.learn_settings)
+                        {
+                            let newer = learn
+                                .get(&id)
+                                .is_none_or(|(at, pid, _)| (*at, *pid) <= (p.at_ms, p.profile_id));
+                            if newer {
+                                learn.insert(id, (p.at_ms, p.profile_id, settings));
+                            }
+                        }
                         match p.action {
                             ProfileAction::Created | ProfileAction::Learnt => profiles_created
                                 .push(vec![p.profile_id.into(), id.into(), Value::from(1)]),
@@ -190,6 +213,9 @@ impl Projection for Anomalies {
                     .execute(&mut *conn)
                     .await?;
             }
+            for (id, (at_ms, profile, settings)) in learn {
+                write_learn_settings(conn, id, at_ms, profile, &settings).await?;
+            }
             // ionosphere_enabled: 1 while the metric has an enabled profile.
             for id in profile_metrics.keys() {
                 sqlx::query(
@@ -205,4 +231,43 @@ impl Projection for Anomalies {
             Ok(written)
         })
     }
+}
+
+/// Sets a metric's learn settings from the profile event `(at_ms, profile)`
+/// unless a later event set them already. Values are clamped to the
+/// columns' range (and a non-finite percentage keeps the stored one): a
+/// value the database refused would stop the fold at that record.
+async fn write_learn_settings(
+    conn: &mut AnyConnection,
+    metric: uuid::Uuid,
+    at_ms: i64,
+    profile: uuid::Uuid,
+    settings: &LearnSettings,
+) -> Result<(), Error> {
+    let int = |v: i64| v.clamp(0, i64::from(i32::MAX));
+    // Whole days, rounded to the nearest (the reference keeps days).
+    let days = int(settings.full_duration.saturating_add(43_200) / 86_400);
+    let percent = Some(settings.max_percent_diff_from_origin).filter(|v| v.is_finite());
+    sqlx::query(
+        "UPDATE metrics SET learn_full_duration_days = ?, learn_valid_ts_older_than = ?, \
+         max_generations = ?, \
+         max_percent_diff_from_origin = COALESCE(?, max_percent_diff_from_origin), \
+         learn_full_duration = ?, learn_settings_at_ms = ?, learn_settings_profile_id = ? \
+         WHERE id = ? AND (learn_settings_at_ms IS NULL OR learn_settings_at_ms < ? \
+         OR (learn_settings_at_ms = ? AND learn_settings_profile_id <= ?))",
+    )
+    .bind(days)
+    .bind(int(settings.valid_ts_older_than))
+    .bind(int(i64::from(settings.max_generations)))
+    .bind(percent)
+    .bind(settings.full_duration)
+    .bind(at_ms)
+    .bind(profile.to_string())
+    .bind(metric.to_string())
+    .bind(at_ms)
+    .bind(at_ms)
+    .bind(profile.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -1,4 +1,6 @@
-//! `labels`: every operator judgement.
+//! `labels`: every operator judgement. The labelled series itself is not
+//! kept here: the label's check (`checks.series`) and the profile made from
+//! it (`profile_series`) already hold it.
 
 use super::EventTable;
 use crate::db::{Kind, Value};
@@ -26,6 +28,9 @@ pub static LABELS: Table = Table {
         ("layers_json", Kind::Text),
         ("operator", Kind::Text),
         ("labelled_at_ms", Kind::Int),
+        ("check_id", Kind::Text),
+        ("full_duration", Kind::Int),
+        ("description", Kind::Text),
     ],
 };
 
@@ -44,5 +49,8 @@ fn row(event: &Event) -> Option<Vec<Value>> {
         l.layers_json.clone().into(),
         l.operator.as_str().into(),
         l.labelled_at_ms.into(),
+        l.check_id.into(),
+        l.full_duration.into(),
+        l.description.clone().into(),
     ])
 }

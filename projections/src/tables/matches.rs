@@ -1,6 +1,9 @@
-//! `matches`: every fingerprint verdict on a check, matched or not.
+//! `matches`: every fingerprint verdict on a check, matched or not, with
+//! how it matched (echo, approximately-close layers, where a motif matched).
+//! Per-profile match counts are queried from these rows
+//! ([`crate::query::profile_match_counts`]), never kept as counters.
 
-use topics::MatchMethod;
+use topics::{MatchMethod, MotifKind};
 
 use super::EventTable;
 use crate::db::{Kind, Value};
@@ -30,6 +33,17 @@ pub static MATCHES: Table = Table {
         ("percent_different", Kind::Real),
         ("distance", Kind::Real),
         ("decided_at_ms", Kind::Int),
+        ("echo", Kind::Int),
+        ("profiles_checked", Kind::Int),
+        ("features_sum", Kind::Real),
+        ("common_features", Kind::Int),
+        ("approx_close", Kind::Int),
+        ("motif_index", Kind::Int),
+        ("motif_size", Kind::Int),
+        ("motif_kind", Kind::Text),
+        ("motif_area", Kind::Real),
+        ("motif_profile_area", Kind::Real),
+        ("motif_area_percent_diff", Kind::Real),
     ],
 };
 
@@ -50,11 +64,35 @@ fn row(event: &Event) -> Option<Vec<Value>> {
         m.percent_different.into(),
         m.distance.into(),
         m.decided_at_ms.into(),
+        m.echo.into(),
+        i64::from(m.profiles_checked).into(),
+        finite(m.features_sum).into(),
+        m.common_features.map(i64::from).into(),
+        m.approx_close.into(),
+        m.motif.map(|x| i64::from(x.index)).into(),
+        m.motif.map(|x| i64::from(x.size)).into(),
+        m.motif
+            .map(|x| match x.kind {
+                MotifKind::Exact => "exact",
+                MotifKind::AllInRange => "all_in_range",
+            })
+            .map(str::to_owned)
+            .into(),
+        finite(m.motif.map(|x| x.area)).into(),
+        finite(m.motif.map(|x| x.profile_area)).into(),
+        finite(m.motif.map(|x| x.area_percent_diff)).into(),
     ])
 }
 
+/// A measurement as stored: MySQL's DOUBLE has no NaN or infinity, and a
+/// value it refuses would stop the fold at that record for good, so a
+/// non-finite measurement is stored as NULL (unknown).
+fn finite(v: Option<f64>) -> Option<f64> {
+    v.filter(|v| v.is_finite())
+}
+
 /// The stable name of a match method in the table (its serde name).
-fn method_name(method: MatchMethod) -> &'static str {
+pub(crate) fn method_name(method: MatchMethod) -> &'static str {
     match method {
         MatchMethod::FeaturesProfile => "features_profile",
         MatchMethod::MinMax => "min_max",

@@ -4,9 +4,17 @@
 //! `layers` (a profile's layers definition), folded from the profiles topic.
 //!
 //! Created and learnt events insert a profile once (a re-emitted creation
-//! keeps the first row and never re-enables a disabled profile); validated
-//! and disabled events set their flag. Both are idempotent and do not depend
-//! on the order of a batch beyond the log's own order per metric.
+//! keeps the first row and never re-enables a disabled profile), validated
+//! from the start when the event says so (an operator's own profile);
+//! validated and disabled events set their flag, the first one recording
+//! when (and, for a disabling, which profile's disabling it came with).
+//! Disabling a profile disables its layers too. All of it is idempotent and
+//! does not depend on the order of a batch beyond the log's own order per
+//! metric.
+//!
+//! The metric's learn settings a created or learnt event carries go to
+//! `metrics`, which the anomalies projection owns (it reads this topic too),
+//! so a rebuild of either projection never leaves the other's rows stale.
 
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
@@ -38,6 +46,16 @@ pub static PROFILES: Table = Table {
         ("created_at_ms", Kind::Int),
         ("validated_at_ms", Kind::Int),
         ("disabled_at_ms", Kind::Int),
+        ("learn", Kind::Int),
+        ("description", Kind::Text),
+        ("operator", Kind::Text),
+        ("anomaly_timestamp", Kind::Int),
+        ("check_id", Kind::Text),
+        ("learn_full_duration", Kind::Int),
+        ("learn_valid_ts_older_than", Kind::Int),
+        ("max_generations", Kind::Int),
+        ("max_percent_diff_from_origin", Kind::Real),
+        ("disabled_with", Kind::Text),
     ],
 };
 
@@ -105,12 +123,13 @@ impl Projection for Profiles {
                     ProfileAction::Created => "created",
                     ProfileAction::Learnt => "learnt",
                     ProfileAction::Validated | ProfileAction::Disabled => {
-                        flags.push((p.action, p.profile_id, p.at_ms));
+                        flags.push((p.action, p.profile_id, p.at_ms, p.disabled_with));
                         continue;
                     }
                 };
                 let metric = metric_id(&p.metric);
                 let layer = p.layers_json.as_ref().map(|_| layer_id(p.profile_id));
+                let learn = p.learn_settings.as_ref();
                 profiles.push(vec![
                     p.profile_id.into(),
                     metric.into(),
@@ -124,10 +143,23 @@ impl Projection for Profiles {
                     layer.into(),
                     p.label_id.into(),
                     Value::from(1),
-                    Value::from(0),
+                    p.validated.into(),
                     p.at_ms.into(),
+                    p.validated.then_some(p.at_ms).into(),
                     Value::Int(None),
-                    Value::Int(None),
+                    p.learn.into(),
+                    p.description.clone().into(),
+                    p.operator.clone().into(),
+                    p.anomaly_timestamp.into(),
+                    p.check_id.into(),
+                    learn.map(|l| l.full_duration).into(),
+                    learn.map(|l| l.valid_ts_older_than).into(),
+                    learn.map(|l| i64::from(l.max_generations)).into(),
+                    learn
+                        .map(|l| l.max_percent_diff_from_origin)
+                        .filter(|v| v.is_finite())
+                        .into(),
+                    Value::Text(None),
                 ]);
                 for f in &p.features {
                     features.push(vec![
@@ -158,23 +190,37 @@ impl Projection for Profiles {
             written += insert_events(conn, dialect, &PROFILE_FEATURES, &features).await?;
             written += insert_events(conn, dialect, &PROFILE_SERIES, &series).await?;
             written += insert_events(conn, dialect, &LAYERS, &layers).await?;
-            for (action, profile, at_ms) in flags {
+            for (action, profile, at_ms, with) in flags {
                 // The first validation or disabling is the one recorded.
-                let sql = match action {
+                // `disabled_with` is assigned before `disabled_at_ms`:
+                // MySQL evaluates assignments left to right on the updated
+                // row (SQLite on the old one), so both see the old
+                // `disabled_at_ms` there.
+                let done = match action {
                     ProfileAction::Validated => {
-                        "UPDATE profiles SET validated = 1, \
-                         validated_at_ms = COALESCE(validated_at_ms, ?) WHERE id = ?"
+                        sqlx::query(
+                            "UPDATE profiles SET validated = 1, \
+                             validated_at_ms = COALESCE(validated_at_ms, ?) WHERE id = ?",
+                        )
+                        .bind(at_ms)
+                        .bind(profile.to_string())
+                        .execute(&mut *conn)
+                        .await?
                     }
                     _ => {
-                        "UPDATE profiles SET enabled = 0, \
-                         disabled_at_ms = COALESCE(disabled_at_ms, ?) WHERE id = ?"
+                        sqlx::query(
+                            "UPDATE profiles SET enabled = 0, \
+                             disabled_with = CASE WHEN disabled_at_ms IS NULL \
+                             THEN ? ELSE disabled_with END, \
+                             disabled_at_ms = COALESCE(disabled_at_ms, ?) WHERE id = ?",
+                        )
+                        .bind(with.map(|u| u.to_string()))
+                        .bind(at_ms)
+                        .bind(profile.to_string())
+                        .execute(&mut *conn)
+                        .await?
                     }
                 };
-                let done = sqlx::query(sql)
-                    .bind(at_ms)
-                    .bind(profile.to_string())
-                    .execute(&mut *conn)
-                    .await?;
                 if action == ProfileAction::Disabled {
                     sqlx::query("UPDATE layers SET enabled = 0 WHERE profile_id = ?")
                         .bind(profile.to_string())

@@ -187,52 +187,118 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
             value: rng.gen(),
             triggered_algorithms: vec!["grubbs".into()],
             second_order_resolution_hours: (i % 2 == 0).then_some(168),
-            series: (0..10)
+            // Lengths from 10 to a full day at one point a minute; one NaN.
+            series: (0..[10, 60, 240, 1440][(i % 4) as usize])
                 .map(|k| SeriesPoint {
                     timestamp: 1_700_000_000 + k * 60,
-                    value: rng.gen(),
+                    value: if i == 7 && k == 3 {
+                        f64::NAN
+                    } else {
+                        rng.gen_range(-1e9..1e9)
+                    },
                 })
                 .collect(),
             decided_at_ms: 1_700_000_000_000 + i,
-            full_duration: Some(86_400),
-            echo_series: None,
-            alerts: Vec::new(),
+            // Every fifth as a version 1 check would read: no duration.
+            full_duration: match i % 5 {
+                0 => None,
+                1 | 2 => Some(86_400),
+                _ => Some(604_800),
+            },
+            echo_series: (i % 4 == 0).then(|| {
+                (0..24)
+                    .map(|k| SeriesPoint {
+                        timestamp: 1_700_000_000 + k * 3600,
+                        value: rng.gen(),
+                    })
+                    .collect()
+            }),
+            alerts: if i % 2 == 1 {
+                vec![
+                    AlertRoute {
+                        alerter: "smtp".into(),
+                        rule: "host.*,\"quoted\"".into(),
+                    },
+                    AlertRoute {
+                        alerter: "webhook".into(),
+                        rule: format!("host{}.cpu.*", i % 12),
+                    },
+                ]
+            } else {
+                Vec::new()
+            },
         };
         out.push((
             names.checks.clone(),
             metric.clone().into_bytes(),
             encode(&check).unwrap(),
         ));
-        let profile_id = topics::ids::derived_id("profile-test", &[&i.to_be_bytes()]);
+        let profile_of = |n: i64| topics::ids::derived_id("profile-test", &[&n.to_be_bytes()]);
+        let profile_id = profile_of(i);
+        // Every method in turn; matches name this profile or one of the
+        // metric's older ones, so profiles collect several.
+        let method = [
+            MatchMethod::FeaturesProfile,
+            MatchMethod::None,
+            MatchMethod::MinMax,
+            MatchMethod::Motif,
+            MatchMethod::Layers,
+            MatchMethod::None,
+        ][(i % 6) as usize];
+        let matched_profile = if i >= 24 && i % 2 == 0 {
+            profile_of(i - 24)
+        } else {
+            profile_id
+        };
         let matched = MatchResult {
             id: topics::ids::derived_id("match-test", &[&i.to_be_bytes()]),
             check_id: check.id,
             anomaly_id,
             metric: metric.clone(),
             timestamp: check.timestamp,
-            matched: i % 3 == 0,
-            method: if i % 3 == 0 {
-                MatchMethod::FeaturesProfile
-            } else {
-                MatchMethod::None
-            },
-            profile_id: (i % 3 == 0).then_some(profile_id),
-            layer_id: None,
-            percent_different: (i % 3 == 0).then(|| rng.gen()),
-            distance: None,
+            matched: method != MatchMethod::None,
+            method,
+            profile_id: (method != MatchMethod::None || i % 5 == 0).then_some(matched_profile),
+            layer_id: (method == MatchMethod::Layers)
+                .then(|| topics::ids::layer_id(matched_profile)),
+            percent_different: matches!(method, MatchMethod::FeaturesProfile | MatchMethod::MinMax)
+                .then(|| rng.gen()),
+            distance: (method == MatchMethod::Motif).then(|| rng.gen()),
             decided_at_ms: 1_700_000_000_000 + i,
-            echo: false,
-            profiles_checked: 1,
-            features_sum: None,
-            common_features: None,
-            approx_close: false,
-            motif: None,
+            echo: i % 7 == 0,
+            profiles_checked: (i % 5) as u32,
+            features_sum: (i % 3 != 2).then(|| rng.gen_range(-1e6..1e6)),
+            common_features: (method == MatchMethod::FeaturesProfile)
+                .then_some(180 + (i % 9) as u32),
+            approx_close: method == MatchMethod::Layers && i % 12 == 4,
+            motif: (method == MatchMethod::Motif).then(|| MotifMatch {
+                index: (i * 7 % 1000) as u32,
+                size: 20 + (i % 3) as u32 * 10,
+                kind: if i % 4 == 1 {
+                    MotifKind::Exact
+                } else {
+                    MotifKind::AllInRange
+                },
+                area: rng.gen_range(0.0..1e4),
+                profile_area: rng.gen_range(0.0..1e4),
+                area_percent_diff: rng.gen_range(0.0..20.0),
+            }),
         };
         out.push((
             names.matches.clone(),
             metric.clone().into_bytes(),
             encode(&matched).unwrap(),
         ));
+        if i % 10 == 3 {
+            // Re-emitted by a fingerprint that crashed and decided again.
+            let mut again = matched.clone();
+            again.decided_at_ms += 5_000;
+            out.push((
+                names.matches.clone(),
+                metric.clone().into_bytes(),
+                encode(&again).unwrap(),
+            ));
+        }
         let created = ProfileEvent {
             id: Uuid::from_u128(rng.gen()),
             profile_id,
@@ -242,7 +308,8 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
                 ProfileAction::Created
             },
             metric: metric.clone(),
-            parent_id: None,
+            // Learnt ones descend from the metric's profile 12 events back.
+            parent_id: (i % 4 == 0 && i >= 12).then(|| profile_of(i - 12)),
             generation: (i % 4) as u32,
             full_duration: 86_400,
             features: (0..30)
@@ -258,16 +325,32 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
                     value: rng.gen(),
                 })
                 .collect(),
-            layers_json: (i % 5 == 0).then(|| r#"{"d":{"condition":">","value":10}}"#.to_owned()),
+            layers_json: (i % 5 == 0).then(|| {
+                format!(
+                    r#"{{"d":{{"condition":">","boundary":{}}},"e":{{"condition":"<=","boundary":50.5,"times_in_row":{}}}}}"#,
+                    100 + i,
+                    1 + i % 5
+                )
+            }),
             label_id: None,
             at_ms: 1_700_000_000_000 + i,
             validated: i % 4 != 0,
-            learn: false,
-            learn_settings: None,
-            description: None,
-            operator: None,
-            anomaly_timestamp: Some(check.timestamp),
-            check_id: Some(check.id),
+            learn: i % 3 == 0,
+            // Settings change over time; the latest per metric wins.
+            learn_settings: (i % 2 == 0).then(|| LearnSettings {
+                full_duration: 86_400 * (30 + i % 3),
+                valid_ts_older_than: 3_661 + i,
+                max_generations: 16 + (i % 5) as u32,
+                max_percent_diff_from_origin: 100.0 - i as f64 / 7.0,
+            }),
+            description: Some(if i % 4 == 0 {
+                "LEARNT".to_owned()
+            } else {
+                format!("busy hour {i}, \"normal\"")
+            }),
+            operator: (i % 4 != 0).then(|| "ops".to_owned()),
+            anomaly_timestamp: (i % 9 != 0).then_some(check.timestamp),
+            check_id: (i % 9 != 0).then_some(check.id),
             disabled_with: None,
         };
         out.push((
@@ -291,6 +374,9 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
             disabled.id = Uuid::from_u128(rng.gen());
             disabled.action = ProfileAction::Disabled;
             disabled.at_ms += 2000;
+            disabled.operator = Some("ops2".into());
+            // Some disabled as the descendant of another disabling.
+            disabled.disabled_with = (i % 16 == 0).then(|| profile_of(i / 2));
             out.push((
                 names.profiles.clone(),
                 metric.clone().into_bytes(),
@@ -308,10 +394,10 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
             layers_json: None,
             operator: "ops".into(),
             labelled_at_ms: 1_700_000_000_000 + i,
-            check_id: Some(check.id),
-            full_duration: Some(86_400),
-            series: None,
-            description: None,
+            check_id: (i % 5 != 0).then_some(check.id),
+            full_duration: (i % 5 != 0).then(|| check.full_duration()),
+            series: (i % 3 == 0).then(|| check.series.clone()),
+            description: (i % 2 == 0).then(|| format!("deploy {i}")),
         };
         out.push((
             names.labels.clone(),
@@ -383,4 +469,83 @@ where
 /// Sum of the rows of `tables`.
 pub async fn count(db: &Database, table: &str) -> i64 {
     db.count(table).await.unwrap_or(-1)
+}
+
+/// The queries over the v2 columns agree with the stream itself: every
+/// check's series comes back exact to the bit, and each profile's match
+/// counts are those of the distinct matches naming it.
+pub async fn assert_queries_match_stream(db: &Database, names: &TopicNames, messages: &[Message]) {
+    use projections::query::{check_for_label, profile_match_counts, MatchCounts};
+    let mut counts: BTreeMap<Uuid, MatchCounts> = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut checks = 0;
+    for (topic, _, value) in messages {
+        if *topic == names.checks {
+            let c: CheckRequest = topics::codec::decode(value).unwrap();
+            let got = check_for_label(db, c.id)
+                .await
+                .unwrap()
+                .expect("check folded");
+            assert_eq!(
+                (
+                    got.anomaly_id,
+                    got.metric.as_str(),
+                    got.timestamp,
+                    got.full_duration
+                ),
+                (
+                    c.anomaly_id,
+                    c.metric.as_str(),
+                    c.timestamp,
+                    c.full_duration()
+                )
+            );
+            let want: Vec<(i64, u64)> = c
+                .series
+                .iter()
+                .map(|p| {
+                    (
+                        p.timestamp,
+                        if p.value.is_finite() {
+                            p.value
+                        } else {
+                            f64::NAN
+                        }
+                        .to_bits(),
+                    )
+                })
+                .collect();
+            let got: Vec<(i64, u64)> = got.series.iter().map(|(t, v)| (*t, v.to_bits())).collect();
+            assert_eq!(got, want, "series of check {}", c.id);
+            checks += 1;
+        } else if *topic == names.matches {
+            let m: MatchResult = topics::codec::decode(value).unwrap();
+            let Some(profile) = m.profile_id else {
+                continue;
+            };
+            if !seen.insert(m.id) {
+                continue;
+            }
+            let c = counts.entry(profile).or_default();
+            c.checked += 1;
+            if m.matched {
+                match m.method {
+                    MatchMethod::FeaturesProfile => c.features += 1,
+                    MatchMethod::MinMax => c.min_max += 1,
+                    MatchMethod::Motif => c.motif += 1,
+                    MatchMethod::Layers => c.layers += 1,
+                    MatchMethod::None => {}
+                }
+                c.last_matched = c.last_matched.max(Some(m.timestamp));
+            }
+        }
+    }
+    assert!(checks > 0);
+    let got: BTreeMap<Uuid, MatchCounts> = profile_match_counts(db, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.profile_id, c.counts))
+        .collect();
+    assert_eq!(got, counts);
 }
