@@ -68,14 +68,11 @@ fn lineage(rows: &[ProfileRow]) -> Vec<String> {
     let mut stack: Vec<(&ProfileRow, usize)> = roots.iter().rev().map(|r| (*r, 0)).collect();
     // Rows only reachable through a cycle get printed as roots afterwards.
     let mut rest = rows.iter();
-    loop {
-        let Some((r, depth)) = stack.pop().or_else(|| {
-            rest.by_ref()
-                .find(|r| !printed.contains(&r.id))
-                .map(|r| (r, 0))
-        }) else {
-            break;
-        };
+    while let Some((r, depth)) = stack.pop().or_else(|| {
+        rest.by_ref()
+            .find(|r| !printed.contains(&r.id))
+            .map(|r| (r, 0))
+    }) {
         if !printed.insert(r.id) {
             continue;
         }

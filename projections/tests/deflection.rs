@@ -132,7 +132,7 @@ fn check(
     full_duration: Option<i64>,
 ) -> CheckRequest {
     CheckRequest {
-        id: Uuid::from_u128(0xc0ffee_0000 + u128::from(n)),
+        id: Uuid::from_u128(0x00c0_ffee_0000 + u128::from(n)),
         anomaly_id: Uuid::from_u128(0xa0_0000 + u128::from(n)),
         target: CheckTarget::Fingerprint,
         metric: metric.into(),
@@ -285,7 +285,7 @@ fn a_match(
         percent_different: None,
         distance: None,
         decided_at_ms: n as i64,
-        echo: n % 2 == 0,
+        echo: n.is_multiple_of(2),
         profiles_checked: 3,
         features_sum: Some(f64::NAN),
         common_features: None,
