@@ -61,9 +61,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.0, Json(json!({ "error": self.1 }))).into_response();
         if self.0 == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("a header value"));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                "Bearer".parse().expect("a header value"),
+            );
         }
         response
     }
@@ -116,7 +117,12 @@ fn authorize(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "missing Authorization: Bearer token"))?;
+        .ok_or_else(|| {
+            error(
+                StatusCode::UNAUTHORIZED,
+                "missing Authorization: Bearer token",
+            )
+        })?;
     if bool::from(given.trim().as_bytes().ct_eq(expected.as_bytes())) {
         Ok(())
     } else {
@@ -164,7 +170,12 @@ async fn produce<E: Event>(
         .producer
         .send_batch(topic, records)
         .await
-        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, format!("producing to {topic}: {e}")))?;
+        .map_err(|e| {
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("producing to {topic}: {e}"),
+            )
+        })?;
     Ok(())
 }
 
@@ -176,7 +187,10 @@ async fn post_label(
     authorize(&state, &headers)?;
     let Json(body) = body.map_err(|r| error(r.status(), r.body_text()))?;
     if body.operator.trim().is_empty() {
-        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "operator must not be empty"));
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "operator must not be empty",
+        ));
     }
     let layers_json = match body.layers {
         None | Some(serde_json::Value::Null) => None,
@@ -230,8 +244,12 @@ fn action_body(bytes: &Bytes) -> Result<String, ApiError> {
 }
 
 fn profile_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("{id:?} is not a profile id: {e}")))
+    Uuid::parse_str(id).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("{id:?} is not a profile id: {e}"),
+        )
+    })
 }
 
 fn lifecycle_error(e: LifecycleError) -> ApiError {

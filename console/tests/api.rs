@@ -76,7 +76,9 @@ async fn start(token: Option<&str>, checks: Vec<LabelledCheck>, store: ProfileSt
     let state = Arc::new(ApiState {
         producer: Producer::new(&kafka).unwrap(),
         topics: topics.clone(),
-        checks: Arc::new(Checks(checks.into_iter().map(|c| (c.check_id, c)).collect())),
+        checks: Arc::new(Checks(
+            checks.into_iter().map(|c| (c.check_id, c)).collect(),
+        )),
         profiles: Arc::new(RwLock::new(store)),
         api_token: token.map(str::to_owned),
     });
@@ -114,7 +116,10 @@ async fn post(
     conn.read_to_string(&mut response).await.unwrap();
     let status: u16 = response[9..12].parse().unwrap();
     let body = response.split_once("\r\n\r\n").map_or("", |b| b.1);
-    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 async fn read_all<E: Event>(kafka: &KafkaConfig, topic: &str, want: usize) -> Vec<E> {
@@ -140,7 +145,9 @@ fn check() -> LabelledCheck {
         metric: "stats.web01.cpu".into(),
         timestamp: 1_700_000_000,
         full_duration: 86_400,
-        series: (0..100).map(|i| (1_700_000_000 - 86_400 + i * 864, (i % 7) as f64)).collect(),
+        series: (0..100)
+            .map(|i| (1_700_000_000 - 86_400 + i * 864, (i % 7) as f64))
+            .collect(),
     }
 }
 
@@ -160,7 +167,9 @@ async fn labels_need_the_token_and_land_on_the_topic() {
     let (status, _) = post(server.addr, "/api/v1/labels", Some("s3cret2"), &body).await;
     assert_eq!(status, 401);
     assert!(
-        read_all::<Label>(&server.kafka, &server.topics.labels, 0).await.is_empty(),
+        read_all::<Label>(&server.kafka, &server.topics.labels, 0)
+            .await
+            .is_empty(),
         "a refused request produces nothing"
     );
 
@@ -178,7 +187,10 @@ async fn labels_need_the_token_and_land_on_the_topic() {
     )
     .await;
     assert_eq!(status, 404);
-    assert!(json["error"].as_str().unwrap().contains(&unknown.to_string()));
+    assert!(json["error"]
+        .as_str()
+        .unwrap()
+        .contains(&unknown.to_string()));
     let (status, json) = post(
         server.addr,
         "/api/v1/labels",
@@ -292,7 +304,9 @@ async fn disable_and_validate_produce_profile_events() {
     let unknown = format!("/api/v1/profiles/{}/validate", Uuid::now_v7());
     assert_eq!(post(server.addr, &unknown, Some("t"), "").await.0, 404);
     assert_eq!(
-        post(server.addr, "/api/v1/profiles/nope/disable", Some("t"), "").await.0,
+        post(server.addr, "/api/v1/profiles/nope/disable", Some("t"), "")
+            .await
+            .0,
         400
     );
 

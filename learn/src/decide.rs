@@ -92,7 +92,11 @@ pub fn learn_series(
         .copied()
         .collect();
     let (first, last) = (series.first()?.0, series.last()?.0);
-    let offset = if full_duration > 86_400 { 14_400 } else { 7_200 };
+    let offset = if full_duration > 86_400 {
+        14_400
+    } else {
+        7_200
+    };
     if series.len() < 3 || first > last - (full_duration - offset) {
         return None;
     }
@@ -108,11 +112,7 @@ fn learnt_event(
     validated: bool,
     now_ms: i64,
 ) -> ProfileEvent {
-    let profile_id = learnt_profile_id(
-        parent.id(),
-        data.anomaly_timestamp,
-        settings.full_duration,
-    );
+    let profile_id = learnt_profile_id(parent.id(), data.anomaly_timestamp, settings.full_duration);
     ProfileEvent {
         id: profile_event_id(profile_id, "learnt"),
         profile_id,
@@ -246,9 +246,7 @@ pub fn learn_from_unmatched(
     let mut candidates: Vec<&StoredProfile> = store
         .active_for_metric(&data.metric)
         .filter(|p| {
-            p.full_duration() == fd
-                && p.generation >= 1
-                && p.generation < settings.max_generations
+            p.full_duration() == fd && p.generation >= 1 && p.generation < settings.max_generations
         })
         .collect();
     candidates.sort_by(|a, b| b.seq.cmp(&a.seq));

@@ -42,9 +42,7 @@ pub fn retrain(
         };
         let older: Vec<_> = store
             .for_metric(&label.metric)
-            .filter(|p| {
-                p.label_id == Some(label.id) && p.id() != created.profile_id && p.enabled
-            })
+            .filter(|p| p.label_id == Some(label.id) && p.id() != created.profile_id && p.enabled)
             .map(|p| p.id())
             .collect();
         for old in older {

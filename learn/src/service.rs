@@ -225,7 +225,12 @@ impl Learner {
     }
 
     /// Queues the human LEARN profiles among `events`.
-    fn queue_humans(&self, profiles: &SharedProfiles, humans: &HumanQueue, events: &[ProfileEvent]) {
+    fn queue_humans(
+        &self,
+        profiles: &SharedProfiles,
+        humans: &HumanQueue,
+        events: &[ProfileEvent],
+    ) {
         let Ok(store) = profiles.read() else { return };
         let created = events
             .iter()
@@ -444,8 +449,16 @@ impl Learner {
                 .learn_data(&metric, work.timestamp, None, work.settings.full_duration)
                 .await?;
             let decided = data.map(|data| {
-                let store = profiles.read().map_err(|e| ServiceError::Task(e.to_string()))?;
-                Ok::<_, ServiceError>(learn_from_human(&store, id, &work.settings, &data, now_ms()))
+                let store = profiles
+                    .read()
+                    .map_err(|e| ServiceError::Task(e.to_string()))?;
+                Ok::<_, ServiceError>(learn_from_human(
+                    &store,
+                    id,
+                    &work.settings,
+                    &data,
+                    now_ms(),
+                ))
             });
             match decided.transpose()? {
                 Some(Ok(event)) => {
@@ -453,7 +466,9 @@ impl Learner {
                     self.publish(profiles, &[event]).await?;
                     stats.learnt += 1;
                 }
-                Some(Err(skip)) => tracing::debug!(%metric, human = %id, %skip, "learn: not learnt"),
+                Some(Err(skip)) => {
+                    tracing::debug!(%metric, human = %id, %skip, "learn: not learnt")
+                }
                 None => {}
             }
             lock(humans).remove(&id);
@@ -464,7 +479,9 @@ impl Learner {
         while i < pending.len() {
             let work = pending[i].clone();
             let settings = {
-                let store = profiles.read().map_err(|e| ServiceError::Task(e.to_string()))?;
+                let store = profiles
+                    .read()
+                    .map_err(|e| ServiceError::Task(e.to_string()))?;
                 metric_settings(&store, &self.policy, &work.metric)
             };
             let Some(settings) = settings else {
@@ -485,7 +502,9 @@ impl Learner {
                 .await?;
             if let Some(data) = data {
                 let decided = {
-                    let store = profiles.read().map_err(|e| ServiceError::Task(e.to_string()))?;
+                    let store = profiles
+                        .read()
+                        .map_err(|e| ServiceError::Task(e.to_string()))?;
                     learn_from_unmatched(&store, &settings, &data, now_ms())
                 };
                 match decided {

@@ -181,13 +181,20 @@ async fn labels_become_profiles_and_profiles_learn_generations() {
     let l = learnt(&events);
     assert_eq!(l.len(), 3, "generations 1, 2 and 3");
     assert_eq!((l[1].generation, l[1].parent_id), (2, Some(g1.profile_id)));
-    assert_eq!((l[2].generation, l[2].parent_id), (3, Some(l[1].profile_id)));
+    assert_eq!(
+        (l[2].generation, l[2].parent_id),
+        (3, Some(l[1].profile_id))
+    );
     assert!(!l[1].validated && !l[2].validated);
     // The third anomaly would make generation 4 = max_generations: nothing.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let events: Vec<ProfileEvent> =
-        common::read_until(&kafka, &topics.profiles, Duration::from_secs(5), |_: &[ProfileEvent]| false)
-            .await;
+    let events: Vec<ProfileEvent> = common::read_until(
+        &kafka,
+        &topics.profiles,
+        Duration::from_secs(5),
+        |_: &[ProfileEvent]| false,
+    )
+    .await;
     assert_eq!(learnt(&events).len(), 3, "nothing at max_generations");
     assert!(learnt(&events).iter().all(|e| e.generation < 4));
 

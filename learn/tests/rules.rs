@@ -181,11 +181,23 @@ fn human_learning_respects_max_generations_and_learn() {
     store.apply(&human);
     store.apply(&plain);
     assert!(matches!(
-        learn_from_human(&store, human.profile_id, &settings(1, 100.0), &data(&f, f.t0), 0),
+        learn_from_human(
+            &store,
+            human.profile_id,
+            &settings(1, 100.0),
+            &data(&f, f.t0),
+            0
+        ),
         Err(Skip::MaxGenerations { .. })
     ));
     assert_eq!(
-        learn_from_human(&store, plain.profile_id, &settings(16, 100.0), &data(&f, f.t0), 0),
+        learn_from_human(
+            &store,
+            plain.profile_id,
+            &settings(16, 100.0),
+            &data(&f, f.t0),
+            0
+        ),
         Err(Skip::NotLearning(plain.profile_id))
     );
 }
@@ -273,7 +285,12 @@ fn disabling_disables_every_descendant_on_every_branch() {
     let store2 = {
         let mut s = ProfileStore::new();
         s.apply(&human);
-        for e in [child(2, root, 1), child(3, root, 1), child(4, 2, 2), child(6, 4, 3)] {
+        for e in [
+            child(2, root, 1),
+            child(3, root, 1),
+            child(4, 2, 2),
+            child(6, 4, 3),
+        ] {
             s.apply(&e);
         }
         s
@@ -330,8 +347,14 @@ fn retraining_is_idempotent_and_replaces_profiles_after_a_features_change() {
         .map(|e| e.profile_id.as_u128())
         .collect();
     assert_eq!(created.len(), 2);
-    assert!(created.iter().all(|e| first.iter().all(|o| o.profile_id != e.profile_id)));
-    assert_eq!(disabled.len(), 4, "2 old profiles and label 1's 2 descendants");
+    assert!(created
+        .iter()
+        .all(|e| first.iter().all(|o| o.profile_id != e.profile_id)));
+    assert_eq!(
+        disabled.len(),
+        4,
+        "2 old profiles and label 1's 2 descendants"
+    );
     assert!(disabled.contains(&50) && disabled.contains(&51));
     for e in &second {
         store.apply(e);

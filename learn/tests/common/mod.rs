@@ -115,8 +115,8 @@ pub async fn read_until<E: Event>(
     done: impl Fn(&[E]) -> bool,
 ) -> Vec<E> {
     let group = format!("reader-{}", Uuid::now_v7());
-    let consumer = Consumer::assigned(kafka, &group, &group, &[(topic.to_owned(), 0, 0)])
-        .expect("a reader");
+    let consumer =
+        Consumer::assigned(kafka, &group, &group, &[(topic.to_owned(), 0, 0)]).expect("a reader");
     let deadline = Instant::now() + timeout;
     let mut got = Vec::new();
     while !done(&got) {
