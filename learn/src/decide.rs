@@ -249,7 +249,7 @@ pub fn learn_from_unmatched(
             p.full_duration() == fd && p.generation >= 1 && p.generation < settings.max_generations
         })
         .collect();
-    candidates.sort_by(|a, b| b.seq.cmp(&a.seq));
+    candidates.sort_by_key(|p| std::cmp::Reverse(p.seq));
     let profiles: Vec<&Profile> = candidates.iter().map(|p| &*p.profile).collect();
     let matched = judge_features_only(&data.features, &profiles, LEARN_PERCENT_SIMILAR)
         .ok_or(Skip::NoMatch(fd))?;
