@@ -215,3 +215,140 @@ async fn labels_become_profiles_and_profiles_learn_generations() {
     assert_eq!(stats.dead_letters, 1);
     windows.clear().await.unwrap();
 }
+
+/// Delayed work survives a restart: the first learner reads the label and
+/// an unmatched anomaly but stops before looking at its delayed work (its
+/// poll is an hour); its commit on the matches topic is held back, so the
+/// second learner (same group) reads the anomaly again, and learns both the
+/// generation-1 profile (from the profiles topic, re-read from offset 0)
+/// and generation 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delayed_work_survives_a_restart() {
+    let kafka = common::kafka();
+    let topics = common::topic_names();
+    ensure_topics(&kafka, &topics.all(), None).await.unwrap();
+    let metric = format!("nab.ec2_cpu.{}", Uuid::now_v7().simple());
+    let series = common::nab_series();
+    let windows = Windows::Redis(
+        RedisWindows::connect(
+            &common::services()["SKYLINE_TEST_REDIS"],
+            WindowSettings {
+                key_prefix: format!("learn-test-{}", Uuid::now_v7().simple()),
+                ..WindowSettings::default()
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    let points: Vec<Datapoint> = series
+        .iter()
+        .map(|&(timestamp, value)| Datapoint {
+            metric: metric.clone(),
+            timestamp,
+            value,
+        })
+        .collect();
+    windows.fold(&points).await.unwrap();
+    let windows = Arc::new(windows);
+    let config = LearnConfig {
+        learn_full_duration_days: 7,
+        valid_ts_older_than: 1,
+        ..LearnConfig::default()
+    };
+    let producer = Producer::new(&kafka).unwrap();
+    let learner = |poll| {
+        Arc::new(Learner {
+            policy: config.policy().unwrap(),
+            topics: topics.clone(),
+            windows: windows.clone(),
+            producer: producer.clone(),
+            consumer: "learn".into(),
+            poll,
+        })
+    };
+    let t0 = series[0].0 + 8 * DAY;
+    let label = Label {
+        id: Uuid::now_v7(),
+        metric: metric.clone(),
+        anomaly_id: None,
+        training_id: None,
+        timestamp: t0,
+        not_anomalous: true,
+        learn: true,
+        layers_json: None,
+        operator: "ops".into(),
+        labelled_at_ms: 1,
+        check_id: None,
+        full_duration: Some(DAY),
+        series: Some(
+            series
+                .iter()
+                .filter(|p| p.0 > t0 - DAY && p.0 <= t0)
+                .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
+                .collect(),
+        ),
+        description: None,
+    };
+    producer
+        .send(&topics.labels, metric.as_bytes(), &encode(&label).unwrap())
+        .await
+        .unwrap();
+    let m = unmatched(&metric, t0 + 7200);
+    producer
+        .send(&topics.matches, metric.as_bytes(), &encode(&m).unwrap())
+        .await
+        .unwrap();
+
+    // First run: only the Created event; then stop.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let first = {
+        let (kafka, l) = (kafka.clone(), learner(Duration::from_secs(3600)));
+        tokio::spawn(async move {
+            l.run(&kafka, async {
+                let _ = stopped.await;
+            })
+            .await
+        })
+    };
+    let wait = Duration::from_secs(90);
+    let events: Vec<ProfileEvent> =
+        common::read_until(&kafka, &topics.profiles, wait, |e: &[ProfileEvent]| {
+            !e.is_empty()
+        })
+        .await;
+    assert_eq!(events.len(), 1);
+    // Let it read the match too before stopping it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _ = stop.send(());
+    let stats = first.await.unwrap().unwrap();
+    assert_eq!((stats.created, stats.learnt), (1, 0));
+
+    // Second run, same group: the delayed work is done.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let second = {
+        let (kafka, l) = (kafka.clone(), learner(Duration::from_millis(300)));
+        tokio::spawn(async move {
+            l.run(&kafka, async {
+                let _ = stopped.await;
+            })
+            .await
+        })
+    };
+    let events: Vec<ProfileEvent> =
+        common::read_until(&kafka, &topics.profiles, wait, |e: &[ProfileEvent]| {
+            learnt(e).len() >= 2
+        })
+        .await;
+    let l = learnt(&events);
+    assert_eq!(l.len(), 2, "{events:?}");
+    assert_eq!(l[0].generation, 1);
+    assert_eq!(
+        (l[1].generation, l[1].parent_id),
+        (2, Some(l[0].profile_id))
+    );
+    assert_eq!(l[1].check_id, Some(m.check_id));
+    let _ = stop.send(());
+    let stats = second.await.unwrap().unwrap();
+    assert_eq!(stats.learnt, 2);
+    windows.clear().await.unwrap();
+}
