@@ -42,6 +42,10 @@ pub struct Config {
     pub windows: WindowSettings,
     /// The projections' database.
     pub projections: projections::Settings,
+    /// How metrics learn (Ionosphere learning).
+    pub learn: learn::LearnConfig,
+    /// The web console and its API.
+    pub console: console::ConsoleSettings,
 }
 
 /// The sources `skyline ingest` (and `skyline up`) run.
@@ -78,6 +82,8 @@ impl Default for Config {
             redis: None,
             windows: WindowSettings::default(),
             projections: projections::Settings::default(),
+            learn: learn::LearnConfig::default(),
+            console: console::ConsoleSettings::default(),
         }
     }
 }
@@ -111,6 +117,7 @@ impl Config {
             .validate()
             .context("invalid configuration")?;
         alert_rules::validate(&config.alerts).context("invalid configuration")?;
+        config.learn.policy().context("invalid configuration")?;
         if config.windows.full_duration < config.analyzer.full_duration {
             bail!(
                 "invalid configuration: windows.full_duration ({}) must cover analyzer.full_duration ({})",

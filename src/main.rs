@@ -1,8 +1,11 @@
 //! `skyline`: one binary, a subcommand per service or tool.
 
 mod backtest;
+mod check_for_label_shim;
 mod config;
 mod features_cmd;
+mod label_cmd;
+mod learn_cmd;
 mod panorama;
 mod profiles_cmd;
 mod series_file;
@@ -60,6 +63,18 @@ enum Command {
     /// Print a series' features fingerprint (`feature_name,value` lines in
     /// Skyline id order).
     Features(features_cmd::FeaturesArgs),
+    /// Label a check: `--not-anomalous` makes a features profile of its
+    /// series (`--learn`: and learn from it at learn_full_duration).
+    Label(label_cmd::LabelArgs),
+    /// Run the learn service: profiles from labels, learnt profiles from
+    /// LEARN profiles and unmatched anomalies.
+    Learn(InfraArgs),
+    /// Re-derive every profile from the labels topic (new profiles after a
+    /// features change; the old ones are disabled).
+    Retrain(learn_cmd::RetrainArgs),
+    /// Disable or validate a features profile.
+    #[command(subcommand)]
+    Profile(learn_cmd::ProfileCommand),
 }
 
 #[derive(Subcommand)]
@@ -144,6 +159,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Replay(ReplayCommand::Projections(args)) => {
             runtime()?.block_on(panorama::run_replay(config, args))
         }
+        Command::Label(args) => runtime()?.block_on(label_cmd::run(config, args)),
+        Command::Learn(infra) => runtime()?.block_on(learn_cmd::run_learn(config, infra)),
+        Command::Retrain(args) => runtime()?.block_on(learn_cmd::run_retrain(config, args)),
+        Command::Profile(cmd) => runtime()?.block_on(learn_cmd::run_profile(config, cmd)),
         Command::Replay(ReplayCommand::Windows(args)) => {
             args.infra.apply(&mut config);
             runtime()?.block_on(async {

@@ -1,0 +1,133 @@
+//! Shared by the learn crate's tests: the real NAB series they learn from.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// `ec2_cpu_utilization_825cc2` (NAB, 5-minute points over two weeks).
+pub fn nab_series() -> Vec<(i64, f64)> {
+    let dir = std::env::var_os("SKYLINE_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    let path = dir.join("nab/realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv");
+    let mut reader = csv::Reader::from_path(&path).expect("the NAB data");
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("a csv row");
+            let t = chrono::NaiveDateTime::parse_from_str(&r[0], "%Y-%m-%d %H:%M:%S")
+                .expect("a timestamp")
+                .and_utc()
+                .timestamp();
+            (t, r[1].parse::<f64>().expect("a value"))
+        })
+        .collect()
+}
+
+/// Means per `resolution` seconds (what the long window holds).
+pub fn rolled_up(series: &[(i64, f64)], resolution: i64) -> Vec<(i64, f64)> {
+    let mut out: Vec<(i64, f64, usize)> = Vec::new();
+    for &(t, v) in series {
+        let b = t - t.rem_euclid(resolution);
+        match out.last_mut() {
+            Some(last) if last.0 == b => {
+                last.1 += v;
+                last.2 += 1;
+            }
+            _ => out.push((b, v, 1)),
+        }
+    }
+    out.into_iter().map(|(b, s, n)| (b, s / n as f64)).collect()
+}
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use topics::codec::{decode, Event};
+use topics::kafka::{Consumer, KafkaConfig};
+use topics::names::TopicNames;
+use uuid::Uuid;
+
+/// `SKYLINE_TEST_*` from the environment, else from `scripts/services`
+/// (which starts the broker and Redis where they are missing).
+pub fn services() -> &'static BTreeMap<String, String> {
+    static S: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut vars = BTreeMap::new();
+        for k in ["SKYLINE_TEST_KAFKA", "SKYLINE_TEST_REDIS"] {
+            if let Ok(v) = std::env::var(k) {
+                vars.insert(k.to_owned(), v);
+            }
+        }
+        if vars.len() < 2 {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
+            let out = Command::new("bash")
+                .arg(script)
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("running scripts/services");
+            assert!(out.status.success(), "scripts/services failed");
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
+                    vars.entry(k.to_owned())
+                        .or_insert_with(|| v.trim_matches('\'').to_owned());
+                }
+            }
+        }
+        vars
+    })
+}
+
+/// The test broker, one partition per topic, a group prefix of the test's
+/// own.
+pub fn kafka() -> KafkaConfig {
+    KafkaConfig {
+        partitions: 1,
+        session_timeout_ms: 6_000,
+        group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
+        ..KafkaConfig::for_brokers(services()["SKYLINE_TEST_KAFKA"].clone())
+    }
+}
+
+/// Topic names of the test's own.
+pub fn topic_names() -> TopicNames {
+    let tag = Uuid::now_v7().simple().to_string();
+    let t = TopicNames::default();
+    TopicNames {
+        datapoints: format!("{}.{tag}", t.datapoints),
+        anomalies: format!("{}.{tag}", t.anomalies),
+        checks: format!("{}.{tag}", t.checks),
+        matches: format!("{}.{tag}", t.matches),
+        labels: format!("{}.{tag}", t.labels),
+        profiles: format!("{}.{tag}", t.profiles),
+        alerts: format!("{}.{tag}", t.alerts),
+        deadletter: format!("{}.{tag}", t.deadletter),
+    }
+}
+
+/// Reads `topic` (partition 0) from offset 0 until `done` holds for what
+/// was read or `timeout` passes; returns what was read.
+pub async fn read_until<E: Event>(
+    kafka: &KafkaConfig,
+    topic: &str,
+    timeout: Duration,
+    done: impl Fn(&[E]) -> bool,
+) -> Vec<E> {
+    let group = format!("reader-{}", Uuid::now_v7());
+    let consumer =
+        Consumer::assigned(kafka, &group, &group, &[(topic.to_owned(), 0, 0)]).expect("a reader");
+    let deadline = Instant::now() + timeout;
+    let mut got = Vec::new();
+    while !done(&got) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        if let Ok(batch) = tokio::time::timeout(left, consumer.next_batch(1_000)).await {
+            got.extend(batch.iter().filter_map(|r| decode::<E>(r.payload()).ok()));
+        }
+    }
+    consumer.close().await;
+    got
+}
