@@ -9,12 +9,9 @@ use learn::{label_for_check, CheckLookup, LabelRequest, LabelledCheck};
 use projections::Database;
 use topics::codec::encode;
 use topics::kafka::Producer;
+use projections::query::check_for_label;
 use uuid::Uuid;
 
-// TEMPORARY: `projections::query::check_for_label` is being added on another
-// branch; at the merge this becomes `use projections::query::check_for_label;`
-// and `check_for_label_shim.rs` goes.
-use crate::check_for_label_shim::check_for_label;
 use crate::config::Config;
 use crate::panorama::{DatabaseArgs, DEFAULT_SQLITE};
 use crate::InfraArgs;

@@ -1,7 +1,6 @@
 //! `skyline`: one binary, a subcommand per service or tool.
 
 mod backtest;
-mod check_for_label_shim;
 mod config;
 mod features_cmd;
 mod label_cmd;
