@@ -42,6 +42,10 @@ pub struct Config {
     pub windows: WindowSettings,
     /// The projections' database.
     pub projections: projections::Settings,
+    /// Matching thresholds (Ionosphere's settings).
+    pub fingerprint: fingerprint::matching::MatchSettings,
+    /// How the fingerprint service consumes checks.
+    pub fingerprint_service: fingerprint::service::ServiceSettings,
 }
 
 /// The sources `skyline ingest` (and `skyline up`) run.
@@ -78,6 +82,8 @@ impl Default for Config {
             redis: None,
             windows: WindowSettings::default(),
             projections: projections::Settings::default(),
+            fingerprint: fingerprint::matching::MatchSettings::default(),
+            fingerprint_service: fingerprint::service::ServiceSettings::default(),
         }
     }
 }

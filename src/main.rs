@@ -3,6 +3,7 @@
 mod backtest;
 mod config;
 mod features_cmd;
+mod fingerprint_cmd;
 mod panorama;
 mod series_file;
 mod services;
@@ -53,6 +54,13 @@ enum Command {
     /// Rebuild state from the log.
     #[command(subcommand)]
     Replay(ReplayCommand),
+    /// Run the fingerprint service: judge fingerprint checks against the
+    /// features profiles, publish verdicts and the alerts of anomalies not
+    /// deflected.
+    Fingerprint(InfraArgs),
+    /// Report which past fingerprint checks today's profiles would deflect
+    /// (a report: writes nothing to the log).
+    Rematch(fingerprint_cmd::RematchArgs),
     /// Print a series' features fingerprint (`feature_name,value` lines in
     /// Skyline id order).
     Features(features_cmd::FeaturesArgs),
@@ -134,6 +142,10 @@ fn run(cli: Cli) -> Result<()> {
             infra.apply(&mut config);
             runtime()?.block_on(run_analyze(config))
         }
+        Command::Fingerprint(infra) => {
+            runtime()?.block_on(fingerprint_cmd::run_fingerprint(config, infra))
+        }
+        Command::Rematch(args) => runtime()?.block_on(fingerprint_cmd::run_rematch(config, args)),
         Command::Project(args) => runtime()?.block_on(panorama::run_project(config, args)),
         Command::Anomalies(args) => runtime()?.block_on(panorama::run_anomalies(config, args)),
         Command::Replay(ReplayCommand::Projections(args)) => {
