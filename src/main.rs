@@ -60,6 +60,14 @@ enum Command {
     Fingerprint(InfraArgs),
     /// Report which past fingerprint checks today's profiles would deflect
     /// (a report: writes nothing to the log).
+    ///
+    /// Re-judges every fingerprint check since --since against the profiles
+    /// as they are now and prints, per check, whether it would be deflected
+    /// (by which profile, how) or still alert, and whether that differs from
+    /// its verdict on the matches topic; then counts. Sorted, with no
+    /// wall-clock values: two runs over the same log print the same bytes.
+    /// Nothing is published; the fingerprint service replaying the same
+    /// checks would publish these verdicts, with these match ids.
     Rematch(fingerprint_cmd::RematchArgs),
     /// Print a series' features fingerprint (`feature_name,value` lines in
     /// Skyline id order).

@@ -135,9 +135,12 @@ async fn a_profiled_pattern_is_deflected_and_the_rest_alerts() {
 
     // An operator said day 1 of the daily series is normal.
     let daily_profile = profile(PROFILED, day_window(DAILY, 1));
-    produce(&kafka, &names.profiles, &[daily_profile.clone()], |p| {
-        &p.metric
-    })
+    produce(
+        &kafka,
+        &names.profiles,
+        std::slice::from_ref(&daily_profile),
+        |p| &p.metric,
+    )
     .await;
 
     let (stop, task) = start(&run, windows.clone(), &format!("fp-a-{}", run.id));
@@ -223,7 +226,10 @@ async fn a_profiled_pattern_is_deflected_and_the_rest_alerts() {
     // Profiles followed while running: a new one enables its metric, a
     // disable turns it off again.
     let later = profile(LATER, day_window(DAILY, 2));
-    produce(&kafka, &names.profiles, &[later.clone()], |p| &p.metric).await;
+    produce(&kafka, &names.profiles, std::slice::from_ref(&later), |p| {
+        &p.metric
+    })
+    .await;
     assert!(
         flag(&windows, LATER, true).await,
         "followed profile enables"

@@ -109,7 +109,10 @@ async fn rematch_reports_what_todays_profiles_deflect() {
 
     // Since then, an operator profiled day 1 of the pattern.
     let p = profile(METRIC, day_window(DAILY, 1));
-    produce(&kafka, &names.profiles, &[p.clone()], |p| &p.metric).await;
+    produce(&kafka, &names.profiles, std::slice::from_ref(&p), |p| {
+        &p.metric
+    })
+    .await;
 
     // The report, twice: byte for byte the same.
     let text = rematch(&run, &[]);
@@ -150,9 +153,9 @@ async fn rematch_reports_what_todays_profiles_deflect() {
         assert_eq!(id, match_id(c.id, &[p.profile_id]));
     }
     for c in &noisy {
-        assert_eq!(reported[&c.id].0, false, "noise still alerts");
+        assert!(!reported[&c.id].0, "noise still alerts");
     }
-    assert_eq!(reported[&other.id].0, false, "no profile for that metric");
+    assert!(!reported[&other.id].0, "no profile for that metric");
     assert_eq!(report["summary"]["newly_deflected"], 3);
     let metric_only = rematch(&run, &["--json", "--metric", OTHER]);
     let only: serde_json::Value = serde_json::from_slice(&metric_only.stdout).unwrap();
