@@ -481,3 +481,76 @@ impl Fingerprinter {
         Ok(outcome?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use topics::ids::check_id;
+    use topics::{AlertRoute, SeriesPoint};
+
+    fn check(anomaly: uuid::Uuid) -> CheckRequest {
+        CheckRequest {
+            id: check_id(anomaly, CheckTarget::Fingerprint),
+            anomaly_id: anomaly,
+            target: CheckTarget::Fingerprint,
+            metric: "m".into(),
+            timestamp: 1_000,
+            value: 2.0,
+            triggered_algorithms: vec!["grubbs".into()],
+            second_order_resolution_hours: None,
+            series: (0..10)
+                .map(|i| SeriesPoint {
+                    timestamp: 100 * i,
+                    value: i as f64,
+                })
+                .collect(),
+            decided_at_ms: 0,
+            full_duration: Some(86_400),
+            echo_series: None,
+            alerts: vec![
+                AlertRoute {
+                    alerter: "smtp".into(),
+                    rule: ".*".into(),
+                },
+                AlertRoute {
+                    alerter: "topic".into(),
+                    rule: "m".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn no_profile_returns_the_alerts_to_sender() {
+        let c = check(anomaly_id("m", 1_000, SourceApp::Seasonal));
+        let settings = MatchSettings::default();
+        let verdict = judge_check(&c, &[], &settings);
+        let d = decide(&c, &[], &verdict, 42);
+        assert!(!d.result.matched);
+        assert_eq!(d.result.method, MatchMethod::None);
+        assert_eq!(d.result.id, match_id(c.id, &[]));
+        assert_eq!(d.result.decided_at_ms, 42);
+        let ids: Vec<_> = d.alerts.iter().map(|a| a.id).collect();
+        assert_eq!(
+            ids,
+            [
+                alert_id(c.anomaly_id, "smtp"),
+                alert_id(c.anomaly_id, "topic")
+            ]
+        );
+        assert!(d.alerts.iter().all(|a| a.source == SourceApp::Seasonal));
+        // The same check decided later: only the clock differs.
+        let later = decide(&c, &[], &verdict, 43);
+        assert_eq!(later.result.id, d.result.id);
+        assert_eq!(later.alerts[1].id, d.alerts[1].id);
+    }
+
+    #[test]
+    fn an_unknown_anomaly_source_alerts_as_fingerprint() {
+        let c = check(uuid::Uuid::from_u128(7));
+        assert_eq!(anomaly_source(&c), None);
+        let verdict = judge_check(&c, &[], &MatchSettings::default());
+        let d = decide(&c, &[], &verdict, 0);
+        assert!(d.alerts.iter().all(|a| a.source == SourceApp::Fingerprint));
+    }
+}
