@@ -46,6 +46,10 @@ pub struct Config {
     pub learn: learn::LearnConfig,
     /// The web console and its API.
     pub console: console::ConsoleSettings,
+    /// Matching thresholds (Ionosphere's settings).
+    pub fingerprint: fingerprint::matching::MatchSettings,
+    /// How the fingerprint service consumes checks.
+    pub fingerprint_service: fingerprint::service::ServiceSettings,
 }
 
 /// The sources `skyline ingest` (and `skyline up`) run.
@@ -84,6 +88,8 @@ impl Default for Config {
             projections: projections::Settings::default(),
             learn: learn::LearnConfig::default(),
             console: console::ConsoleSettings::default(),
+            fingerprint: fingerprint::matching::MatchSettings::default(),
+            fingerprint_service: fingerprint::service::ServiceSettings::default(),
         }
     }
 }

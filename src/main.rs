@@ -5,6 +5,7 @@ mod config;
 mod features_cmd;
 mod label_cmd;
 mod learn_cmd;
+mod fingerprint_cmd;
 mod panorama;
 mod profiles_cmd;
 mod series_file;
@@ -59,6 +60,21 @@ enum Command {
     /// Rebuild state from the log.
     #[command(subcommand)]
     Replay(ReplayCommand),
+    /// Run the fingerprint service: judge fingerprint checks against the
+    /// features profiles, publish verdicts and the alerts of anomalies not
+    /// deflected.
+    Fingerprint(InfraArgs),
+    /// Report which past fingerprint checks today's profiles would deflect
+    /// (a report: writes nothing to the log).
+    ///
+    /// Re-judges every fingerprint check since --since against the profiles
+    /// as they are now and prints, per check, whether it would be deflected
+    /// (by which profile, how) or still alert, and whether that differs from
+    /// its verdict on the matches topic; then counts. Sorted, with no
+    /// wall-clock values: two runs over the same log print the same bytes.
+    /// Nothing is published; the fingerprint service replaying the same
+    /// checks would publish these verdicts, with these match ids.
+    Rematch(fingerprint_cmd::RematchArgs),
     /// Print a series' features fingerprint (`feature_name,value` lines in
     /// Skyline id order).
     Features(features_cmd::FeaturesArgs),
@@ -152,6 +168,10 @@ fn run(cli: Cli) -> Result<()> {
             infra.apply(&mut config);
             runtime()?.block_on(run_analyze(config))
         }
+        Command::Fingerprint(infra) => {
+            runtime()?.block_on(fingerprint_cmd::run_fingerprint(config, infra))
+        }
+        Command::Rematch(args) => runtime()?.block_on(fingerprint_cmd::run_rematch(config, args)),
         Command::Project(args) => runtime()?.block_on(panorama::run_project(config, args)),
         Command::Anomalies(args) => runtime()?.block_on(panorama::run_anomalies(config, args)),
         Command::Profiles(args) => runtime()?.block_on(profiles_cmd::run(config, args)),

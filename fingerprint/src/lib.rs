@@ -21,8 +21,11 @@
 //! * [`matching`]: judging a check against features profiles
 //!   (`spec/ionosphere.md` §3–§8): motifs (MASS), features, min-max, echo
 //!   and layers, in the reference's order.
+//! * [`service`]: the fingerprint service, a consumer of the checks topic
+//!   publishing verdicts and the alerts of undeflected anomalies (the only
+//!   part with I/O, besides [`follow`]).
 //!
-//! Everything is pure and I/O-free, and nothing panics on outside input:
+//! Everything else is pure and I/O-free, and nothing panics on outside input:
 //! NaN/±inf values, constant series and series too short for a calculator
 //! give the value the reference gives (mostly NaN or 0, see each function).
 //! Skyline removes NaN points before extracting features, so the
@@ -39,6 +42,7 @@ pub mod features;
 pub mod follow;
 pub mod matching;
 mod numeric;
+pub mod service;
 pub mod store;
 
 /// statsmodels `adfuller` (shared source with `analyze::stats::adf`).

@@ -1,0 +1,556 @@
+//! Fingerprint (the reference's Ionosphere) as a consumer of
+//! `skyline.checks`: every check aimed at fingerprint is judged against the
+//! metric's active features profiles, the verdict goes to `skyline.matches`,
+//! and, unless the anomaly was deflected, the alerts the check carries go to
+//! `skyline.alerts`.
+//!
+//! The profiles are folded from `skyline.profiles`: read from offset 0 at
+//! start ([`load_profiles`]) and then followed ([`follow_profiles`]). After
+//! each change the ionosphere-enabled flag of the metrics concerned is
+//! written beside the windows ([`Windows::set_fingerprint_enabled`]), which is
+//! how the analyzer knows to send those metrics' anomalies here instead of
+//! alerting on them directly.
+//!
+//! Per batch of checks: decide, publish, then commit. A crash in between
+//! replays the batch, and since a verdict's id is derived from the check and
+//! the profiles considered ([`match_id`]) and an alert's from the anomaly and
+//! the alerter ([`alert_id`]), the replay re-emits the same ids.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ingest::windows::{WindowError, Windows};
+use serde::{Deserialize, Serialize};
+use topics::codec::{decode, encode, Event};
+use topics::ids::{alert_id, anomaly_id, match_id};
+use topics::kafka::{
+    Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, KeyedMessage, Producer,
+    RunStats,
+};
+use topics::names::TopicNames;
+use topics::{
+    AlertEvent, CheckRequest, CheckTarget, MatchMethod, MatchResult, ProfileAction, ProfileEvent,
+    SourceApp,
+};
+
+use crate::follow::{follow_profiles, load_profiles, Positions, SharedProfiles};
+use crate::matching::{judge, Check, How, MatchSettings, MotifKind, Profile, Verdict};
+use crate::store::ProfileStore;
+
+/// How the consumer runs (the `[fingerprint_service]` table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// Consumer name (group `<prefix>.<name>`).
+    pub consumer: String,
+    /// Most checks handled per batch. A check costs a features extraction
+    /// and a comparison per profile, so batches are kept small: a crash
+    /// re-judges at most this many.
+    pub max_batch: usize,
+    /// Milliseconds without a profile event after which the start-up read
+    /// of the profiles topic counts as caught up.
+    pub profiles_idle_ms: u64,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            consumer: "fingerprint".to_owned(),
+            max_batch: 50,
+            profiles_idle_ms: 3_000,
+        }
+    }
+}
+
+/// Why handling a batch failed (it is retried, then the consumer stops).
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+    #[error(transparent)]
+    Windows(#[from] WindowError),
+    #[error("encoding an event: {0}")]
+    Encode(String),
+    #[error("judging task: {0}")]
+    Task(String),
+    #[error("the profile store's lock was poisoned")]
+    Poisoned,
+}
+
+/// What fingerprint decided about one check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub result: MatchResult,
+    /// The check's alerts, when it was not deflected.
+    pub alerts: Vec<AlertEvent>,
+}
+
+/// The active profiles of `metric`, in the store's (creation) order.
+///
+/// The reference orders by `last_matched DESC`; that order is state outside
+/// the log (it changes with every match), and only decides *which* of
+/// several matching profiles is named, not whether the check matches.
+/// Creation order keeps a verdict reproducible from the log alone.
+pub fn profiles_for(store: &ProfileStore, metric: &str) -> Vec<Arc<Profile>> {
+    store
+        .active_for_metric(metric)
+        .map(|p| Arc::clone(&p.profile))
+        .collect()
+}
+
+/// Judges `check` against `profiles` (CPU-bound: call off the async
+/// executor).
+pub fn judge_check(
+    check: &CheckRequest,
+    profiles: &[Arc<Profile>],
+    settings: &MatchSettings,
+) -> Verdict {
+    let series: Vec<(i64, f64)> = check
+        .series
+        .iter()
+        .map(|p| (p.timestamp, p.value))
+        .collect();
+    let echo: Option<Vec<(i64, f64)>> = check
+        .echo_series
+        .as_ref()
+        .map(|s| s.iter().map(|p| (p.timestamp, p.value)).collect());
+    let refs: Vec<&Profile> = profiles.iter().map(|p| p.as_ref()).collect();
+    judge(
+        &Check {
+            timestamp: check.timestamp,
+            series: &series,
+            full_duration: check.full_duration(),
+            echo_series: echo.as_deref(),
+        },
+        &refs,
+        settings,
+    )
+}
+
+/// The app whose anomaly the check is about, recovered from the anomaly's
+/// id (it is derived from metric, timestamp and source). `None` when the id
+/// was made some other way.
+pub fn anomaly_source(check: &CheckRequest) -> Option<SourceApp> {
+    [
+        SourceApp::Analyzer,
+        SourceApp::Seasonal,
+        SourceApp::Fingerprint,
+    ]
+    .into_iter()
+    .find(|s| anomaly_id(&check.metric, check.timestamp, *s) == check.anomaly_id)
+}
+
+/// Turns a verdict into the events fingerprint publishes.
+///
+/// * The verdict's id is [`match_id`] of the check and the ids of every
+///   profile considered (all of the metric's active profiles): the same
+///   check against the same profiles is the same verdict, against other
+///   profiles (after learning, say) a new one.
+/// * Not matched: one alert per route the check carries, "returned to
+///   sender" as the reference does: the alert's source is the app that found
+///   the anomaly (recovered by [`anomaly_source`]; `Fingerprint` if unknown)
+///   and its id is [`alert_id`] of the anomaly and alerter — exactly the
+///   alert the analyzer would have sent had the metric not been
+///   ionosphere-enabled.
+/// * `decided_at_ms` is the wall clock when decided, on every event; it is
+///   in no id, so a re-decision after a crash differs only there.
+pub fn decide(
+    check: &CheckRequest,
+    profiles: &[Arc<Profile>],
+    verdict: &Verdict,
+    decided_at_ms: i64,
+) -> Decision {
+    let considered: Vec<uuid::Uuid> = profiles.iter().map(|p| p.id).collect();
+    let m = verdict.matched.as_ref();
+    let method = match m.map(|m| m.how) {
+        Some(How::FeaturesProfile) => MatchMethod::FeaturesProfile,
+        Some(How::MinMax) => MatchMethod::MinMax,
+        Some(How::Layers) => MatchMethod::Layers,
+        Some(How::Motif) => MatchMethod::Motif,
+        None => MatchMethod::None,
+    };
+    let motif = m.and_then(|m| m.motif);
+    let result = MatchResult {
+        id: match_id(check.id, &considered),
+        check_id: check.id,
+        anomaly_id: check.anomaly_id,
+        metric: check.metric.clone(),
+        timestamp: check.timestamp,
+        matched: m.is_some(),
+        method,
+        profile_id: m.map(|m| m.profile_id),
+        layer_id: m.and_then(|m| m.layer_id),
+        percent_different: m.and_then(|m| m.percent_different),
+        distance: motif.map(|x| x.distance),
+        decided_at_ms,
+        echo: m.is_some_and(|m| m.echo),
+        profiles_checked: verdict.profiles_checked,
+        // A motif match ends the check before features are calculated.
+        features_sum: (method != MatchMethod::Motif).then_some(verdict.features_sum),
+        common_features: m.and_then(|m| m.common_features),
+        approx_close: m.is_some_and(|m| m.approx_close),
+        motif: motif.map(|x| topics::MotifMatch {
+            index: u32::try_from(x.index).unwrap_or(u32::MAX),
+            size: u32::try_from(x.size).unwrap_or(u32::MAX),
+            kind: match x.kind {
+                MotifKind::Exact => topics::MotifKind::Exact,
+                MotifKind::AllInRange => topics::MotifKind::AllInRange,
+            },
+            area: x.area,
+            profile_area: x.profile_area,
+            area_percent_diff: x.area_percent_diff,
+        }),
+    };
+    let alerts = if result.matched {
+        Vec::new()
+    } else {
+        let source = anomaly_source(check).unwrap_or(SourceApp::Fingerprint);
+        check
+            .alerts
+            .iter()
+            .map(|route| AlertEvent {
+                id: alert_id(check.anomaly_id, &route.alerter),
+                anomaly_id: check.anomaly_id,
+                metric: check.metric.clone(),
+                timestamp: check.timestamp,
+                value: check.value,
+                source,
+                alerter: route.alerter.clone(),
+                rule: route.rule.clone(),
+                triggered_algorithms: check.triggered_algorithms.clone(),
+                decided_at_ms,
+            })
+            .collect()
+    };
+    Decision { result, alerts }
+}
+
+/// Everything a running fingerprint service needs.
+pub struct Fingerprinter {
+    pub settings: MatchSettings,
+    pub service: ServiceSettings,
+    pub topics: TopicNames,
+    pub windows: Arc<Windows>,
+    pub producer: Producer,
+    /// The profiles, kept up to date while [`Fingerprinter::run`] runs.
+    pub profiles: SharedProfiles,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Fingerprinter {
+    /// A service with no profiles yet (they are loaded by
+    /// [`Fingerprinter::run`], or [`Fingerprinter::load`]).
+    pub fn new(
+        settings: MatchSettings,
+        service: ServiceSettings,
+        topics: TopicNames,
+        windows: Arc<Windows>,
+        producer: Producer,
+    ) -> Fingerprinter {
+        Fingerprinter {
+            settings,
+            service,
+            topics,
+            windows,
+            producer,
+            profiles: Arc::new(RwLock::new(ProfileStore::new())),
+        }
+    }
+
+    /// Reads the profiles topic from the start into [`Fingerprinter::profiles`],
+    /// prepares every profile and writes every known metric's
+    /// ionosphere-enabled flag. Returns where the read stopped, to follow on
+    /// from.
+    pub async fn load(&self, kafka: &KafkaConfig) -> Result<Positions, ServiceError> {
+        let (store, positions) = load_profiles(
+            kafka,
+            &self.topics.profiles,
+            Duration::from_millis(self.service.profiles_idle_ms),
+        )
+        .await?;
+        let metrics: Vec<String> = store.metrics().map(str::to_owned).collect();
+        let all: Vec<Arc<Profile>> = metrics
+            .iter()
+            .flat_map(|m| store.for_metric(m).map(|p| Arc::clone(&p.profile)))
+            .collect();
+        tracing::info!(
+            profiles = store.len(),
+            metrics = metrics.len(),
+            "profiles loaded"
+        );
+        *self.profiles.write().map_err(|_| ServiceError::Poisoned)? = store;
+        self.prepare(all).await?;
+        self.write_flags(&metrics).await?;
+        Ok(positions)
+    }
+
+    /// Computes what matching derives from each profile's series alone now,
+    /// so the first check against a new profile is not the slow one.
+    async fn prepare(&self, profiles: Vec<Arc<Profile>>) -> Result<(), ServiceError> {
+        if profiles.is_empty() {
+            return Ok(());
+        }
+        let settings = self.settings.clone();
+        tokio::task::spawn_blocking(move || {
+            use rayon::prelude::*;
+            profiles.par_iter().for_each(|p| p.prepare(&settings));
+        })
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))
+    }
+
+    /// Writes the ionosphere-enabled flag of `metrics`: on exactly when the
+    /// metric has an active profile.
+    async fn write_flags(&self, metrics: &[String]) -> Result<(), ServiceError> {
+        if metrics.is_empty() {
+            return Ok(());
+        }
+        let flags: Vec<(String, bool)> = {
+            let store = self.profiles.read().map_err(|_| ServiceError::Poisoned)?;
+            metrics
+                .iter()
+                .map(|m| (m.clone(), store.metric_enabled(m)))
+                .collect()
+        };
+        self.windows.set_fingerprint_enabled(&flags).await?;
+        Ok(())
+    }
+
+    /// After a batch of profile events (already applied to the store):
+    /// prepare the new profiles and rewrite the flags of their metrics.
+    async fn profiles_changed(&self, events: Vec<ProfileEvent>) -> Result<(), ServiceError> {
+        let metrics: Vec<String> = events
+            .iter()
+            .map(|e| e.metric.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let added: Vec<Arc<Profile>> = {
+            let store = self.profiles.read().map_err(|_| ServiceError::Poisoned)?;
+            events
+                .iter()
+                .filter(|e| matches!(e.action, ProfileAction::Created | ProfileAction::Learnt))
+                .filter_map(|e| store.get(e.profile_id).map(|p| Arc::clone(&p.profile)))
+                .collect()
+        };
+        self.prepare(added).await?;
+        self.write_flags(&metrics).await
+    }
+
+    /// Judges `checks` (those aimed at fingerprint; others are ignored) and
+    /// publishes the verdicts and alerts. Returns the decisions, in order.
+    pub async fn handle(&self, checks: Vec<CheckRequest>) -> Result<Vec<Decision>, ServiceError> {
+        let work: Vec<(CheckRequest, Vec<Arc<Profile>>)> = {
+            let store = self.profiles.read().map_err(|_| ServiceError::Poisoned)?;
+            checks
+                .into_iter()
+                .filter(|c| c.target == CheckTarget::Fingerprint)
+                .map(|c| {
+                    let profiles = profiles_for(&store, &c.metric);
+                    (c, profiles)
+                })
+                .collect()
+        };
+        if work.is_empty() {
+            return Ok(Vec::new());
+        }
+        let settings = self.settings.clone();
+        // CPU-bound (features extraction, motif search): off the executor,
+        // one check per rayon task.
+        let decisions = tokio::task::spawn_blocking(move || {
+            use rayon::prelude::*;
+            work.par_iter()
+                .map(|(check, profiles)| {
+                    let verdict = judge_check(check, profiles, &settings);
+                    decide(check, profiles, &verdict, now_ms())
+                })
+                .collect::<Vec<Decision>>()
+        })
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))?;
+        self.publish(&decisions).await?;
+        Ok(decisions)
+    }
+
+    async fn publish(&self, decisions: &[Decision]) -> Result<(), ServiceError> {
+        fn record<E: Event>(metric: &str, e: &E) -> Result<KeyedMessage, ServiceError> {
+            Ok((
+                metric.as_bytes().to_vec(),
+                encode(e).map_err(|x| ServiceError::Encode(x.to_string()))?,
+            ))
+        }
+        // Alerts first: a verdict seen downstream then always has its
+        // alerts on the log already.
+        let alerts = decisions
+            .iter()
+            .flat_map(|d| &d.alerts)
+            .map(|a| record(&a.metric, a))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.producer
+            .send_batch(&self.topics.alerts, alerts)
+            .await?;
+        let matches = decisions
+            .iter()
+            .map(|d| record(&d.result.metric, &d.result))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.producer
+            .send_batch(&self.topics.matches, matches)
+            .await?;
+        Ok(())
+    }
+
+    /// Loads the profiles, follows them in a task, and consumes the checks
+    /// topic until `shutdown` resolves.
+    pub async fn run(
+        self: Arc<Self>,
+        kafka: &KafkaConfig,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<RunStats, ServiceError> {
+        let positions = self.load(kafka).await?;
+        let (stop_follow, follow_stopped) = tokio::sync::oneshot::channel::<()>();
+        let follower = {
+            let me = Arc::clone(&self);
+            let kafka = kafka.clone();
+            tokio::spawn(async move {
+                let store = Arc::clone(&me.profiles);
+                let on_events = |events: Vec<ProfileEvent>| {
+                    let me = Arc::clone(&me);
+                    async move {
+                        if events.is_empty() {
+                            return;
+                        }
+                        tracing::info!(events = events.len(), "profiles changed");
+                        if let Err(e) = me.profiles_changed(events).await {
+                            tracing::warn!(error = %e, "updating after profile events failed");
+                        }
+                    }
+                };
+                let stopped = async {
+                    let _ = follow_stopped.await;
+                };
+                if let Err(e) = follow_profiles(&kafka, store, &positions, stopped, on_events).await
+                {
+                    tracing::error!(error = %e, "following the profiles topic stopped");
+                }
+            })
+        };
+
+        let consumer = Consumer::new(
+            kafka,
+            &self.service.consumer,
+            &[self.topics.checks.as_str()],
+        )?
+        .with_max_batch(self.service.max_batch);
+        let dead = DeadLetters::new(
+            self.producer.clone(),
+            self.topics.deadletter.clone(),
+            self.service.consumer.clone(),
+        );
+        let outcome = consumer
+            .run(shutdown, |batch: Batch| {
+                let (me, dead) = (Arc::clone(&self), dead.clone());
+                async move {
+                    let good = dead
+                        .decode_batch(&batch, |r| decode::<CheckRequest>(r.payload()))
+                        .await?;
+                    let checks: Vec<CheckRequest> = good.into_iter().map(|(_, c)| c).collect();
+                    let decisions = me.handle(checks).await?;
+                    if !decisions.is_empty() {
+                        let matched = decisions.iter().filter(|d| d.result.matched).count();
+                        tracing::info!(
+                            checks = decisions.len(),
+                            matched,
+                            alerts = decisions.iter().map(|d| d.alerts.len()).sum::<usize>(),
+                            "judged"
+                        );
+                    }
+                    Ok::<_, ServiceError>(())
+                }
+            })
+            .await;
+        let _ = stop_follow.send(());
+        let _ = follower.await;
+        Ok(outcome?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use topics::ids::check_id;
+    use topics::{AlertRoute, SeriesPoint};
+
+    fn check(anomaly: uuid::Uuid) -> CheckRequest {
+        CheckRequest {
+            id: check_id(anomaly, CheckTarget::Fingerprint),
+            anomaly_id: anomaly,
+            target: CheckTarget::Fingerprint,
+            metric: "m".into(),
+            timestamp: 1_000,
+            value: 2.0,
+            triggered_algorithms: vec!["grubbs".into()],
+            second_order_resolution_hours: None,
+            series: (0..10)
+                .map(|i| SeriesPoint {
+                    timestamp: 100 * i,
+                    value: i as f64,
+                })
+                .collect(),
+            decided_at_ms: 0,
+            full_duration: Some(86_400),
+            echo_series: None,
+            alerts: vec![
+                AlertRoute {
+                    alerter: "smtp".into(),
+                    rule: ".*".into(),
+                },
+                AlertRoute {
+                    alerter: "topic".into(),
+                    rule: "m".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn no_profile_returns_the_alerts_to_sender() {
+        let c = check(anomaly_id("m", 1_000, SourceApp::Seasonal));
+        let settings = MatchSettings::default();
+        let verdict = judge_check(&c, &[], &settings);
+        let d = decide(&c, &[], &verdict, 42);
+        assert!(!d.result.matched);
+        assert_eq!(d.result.method, MatchMethod::None);
+        assert_eq!(d.result.id, match_id(c.id, &[]));
+        assert_eq!(d.result.decided_at_ms, 42);
+        let ids: Vec<_> = d.alerts.iter().map(|a| a.id).collect();
+        assert_eq!(
+            ids,
+            [
+                alert_id(c.anomaly_id, "smtp"),
+                alert_id(c.anomaly_id, "topic")
+            ]
+        );
+        assert!(d.alerts.iter().all(|a| a.source == SourceApp::Seasonal));
+        // The same check decided later: only the clock differs.
+        let later = decide(&c, &[], &verdict, 43);
+        assert_eq!(later.result.id, d.result.id);
+        assert_eq!(later.alerts[1].id, d.alerts[1].id);
+    }
+
+    #[test]
+    fn an_unknown_anomaly_source_alerts_as_fingerprint() {
+        let c = check(uuid::Uuid::from_u128(7));
+        assert_eq!(anomaly_source(&c), None);
+        let verdict = judge_check(&c, &[], &MatchSettings::default());
+        let d = decide(&c, &[], &verdict, 0);
+        assert!(d.alerts.iter().all(|a| a.source == SourceApp::Fingerprint));
+    }
+}
