@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use fingerprint::follow::load_profiles;
 use fingerprint::store::FEATURES_VERSION;
+use ingest::windows::Windows;
 use learn::lifecycle;
 use learn::service::Learner;
 use topics::codec::{decode, encode};
@@ -20,20 +21,25 @@ use crate::InfraArgs;
 /// How long the profiles topic may stay silent before it counts as read.
 const PROFILES_IDLE: Duration = Duration::from_secs(5);
 
-/// `skyline learn`: runs the learn service until Ctrl-C.
-pub async fn run_learn(mut config: Config, infra: InfraArgs) -> Result<()> {
-    infra.apply(&mut config);
-    crate::services::create_topics(&config, &[]).await?;
-    let producer = Producer::new(&config.kafka)?;
-    let windows = Arc::new(crate::services::open_windows(&config).await?);
-    let learner = Arc::new(Learner {
+/// Builds the learn service.
+pub fn learner(config: &Config, windows: Arc<Windows>, producer: Producer) -> Result<Learner> {
+    Ok(Learner {
         policy: config.learn.policy().context("invalid [learn] table")?,
         topics: config.topics.clone(),
         windows,
         producer,
         consumer: config.learn.consumer.clone(),
         poll: Duration::from_secs(config.learn.poll_seconds.max(1)),
-    });
+    })
+}
+
+/// `skyline learn`: runs the learn service until Ctrl-C.
+pub async fn run_learn(mut config: Config, infra: InfraArgs) -> Result<()> {
+    infra.apply(&mut config);
+    crate::services::create_topics(&config, &[]).await?;
+    let producer = Producer::new(&config.kafka)?;
+    let windows = Arc::new(crate::services::open_windows(&config).await?);
+    let learner = Arc::new(learner(&config, windows, producer)?);
     let (_stop, shutdown) = crate::services::shutdown_on_ctrl_c();
     let stats = learner.run(&config.kafka, shutdown.wait()).await?;
     eprintln!(

@@ -173,15 +173,17 @@ pub async fn start_in_up(
     db_args: &DatabaseArgs,
     data_dir: &Path,
     shutdown: Shutdown,
-) -> Result<tokio::task::JoinHandle<Result<fold::FoldStats>>> {
+) -> Result<(tokio::task::JoinHandle<Result<fold::FoldStats>>, Database)> {
     let db = db_args
         .open(config, &data_dir.join("projections.sqlite"))
         .await?;
     eprintln!("projections: {}", db.url());
     let config = config.clone();
-    Ok(tokio::spawn(async move {
-        run(&config, db, projections::all(), shutdown).await
-    }))
+    let folding = db.clone();
+    Ok((
+        tokio::spawn(async move { run(&config, folding, projections::all(), shutdown).await }),
+        db,
+    ))
 }
 
 /// `skyline replay projections`.

@@ -106,8 +106,9 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
     let analyzer_stop = shutdown.clone();
     let analyzer_task =
         tokio::spawn(async move { analyzer.run(&kafka, analyzer_stop.wait()).await });
-    let projections =
+    let (projections, db) =
         crate::panorama::start_in_up(&config, &args.db, &args.data_dir, shutdown.clone()).await?;
+    let deflection = start_deflection(&config, &windows, &producer, db, &shutdown).await?;
     eprintln!(
         "anomalies: topic {} (alerts: {}, checks: {}, refused input: {})",
         config.topics.anomalies,
@@ -128,6 +129,13 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
         Ok(Err(e)) => eprintln!("analyze stopped with an error: {e}"),
         Err(e) => eprintln!("analyze task failed: {e}"),
     }
+    for (name, task) in deflection {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("{name} stopped with an error: {e:#}"),
+            Err(e) => eprintln!("{name} task failed: {e}"),
+        }
+    }
     match projections.await {
         Ok(Ok(s)) => eprintln!("projections: {} records, {} rows written", s.events, s.rows),
         Ok(Err(e)) => eprintln!("projections stopped with an error: {e:#}"),
@@ -143,6 +151,79 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
         broker.stop().await;
     }
     Ok(())
+}
+
+type ServiceTask = tokio::task::JoinHandle<Result<()>>;
+
+/// Starts fingerprint (deflection), learn and the console's write API, all
+/// on the shared windows (so the analyzer sees which metrics are
+/// ionosphere-enabled) and the shared projections database (where labels
+/// find their checks).
+async fn start_deflection(
+    config: &Config,
+    windows: &Arc<ingest::windows::Windows>,
+    producer: &Producer,
+    db: projections::Database,
+    shutdown: &Shutdown,
+) -> Result<Vec<(&'static str, ServiceTask)>> {
+    let fingerprinter = Arc::new(crate::fingerprint_cmd::fingerprinter(
+        config,
+        windows.clone(),
+        producer.clone(),
+    ));
+    let learner = Arc::new(crate::learn_cmd::learner(
+        config,
+        windows.clone(),
+        producer.clone(),
+    )?);
+    let api = Arc::new(console::api::ApiState {
+        producer: producer.clone(),
+        topics: config.topics.clone(),
+        checks: Arc::new(crate::label_cmd::ProjectionsChecks(db)),
+        profiles: fingerprinter.profiles.clone(),
+        api_token: config.console.api_token.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(config.console.listen)
+        .await
+        .with_context(|| format!("binding the console API on {}", config.console.listen))?;
+    eprintln!(
+        "console API: POST http://{}/api/v1/labels ({})",
+        listener.local_addr()?,
+        if config.console.api_token.is_some() {
+            "bearer token from [console] api_token"
+        } else {
+            "disabled until [console] api_token is set"
+        }
+    );
+    let kafka = config.kafka.clone();
+    let stop = shutdown.clone();
+    let fingerprint = tokio::spawn(async move {
+        fingerprinter
+            .run(&kafka, stop.wait())
+            .await
+            .map(|_| ())
+            .map_err(anyhow::Error::from)
+    });
+    let kafka = config.kafka.clone();
+    let stop = shutdown.clone();
+    let learn = tokio::spawn(async move {
+        learner
+            .run(&kafka, stop.wait())
+            .await
+            .map(|_| ())
+            .map_err(anyhow::Error::from)
+    });
+    let stop = shutdown.clone();
+    let console = tokio::spawn(async move {
+        console::api::serve_on(listener, api, stop.wait())
+            .await
+            .map_err(anyhow::Error::from)
+    });
+    Ok(vec![
+        ("fingerprint", fingerprint),
+        ("learn", learn),
+        ("console API", console),
+    ])
 }
 
 /// Produces the demo series and prints the anomalies as they come off the

@@ -16,7 +16,8 @@ fn up_demo_finds_the_backtest_anomalies_on_the_embedded_log() {
     let config = dir.join("skyline.toml");
     std::fs::write(
         &config,
-        "[ingest]\ngraphite_listen = \"127.0.0.1:0\"\nhttp_listen = \"127.0.0.1:0\"\n",
+        "[ingest]\ngraphite_listen = \"127.0.0.1:0\"\nhttp_listen = \"127.0.0.1:0\"\n\
+         [console]\nlisten = \"127.0.0.1:0\"\n",
     )
     .unwrap();
     let expected = support::backtest_anomalies(
@@ -50,6 +51,10 @@ fn up_demo_finds_the_backtest_anomalies_on_the_embedded_log() {
         "{stderr}"
     );
     assert!(stderr.contains("http: POST http://127.0.0.1:"), "{stderr}");
+    assert!(
+        stderr.contains("console API: POST http://127.0.0.1:"),
+        "{stderr}"
+    );
     // What it found: the backtest's anomalies, one line each (up to 25).
     assert!(stdout.contains("demo: 4032 points analysed in"), "{stdout}");
     assert!(
