@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use learn::label::{LookupError, LookupFuture};
 use learn::{label_for_check, CheckLookup, LabelRequest, LabelledCheck};
+use projections::query::check_for_label;
 use projections::Database;
 use topics::codec::encode;
 use topics::kafka::Producer;
-use projections::query::check_for_label;
 use uuid::Uuid;
 
 use crate::config::Config;

@@ -3,9 +3,9 @@
 mod backtest;
 mod config;
 mod features_cmd;
+mod fingerprint_cmd;
 mod label_cmd;
 mod learn_cmd;
-mod fingerprint_cmd;
 mod panorama;
 mod profiles_cmd;
 mod series_file;
