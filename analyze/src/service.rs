@@ -107,6 +107,14 @@ fn now_ms() -> i64 {
 }
 
 /// Turns one metric's judgements into events.
+///
+/// Every anomaly whose metric matches an alert rule and is not seasonal gets
+/// a [`CheckTarget::Fingerprint`] check carrying the judged series: with the
+/// alerts to send unless deflected when the metric is ionosphere-enabled
+/// (`Route::Fingerprint`), or as a *training* check with no alerts when it
+/// is not (`Route::Alert`: the analyzer alerts itself). The training check is
+/// what makes a first profile possible: it is the check an operator labels
+/// (`skyline label CHECK_ID`), as the reference's training data is.
 pub fn decisions_for(
     metric: &str,
     window: &[(i64, f64)],
@@ -134,10 +142,16 @@ pub fn decisions_for(
         let from_timestamp = judged.get(1).or(judged.first()).map_or(timestamp, |p| p.0);
         let id = anomaly_id(metric, timestamp, SourceApp::Analyzer);
         let decided_at_ms = now_ms();
+        // A metric that alerts but is not (yet) ionosphere-enabled still
+        // gets a fingerprint check: a *training* check, the reference's
+        // training data, which is what an operator labels to make the
+        // metric's first profile. It carries no alerts (they are sent here,
+        // below), so the fingerprint service — which has no profile for the
+        // metric — records an unmatched verdict and alerts nothing twice.
         let check_target = match &j.route {
             Route::Seasonal { .. } => Some(CheckTarget::Seasonal),
-            Route::Fingerprint => Some(CheckTarget::Fingerprint),
-            Route::Alert(_) | Route::Record => None,
+            Route::Fingerprint | Route::Alert(_) => Some(CheckTarget::Fingerprint),
+            Route::Record => None,
         };
         let check = check_target.map(|target| CheckRequest {
             id: check_id(id, target),
@@ -159,7 +173,8 @@ pub fn decisions_for(
             full_duration: Some(settings.full_duration),
             echo_series: None,
             // A fingerprint check carries the alerts to send unless it is
-            // deflected; the fingerprint service sends them.
+            // deflected; the fingerprint service sends them. A training
+            // check (`Route::Alert`) carries none: they are sent now.
             alerts: match j.route {
                 Route::Fingerprint => j
                     .alerts
