@@ -63,7 +63,7 @@ impl IntoResponse for ApiError {
         if self.0 == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                "Bearer".parse().expect("a header value"),
+                header::HeaderValue::from_static("Bearer"),
             );
         }
         response
