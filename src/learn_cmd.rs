@@ -10,8 +10,8 @@ use fingerprint::store::FEATURES_VERSION;
 use ingest::windows::Windows;
 use learn::lifecycle;
 use learn::service::Learner;
-use topics::codec::{decode, encode};
-use topics::kafka::{Consumer, KeyedMessage, Producer};
+use topics::codec::decode;
+use topics::kafka::{Consumer, Producer};
 use topics::{Label, ProfileAction, ProfileEvent};
 use uuid::Uuid;
 
@@ -89,14 +89,8 @@ async fn read_labels(config: &Config, idle: Duration) -> Result<Vec<Label>> {
 
 async fn produce_profiles(config: &Config, events: &[ProfileEvent]) -> Result<()> {
     let producer = Producer::new(&config.kafka)?;
-    let records = events
-        .iter()
-        .map(|e| {
-            encode(e)
-                .map(|b| (e.metric.as_bytes().to_vec(), b))
-                .map_err(|x| anyhow!("encoding a profile event: {x}"))
-        })
-        .collect::<Result<Vec<KeyedMessage>>>()?;
+    let records = topics::kafka::keyed_messages(events, |e| &e.metric)
+        .map_err(|x| anyhow!("encoding a profile event: {x}"))?;
     producer
         .send_batch(&config.topics.profiles, records)
         .await

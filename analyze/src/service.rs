@@ -16,11 +16,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ingest::windows::{by_metric, WindowError, Windows};
 use serde::{Deserialize, Serialize};
-use topics::codec::{decode, encode};
+use topics::codec::decode;
 use topics::ids::{alert_id, anomaly_id, check_id};
 use topics::kafka::{
-    Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, KeyedMessage, Producer,
-    RunStats,
+    keyed_messages, Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, KeyedMessage,
+    Producer, RunStats,
 };
 use topics::names::TopicNames;
 use topics::{
@@ -315,15 +315,7 @@ impl Analyzer {
             events: &[E],
             key: impl Fn(&E) -> &str,
         ) -> Result<Vec<KeyedMessage>, ServiceError> {
-            events
-                .iter()
-                .map(|e| {
-                    Ok((
-                        key(e).as_bytes().to_vec(),
-                        encode(e).map_err(|x| ServiceError::Encode(x.to_string()))?,
-                    ))
-                })
-                .collect()
+            keyed_messages(events, key).map_err(|x| ServiceError::Encode(x.to_string()))
         }
         // Checks and alerts first: an anomaly event seen downstream then
         // always has its check and alerts already on the log.

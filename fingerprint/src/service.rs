@@ -23,10 +23,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ingest::windows::{WindowError, Windows};
 use serde::{Deserialize, Serialize};
-use topics::codec::{decode, encode, Event};
+use topics::codec::decode;
 use topics::ids::{alert_id, anomaly_id, match_id};
 use topics::kafka::{
-    Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, KeyedMessage, Producer,
+    keyed_messages, Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, Producer,
     RunStats,
 };
 use topics::names::TopicNames;
@@ -381,26 +381,16 @@ impl Fingerprinter {
     }
 
     async fn publish(&self, decisions: &[Decision]) -> Result<(), ServiceError> {
-        fn record<E: Event>(metric: &str, e: &E) -> Result<KeyedMessage, ServiceError> {
-            Ok((
-                metric.as_bytes().to_vec(),
-                encode(e).map_err(|x| ServiceError::Encode(x.to_string()))?,
-            ))
-        }
+        let encoding = |x: topics::codec::CodecError| ServiceError::Encode(x.to_string());
         // Alerts first: a verdict seen downstream then always has its
         // alerts on the log already.
-        let alerts = decisions
-            .iter()
-            .flat_map(|d| &d.alerts)
-            .map(|a| record(&a.metric, a))
-            .collect::<Result<Vec<_>, _>>()?;
+        let alerts = keyed_messages(decisions.iter().flat_map(|d| &d.alerts), |a| &a.metric)
+            .map_err(encoding)?;
         self.producer
             .send_batch(&self.topics.alerts, alerts)
             .await?;
-        let matches = decisions
-            .iter()
-            .map(|d| record(&d.result.metric, &d.result))
-            .collect::<Result<Vec<_>, _>>()?;
+        let matches =
+            keyed_messages(decisions.iter().map(|d| &d.result), |m| &m.metric).map_err(encoding)?;
         self.producer
             .send_batch(&self.topics.matches, matches)
             .await?;

@@ -38,7 +38,7 @@ use fingerprint::follow::{follow_profiles, load_profiles, SharedProfiles};
 use fingerprint::matching::profile_features;
 use fingerprint::store::{ProfileStore, FEATURES_VERSION};
 use ingest::windows::{WindowError, Windows};
-use topics::codec::{decode, encode};
+use topics::codec::decode;
 use topics::ids::learnt_profile_id;
 use topics::kafka::{Consumer, DeadLetters, Error as KafkaError, KafkaConfig, Producer, Record};
 use topics::names::TopicNames;
@@ -367,15 +367,8 @@ impl Learner {
         profiles: &SharedProfiles,
         events: &[ProfileEvent],
     ) -> Result<(), ServiceError> {
-        let records = events
-            .iter()
-            .map(|e| {
-                Ok((
-                    e.metric.as_bytes().to_vec(),
-                    encode(e).map_err(|x| ServiceError::Encode(x.to_string()))?,
-                ))
-            })
-            .collect::<Result<Vec<_>, ServiceError>>()?;
+        let records = topics::kafka::keyed_messages(events, |e| &e.metric)
+            .map_err(|x| ServiceError::Encode(x.to_string()))?;
         self.producer
             .send_batch(&self.topics.profiles, records)
             .await?;

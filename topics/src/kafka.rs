@@ -1003,3 +1003,17 @@ impl DeadLetters {
 
 /// A message ready to produce: key bytes and value bytes.
 pub type KeyedMessage = (Vec<u8>, Vec<u8>);
+
+/// Encodes `events` as messages keyed by `key(event)` (every skyline topic
+/// but the dead letters is keyed by metric), ready for
+/// [`Producer::send_batch`]. Fails on the first event that cannot be
+/// encoded.
+pub fn keyed_messages<'e, E: crate::codec::Event + 'e>(
+    events: impl IntoIterator<Item = &'e E>,
+    key: impl Fn(&E) -> &str,
+) -> Result<Vec<KeyedMessage>, crate::codec::CodecError> {
+    events
+        .into_iter()
+        .map(|e| Ok((key(e).as_bytes().to_vec(), crate::codec::encode(e)?)))
+        .collect()
+}
