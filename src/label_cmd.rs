@@ -4,10 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use learn::label::{LookupError, LookupFuture};
-use learn::{label_for_check, CheckLookup, LabelRequest, LabelledCheck};
-use projections::query::check_for_label;
-use projections::Database;
+use learn::{label_for_check, CheckLookup, LabelRequest};
 use topics::codec::encode;
 use topics::kafka::Producer;
 use uuid::Uuid;
@@ -42,33 +39,6 @@ pub struct LabelArgs {
     db: DatabaseArgs,
 }
 
-/// The projections' checks as the label paths look them up (also what the
-/// console's API is given in production).
-pub struct ProjectionsChecks(pub Database);
-
-impl CheckLookup for ProjectionsChecks {
-    fn check_for_label(&self, check_id: Uuid) -> LookupFuture<'_> {
-        Box::pin(async move {
-            check_for_label(&self.0, check_id)
-                .await
-                .map(|found| {
-                    found.map(|c| LabelledCheck {
-                        check_id: c.check_id,
-                        anomaly_id: c.anomaly_id,
-                        metric: c.metric,
-                        timestamp: c.timestamp,
-                        full_duration: c.full_duration,
-                        series: c.series,
-                    })
-                })
-                .map_err(|e| LookupError {
-                    check_id,
-                    reason: e.to_string(),
-                })
-        })
-    }
-}
-
 /// Reads and validates a layers definition file.
 fn read_layers(path: &Path) -> Result<String> {
     let json = std::fs::read_to_string(path)
@@ -82,7 +52,7 @@ pub async fn run(mut config: Config, args: LabelArgs) -> Result<()> {
     args.infra.apply(&mut config);
     let layers_json = args.layers.as_deref().map(read_layers).transpose()?;
     let db = args.db.open(&config, Path::new(DEFAULT_SQLITE)).await?;
-    let check = ProjectionsChecks(db)
+    let check = console::DbChecks(db)
         .check_for_label(args.check_id)
         .await?
         .ok_or_else(|| anyhow!("no check {} in the projections database", args.check_id))?;

@@ -2,6 +2,7 @@
 
 mod backtest;
 mod config;
+mod console_cmd;
 mod features_cmd;
 mod fingerprint_cmd;
 mod label_cmd;
@@ -90,6 +91,12 @@ enum Command {
     /// Disable or validate a features profile.
     #[command(subcommand)]
     Profile(learn_cmd::ProfileCommand),
+    /// Serve the web console: anomalies, training pages, labels, profiles
+    /// and matches, and their JSON API (`skyline up` serves it too).
+    Console(console_cmd::ConsoleArgs),
+    /// Read a password on stdin and print its Argon2id hash, for
+    /// `[[console.users]] password_hash`.
+    HashPassword,
 }
 
 #[derive(Subcommand)]
@@ -182,6 +189,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Learn(infra) => runtime()?.block_on(learn_cmd::run_learn(config, infra)),
         Command::Retrain(args) => runtime()?.block_on(learn_cmd::run_retrain(config, args)),
         Command::Profile(cmd) => runtime()?.block_on(learn_cmd::run_profile(config, cmd)),
+        Command::Console(args) => runtime()?.block_on(console_cmd::run(config, args)),
+        Command::HashPassword => console_cmd::hash_password(),
         Command::Replay(ReplayCommand::Windows(args)) => {
             args.infra.apply(&mut config);
             runtime()?.block_on(async {

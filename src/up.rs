@@ -77,6 +77,9 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
             format: LineFormat::Graphite,
             name: None,
         });
+        if config.console.users.is_empty() {
+            demo_operator(&mut config)?;
+        }
     }
     if config.redis.is_none() {
         // In-memory windows start empty: a new consumer group reads the
@@ -153,9 +156,23 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
     Ok(())
 }
 
+/// The demo's console login when the config names no operator: `demo`
+/// with a fresh random password, printed once.
+fn demo_operator(config: &mut Config) -> Result<()> {
+    let password = console::auth::random_password();
+    let password_hash = console::auth::hash_password(&password)
+        .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
+    config.console.users.push(console::User {
+        name: "demo".to_owned(),
+        password_hash,
+    });
+    eprintln!("console: log in as demo with password {password} (this run only)");
+    Ok(())
+}
+
 type ServiceTask = tokio::task::JoinHandle<Result<()>>;
 
-/// Starts fingerprint (deflection), learn and the console's write API, all
+/// Starts fingerprint (deflection), learn and the console, all
 /// on the shared windows (so the analyzer sees which metrics are
 /// ionosphere-enabled) and the shared projections database (where labels
 /// find their checks).
@@ -176,25 +193,17 @@ async fn start_deflection(
         windows.clone(),
         producer.clone(),
     )?);
-    let api = Arc::new(console::api::ApiState {
-        producer: producer.clone(),
-        topics: config.topics.clone(),
-        checks: Arc::new(crate::label_cmd::ProjectionsChecks(db)),
-        profiles: fingerprinter.profiles.clone(),
-        api_token: config.console.api_token.clone(),
-    });
+    let console = crate::console_cmd::console(
+        config,
+        producer,
+        db,
+        Some(windows.clone()),
+        fingerprinter.profiles.clone(),
+    )?;
     let listener = tokio::net::TcpListener::bind(config.console.listen)
         .await
-        .with_context(|| format!("binding the console API on {}", config.console.listen))?;
-    eprintln!(
-        "console API: POST http://{}/api/v1/labels ({})",
-        listener.local_addr()?,
-        if config.console.api_token.is_some() {
-            "bearer token from [console] api_token"
-        } else {
-            "disabled until [console] api_token is set"
-        }
-    );
+        .with_context(|| format!("binding the console on {}", config.console.listen))?;
+    crate::console_cmd::announce(config, listener.local_addr()?);
     let kafka = config.kafka.clone();
     let stop = shutdown.clone();
     let fingerprint = tokio::spawn(async move {
@@ -214,15 +223,15 @@ async fn start_deflection(
             .map_err(anyhow::Error::from)
     });
     let stop = shutdown.clone();
-    let console = tokio::spawn(async move {
-        console::api::serve_on(listener, api, stop.wait())
+    let console_task = tokio::spawn(async move {
+        console::serve_on(listener, console, stop.wait())
             .await
             .map_err(anyhow::Error::from)
     });
     Ok(vec![
         ("fingerprint", fingerprint),
         ("learn", learn),
-        ("console API", console),
+        ("console", console_task),
     ])
 }
 

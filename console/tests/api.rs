@@ -1,8 +1,10 @@
-//! The write API on a real axum server (127.0.0.1:0) and the real broker.
+//! The write API with the bearer token, on a real axum server (127.0.0.1:0)
+//! and the real broker.
 //!
-//! The check lookup is the one stand-in: a fixed table of checks (an
-//! implementation of `learn::CheckLookup`), until the projections'
-//! `check_for_label` query is on this branch.
+//! The check lookup is a stand-in here, a fixed table of checks (an
+//! implementation of `learn::CheckLookup`), so that these tests pin the
+//! API's own rules; `tests/security.rs` and `tests/pages.rs` label checks
+//! folded into a real projections database.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -73,7 +75,7 @@ async fn start(token: Option<&str>, checks: Vec<LabelledCheck>, store: ProfileSt
     ensure_topics(&kafka, &[&topics.labels, &topics.profiles], None)
         .await
         .unwrap();
-    let state = Arc::new(ApiState {
+    let writes = ApiState {
         producer: Producer::new(&kafka).unwrap(),
         topics: topics.clone(),
         checks: Arc::new(Checks(
@@ -81,7 +83,16 @@ async fn start(token: Option<&str>, checks: Vec<LabelledCheck>, store: ProfileSt
         )),
         profiles: Arc::new(RwLock::new(store)),
         api_token: token.map(str::to_owned),
-    });
+    };
+    let dir = std::env::temp_dir().join(format!("skyline-console-api-{tag}"));
+    let db = projections::Database::sqlite(&dir.join("p.sqlite"))
+        .await
+        .unwrap();
+    let settings = console::ConsoleSettings {
+        api_token: token.map(str::to_owned),
+        ..Default::default()
+    };
+    let state = Arc::new(console::Console::new(&settings, writes, db, None).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -5,7 +5,8 @@
 //!
 //! This crate owns those tables (their migrations in `migrations/`), the
 //! folding consumers that fill them, the rebuild from offset 0
-//! ([`fold::replay`]) and the read queries the CLI uses ([`query`]).
+//! ([`fold::replay`]), the read queries the CLI uses ([`query`]) and those the
+//! web console browses ([`browse`]).
 //!
 //! Exactly once: each [`Projection`] (a group of tables) stores the offsets
 //! it has applied, per topic partition, in `projection_offsets` in the same
@@ -19,6 +20,7 @@
 //! Adding a projection is one module: implement [`Projection`] and list it
 //! in [`all`].
 
+pub mod browse;
 pub mod db;
 pub mod fold;
 pub mod query;

@@ -136,7 +136,7 @@ pub async fn check_for_label(
 /// consumer that crashed and decided again counts once, a rebuild from
 /// offset 0 gives the same numbers, and no two projections update one
 /// counter.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct MatchCounts {
     /// Matched by comparing features (`features_profile`).
     pub features: i64,
@@ -168,7 +168,7 @@ pub struct ProfileMatchCount {
 }
 
 /// The aggregate behind [`MatchCounts`], grouped by profile.
-const MATCH_COUNTS: &str = "SELECT profile_id, \
+pub(crate) const MATCH_COUNTS: &str = "SELECT profile_id, \
      COUNT(CASE WHEN matched = 1 AND method = 'features_profile' THEN 1 END) AS n_features, \
      COUNT(CASE WHEN matched = 1 AND method = 'min_max' THEN 1 END) AS n_min_max, \
      COUNT(CASE WHEN matched = 1 AND method = 'motif' THEN 1 END) AS n_motif, \
@@ -227,7 +227,7 @@ pub async fn profile_match_counts(
 }
 
 /// A features profile as the console and `skyline profiles` list it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ProfileRow {
     pub id: Uuid,
     /// The profile it was learnt from (`None` for an operator's original).
@@ -252,10 +252,8 @@ pub struct ProfileRow {
 /// with its match counts.
 pub async fn profiles_of(db: &Database, metric: &str) -> Result<Vec<ProfileRow>, Error> {
     let sql = format!(
-        "SELECT p.id, p.parent_id, p.generation, p.full_duration, p.enabled, p.validated, \
-         p.learn, p.description, p.origin, p.features_count, p.features_sum, p.created_at_ms, \
-         c.profile_id, c.n_features, c.n_min_max, c.n_motif, c.n_layers, c.last_matched, \
-         c.n_checked FROM profiles p LEFT JOIN ({MATCH_COUNTS} AND metric_id = ? GROUP BY profile_id) c \
+        "SELECT {PROFILE_COLUMNS} FROM profiles p \
+         LEFT JOIN ({MATCH_COUNTS} AND metric_id = ? GROUP BY profile_id) c \
          ON c.profile_id = p.id WHERE p.metric_id = ? \
          ORDER BY p.generation, p.created_at_ms, p.id"
     );
@@ -265,29 +263,38 @@ pub async fn profiles_of(db: &Database, metric: &str) -> Result<Vec<ProfileRow>,
         .bind(id)
         .fetch_all(db.pool())
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ProfileRow {
-                id: uuid(r, 0, "profile id")?,
-                parent: match text(r, 1)? {
-                    Some(p) => Some(parse_uuid(&p, "parent id")?),
-                    None => None,
-                },
-                generation: r.try_get(2)?,
-                full_duration: r.try_get(3)?,
-                enabled: r.try_get::<i64, _>(4)? != 0,
-                validated: r.try_get::<i64, _>(5)? != 0,
-                learn: r.try_get::<i64, _>(6)? != 0,
-                description: text(r, 7)?,
-                origin: text(r, 8)?.unwrap_or_default(),
-                features_count: r.try_get(9)?,
-                features_sum: r.try_get(10)?,
-                created_at_ms: r.try_get(11)?,
-                // Column 12 is the subquery's profile_id.
-                matches: match_counts(r, 13)?,
-            })
-        })
-        .collect()
+    rows.iter().map(profile_row).collect()
+}
+
+/// The columns [`profile_row`] reads, in its order: `p` is `profiles` and
+/// `c` a [`MATCH_COUNTS`] subquery grouped by profile. Shared with
+/// [`crate::browse::profile`], which selects more after them.
+pub(crate) const PROFILE_COLUMNS: &str = "p.id, p.parent_id, p.generation, p.full_duration, \
+     p.enabled, p.validated, p.learn, p.description, p.origin, p.features_count, \
+     p.features_sum, p.created_at_ms, c.profile_id, c.n_features, c.n_min_max, c.n_motif, \
+     c.n_layers, c.last_matched, c.n_checked";
+
+/// How many columns [`PROFILE_COLUMNS`] is.
+pub(crate) const PROFILE_COLUMNS_LEN: usize = 19;
+
+/// A [`ProfileRow`] from the first [`PROFILE_COLUMNS_LEN`] columns of `r`.
+pub(crate) fn profile_row(r: &AnyRow) -> Result<ProfileRow, Error> {
+    Ok(ProfileRow {
+        id: uuid(r, 0, "profile id")?,
+        parent: opt_uuid(r, 1, "parent id")?,
+        generation: r.try_get(2)?,
+        full_duration: r.try_get(3)?,
+        enabled: r.try_get::<i64, _>(4)? != 0,
+        validated: r.try_get::<i64, _>(5)? != 0,
+        learn: r.try_get::<i64, _>(6)? != 0,
+        description: text(r, 7)?,
+        origin: text(r, 8)?.unwrap_or_default(),
+        features_count: r.try_get(9)?,
+        features_sum: r.try_get(10)?,
+        created_at_ms: r.try_get(11)?,
+        // Column 12 is the subquery's profile_id.
+        matches: match_counts(r, 13)?,
+    })
 }
 
 /// Names of the metrics that have profiles, sorted.
@@ -303,11 +310,16 @@ pub async fn metrics_with_profiles(db: &Database) -> Result<Vec<String>, Error> 
         .collect()
 }
 
-fn uuid(r: &AnyRow, i: usize, what: &'static str) -> Result<Uuid, Error> {
+pub(crate) fn uuid(r: &AnyRow, i: usize, what: &'static str) -> Result<Uuid, Error> {
     parse_uuid(&text(r, i)?.unwrap_or_default(), what)
 }
 
-fn parse_uuid(s: &str, what: &'static str) -> Result<Uuid, Error> {
+/// A nullable id column.
+pub(crate) fn opt_uuid(r: &AnyRow, i: usize, what: &'static str) -> Result<Option<Uuid>, Error> {
+    text(r, i)?.map(|s| parse_uuid(&s, what)).transpose()
+}
+
+pub(crate) fn parse_uuid(s: &str, what: &'static str) -> Result<Uuid, Error> {
     Uuid::parse_str(s).map_err(|e| Error::Stored {
         what,
         detail: format!("{s:?}: {e}"),

@@ -6,105 +6,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::*;
-use projections::fold::{FoldSettings, Folder};
 use projections::query::{check_for_label, profile_match_counts, profiles_of, MatchCounts};
 use projections::{metric_id, CheckForLabel, Database, Topic};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use topics::codec::encode;
-use topics::kafka::{Batch, Record};
-use topics::names::TopicNames;
 use topics::*;
 use uuid::Uuid;
-
-/// A log of our own: events get consecutive offsets per topic (partition
-/// 0) and are folded by every projection that reads their topic, as the
-/// live consumers would.
-struct Log {
-    names: TopicNames,
-    next: BTreeMap<String, i64>,
-}
-
-/// An event to fold: its topic and encoded value.
-type Rec = (Topic, Vec<u8>);
-
-fn rec<E: topics::codec::Event>(topic: Topic, event: &E) -> Rec {
-    (topic, encode(event).unwrap())
-}
-
-impl Log {
-    fn new() -> Log {
-        Log {
-            names: topic_names(),
-            next: BTreeMap::new(),
-        }
-    }
-
-    async fn fold(&mut self, db: &Database, events: &[Rec]) {
-        let records: Vec<Record> = events
-            .iter()
-            .map(|(topic, value)| {
-                let name = topic.name(&self.names).to_owned();
-                let offset = self.next.entry(name.clone()).or_insert(0);
-                *offset += 1;
-                Record {
-                    topic: name,
-                    partition: 0,
-                    offset: *offset - 1,
-                    key: None,
-                    value: Some(value.clone()),
-                    timestamp_ms: None,
-                }
-            })
-            .collect();
-        let mut never = Box::pin(futures::future::pending::<()>());
-        for p in projections::all() {
-            let mine: Vec<Record> = records
-                .iter()
-                .filter(|r| {
-                    Topic::of(&r.topic, &self.names).is_some_and(|t| p.topics().contains(&t))
-                })
-                .cloned()
-                .collect();
-            if mine.is_empty() {
-                continue;
-            }
-            let folder = Folder::new(
-                db.clone(),
-                p.as_ref(),
-                self.names.clone(),
-                None,
-                FoldSettings::default(),
-            );
-            folder
-                .fold_batch(&Batch::from(mine), &mut never)
-                .await
-                .unwrap()
-                .expect("not stopped");
-        }
-    }
-}
-
-/// Runs `check` on a fresh SQLite file and a fresh MariaDB database.
-macro_rules! on_both {
-    ($check:ident) => {{
-        let dir = std::env::temp_dir().join(format!(
-            "skyline-{}-{}",
-            stringify!($check),
-            Uuid::now_v7().simple()
-        ));
-        let sqlite = Database::sqlite(&dir.join("p.sqlite")).await.unwrap();
-        $check(&sqlite).await;
-        sqlite.close().await;
-        let _ = std::fs::remove_dir_all(&dir);
-        let maria = MySqlDb::create(&mysql_server(), "deflect").await;
-        $check(&maria.db).await;
-        maria.drop_it().await;
-    }};
-}
 
 const METRIC: &str = "web1.latency";
 

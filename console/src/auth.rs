@@ -1,0 +1,391 @@
+//! Who may see and change what: operators log in with a name and password
+//! (Argon2 hashes in the config), get a signed session cookie, and every
+//! write carries a CSRF token bound to that session. Scripts use the bearer
+//! token instead (`[console] api_token`).
+//!
+//! Sessions are stateless: the cookie is `payload.signature`, where the
+//! payload is `user|expires|nonce` (base64url) and the signature is
+//! HMAC-SHA256 over it with a key from `session_secret`. Any console process
+//! with the same secret accepts it, and nothing has to be stored or
+//! replicated. The CSRF token of a session is HMAC(key, "csrf|" + nonce):
+//! a page embeds it in its forms (or a script sends it as `X-CSRF-Token`),
+//! and a cross-site request cannot know it. The login form is protected the
+//! same way by a short-lived pre-session nonce cookie (double submit).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::http::{header, HeaderMap, HeaderValue};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "skyline_session";
+/// The login form's pre-session nonce cookie.
+pub const LOGIN_COOKIE: &str = "skyline_login";
+/// The header a script sends a session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// An operator who may log in (`[[console.users]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub name: String,
+    /// The password's Argon2 hash in PHC form (`$argon2id$v=19$...`), as
+    /// `skyline hash-password` prints it.
+    pub password_hash: String,
+}
+
+/// A logged-in operator, read from a valid session cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user: String,
+    /// Unix seconds after which the cookie is refused.
+    pub expires: i64,
+    nonce: String,
+}
+
+/// Why a configured user cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthConfigError {
+    #[error("[[console.users]] {user:?}: password_hash is not an Argon2 PHC string: {reason}")]
+    Hash { user: String, reason: String },
+    #[error("[[console.users]]: a user needs a name")]
+    NoName,
+    #[error("[[console.users]]: {0:?} is listed twice")]
+    Duplicate(String),
+    #[error("[console] session_secret must be at least 32 characters (got {0})")]
+    ShortSecret(usize),
+}
+
+/// Users, the signing key and the session length.
+pub struct Auth {
+    users: Vec<User>,
+    key: Vec<u8>,
+    session_seconds: i64,
+    secure_cookies: bool,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A random password of 16 hex digits (64 bits), e.g. for a demo login.
+pub fn random_password() -> String {
+    random_hex(8)
+}
+
+/// Hashes `password` with Argon2id (the crate's default parameters: 19 MiB,
+/// 2 passes) and a random salt, as a PHC string for `[[console.users]]`.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+impl Auth {
+    /// Checks the users' hashes and the secret. With no `secret`, a random
+    /// key is made: sessions then end when the process does.
+    pub fn new(
+        users: Vec<User>,
+        secret: Option<&str>,
+        session_hours: u32,
+        secure_cookies: bool,
+    ) -> Result<Auth, AuthConfigError> {
+        let mut names = std::collections::BTreeSet::new();
+        for u in &users {
+            if u.name.trim().is_empty() {
+                return Err(AuthConfigError::NoName);
+            }
+            if !names.insert(u.name.as_str()) {
+                return Err(AuthConfigError::Duplicate(u.name.clone()));
+            }
+            PasswordHash::new(&u.password_hash).map_err(|e| AuthConfigError::Hash {
+                user: u.name.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        let key = match secret {
+            Some(s) if s.chars().count() < 32 => {
+                return Err(AuthConfigError::ShortSecret(s.chars().count()))
+            }
+            Some(s) => s.as_bytes().to_vec(),
+            None => random_hex(32).into_bytes(),
+        };
+        Ok(Auth {
+            users,
+            key,
+            session_seconds: i64::from(session_hours.max(1)) * 3600,
+            secure_cookies,
+        })
+    }
+
+    /// Whether anyone can log in at all.
+    pub fn has_users(&self) -> bool {
+        !self.users.is_empty()
+    }
+
+    fn sign(&self, data: &str) -> Vec<u8> {
+        // HMAC takes keys of any length, so `new_from_slice` cannot fail.
+        let mut mac = match HmacSha256::new_from_slice(&self.key) {
+            Ok(m) => m,
+            Err(_) => return Vec::new(),
+        };
+        mac.update(data.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Verifies a name and password. Argon2 is deliberately slow (tens of
+    /// milliseconds): call it off the async executor. An unknown user costs
+    /// the same as a wrong password, so timing does not tell names apart.
+    pub fn verify_password(&self, name: &str, password: &str) -> bool {
+        let user = self.users.iter().find(|u| u.name == name);
+        let hash = user.map(|u| u.password_hash.as_str()).unwrap_or(DUMMY_HASH);
+        let ok = PasswordHash::new(hash)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        ok && user.is_some()
+    }
+
+    /// A session cookie value for `user`, valid from now on.
+    pub fn new_session(&self, user: &str) -> (String, Session) {
+        let session = Session {
+            user: user.to_owned(),
+            expires: now() + self.session_seconds,
+            nonce: random_hex(16),
+        };
+        let payload = B64.encode(format!(
+            "{}|{}|{}",
+            session.expires, session.nonce, session.user
+        ));
+        let signature = B64.encode(self.sign(&payload));
+        (format!("{payload}.{signature}"), session)
+    }
+
+    /// The session a cookie value stands for, if its signature is ours and
+    /// it has not expired.
+    pub fn session_of(&self, cookie: &str) -> Option<Session> {
+        let (payload, signature) = cookie.split_once('.')?;
+        let given = B64.decode(signature).ok()?;
+        if !bool::from(given.ct_eq(&self.sign(payload))) {
+            return None;
+        }
+        let text = String::from_utf8(B64.decode(payload).ok()?).ok()?;
+        let mut parts = text.splitn(3, '|');
+        let expires: i64 = parts.next()?.parse().ok()?;
+        let nonce = parts.next()?.to_owned();
+        let user = parts.next()?.to_owned();
+        if expires < now() || !self.users.iter().any(|u| u.name == user) {
+            return None;
+        }
+        Some(Session {
+            user,
+            expires,
+            nonce,
+        })
+    }
+
+    /// The session from a request's cookies.
+    pub fn session(&self, headers: &HeaderMap) -> Option<Session> {
+        cookie(headers, SESSION_COOKIE).and_then(|c| self.session_of(&c))
+    }
+
+    /// The CSRF token of `session`.
+    pub fn csrf_token(&self, session: &Session) -> String {
+        B64.encode(self.sign(&format!("csrf|{}", session.nonce)))
+    }
+
+    /// Whether `token` is `session`'s CSRF token (constant time).
+    pub fn csrf_ok(&self, session: &Session, token: &str) -> bool {
+        bool::from(
+            token
+                .trim()
+                .as_bytes()
+                .ct_eq(self.csrf_token(session).as_bytes()),
+        )
+    }
+
+    /// A fresh login nonce (its cookie value) and the token the login form
+    /// carries for it.
+    pub fn login_nonce(&self) -> (String, String) {
+        let nonce = random_hex(16);
+        let token = B64.encode(self.sign(&format!("login|{nonce}")));
+        (nonce, token)
+    }
+
+    /// Whether a login form's token belongs to the request's login cookie.
+    pub fn login_token_ok(&self, headers: &HeaderMap, token: &str) -> bool {
+        let Some(nonce) = cookie(headers, LOGIN_COOKIE) else {
+            return false;
+        };
+        let expected = B64.encode(self.sign(&format!("login|{nonce}")));
+        bool::from(token.trim().as_bytes().ct_eq(expected.as_bytes()))
+    }
+
+    /// `Set-Cookie` for a session (HttpOnly: scripts in the page cannot read
+    /// it; SameSite=Strict: other sites' requests do not carry it).
+    pub fn session_cookie(&self, value: &str) -> HeaderValue {
+        self.cookie_header(SESSION_COOKIE, value, self.session_seconds)
+    }
+
+    /// `Set-Cookie` for the login nonce (10 minutes).
+    pub fn login_cookie(&self, nonce: &str) -> HeaderValue {
+        self.cookie_header(LOGIN_COOKIE, nonce, 600)
+    }
+
+    /// `Set-Cookie` that removes a cookie.
+    pub fn expired_cookie(&self, name: &str) -> HeaderValue {
+        self.cookie_header(name, "", 0)
+    }
+
+    fn cookie_header(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        let text =
+            format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+        // Names are ours and values base64url or hex: always a valid header.
+        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+}
+
+/// A valid Argon2id hash of a random password, verified against when the
+/// user is unknown so that both cases take the same time.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2t5bGluZWR1bW15c2FsdA$0nWzaaPYjCJfrsSRhyRGEsvDWRaXhG0mZsDmlfRh8Bc";
+
+/// The value of cookie `name` in the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth() -> Auth {
+        let hash = hash_password("correct horse").unwrap();
+        Auth::new(
+            vec![User {
+                name: "ops".into(),
+                password_hash: hash,
+            }],
+            Some("0123456789abcdef0123456789abcdef"),
+            12,
+            false,
+        )
+        .unwrap()
+    }
+
+    fn with_cookie(name: &str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("other=1; {name}={value}")).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn passwords_verify_only_when_right() {
+        let a = auth();
+        assert!(a.verify_password("ops", "correct horse"));
+        assert!(!a.verify_password("ops", "correct horse "));
+        assert!(!a.verify_password("nobody", "correct horse"));
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_valid_phc_string() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn a_session_cookie_round_trips_and_tampering_is_refused() {
+        let a = auth();
+        let (cookie, session) = a.new_session("ops");
+        assert_eq!(a.session_of(&cookie), Some(session.clone()));
+        assert_eq!(a.session(&with_cookie(SESSION_COOKIE, &cookie)), Some(session));
+        // Another payload with the old signature.
+        let (_, sig) = cookie.split_once('.').unwrap();
+        let forged = B64.encode(format!("{}|aa|ops", now() + 999_999));
+        assert_eq!(a.session_of(&format!("{forged}.{sig}")), None);
+        assert_eq!(a.session_of("garbage"), None);
+        // A key of another console does not verify.
+        let other = Auth::new(a.users.clone(), Some(&"x".repeat(40)), 12, false).unwrap();
+        assert_eq!(other.session_of(&cookie), None);
+    }
+
+    #[test]
+    fn a_removed_user_loses_the_session() {
+        let a = auth();
+        let (cookie, _) = a.new_session("ghost");
+        assert_eq!(a.session_of(&cookie), None);
+    }
+
+    #[test]
+    fn csrf_tokens_are_per_session() {
+        let a = auth();
+        let (_, s1) = a.new_session("ops");
+        let (_, s2) = a.new_session("ops");
+        let t1 = a.csrf_token(&s1);
+        assert!(a.csrf_ok(&s1, &t1));
+        assert!(!a.csrf_ok(&s2, &t1));
+        assert!(!a.csrf_ok(&s1, ""));
+    }
+
+    #[test]
+    fn the_login_token_belongs_to_its_cookie() {
+        let a = auth();
+        let (nonce, token) = a.login_nonce();
+        assert!(a.login_token_ok(&with_cookie(LOGIN_COOKIE, &nonce), &token));
+        let (other, _) = a.login_nonce();
+        assert!(!a.login_token_ok(&with_cookie(LOGIN_COOKIE, &other), &token));
+        assert!(!a.login_token_ok(&HeaderMap::new(), &token));
+    }
+
+    #[test]
+    fn config_errors_name_the_problem() {
+        let bad = Auth::new(
+            vec![User {
+                name: "ops".into(),
+                password_hash: "plain".into(),
+            }],
+            None,
+            12,
+            false,
+        );
+        assert!(matches!(bad, Err(AuthConfigError::Hash { .. })));
+        assert!(matches!(
+            Auth::new(vec![], Some("short"), 12, false),
+            Err(AuthConfigError::ShortSecret(5))
+        ));
+    }
+}

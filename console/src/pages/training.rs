@@ -1,0 +1,228 @@
+//! The training page of an anomaly: the series it was judged on with its
+//! mean and 3σ band, the metric over longer durations, the algorithms
+//! that fired, the metric's profiles, and the form that says "not
+//! anomalous" (optionally LEARN, optionally with layers).
+
+use maud::{html, Markup};
+
+use super::anomalies::state_badge;
+use super::{duration, graph, layout, short, utc, utc_ms, value, PageContext, Section};
+use crate::graph::GraphOptions;
+use crate::views::TrainingView;
+
+/// The conditions a layer can test, as the form offers them.
+const CONDITIONS: [&str; 6] = ["<", "<=", ">", ">=", "==", "!="];
+/// Days of the week for the Es layer.
+const DAYS: [(&str, &str); 7] = [
+    ("mon", "Mon"),
+    ("tue", "Tue"),
+    ("wed", "Wed"),
+    ("thu", "Thu"),
+    ("fri", "Fri"),
+    ("sat", "Sat"),
+    ("sun", "Sun"),
+];
+/// How many of the judged series' last datapoints the layers form shows.
+const REFERENCE_POINTS: usize = 30;
+
+/// What the label form was last given, to show it again with an error.
+#[derive(Debug, Clone, Default)]
+pub struct FormState {
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    /// Field values as submitted (name, value), repeated for `es`.
+    pub fields: Vec<(String, String)>,
+}
+
+impl FormState {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has(&self, name: &str, value: &str) -> bool {
+        self.fields.iter().any(|(k, v)| k == name && v == value)
+    }
+}
+
+fn condition_select(form: &FormState, name: &str, default: &str) -> Markup {
+    let chosen = form.get(name).unwrap_or(default);
+    html! {
+        select name=(name) {
+            @for c in CONDITIONS { option value=(c) selected[chosen == c] { (c) } }
+        }
+    }
+}
+
+fn number(form: &FormState, name: &str, placeholder: &str, required: bool) -> Markup {
+    html! {
+        input type="number" step="any" name=(name) placeholder=(placeholder)
+            value=[form.get(name)] required[required] data-layer-required[required];
+    }
+}
+
+fn times(form: &FormState, name: &str, required: bool) -> Markup {
+    html! {
+        input type="number" min="1" step="1" name=(name) placeholder="times in row"
+            value=[form.get(name)] required[required] data-layer-required[required];
+    }
+}
+
+fn layers_form(view: &TrainingView, form: &FormState) -> Markup {
+    let tail: Vec<(i64, f64)> = view
+        .check
+        .as_ref()
+        .map(|c| {
+            let n = c.series.len();
+            c.series[n.saturating_sub(REFERENCE_POINTS)..].to_vec()
+        })
+        .unwrap_or_default();
+    html! {
+        fieldset.layers #layers {
+            legend {
+                label { input type="checkbox" name="layers" value="1" checked[form.has("layers", "1")]; " With layers" }
+            }
+            p.hint { "D discards (never deflects) when the last value meets it; D1 discards when any of the last n values does; E matches when any of the last n values meets it. Es and F1–F2 limit the days and hours (UTC) the layers apply." }
+            div.layer-grid {
+                span.layer-name { "D" } (condition_select(form, "d_condition", ">")) (number(form, "d_boundary", "boundary", true)) span {}
+                span.layer-name { "D1" } (condition_select(form, "d1_condition", ">")) (number(form, "d1_boundary", "boundary (optional)", false)) (times(form, "d1_times", false))
+                span.layer-name { "E" } (condition_select(form, "e_condition", "<=")) (number(form, "e_boundary", "boundary", true)) (times(form, "e_times", true))
+            }
+            div.days {
+                span.layer-name { "Es" }
+                @for (d, name) in DAYS {
+                    label { input type="checkbox" name="es" value=(d) checked[form.has("es", d)]; " " (name) }
+                }
+            }
+            div.hours {
+                span.layer-name { "F1" } input type="text" name="f1" placeholder="HH:MM" pattern="([01][0-9]|2[0-3]):[0-5][0-9]" value=[form.get("f1")];
+                span.layer-name { "F2" } input type="text" name="f2" placeholder="HH:MM" pattern="([01][0-9]|2[0-3]):[0-5][0-9]" value=[form.get("f2")];
+            }
+            details.reference open {
+                summary { "The last " (tail.len()) " datapoints" }
+                table.compact #last-datapoints {
+                    thead { tr { th { "Time" } th.num { "Value" } } }
+                    tbody { @for (t, v) in tail.iter().rev() { tr { td { (utc(*t)) } td.num { (value(*v)) } } } }
+                }
+            }
+        }
+    }
+}
+
+pub fn render(ctx: &PageContext, view: &TrainingView, form: &FormState) -> Markup {
+    let a = &view.detail.anomaly;
+    let mark = Some(a.timestamp);
+    let labelled = !view.detail.labels.is_empty();
+    let body = html! {
+        h1.metric { (a.metric) }
+        p.facts {
+            "Anomaly at " strong { (utc(a.timestamp)) } ", value " strong { (value(a.value)) }
+            ", from " (a.source) ", judged on " (duration(a.full_duration)) " of data. "
+            (state_badge(a.state))
+        }
+        @if let Some(e) = &form.error { p.error role="alert" { (e) } }
+        @if let Some(n) = &form.notice { p.notice role="status" { (n) } }
+        section #judged {
+            h2 { "The series it was judged on" }
+            @match &view.check {
+                Some(c) => {
+                    (graph(&c.series, &GraphOptions::training(mark)))
+                    p.legend {
+                        span.swatch.series {} " series "
+                        span.swatch.mean {} " mean " (view.mean.map(value).unwrap_or_default())
+                        span.swatch.band {} " mean ± 3σ (σ " (view.sigma.map(value).unwrap_or_default()) ") "
+                        span.swatch.mark {} " the anomalous datapoint"
+                    }
+                },
+                None => p.empty { "No check with a series was recorded for this anomaly." },
+            }
+        }
+        section #algorithms {
+            h2 { "Algorithms" }
+            ul.algorithms {
+                @for alg in &view.detail.algorithms_run {
+                    @let fired = a.triggered_algorithms.contains(alg);
+                    li class=(if fired { "fired" } else { "quiet" }) { (alg) @if fired { " — triggered" } }
+                }
+            }
+        }
+        section #longer {
+            h2 { "The metric over longer durations" }
+            @if !view.windows_available {
+                p.empty { "The windows are not available to this console (run it with --redis to see them)." }
+            }
+            div.durations {
+                @for l in &view.longer {
+                    figure {
+                        figcaption { (l.label) " (" (if l.resolution == "full" { "full resolution" } else { "10-minute means" }) ")" }
+                        (graph(&l.series, &GraphOptions { width: 460, height: 180, bands: false, mark }))
+                    }
+                }
+            }
+        }
+        section #profiles {
+            h2 { "Profiles of this metric" }
+            @if view.profiles.is_empty() {
+                p.empty { "None yet." }
+            } @else {
+                table.list {
+                    thead { tr { th { "Profile" } th { "Generation" } th { "Duration" } th.num { "Matched" } th { "State" } } }
+                    tbody {
+                        @for p in &view.profiles {
+                            tr class=[view.resulting_profiles.contains(&p.id).then_some("resulting")] {
+                                td { a href={ "/profiles/" (p.id) } title=(p.id) { (short(&p.id)) } @if view.resulting_profiles.contains(&p.id) { " (from this anomaly)" } }
+                                td { (p.generation) } td { (duration(p.full_duration)) } td.num { (p.matches.matched()) }
+                                td { (if p.enabled { "enabled" } else { "disabled" }) (if p.validated { ", validated" } else { "" }) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !view.resulting_profiles.is_empty() {
+            p.notice #resulting-profile {
+                "Profile created from this anomaly: "
+                @for id in &view.resulting_profiles { a href={ "/profiles/" (id) } { (short(id)) } " " }
+            }
+        } @else if labelled {
+            p.notice #profile-pending { "Labelled: the profile appears here once skyline has learnt it (reload to check)." }
+        }
+        section #train {
+            h2 { "Train" }
+            @if view.check.is_none() {
+                p.empty { "There is no series to train on." }
+            } @else if !ctx.can_write() {
+                p.empty { a href="/login" { "Log in" } " to label this anomaly." }
+            } @else if let Some(check) = &view.check {
+                form #label-form method="post" action={ "/anomalies/" (a.id) "/label" } data-validate-layers {
+                    input type="hidden" name="csrf" value=[ctx.csrf.as_deref()];
+                    input type="hidden" name="check_id" value=(check.id);
+                    label.wide { "Description " input type="text" name="description" maxlength="500" placeholder="what this pattern is (e.g. nightly backup)" value=[form.get("description")]; }
+                    (layers_form(view, form))
+                    div.actions {
+                        button type="submit" name="action" value="not_anomalous" { "Not anomalous" }
+                        button.primary type="submit" name="action" value="learn" { "Not anomalous and LEARN" }
+                    }
+                    p.form-error #layers-error role="alert" hidden {}
+                }
+            }
+        }
+        @if labelled {
+            section #labels {
+                h2 { "Labels" }
+                ul {
+                    @for l in &view.detail.labels {
+                        li { (utc_ms(l.labelled_at_ms)) " — " (l.operator) ": "
+                            (if l.not_anomalous { "not anomalous" } else { "anomalous" })
+                            (if l.learn { ", LEARN" } else { "" })
+                            @if l.layers_json.is_some() { ", with layers" }
+                            @if let Some(d) = &l.description { " — " (d) } }
+                    }
+                }
+            }
+        }
+    };
+    layout(ctx, &a.metric, Section::Anomalies, body)
+}

@@ -1,0 +1,513 @@
+//! Shared by the console's integration tests: a real console (axum on
+//! 127.0.0.1:0) over a real projections database (SQLite, or a MariaDB
+//! database of its own) with events folded in by the projections' own fold,
+//! a real broker for the topics it writes, and an HTTP client that keeps
+//! cookies by hand (so tests say exactly which ones a request carries).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use console::{ApiState, Console, ConsoleSettings, DbChecks, User};
+use fingerprint::follow::SharedProfiles;
+use fingerprint::store::ProfileStore;
+use projections::fold::{FoldSettings, Folder};
+use projections::{Database, Topic};
+use sqlx::Connection;
+use topics::codec::{decode, encode, Event};
+use topics::kafka::{ensure_topics, Batch, Consumer, KafkaConfig, Producer, Record};
+use topics::names::TopicNames;
+use topics::*;
+use uuid::Uuid;
+
+pub const USER: &str = "ops";
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const TOKEN: &str = "a-script-token";
+
+/// `SKYLINE_TEST_*` from the environment, else from `scripts/services`.
+pub fn services() -> &'static BTreeMap<String, String> {
+    static S: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    S.get_or_init(|| {
+        let keys = ["SKYLINE_TEST_KAFKA", "SKYLINE_TEST_MYSQL"];
+        let mut vars: BTreeMap<String, String> = keys
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
+            .collect();
+        if vars.len() < keys.len() {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
+            let out = Command::new("bash")
+                .arg(script)
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("running scripts/services");
+            assert!(out.status.success(), "scripts/services failed");
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
+                    vars.entry(k.to_owned())
+                        .or_insert_with(|| v.trim_matches('\'').to_owned());
+                }
+            }
+        }
+        vars
+    })
+}
+
+/// A NAB series from `shared/data` (`timestamp,value` with a header).
+pub fn nab(rel: &str) -> Vec<(i64, f64)> {
+    let root = std::env::var_os("SKYLINE_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")));
+    let text = std::fs::read_to_string(root.join("nab").join(rel)).expect("reading a NAB series");
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let (t, v) = l.split_once(',')?;
+            let t = chrono::NaiveDateTime::parse_from_str(t.trim(), "%Y-%m-%d %H:%M:%S").ok()?;
+            Some((t.and_utc().timestamp(), v.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Which database the console reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MariaDb,
+}
+
+/// The console's configuration for a test.
+pub struct Options {
+    pub backend: Backend,
+    pub anonymous_read: bool,
+    pub api_token: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            backend: Backend::Sqlite,
+            anonymous_read: false,
+            api_token: Some(TOKEN.to_owned()),
+        }
+    }
+}
+
+/// A running console and what it writes to.
+pub struct Fixture {
+    pub addr: SocketAddr,
+    pub kafka: KafkaConfig,
+    pub topics: TopicNames,
+    pub db: Database,
+    pub profiles: SharedProfiles,
+    next_offset: BTreeMap<String, i64>,
+    mysql: Option<(String, String)>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+fn password_hash() -> &'static str {
+    static H: OnceLock<String> = OnceLock::new();
+    H.get_or_init(|| console::auth::hash_password(PASSWORD).unwrap())
+}
+
+async fn database(backend: Backend, tag: &str) -> (Database, Option<(String, String)>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("skyline-console-{tag}"));
+            (Database::sqlite(&dir.join("p.sqlite")).await.unwrap(), None)
+        }
+        Backend::MariaDb => {
+            let url = &services()["SKYLINE_TEST_MYSQL"];
+            let server = match url.rfind('/') {
+                Some(i) if i > "mysql://".len() => url[..i].to_owned(),
+                _ => url.clone(),
+            };
+            let name = format!("skyline_console_{tag}");
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&format!("{server}/mysql"))
+                .await
+                .unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let db = Database::connect(&format!("{server}/{name}")).await.unwrap();
+            (db, Some((server, name)))
+        }
+    }
+}
+
+impl Fixture {
+    pub async fn start(options: Options) -> Fixture {
+        let tag = Uuid::now_v7().simple().to_string();
+        let kafka = KafkaConfig {
+            partitions: 1,
+            group_id_prefix: format!("t{tag}"),
+            ..KafkaConfig::for_brokers(services()["SKYLINE_TEST_KAFKA"].clone())
+        };
+        let topics = TopicNames {
+            datapoints: format!("skyline.datapoints.{tag}"),
+            anomalies: format!("skyline.anomalies.{tag}"),
+            checks: format!("skyline.checks.{tag}"),
+            matches: format!("skyline.matches.{tag}"),
+            labels: format!("skyline.labels.{tag}"),
+            profiles: format!("skyline.profiles.{tag}"),
+            alerts: format!("skyline.alerts.{tag}"),
+            deadletter: format!("skyline.deadletter.{tag}"),
+        };
+        ensure_topics(&kafka, &[&topics.labels, &topics.profiles], None)
+            .await
+            .unwrap();
+        let (db, mysql) = database(options.backend, &tag).await;
+        let profiles: SharedProfiles = Arc::new(RwLock::new(ProfileStore::new()));
+        let settings = ConsoleSettings {
+            api_token: options.api_token.clone(),
+            users: vec![User {
+                name: USER.to_owned(),
+                password_hash: password_hash().to_owned(),
+            }],
+            anonymous_read: options.anonymous_read,
+            session_secret: Some("0123456789abcdef0123456789abcdef-test".into()),
+            ..Default::default()
+        };
+        let writes = ApiState {
+            producer: Producer::new(&kafka).unwrap(),
+            topics: topics.clone(),
+            checks: Arc::new(DbChecks(db.clone())),
+            profiles: profiles.clone(),
+            api_token: options.api_token,
+        };
+        let console = Arc::new(Console::new(&settings, writes, db.clone(), None).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(console::serve_on(listener, console, async {
+            let _ = stopped.await;
+        }));
+        Fixture {
+            addr,
+            kafka,
+            topics,
+            db,
+            profiles,
+            next_offset: BTreeMap::new(),
+            mysql,
+            stop: Some(stop),
+        }
+    }
+
+    /// Folds events into the projections as their consumers would (each
+    /// projection that reads the topic, consecutive offsets), and profile
+    /// events into the console's profile store as its follower would.
+    pub async fn fold(&mut self, events: &[(Topic, Vec<u8>)]) {
+        let records: Vec<Record> = events
+            .iter()
+            .map(|(topic, value)| {
+                let name = topic.name(&self.topics).to_owned();
+                let offset = self.next_offset.entry(name.clone()).or_insert(0);
+                *offset += 1;
+                Record {
+                    topic: name,
+                    partition: 0,
+                    offset: *offset - 1,
+                    key: None,
+                    value: Some(value.clone()),
+                    timestamp_ms: None,
+                }
+            })
+            .collect();
+        let mut never = Box::pin(futures::future::pending::<()>());
+        for p in projections::all() {
+            let mine: Vec<Record> = records
+                .iter()
+                .filter(|r| {
+                    Topic::of(&r.topic, &self.topics).is_some_and(|t| p.topics().contains(&t))
+                })
+                .cloned()
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let folder = Folder::new(
+                self.db.clone(),
+                p.as_ref(),
+                self.topics.clone(),
+                None,
+                FoldSettings::default(),
+            );
+            folder
+                .fold_batch(&Batch::from(mine), &mut never)
+                .await
+                .unwrap()
+                .expect("not stopped");
+        }
+        let mut store = self.profiles.write().unwrap();
+        for (topic, value) in events {
+            if *topic == Topic::Profiles {
+                store.apply(&decode::<ProfileEvent>(value).unwrap());
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Everything on `topic` now (waits `want == 0 ? 3 s : up to 30 s`).
+    pub async fn read_all<E: Event>(&self, topic: &str, want: usize) -> Vec<E> {
+        let group = format!("reader-{}", Uuid::now_v7());
+        let consumer =
+            Consumer::assigned(&self.kafka, &group, &group, &[(topic.to_owned(), 0, 0)]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(if want == 0 { 3 } else { 30 });
+        let mut got = Vec::new();
+        while got.len() < want.max(1) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(batch) = tokio::time::timeout(left, consumer.next_batch(100)).await else {
+                break;
+            };
+            got.extend(batch.iter().filter_map(|r| decode::<E>(r.payload()).ok()));
+        }
+        consumer.close().await;
+        got
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.db.close().await;
+        if let Some((server, name)) = self.mysql.take() {
+            if let Ok(mut conn) = sqlx::AnyConnection::connect(&format!("{server}/mysql")).await {
+                let _ = sqlx::query(&format!("DROP DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }
+}
+
+pub fn rec<E: Event>(topic: Topic, event: &E) -> (Topic, Vec<u8>) {
+    (topic, encode(event).unwrap())
+}
+
+/// An anomaly of `metric` at the end of `series`, with its fingerprint
+/// check carrying the series (as the analyzer emits them).
+pub fn anomaly_with_check(metric: &str, series: &[(i64, f64)], alerts: bool) -> (AnomalyEvent, CheckRequest) {
+    let (ts, value) = *series.last().unwrap();
+    let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("{metric}|{ts}").as_bytes());
+    let check_id = Uuid::new_v5(&id, b"fingerprint");
+    let algorithms: Vec<String> = ["histogram_bins", "stddev_from_average", "least_squares"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let anomaly = AnomalyEvent {
+        id,
+        metric: metric.to_owned(),
+        timestamp: ts,
+        value,
+        source: SourceApp::Analyzer,
+        algorithms_run: algorithms.clone(),
+        triggered_algorithms: algorithms[..2].to_vec(),
+        full_duration: ts - series[0].0,
+        from_timestamp: series[0].0,
+        check_id: Some(check_id),
+        derivative: false,
+        decided_at_ms: ts * 1000,
+    };
+    let check = CheckRequest {
+        id: check_id,
+        anomaly_id: id,
+        target: CheckTarget::Fingerprint,
+        metric: metric.to_owned(),
+        timestamp: ts,
+        value,
+        triggered_algorithms: algorithms[..2].to_vec(),
+        second_order_resolution_hours: None,
+        series: series
+            .iter()
+            .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
+            .collect(),
+        decided_at_ms: ts * 1000,
+        full_duration: Some(ts - series[0].0),
+        echo_series: None,
+        alerts: if alerts {
+            vec![AlertRoute {
+                alerter: "smtp".into(),
+                rule: "test".into(),
+            }]
+        } else {
+            Vec::new()
+        },
+    };
+    (anomaly, check)
+}
+
+/// A generation-0 profile made from labelling `check` (real features).
+pub fn profile_of(check: &CheckRequest) -> ProfileEvent {
+    let labelled = learn::LabelledCheck {
+        check_id: check.id,
+        anomaly_id: check.anomaly_id,
+        metric: check.metric.clone(),
+        timestamp: check.timestamp,
+        full_duration: check.full_duration(),
+        series: check.series.iter().map(|p| (p.timestamp, p.value)).collect(),
+    };
+    let label = learn::label_for_check(
+        &learn::LabelRequest {
+            check_id: check.id,
+            not_anomalous: true,
+            learn: true,
+            layers_json: None,
+            description: Some("test profile".into()),
+            operator: USER.into(),
+        },
+        &labelled,
+        check.timestamp * 1000,
+    )
+    .unwrap();
+    let settings = learn::LearnPolicy::default().for_metric(&check.metric);
+    learn::profile_from_label(&label, &settings, "v1").unwrap()
+}
+
+/// A response: status, headers, body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value a `Set-Cookie` gives cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| {
+                v.split(';')
+                    .next()?
+                    .trim()
+                    .strip_prefix(&format!("{name}="))
+                    .map(str::to_owned)
+            })
+    }
+
+    /// The value of the first `name="field" value="…"` input in the page.
+    pub fn field(&self, field: &str) -> Option<String> {
+        let needle = format!("name=\"{field}\" value=\"");
+        let at = self.body.find(&needle)? + needle.len();
+        let end = self.body[at..].find('"')?;
+        Some(self.body[at..at + end].to_owned())
+    }
+}
+
+/// A request builder over reqwest that never follows redirects and sends
+/// only the cookies it is given.
+pub struct Client {
+    http: reqwest::Client,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+}
+
+async fn reply(r: reqwest::Response) -> Reply {
+    Reply {
+        status: r.status().as_u16(),
+        headers: r.headers().clone(),
+        body: r.text().await.unwrap_or_default(),
+    }
+}
+
+impl Client {
+    pub async fn get(&self, url: &str, cookie: Option<&str>) -> Reply {
+        let mut rq = self.http.get(url);
+        if let Some(c) = cookie {
+            rq = rq.header("cookie", c);
+        }
+        reply(rq.send().await.unwrap()).await
+    }
+
+    /// A GET with the bearer token.
+    pub async fn http_get_bearer(&self, url: &str, token: &str) -> Reply {
+        let rq = self.http.get(url).bearer_auth(token);
+        reply(rq.send().await.unwrap()).await
+    }
+
+    pub async fn post_form(&self, url: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> Reply {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut rq = self
+            .http
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(c) = cookie {
+            rq = rq.header("cookie", c);
+        }
+        reply(rq.send().await.unwrap()).await
+    }
+
+    pub async fn post_json(&self, url: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        let mut rq = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        for (k, v) in headers {
+            rq = rq.header(*k, *v);
+        }
+        reply(rq.send().await.unwrap()).await
+    }
+
+    /// Logs in through the login form; returns the `Cookie` header value
+    /// of the session.
+    pub async fn login(&self, fixture: &Fixture) -> String {
+        let page = self.get(&fixture.url("/login"), None).await;
+        assert_eq!(page.status, 200);
+        let nonce = page.cookie("skyline_login").expect("a login cookie");
+        let token = page.field("csrf").expect("a login token");
+        let r = self
+            .post_form(
+                &fixture.url("/login"),
+                Some(&format!("skyline_login={nonce}")),
+                &[
+                    ("csrf", &token),
+                    ("username", USER),
+                    ("password", PASSWORD),
+                    ("next", "/anomalies"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        format!("skyline_session={}", r.cookie("skyline_session").expect("a session"))
+    }
+
+    /// The CSRF token the pages give this session.
+    pub async fn csrf(&self, fixture: &Fixture, session: &str) -> String {
+        let page = self.get(&fixture.url("/anomalies"), Some(session)).await;
+        page.field("csrf").expect("the page's csrf field")
+    }
+}
