@@ -124,6 +124,10 @@ impl Config {
             .context("invalid configuration")?;
         alert_rules::validate(&config.alerts).context("invalid configuration")?;
         config.learn.policy().context("invalid configuration")?;
+        config
+            .console
+            .auth()
+            .context("invalid configuration: [console]")?;
         if config.windows.full_duration < config.analyzer.full_duration {
             bail!(
                 "invalid configuration: windows.full_duration ({}) must cover analyzer.full_duration ({})",

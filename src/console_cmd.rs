@@ -85,10 +85,13 @@ pub async fn run(mut config: Config, args: ConsoleArgs) -> Result<()> {
         Some(_) => Some(Arc::new(services::open_windows(&config).await?)),
         None => None,
     };
-    let (store, positions) =
-        load_profiles(&config.kafka, &config.topics.profiles, Duration::from_secs(5))
-            .await
-            .context("reading the profiles topic")?;
+    let (store, positions) = load_profiles(
+        &config.kafka,
+        &config.topics.profiles,
+        Duration::from_secs(5),
+    )
+    .await
+    .context("reading the profiles topic")?;
     let profiles: SharedProfiles = Arc::new(RwLock::new(store));
     let console = console(&config, &producer, db, windows, profiles.clone())?;
     let listener = tokio::net::TcpListener::bind(config.console.listen)

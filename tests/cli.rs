@@ -179,3 +179,73 @@ fn no_rule_matches_means_no_alert() {
         "anomalous, but no rule alerts: {last}"
     );
 }
+
+fn skyline_with_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skyline"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn hash_password_makes_a_hash_the_console_accepts() {
+    let out = skyline_with_stdin(&["hash-password"], "s3cret pass\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hash = stdout(&out).trim().to_owned();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let auth = console::Auth::new(
+        vec![console::User {
+            name: "alice".into(),
+            password_hash: hash,
+        }],
+        None,
+        12,
+        false,
+    )
+    .unwrap();
+    assert!(auth.verify_password("alice", "s3cret pass"));
+    assert!(!auth.verify_password("alice", "s3cret pass\n"));
+
+    let empty = skyline_with_stdin(&["hash-password"], "");
+    assert!(!empty.status.success());
+    assert!(
+        stderr(&empty).contains("no password on stdin"),
+        "{}",
+        stderr(&empty)
+    );
+}
+
+#[test]
+fn a_bad_console_user_is_refused_with_its_name() {
+    let dir = scratch_dir("console-user");
+    let config = dir.join("skyline.toml");
+    std::fs::write(
+        &config,
+        "[console]\nlisten = \"127.0.0.1:0\"\n\n[[console.users]]\nname = \"bob\"\npassword_hash = \"hunter2\"\n",
+    )
+    .unwrap();
+    let db = dir.join("p.sqlite");
+    let out = skyline(&[
+        "console",
+        "--config",
+        config.to_str().unwrap(),
+        "--sqlite",
+        db.to_str().unwrap(),
+        "--kafka",
+        "127.0.0.1:1",
+    ]);
+    assert!(!out.status.success());
+    let e = stderr(&out);
+    assert!(e.contains("[console]") && e.contains("\"bob\""), "{e}");
+}

@@ -210,7 +210,12 @@ password_hash = "{hash}"
         .stdout
         .lines()
         .find_map(|l| l.strip_prefix("profile "))
-        .unwrap_or_else(|| panic!("the scenario named no profile:\n{}", scenario_output(&train)))
+        .unwrap_or_else(|| {
+            panic!(
+                "the scenario named no profile:\n{}",
+                scenario_output(&train)
+            )
+        })
         .trim()
         .to_owned();
     let profile_id: Uuid = profile_path
@@ -272,7 +277,10 @@ password_hash = "{hash}"
         .iter()
         .filter(|e| e.action == ProfileAction::Disabled)
         .collect();
-    assert!(disabled.len() >= 2, "the profile and its child: {disabled:#?}");
+    assert!(
+        disabled.len() >= 2,
+        "the profile and its child: {disabled:#?}"
+    );
     assert!(disabled.iter().all(|e| e.operator.as_deref() == Some(USER)));
     drop(services);
     for shot in [

@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use common::{anomaly_with_check, profile_of, rec, Backend, Client, Fixture, Options};
 use criterion::Criterion;
+use projections::browse::AnomalyState;
 use projections::Topic;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -63,7 +64,12 @@ const TIMED: usize = 200;
 /// The budget every page must stay under (p99).
 const BUDGET: Duration = Duration::from_millis(200);
 
-const KINDS: [&str; 4] = ["cpu.user", "cpu.system", "mem.used_percent", "net.eth0.rx_bytes"];
+const KINDS: [&str; 4] = [
+    "cpu.user",
+    "cpu.system",
+    "mem.used_percent",
+    "net.eth0.rx_bytes",
+];
 const LAYERS: &str = r#"{"d":{"condition":">","boundary":1000000.0},"e":{"condition":"<=","boundary":95.0,"times_in_row":5}}"#;
 
 fn metric_name(m: usize) -> String {
@@ -127,7 +133,12 @@ async fn seed(fixture: &mut Fixture) -> Seeded {
             let metric = metric_name(m);
             let ts = start + slot * SLOT + rng.gen_range(0..SLOT / 60) * 60;
             let full = full_slots(m).contains(&slot);
-            let s = series(&mut rng, m, ts, if full { FULL_POINTS } else { SHORT_POINTS });
+            let s = series(
+                &mut rng,
+                m,
+                ts,
+                if full { FULL_POINTS } else { SHORT_POINTS },
+            );
             let alerts = rng.gen_bool(0.7);
             let (anomaly, check) = anomaly_with_check(&metric, &s, alerts);
             batch.push(rec(Topic::Anomalies, &anomaly));
@@ -309,7 +320,11 @@ fn bench_backend(
         "/anomalies?page=1000".into(),
         "/anomalies?metric=web42*".into(),
         "/anomalies?state=deflected_by_profile".into(),
-        format!("/anomalies?since={}&until={}", T_END - 10 * day, T_END - 5 * day),
+        format!(
+            "/anomalies?since={}&until={}",
+            T_END - 10 * day,
+            T_END - 5 * day
+        ),
         format!("/anomalies/{}", seeded.training),
         format!("/profiles?metric={}", seeded.profile_metric),
         format!("/profiles/{}", seeded.profile),
@@ -320,6 +335,25 @@ fn bench_backend(
         let r = rt.block_on(client.get(&fixture.url(page), Some(&cookie)));
         assert_eq!(r.status, 200, "{name} {page}: {}", r.body);
     }
+    // The pages show what was seeded (through their JSON twins).
+    let api = |path: &str| {
+        rt.block_on(client.get(&fixture.url(path), Some(&cookie)))
+            .json()
+    };
+    let total = |path: &str| api(path)["total"].as_i64().unwrap_or(-1);
+    assert_eq!(total("/api/v1/anomalies"), seeded.anomalies as i64);
+    assert_eq!(total("/api/v1/anomalies?metric=web42*"), 4 * PER_METRIC);
+    let training = api(&format!("/api/v1/anomalies/{}", seeded.training));
+    assert_eq!(
+        training["check"]["series"].as_array().map(Vec::len),
+        Some(FULL_POINTS as usize)
+    );
+    assert_eq!(training["profiles"].as_array().map(Vec::len), Some(2));
+    let states: Vec<String> = AnomalyState::ALL
+        .iter()
+        .map(|s| format!("{s} {}", total(&format!("/api/v1/anomalies?state={s}"))))
+        .collect();
+    println!("{name}: states: {}", states.join(", "));
 
     let before = load();
     let mut rows = Vec::new();
@@ -369,9 +403,13 @@ fn bench_backend(
         .to_owned();
     rt.block_on(fixture.stop());
     if backend == Backend::Sqlite && !tag.is_empty() {
-        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("skyline-console-{tag}")));
+        let _ =
+            std::fs::remove_dir_all(std::env::temp_dir().join(format!("skyline-console-{tag}")));
     }
-    format!("{}{report}", format_args!("{name}: seeding took {:.1} s\n", seeded.took.as_secs_f64()))
+    format!(
+        "{}{report}",
+        format_args!("{name}: seeding took {:.1} s\n", seeded.took.as_secs_f64())
+    )
 }
 
 fn main() {

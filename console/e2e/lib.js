@@ -257,4 +257,12 @@ process.on('unhandledRejection', (err) => {
   process.exit(1);
 });
 
-module.exports = { launch, screenshot, step, scenario, pageErrors, violations, isLoopback, ARGS };
+/** How many drawn series (polylines of more than 20 points) `scope` holds;
+ * the axes and the mean/3-sigma lines are polylines of two points. */
+async function seriesLines(scope) {
+  return scope.locator('.graph svg polyline').evaluateAll((lines) =>
+    lines.filter((l) => (l.getAttribute('points') || '').trim().split(/\s+/).length > 20).length,
+  );
+}
+
+module.exports = { launch, screenshot, step, scenario, seriesLines, pageErrors, violations, isLoopback, ARGS };

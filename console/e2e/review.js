@@ -4,15 +4,7 @@
 // Saves deflected.png, matches.png and disabled.png.
 'use strict';
 
-const { scenario, step, screenshot, pageErrors } = require('./lib');
-
-/** How many drawn series (polylines of more than 20 points) `scope` holds;
- * the axes and the mean/3-sigma lines are polylines of two points. */
-async function seriesLines(scope) {
-  return scope.locator('.graph svg polyline').evaluateAll((lines) =>
-    lines.filter((l) => (l.getAttribute('points') || '').trim().split(/\s+/).length > 20).length,
-  );
-}
+const { scenario, step, screenshot, seriesLines, pageErrors } = require('./lib');
 
 const base = process.env.SKYLINE_CONSOLE_URL;
 const user = process.env.SKYLINE_USER;

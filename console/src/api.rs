@@ -96,8 +96,7 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response =
-            (self.status, Json(json!({ "error": self.message }))).into_response();
+        let mut response = (self.status, Json(json!({ "error": self.message }))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -218,7 +217,9 @@ pub async fn disable(state: &ApiState, id: Uuid, operator: &str) -> Result<Vec<U
 
 /// Marks a profile validated by an operator.
 pub async fn validate(state: &ApiState, id: Uuid, operator: &str) -> Result<(), ApiError> {
-    let events = profile_events(state, |s| lifecycle::validate(s, id, operator).map(|e| vec![e]))?;
+    let events = profile_events(state, |s| {
+        lifecycle::validate(s, id, operator).map(|e| vec![e])
+    })?;
     publish_profiles(state, &events).await?;
     tracing::info!(profile = %id, operator, "profile validated");
     Ok(())

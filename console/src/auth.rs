@@ -332,7 +332,10 @@ mod tests {
         let a = auth();
         let (cookie, session) = a.new_session("ops");
         assert_eq!(a.session_of(&cookie), Some(session.clone()));
-        assert_eq!(a.session(&with_cookie(SESSION_COOKIE, &cookie)), Some(session));
+        assert_eq!(
+            a.session(&with_cookie(SESSION_COOKIE, &cookie)),
+            Some(session)
+        );
         // Another payload with the old signature.
         let (_, sig) = cookie.split_once('.').unwrap();
         let forged = B64.encode(format!("{}|aa|ops", now() + 999_999));

@@ -85,11 +85,7 @@ fn empty_svg(options: &GraphOptions, message: &str) -> String {
 /// The series as an SVG document. Non-finite values are skipped; an empty
 /// series draws a "no data" box.
 pub fn series_svg(series: &[(i64, f64)], options: &GraphOptions) -> String {
-    let points: Vec<(i64, f64)> = series
-        .iter()
-        .copied()
-        .filter(|p| p.1.is_finite())
-        .collect();
+    let points: Vec<(i64, f64)> = series.iter().copied().filter(|p| p.1.is_finite()).collect();
     if points.is_empty() {
         return empty_svg(options, "no data");
     }
@@ -241,7 +237,9 @@ mod tests {
         assert!(series_svg(&[], &o).contains("no data"));
         assert!(series_svg(&[(5, f64::NAN)], &o).contains("no data"));
         assert!(series_svg(&[(5, 1.0)], &o).contains("<svg"));
-        assert!(series_svg(&[(5, 1.0), (6, 1.0)], &GraphOptions::training(Some(6))).contains("<circle"));
+        assert!(
+            series_svg(&[(5, 1.0), (6, 1.0)], &GraphOptions::training(Some(6))).contains("<circle")
+        );
     }
 
     #[test]

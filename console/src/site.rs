@@ -71,6 +71,26 @@ pub enum Writer {
     Script,
 }
 
+/// A response that ends a page handler early (the login redirect, a
+/// refusal, an error page). Boxed: a `Response` is large, and it travels in
+/// every `Err`.
+pub struct Refused(Box<Response>);
+
+impl From<Response> for Refused {
+    fn from(r: Response) -> Self {
+        Refused(Box::new(r))
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+/// What a page handler returns.
+type PageResult = Result<Response, Refused>;
+
 /// The bearer token, if the request carries one: `Some(Ok)` right,
 /// `Some(Err)` wrong or not configured, `None` absent.
 fn bearer(console: &Console, headers: &HeaderMap) -> Option<Result<(), ApiError>> {
@@ -141,14 +161,16 @@ fn read_access(console: &Console, headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// The page context of a request, or the redirect to the login page when
 /// it may not read.
-fn page_access(console: &Console, headers: &HeaderMap, uri: &Uri) -> Result<PageContext, Response> {
+fn page_access(console: &Console, headers: &HeaderMap, uri: &Uri) -> Result<PageContext, Refused> {
     match console.auth.session(headers) {
         Some(session) => Ok(context(console, &session)),
         None if console.anonymous_read => Ok(PageContext::default()),
         None => {
             let next = uri.path_and_query().map_or("/", |p| p.as_str());
             let encoded: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
-            Err(Redirect::to(&format!("/login?next={encoded}")).into_response())
+            Err(Redirect::to(&format!("/login?next={encoded}"))
+                .into_response()
+                .into())
         }
     }
 }
@@ -165,14 +187,15 @@ fn form_access(
     console: &Console,
     headers: &HeaderMap,
     fields: &[(String, String)],
-) -> Result<Session, Response> {
+) -> Result<Session, Refused> {
     let Some(session) = console.auth.session(headers) else {
         return Err(html_error(
             &PageContext::default(),
             StatusCode::UNAUTHORIZED,
             "Not logged in",
             "Log in to change anything.",
-        ));
+        )
+        .into());
     };
     let token = field(fields, "csrf").unwrap_or("");
     if console.auth.csrf_ok(&session, token) {
@@ -183,7 +206,8 @@ fn form_access(
             StatusCode::FORBIDDEN,
             "Refused",
             "The form's CSRF token is missing or wrong: reload the page and try again.",
-        ))
+        )
+        .into())
     }
 }
 
@@ -214,12 +238,18 @@ fn view_status(e: &ViewError) -> StatusCode {
     }
 }
 
-fn view_page(ctx: &PageContext, e: ViewError) -> Response {
+fn view_page(ctx: &PageContext, e: ViewError) -> Refused {
     let status = view_status(&e);
     if status == StatusCode::SERVICE_UNAVAILABLE {
         tracing::warn!(error = %e, "console view");
     }
-    html_error(ctx, status, status.canonical_reason().unwrap_or("Error"), &e.to_string())
+    html_error(
+        ctx,
+        status,
+        status.canonical_reason().unwrap_or("Error"),
+        &e.to_string(),
+    )
+    .into()
 }
 
 fn view_api(e: ViewError) -> ApiError {
@@ -272,8 +302,14 @@ async fn security_headers(mut response: Response) -> Response {
              frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
@@ -336,7 +372,12 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn login_response(console: &Console, status: StatusCode, next: &str, error: Option<&str>) -> Response {
+fn login_response(
+    console: &Console,
+    status: StatusCode,
+    next: &str,
+    error: Option<&str>,
+) -> Response {
     let (nonce, token) = console.auth.login_nonce();
     let page = pages::login::render(&token, next, error, console.auth.has_users());
     let mut response = html(status, page);
@@ -390,26 +431,32 @@ async fn login(State(console): State<Arc<Console>>, headers: HeaderMap, body: By
     let mut response = Redirect::to(&next).into_response();
     let h = response.headers_mut();
     h.append(header::SET_COOKIE, console.auth.session_cookie(&cookie));
-    h.append(header::SET_COOKIE, console.auth.expired_cookie(LOGIN_COOKIE));
+    h.append(
+        header::SET_COOKIE,
+        console.auth.expired_cookie(LOGIN_COOKIE),
+    );
     response
 }
 
-async fn logout(State(console): State<Arc<Console>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = form_access(&console, &headers, &parse_form(&body)) {
-        return refused;
-    }
+async fn logout(
+    State(console): State<Arc<Console>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> PageResult {
+    form_access(&console, &headers, &parse_form(&body))?;
     let mut response = Redirect::to("/login").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, console.auth.expired_cookie(SESSION_COOKIE));
-    response
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        console.auth.expired_cookie(SESSION_COOKIE),
+    );
+    Ok(response)
 }
 
 // --- pages ---------------------------------------------------------------
 
 /// A query string that did not parse, as a 400 page.
-fn bad_query(ctx: &PageContext, e: QueryRejection) -> Response {
-    html_error(ctx, StatusCode::BAD_REQUEST, "Bad Request", &e.body_text())
+fn bad_query(ctx: &PageContext, e: QueryRejection) -> Refused {
+    html_error(ctx, StatusCode::BAD_REQUEST, "Bad Request", &e.body_text()).into()
 }
 
 async fn anomalies_page(
@@ -417,19 +464,13 @@ async fn anomalies_page(
     headers: HeaderMap,
     uri: Uri,
     query: Result<Query<AnomalyQuery>, QueryRejection>,
-) -> Response {
-    let ctx = match page_access(&console, &headers, &uri) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let query = match query {
-        Ok(Query(q)) => q,
-        Err(e) => return bad_query(&ctx, e),
-    };
-    match views::anomalies(&console.db, query).await {
-        Ok(view) => html(StatusCode::OK, pages::anomalies::render(&ctx, &view)),
-        Err(e) => view_page(&ctx, e),
-    }
+) -> PageResult {
+    let ctx = page_access(&console, &headers, &uri)?;
+    let Query(query) = query.map_err(|e| bad_query(&ctx, e))?;
+    let view = views::anomalies(&console.db, query)
+        .await
+        .map_err(|e| view_page(&ctx, e))?;
+    Ok(html(StatusCode::OK, pages::anomalies::render(&ctx, &view)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -444,15 +485,22 @@ async fn training_page(
     uri: Uri,
     Path(id): Path<String>,
     query: Result<Query<NoticeQuery>, QueryRejection>,
-) -> Response {
-    let ctx = match page_access(&console, &headers, &uri) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let ctx = page_access(&console, &headers, &uri)?;
     let notice = query.ok().and_then(|q| q.0.labelled).map(|_| {
         "Label saved. skyline makes the profile from it: it is listed below once learnt.".to_owned()
     });
-    training(&console, &ctx, &id, FormState { notice, ..FormState::default() }, StatusCode::OK).await
+    training(
+        &console,
+        &ctx,
+        &id,
+        FormState {
+            notice,
+            ..FormState::default()
+        },
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn training(
@@ -461,15 +509,13 @@ async fn training(
     id: &str,
     form: FormState,
     status: StatusCode,
-) -> Response {
+) -> PageResult {
     let view = match anomaly_id(id) {
         Ok(id) => views::training(&console.db, console.windows.as_ref(), id).await,
         Err(e) => Err(e),
     };
-    match view {
-        Ok(view) => html(status, pages::training::render(ctx, &view, &form)),
-        Err(e) => view_page(ctx, e),
-    }
+    let view = view.map_err(|e| view_page(ctx, e))?;
+    Ok(html(status, pages::training::render(ctx, &view, &form)))
 }
 
 /// The layers definition a label form describes, as JSON, or why it is
@@ -480,16 +526,25 @@ pub fn layers_from_form(fields: &[(String, String)]) -> Result<Option<String>, S
         return Ok(None);
     }
     let text = |name: &str| field(fields, name).map(str::trim).unwrap_or("");
-    let condition = |name: &str| -> Result<Condition, String> {
-        serde_json::from_value(serde_json::Value::String(text(name).to_owned()))
-            .map_err(|_| format!("{name}: {:?} is not a condition", text(name)))
+    let condition = |name: &str, layer: &str| -> Result<Condition, String> {
+        serde_json::from_value(serde_json::Value::String(text(name).to_owned())).map_err(|_| {
+            format!(
+                "Layer {layer}: {:?} is not a condition (<, <=, >, >=, ==, !=)",
+                text(name)
+            )
+        })
     };
     let number = |name: &str, layer: &str| -> Result<f64, String> {
         text(name)
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
-            .ok_or_else(|| format!("Layer {layer} needs a numeric boundary (got {:?})", text(name)))
+            .ok_or_else(|| {
+                format!(
+                    "Layer {layer} needs a numeric boundary (got {:?})",
+                    text(name)
+                )
+            })
     };
     let times = |name: &str, layer: &str| -> Result<u32, String> {
         text(name)
@@ -504,20 +559,20 @@ pub fn layers_from_form(fields: &[(String, String)]) -> Result<Option<String>, S
             })
     };
     let d = Rule {
-        condition: condition("d_condition")?,
+        condition: condition("d_condition", "D")?,
         boundary: number("d_boundary", "D")?,
     };
     let d1 = if text("d1_boundary").is_empty() && text("d1_times").is_empty() {
         None
     } else {
         Some(RuleInRow {
-            condition: condition("d1_condition")?,
+            condition: condition("d1_condition", "D1")?,
             boundary: number("d1_boundary", "D1")?,
             times_in_row: times("d1_times", "D1")?,
         })
     };
     let e = RuleInRow {
-        condition: condition("e_condition")?,
+        condition: condition("e_condition", "E")?,
         boundary: number("e_boundary", "E")?,
         times_in_row: times("e_times", "E")?,
     };
@@ -546,12 +601,9 @@ async fn label_form(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let fields = parse_form(&body);
-    let session = match form_access(&console, &headers, &fields) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let session = form_access(&console, &headers, &fields)?;
     let ctx = context(&console, &session);
     let again = |error: String, status: StatusCode| {
         let form = FormState {
@@ -596,7 +648,9 @@ async fn label_form(
         operator: session.user.clone(),
     };
     match api::label(&console.writes, request).await {
-        Ok(label) => Redirect::to(&format!("/anomalies/{id}?labelled={}", label.id)).into_response(),
+        Ok(label) => {
+            Ok(Redirect::to(&format!("/anomalies/{id}?labelled={}", label.id)).into_response())
+        }
         Err(e) => again(e.message, e.status).await,
     }
 }
@@ -606,19 +660,16 @@ async fn profiles_page(
     headers: HeaderMap,
     uri: Uri,
     query: Result<Query<MetricQuery>, QueryRejection>,
-) -> Response {
-    let ctx = match page_access(&console, &headers, &uri) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let query = match query {
-        Ok(Query(q)) => q,
-        Err(e) => return bad_query(&ctx, e),
-    };
-    match views::profiles(&console.db, query.metric).await {
-        Ok(view) => html(StatusCode::OK, pages::profiles::render_index(&ctx, &view)),
-        Err(e) => view_page(&ctx, e),
-    }
+) -> PageResult {
+    let ctx = page_access(&console, &headers, &uri)?;
+    let Query(query) = query.map_err(|e| bad_query(&ctx, e))?;
+    let view = views::profiles(&console.db, query.metric)
+        .await
+        .map_err(|e| view_page(&ctx, e))?;
+    Ok(html(
+        StatusCode::OK,
+        pages::profiles::render_index(&ctx, &view),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -638,20 +689,20 @@ async fn profile_page(
     uri: Uri,
     Path(id): Path<String>,
     query: Result<Query<NoticeQuery>, QueryRejection>,
-) -> Response {
-    let ctx = match page_access(&console, &headers, &uri) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let ctx = page_access(&console, &headers, &uri)?;
     let notice = query.ok().and_then(|q| q.0.done).map(|done| match done.as_str() {
         "disabled" => "Disabled (with its progeny). The page shows it once the projections have folded the events.",
         "validated" => "Validated. The page shows it once the projections have folded the event.",
         _ => "Done.",
     });
-    match profile_view(&console, &id).await {
-        Ok(view) => html(StatusCode::OK, pages::profiles::render_profile(&ctx, &view, notice)),
-        Err(e) => view_page(&ctx, e),
-    }
+    let view = profile_view(&console, &id)
+        .await
+        .map_err(|e| view_page(&ctx, e))?;
+    Ok(html(
+        StatusCode::OK,
+        pages::profiles::render_profile(&ctx, &view, notice),
+    ))
 }
 
 async fn compare_page(
@@ -659,32 +710,44 @@ async fn compare_page(
     headers: HeaderMap,
     uri: Uri,
     Path(id): Path<String>,
-) -> Response {
-    let ctx = match page_access(&console, &headers, &uri) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    match profile_view(&console, &id).await {
-        Ok(view) => html(StatusCode::OK, pages::profiles::render_compare(&ctx, &view)),
-        Err(e) => view_page(&ctx, e),
-    }
+) -> PageResult {
+    let ctx = page_access(&console, &headers, &uri)?;
+    let view = profile_view(&console, &id)
+        .await
+        .map_err(|e| view_page(&ctx, e))?;
+    Ok(html(
+        StatusCode::OK,
+        pages::profiles::render_compare(&ctx, &view),
+    ))
 }
 
 /// A profile action from a form: disable or validate.
-async fn profile_form(console: Arc<Console>, headers: HeaderMap, id: String, body: Bytes, disable: bool) -> Response {
-    let session = match form_access(&console, &headers, &parse_form(&body)) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn profile_form(
+    console: Arc<Console>,
+    headers: HeaderMap,
+    id: String,
+    body: Bytes,
+    disable: bool,
+) -> PageResult {
+    let session = form_access(&console, &headers, &parse_form(&body))?;
     let ctx = context(&console, &session);
     let outcome = match api::profile_id(&id) {
-        Ok(pid) if disable => api::disable(&console.writes, pid, &session.user).await.map(|_| "disabled"),
-        Ok(pid) => api::validate(&console.writes, pid, &session.user).await.map(|()| "validated"),
+        Ok(pid) if disable => api::disable(&console.writes, pid, &session.user)
+            .await
+            .map(|_| "disabled"),
+        Ok(pid) => api::validate(&console.writes, pid, &session.user)
+            .await
+            .map(|()| "validated"),
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(done) => Redirect::to(&format!("/profiles/{id}?done={done}")).into_response(),
-        Err(e) => html_error(&ctx, e.status, e.status.canonical_reason().unwrap_or("Error"), &e.message),
+        Ok(done) => Ok(Redirect::to(&format!("/profiles/{id}?done={done}")).into_response()),
+        Err(e) => Ok(html_error(
+            &ctx,
+            e.status,
+            e.status.canonical_reason().unwrap_or("Error"),
+            &e.message,
+        )),
     }
 }
 
@@ -693,7 +756,7 @@ async fn disable_form(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     profile_form(console, headers, id, body, true).await
 }
 
@@ -702,7 +765,7 @@ async fn validate_form(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     profile_form(console, headers, id, body, false).await
 }
 
@@ -711,19 +774,13 @@ async fn matches_page(
     headers: HeaderMap,
     uri: Uri,
     query: Result<Query<MatchQuery>, QueryRejection>,
-) -> Response {
-    let ctx = match page_access(&console, &headers, &uri) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let query = match query {
-        Ok(Query(q)) => q,
-        Err(e) => return bad_query(&ctx, e),
-    };
-    match views::matches(&console.db, query).await {
-        Ok(view) => html(StatusCode::OK, pages::matches::render(&ctx, &view)),
-        Err(e) => view_page(&ctx, e),
-    }
+) -> PageResult {
+    let ctx = page_access(&console, &headers, &uri)?;
+    let Query(query) = query.map_err(|e| bad_query(&ctx, e))?;
+    let view = views::matches(&console.db, query)
+        .await
+        .map_err(|e| view_page(&ctx, e))?;
+    Ok(html(StatusCode::OK, pages::matches::render(&ctx, &view)))
 }
 
 // --- the read API ----------------------------------------------------------
@@ -739,7 +796,10 @@ async fn anomalies_api(
 ) -> Result<Json<views::AnomaliesView>, ApiError> {
     read_access(&console, &headers)?;
     let Query(query) = query.map_err(query_error)?;
-    views::anomalies(&console.db, query).await.map(Json).map_err(view_api)
+    views::anomalies(&console.db, query)
+        .await
+        .map(Json)
+        .map_err(view_api)
 }
 
 async fn training_api(
@@ -762,7 +822,10 @@ async fn profiles_api(
 ) -> Result<Json<views::ProfilesView>, ApiError> {
     read_access(&console, &headers)?;
     let Query(query) = query.map_err(query_error)?;
-    views::profiles(&console.db, query.metric).await.map(Json).map_err(view_api)
+    views::profiles(&console.db, query.metric)
+        .await
+        .map(Json)
+        .map_err(view_api)
 }
 
 async fn profile_api(
@@ -771,7 +834,10 @@ async fn profile_api(
     Path(id): Path<String>,
 ) -> Result<Json<views::ProfileView>, ApiError> {
     read_access(&console, &headers)?;
-    profile_view(&console, &id).await.map(Json).map_err(view_api)
+    profile_view(&console, &id)
+        .await
+        .map(Json)
+        .map_err(view_api)
 }
 
 async fn matches_api(
@@ -781,7 +847,10 @@ async fn matches_api(
 ) -> Result<Json<views::MatchesView>, ApiError> {
     read_access(&console, &headers)?;
     let Query(query) = query.map_err(query_error)?;
-    views::matches(&console.db, query).await.map(Json).map_err(view_api)
+    views::matches(&console.db, query)
+        .await
+        .map(Json)
+        .map_err(view_api)
 }
 
 #[cfg(test)]
@@ -789,7 +858,10 @@ mod tests {
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -816,7 +888,10 @@ mod tests {
         assert_eq!((l.e.boundary, l.e.times_in_row), (50.5, 5));
         assert_eq!(l.es, Some(vec!["mon".to_owned(), "tue".to_owned()]));
         assert_eq!((l.f1.as_deref(), l.f2.as_deref()), (Some("08:00"), None));
-        assert_eq!(layers_from_form(&fields(&[("d_boundary", "1")])).unwrap(), None);
+        assert_eq!(
+            layers_from_form(&fields(&[("d_boundary", "1")])).unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -85,7 +85,12 @@ pub fn parse_time(field: &str, text: &str, end_of_day: bool) -> Result<i64, View
     if let Ok(secs) = t.parse::<i64>() {
         return Ok(secs);
     }
-    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(t, format) {
             return Ok(Utc.from_utc_datetime(&dt).timestamp());
         }
@@ -101,7 +106,10 @@ pub fn parse_time(field: &str, text: &str, end_of_day: bool) -> Result<i64, View
     )))
 }
 
-fn bounds(since: &Option<String>, until: &Option<String>) -> Result<(Option<i64>, Option<i64>), ViewError> {
+fn bounds(
+    since: &Option<String>,
+    until: &Option<String>,
+) -> Result<(Option<i64>, Option<i64>), ViewError> {
     let since = non_empty(since)
         .map(|s| parse_time("since", s, false))
         .transpose()?;
@@ -284,7 +292,9 @@ pub struct ProfilesView {
 }
 
 pub async fn profiles(db: &Database, metric: Option<String>) -> Result<ProfilesView, ViewError> {
-    let metric = metric.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
+    let metric = metric
+        .map(|m| m.trim().to_owned())
+        .filter(|m| !m.is_empty());
     let rows = match &metric {
         Some(m) => profiles_of(db, m).await?,
         None => Vec::new(),
@@ -325,7 +335,10 @@ pub struct MatchWithSeries {
     pub profile_series: Vec<(i64, f64)>,
 }
 
-async fn with_series(db: &Database, rows: Vec<MatchRow>) -> Result<Vec<MatchWithSeries>, ViewError> {
+async fn with_series(
+    db: &Database,
+    rows: Vec<MatchRow>,
+) -> Result<Vec<MatchWithSeries>, ViewError> {
     let mut out = Vec::with_capacity(rows.len());
     let mut profile_series: std::collections::HashMap<Uuid, Vec<(i64, f64)>> = Default::default();
     for row in rows {
@@ -334,13 +347,17 @@ async fn with_series(db: &Database, rows: Vec<MatchRow>) -> Result<Vec<MatchWith
             .map(|c| c.series)
             .unwrap_or_default();
         let series = match row.profile_id {
-            Some(p) => {
-                if !profile_series.contains_key(&p) {
-                    let s = browse::profile(db, p).await?.map(|d| d.series).unwrap_or_default();
-                    profile_series.insert(p, s);
+            Some(p) => match profile_series.get(&p) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = browse::profile(db, p)
+                        .await?
+                        .map(|d| d.series)
+                        .unwrap_or_default();
+                    profile_series.insert(p, s.clone());
+                    s
                 }
-                profile_series.get(&p).cloned().unwrap_or_default()
-            }
+            },
             None => Vec::new(),
         };
         out.push(MatchWithSeries {
@@ -376,10 +393,7 @@ pub async fn profile(
         Some(p) => browse::profile(db, p).await?,
         None => None,
     };
-    let descendants = store
-        .read()
-        .map(|s| s.descendants(id))
-        .unwrap_or_default();
+    let descendants = store.read().map(|s| s.descendants(id)).unwrap_or_default();
     let rows = browse::matches(
         db,
         &MatchFilter {
@@ -456,9 +470,18 @@ mod tests {
 
     #[test]
     fn times_parse_in_every_documented_form() {
-        assert_eq!(parse_time("since", "1700000000", false).unwrap(), 1_700_000_000);
-        assert_eq!(parse_time("since", "2023-11-14", false).unwrap(), 1_699_920_000);
-        assert_eq!(parse_time("until", "2023-11-14", true).unwrap(), 1_699_920_000 + 86_399);
+        assert_eq!(
+            parse_time("since", "1700000000", false).unwrap(),
+            1_700_000_000
+        );
+        assert_eq!(
+            parse_time("since", "2023-11-14", false).unwrap(),
+            1_699_920_000
+        );
+        assert_eq!(
+            parse_time("until", "2023-11-14", true).unwrap(),
+            1_699_920_000 + 86_399
+        );
         assert_eq!(
             parse_time("since", "2023-11-14T22:13", false).unwrap(),
             1_700_000_000 - 20

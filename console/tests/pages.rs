@@ -22,7 +22,12 @@ struct Seeded {
     child: ProfileEvent,
 }
 
-fn a_match(c: &CheckRequest, method: MatchMethod, profile: Option<Uuid>, matched: bool) -> MatchResult {
+fn a_match(
+    c: &CheckRequest,
+    method: MatchMethod,
+    profile: Option<Uuid>,
+    matched: bool,
+) -> MatchResult {
     MatchResult {
         id: Uuid::new_v5(&c.id, b"match"),
         check_id: c.id,
@@ -88,9 +93,18 @@ async fn seeded(backend: Backend) -> Seeded {
     events.push(rec(Topic::Profiles, &profile));
     events.push(rec(Topic::Profiles, &child));
     let p = Some(profile.profile_id);
-    events.push(rec(Topic::Matches, &a_match(&web[0].1, MatchMethod::FeaturesProfile, p, true)));
-    events.push(rec(Topic::Matches, &a_match(&web[1].1, MatchMethod::Layers, p, true)));
-    events.push(rec(Topic::Matches, &a_match(&web[2].1, MatchMethod::None, None, false)));
+    events.push(rec(
+        Topic::Matches,
+        &a_match(&web[0].1, MatchMethod::FeaturesProfile, p, true),
+    ));
+    events.push(rec(
+        Topic::Matches,
+        &a_match(&web[1].1, MatchMethod::Layers, p, true),
+    ));
+    events.push(rec(
+        Topic::Matches,
+        &a_match(&web[2].1, MatchMethod::None, None, false),
+    ));
     events.push(rec(Topic::Alerts, &alert(&web[2].0)));
     for i in 0..60 {
         let (a, c) = anomaly_with_check(DB, &series[2000 + i * 10..2000 + i * 10 + 50], false);
@@ -126,17 +140,29 @@ async fn pages_show_what_the_projections_hold(backend: Backend) {
     let first = get("/anomalies".into()).await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(rows(&first), 50);
-    assert!(first.body.contains("Page 1 of 2 · 65 in all"), "{}", first.body);
+    assert!(
+        first.body.contains("Page 1 of 2 · 65 in all"),
+        "{}",
+        first.body
+    );
     assert_eq!(rows(&get("/anomalies?page=2".into()).await), 15);
     assert_eq!(rows(&get("/anomalies?page=3".into()).await), 0);
     let web = get("/anomalies?metric=web*".into()).await;
     assert_eq!(rows(&web), 5);
-    for state in ["deflected_by_profile", "deflected_by_layer", "alerted", "pending"] {
+    for state in [
+        "deflected_by_profile",
+        "deflected_by_layer",
+        "alerted",
+        "pending",
+    ] {
         let page = get(format!("/anomalies?metric=web&state={state}")).await;
         assert_eq!(rows(&page), 1, "state {state}");
         assert!(page.body.contains(&format!("class=\"state {state}\"")));
     }
-    assert_eq!(rows(&get("/anomalies?metric=web&state=not_alerted".into()).await), 1);
+    assert_eq!(
+        rows(&get("/anomalies?metric=web&state=not_alerted".into()).await),
+        1
+    );
     let ts = s.web[2].0.timestamp;
     let window = get(format!("/anomalies?metric=web&since={ts}&until={ts}")).await;
     assert_eq!(rows(&window), 1);
@@ -155,7 +181,10 @@ async fn pages_show_what_the_projections_hold(backend: Backend) {
         assert!(r.body.contains(words), "{query}: {}", r.body);
         let api = get(format!("/api/v1/anomalies?{query}")).await;
         assert_eq!(api.status, 400, "{query}");
-        assert!(api.json()["error"].as_str().unwrap().contains(words), "{query}");
+        assert!(
+            api.json()["error"].as_str().unwrap().contains(words),
+            "{query}"
+        );
     }
 
     // The training page of the anomaly the profile deflected.
@@ -167,11 +196,22 @@ async fn pages_show_what_the_projections_hold(backend: Backend) {
     assert!(t.contains("stddev_from_average — triggered"));
     assert!(t.contains("least_squares</li>"), "ran but did not fire");
     assert!(t.contains(&format!("/profiles/{}", s.profile.profile_id)));
-    assert!(t.contains("(from this anomaly)"), "the profile made from its check");
+    assert!(
+        t.contains("(from this anomaly)"),
+        "the profile made from its check"
+    );
     assert!(t.contains("id=\"label-form\""));
     let last = &t[t.find("id=\"last-datapoints\"").unwrap()..];
-    assert_eq!(last[..last.find("</table>").unwrap()].matches("<tr>").count(), 31);
-    assert_eq!(get(format!("/anomalies/{}", Uuid::now_v7())).await.status, 404);
+    assert_eq!(
+        last[..last.find("</table>").unwrap()]
+            .matches("<tr>")
+            .count(),
+        31
+    );
+    assert_eq!(
+        get(format!("/anomalies/{}", Uuid::now_v7())).await.status,
+        404
+    );
     assert_eq!(get("/anomalies/not-an-id".into()).await.status, 400);
 
     // Its JSON twin carries the judged series exactly.
@@ -203,7 +243,10 @@ async fn pages_show_what_the_projections_hold(backend: Backend) {
         .await;
     assert_eq!(r.status, 422);
     assert!(r.body.contains("Layer E needs times in row"), "{}", r.body);
-    assert!(r.body.contains("value=\"12.5\""), "the form keeps what was typed");
+    assert!(
+        r.body.contains("value=\"12.5\""),
+        "the form keeps what was typed"
+    );
 
     // Profiles: the index, the metric's cards, a profile, the comparison.
     let index = get("/profiles".into()).await;
@@ -214,13 +257,24 @@ async fn pages_show_what_the_projections_hold(backend: Backend) {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("1 descendant profiles"));
     assert!(page.body.contains("also disables its 1 descendant"));
-    assert!(page.body.contains("Matched</dt><dd>2 times (features 1, min-max 0, layers 1, motif 0)"), "{}", page.body);
-    assert_eq!(page.body.matches("<div class=\"pair\">").count(), 2, "what it matched, both series");
+    assert!(
+        page.body
+            .contains("Matched</dt><dd>2 times (features 1, min-max 0, layers 1, motif 0)"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        page.body.matches("<div class=\"pair\">").count(),
+        2,
+        "what it matched, both series"
+    );
     let compare = get(format!("/profiles/{}/compare", s.child.profile_id)).await;
     assert_eq!(compare.status, 200);
     assert!(compare.body.contains("Parent"));
     assert_eq!(compare.body.matches("<svg").count(), 2);
-    let api = get(format!("/api/v1/profiles/{}", s.profile.profile_id)).await.json();
+    let api = get(format!("/api/v1/profiles/{}", s.profile.profile_id))
+        .await
+        .json();
     assert_eq!(api["descendants"].as_array().unwrap().len(), 1);
     assert_eq!(api["detail"]["children"][0], s.child.profile_id.to_string());
 
@@ -228,9 +282,21 @@ async fn pages_show_what_the_projections_hold(backend: Backend) {
     let all = get("/matches".into()).await;
     assert_eq!(all.body.matches("<article class=\"match-row\"").count(), 3);
     let deflected = get("/matches?matched=1".into()).await;
-    assert_eq!(deflected.body.matches("<article class=\"match-row\"").count(), 2);
+    assert_eq!(
+        deflected
+            .body
+            .matches("<article class=\"match-row\"")
+            .count(),
+        2
+    );
     let by_profile = get(format!("/matches?profile={}", s.profile.profile_id)).await;
-    assert_eq!(by_profile.body.matches("<article class=\"match-row\"").count(), 2);
+    assert_eq!(
+        by_profile
+            .body
+            .matches("<article class=\"match-row\"")
+            .count(),
+        2
+    );
     assert!(by_profile.body.contains("Features differ by 0.42 %"));
     assert_eq!(get("/matches?profile=nope".into()).await.status, 400);
     s.fixture.stop().await;
@@ -251,13 +317,15 @@ async fn every_documented_path_is_served() {
     let s = seeded(Backend::Sqlite).await;
     let f = &s.fixture;
     let client = Client::default();
-    let spec: serde_json::Value =
-        serde_json::from_str(include_str!("../openapi.json")).unwrap();
+    let spec: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
     let served = client
         .http_get_bearer(&f.url("/api/v1/openapi.json"), TOKEN)
         .await
         .json();
-    assert_eq!(served, spec, "the console serves the file in the repository");
+    assert_eq!(
+        served, spec,
+        "the console serves the file in the repository"
+    );
     let paths = spec["paths"].as_object().unwrap();
     for want in [
         "/api/v1/anomalies",

@@ -115,8 +115,18 @@ async fn every_write_needs_a_session_and_its_csrf_token() {
         let cases: [(&str, Option<&str>, Option<&str>, u16); 4] = [
             ("no session", None, None, 401),
             ("a session without a token", Some(&session), None, 403),
-            ("a session with another's token", Some(&session), Some(&other_csrf), 403),
-            ("a session with a made-up token", Some(&session), Some("AAAA"), 403),
+            (
+                "a session with another's token",
+                Some(&session),
+                Some(&other_csrf),
+                403,
+            ),
+            (
+                "a session with a made-up token",
+                Some(&session),
+                Some("AAAA"),
+                403,
+            ),
         ];
         for (case, cookie, token, want) in cases {
             let r = if is_form {
@@ -230,7 +240,10 @@ async fn the_login_form_has_its_own_csrf_token_and_wrong_passwords_fail() {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|v| v.starts_with("skyline_session="))
         .unwrap();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     // `next` never leaves the console.
     let page = client.get(&f.url("/login"), None).await;
     let cookie = format!("skyline_login={}", page.cookie("skyline_login").unwrap());
@@ -288,7 +301,10 @@ async fn reads_need_a_login_unless_anonymous_read_which_never_opens_a_write() {
         .get(&f.url(&format!("/anomalies/{}", open.anomaly)), None)
         .await;
     assert_eq!(page.status, 200);
-    assert!(!page.body.contains("id=\"label-form\""), "no form for anonymous readers");
+    assert!(
+        !page.body.contains("id=\"label-form\""),
+        "no form for anonymous readers"
+    );
     assert!(page.body.contains("to label this anomaly"));
     let profile = client
         .get(&f.url(&format!("/profiles/{}", open.profile)), None)
@@ -298,7 +314,11 @@ async fn reads_need_a_login_unless_anonymous_read_which_never_opens_a_write() {
     for (path, is_form) in writes(&open) {
         let r = if is_form {
             client
-                .post_form(&f.url(&path), None, &[("check_id", &open.check.to_string())])
+                .post_form(
+                    &f.url(&path),
+                    None,
+                    &[("check_id", &open.check.to_string())],
+                )
                 .await
         } else {
             client
@@ -351,7 +371,10 @@ async fn hostile_metric_names_are_shown_escaped_and_stored_intact() {
     for name in NASTY {
         let q: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
         let r = client
-            .get(&f.url(&format!("/api/v1/anomalies?metric={q}")), Some(&session))
+            .get(
+                &f.url(&format!("/api/v1/anomalies?metric={q}")),
+                Some(&session),
+            )
             .await
             .json();
         let rows = r["rows"].as_array().unwrap();

@@ -447,7 +447,7 @@ async fn pages(db: &Database) {
     Log::new().fold(db, &events).await;
     let mut newest: Vec<&AnomalyEvent> = all.iter().collect();
     // Newest first, ties by id descending.
-    newest.sort_by(|x, y| (y.timestamp, y.id).cmp(&(x.timestamp, x.id)));
+    newest.sort_by_key(|e| std::cmp::Reverse((e.timestamp, e.id)));
     let want = |range: std::ops::Range<usize>| -> Vec<Uuid> {
         newest[range].iter().map(|e| e.id).collect()
     };
@@ -558,13 +558,13 @@ fn day_of_points(seed: u64) -> Vec<SeriesPoint> {
 
 fn label(n: u128, a: &AnomalyEvent, anomaly: Option<Uuid>, check: Option<Uuid>) -> Label {
     Label {
-        id: Uuid::from_u128(0x1abe1_0000 + n),
+        id: Uuid::from_u128(0x0001_abe1_0000 + n),
         metric: a.metric.clone(),
         anomaly_id: anomaly,
         training_id: None,
         timestamp: a.timestamp,
         not_anomalous: true,
-        learn: n % 2 == 0,
+        learn: n.is_multiple_of(2),
         layers_json: (n == 2).then(|| r#"{"d":{"condition":">","boundary":1.5}}"#.to_owned()),
         operator: format!("ops{n}"),
         labelled_at_ms: 5_000 - n as i64,

@@ -117,7 +117,11 @@ pub fn duration(seconds: i64) -> String {
     if seconds < 60 {
         return format!("{seconds} s");
     }
-    let (d, h, m) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60);
+    let (d, h, m) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+    );
     let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "min")]
         .iter()
         .filter(|(n, _)| *n > 0)
@@ -154,7 +158,13 @@ pub fn value(v: f64) -> String {
 }
 
 /// Previous / next links keeping the other query parameters.
-pub fn pager(base: &str, params: &[(&str, Option<String>)], page: u32, per_page: u32, total: i64) -> Markup {
+pub fn pager(
+    base: &str,
+    params: &[(&str, Option<String>)],
+    page: u32,
+    per_page: u32,
+    total: i64,
+) -> Markup {
     let pages = ((total.max(0) as u64).div_ceil(u64::from(per_page.max(1)))).max(1);
     let link = |p: u32| {
         let mut q: Vec<(String, String)> = params

@@ -60,7 +60,9 @@ pub fn services() -> &'static BTreeMap<String, String> {
 pub fn nab(rel: &str) -> Vec<(i64, f64)> {
     let root = std::env::var_os("SKYLINE_SHARED_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")));
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data"))
+        });
     let text = std::fs::read_to_string(root.join("nab").join(rel)).expect("reading a NAB series");
     text.lines()
         .skip(1)
@@ -134,7 +136,9 @@ async fn database(backend: Backend, tag: &str) -> (Database, Option<(String, Str
                 .execute(&mut conn)
                 .await
                 .unwrap();
-            let db = Database::connect(&format!("{server}/{name}")).await.unwrap();
+            let db = Database::connect(&format!("{server}/{name}"))
+                .await
+                .unwrap();
             (db, Some((server, name)))
         }
     }
@@ -295,7 +299,11 @@ pub fn rec<E: Event>(topic: Topic, event: &E) -> (Topic, Vec<u8>) {
 
 /// An anomaly of `metric` at the end of `series`, with its fingerprint
 /// check carrying the series (as the analyzer emits them).
-pub fn anomaly_with_check(metric: &str, series: &[(i64, f64)], alerts: bool) -> (AnomalyEvent, CheckRequest) {
+pub fn anomaly_with_check(
+    metric: &str,
+    series: &[(i64, f64)],
+    alerts: bool,
+) -> (AnomalyEvent, CheckRequest) {
     let (ts, value) = *series.last().unwrap();
     let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, format!("{metric}|{ts}").as_bytes());
     let check_id = Uuid::new_v5(&id, b"fingerprint");
@@ -353,7 +361,11 @@ pub fn profile_of(check: &CheckRequest) -> ProfileEvent {
         metric: check.metric.clone(),
         timestamp: check.timestamp,
         full_duration: check.full_duration(),
-        series: check.series.iter().map(|p| (p.timestamp, p.value)).collect(),
+        series: check
+            .series
+            .iter()
+            .map(|p| (p.timestamp, p.value))
+            .collect(),
     };
     let label = learn::label_for_check(
         &learn::LabelRequest {
@@ -455,7 +467,12 @@ impl Client {
         reply(rq.send().await.unwrap()).await
     }
 
-    pub async fn post_form(&self, url: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> Reply {
+    pub async fn post_form(
+        &self,
+        url: &str,
+        cookie: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Reply {
         let body: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
@@ -502,7 +519,10 @@ impl Client {
             )
             .await;
         assert_eq!(r.status, 303, "{}", r.body);
-        format!("skyline_session={}", r.cookie("skyline_session").expect("a session"))
+        format!(
+            "skyline_session={}",
+            r.cookie("skyline_session").expect("a session")
+        )
     }
 
     /// The CSRF token the pages give this session.
