@@ -14,14 +14,12 @@ mod browser;
 mod fp;
 mod support;
 
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use fp::produce;
 use projections::Database;
-use support::{nab, Run};
+use support::{nab, Run, Services};
 use topics::kafka::{ensure_topics, KafkaConfig};
-use topics::names::TopicNames;
 use topics::{Datapoint, ProfileAction, ProfileEvent};
 use uuid::Uuid;
 
@@ -29,31 +27,6 @@ const METRIC: &str = "e2e.console.ec2.cpu";
 const SERIES: &str = "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv";
 const USER: &str = "alice";
 const PASSWORD: &str = "correct horse battery staple";
-
-/// Kills the services on the way out, whatever happens.
-struct Services(Vec<Child>);
-
-impl Drop for Services {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn names(run: &Run) -> TopicNames {
-    TopicNames {
-        datapoints: run.topic("datapoints"),
-        anomalies: run.topic("anomalies"),
-        checks: run.topic("checks"),
-        matches: run.topic("matches"),
-        labels: run.topic("labels"),
-        profiles: run.topic("profiles"),
-        alerts: run.topic("alerts"),
-        deadletter: run.topic("deadletter"),
-    }
-}
 
 async fn produce_points(kafka: &KafkaConfig, topic: &str, points: &[(i64, f64)]) {
     let events: Vec<Datapoint> = points
@@ -130,7 +103,7 @@ password_hash = "{hash}"
         group_id_prefix: run.id.clone(),
         ..run.kafka_config()
     };
-    let names = names(&run);
+    let names = run.topic_names();
     ensure_topics(&kafka, &names.all(), Some(3)).await.unwrap();
     let sqlite = run.dir.join("projections.sqlite");
     let sqlite_arg = sqlite.to_str().unwrap().to_owned();

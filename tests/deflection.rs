@@ -21,26 +21,12 @@ use support::{consume_until, Run};
 use topics::codec::decode;
 use topics::ids::{alert_id, match_id};
 use topics::kafka::{ensure_topics, KafkaConfig, Producer};
-use topics::names::TopicNames;
 use topics::{AlertEvent, MatchMethod, ProfileAction, ProfileEvent, SourceApp};
 use uuid::Uuid;
 
 const PROFILED: &str = "deflect.daily";
 const UNPROFILED: &str = "deflect.unprofiled";
 const LATER: &str = "deflect.later";
-
-fn topics_of(run: &Run) -> TopicNames {
-    TopicNames {
-        datapoints: run.topic("datapoints"),
-        anomalies: run.topic("anomalies"),
-        checks: run.topic("checks"),
-        matches: run.topic("matches"),
-        labels: run.topic("labels"),
-        profiles: run.topic("profiles"),
-        alerts: run.topic("alerts"),
-        deadletter: run.topic("deadletter"),
-    }
-}
 
 fn kafka(run: &Run) -> KafkaConfig {
     KafkaConfig {
@@ -80,7 +66,7 @@ fn start(
             max_batch: 2,
             profiles_idle_ms: 2_000,
         },
-        topics_of(run),
+        run.topic_names(),
         windows,
         Producer::new(&kafka).unwrap(),
     ));
@@ -129,7 +115,7 @@ async fn alerts(run: &Run, expected: usize) -> BTreeMap<Uuid, AlertEvent> {
 async fn a_profiled_pattern_is_deflected_and_the_rest_alerts() {
     let run = Run::new("deflect", "");
     let kafka = kafka(&run);
-    let names = topics_of(&run);
+    let names = run.topic_names();
     ensure_topics(&kafka, &names.all(), Some(3)).await.unwrap();
     let windows = windows(&run).await;
 

@@ -14,15 +14,14 @@ mod fp;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fp::produce;
 use ingest::windows::{RedisWindows, WindowSettings, Windows};
-use support::{consume_until, nab, Run};
+use support::{consume_until, nab, Run, Services};
 use topics::codec::decode;
 use topics::kafka::{ensure_topics, KafkaConfig};
-use topics::names::TopicNames;
 use topics::{
     AlertEvent, AnomalyEvent, CheckRequest, CheckTarget, Datapoint, MatchResult, ProfileAction,
     ProfileEvent, SourceApp,
@@ -33,35 +32,10 @@ const METRIC: &str = "e2e.ec2.cpu";
 const SERIES: &str = "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv";
 const ALERTERS: [&str; 2] = ["smtp", "topic"];
 
-/// Kills the services on the way out, whatever happens.
-struct Services(Vec<Child>);
-
-impl Drop for Services {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 fn kafka(run: &Run) -> KafkaConfig {
     KafkaConfig {
         group_id_prefix: run.id.clone(),
         ..run.kafka_config()
-    }
-}
-
-fn names(run: &Run) -> TopicNames {
-    TopicNames {
-        datapoints: run.topic("datapoints"),
-        anomalies: run.topic("anomalies"),
-        checks: run.topic("checks"),
-        matches: run.topic("matches"),
-        labels: run.topic("labels"),
-        profiles: run.topic("profiles"),
-        alerts: run.topic("alerts"),
-        deadletter: run.topic("deadletter"),
     }
 }
 
@@ -114,7 +88,7 @@ max_batch = 10
     );
     let run = Run::new("e2e", &extra);
     let kafka = kafka(&run);
-    let names = names(&run);
+    let names = run.topic_names();
     ensure_topics(&kafka, &names.all(), Some(3)).await.unwrap();
     let sqlite = run.dir.join("projections.sqlite");
     let sqlite_arg = sqlite.to_str().unwrap().to_owned();

@@ -41,7 +41,7 @@ use projections::browse::AnomalyState;
 use projections::Topic;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use topics::ids::{alert_id, layer_id, match_id};
+use topics::ids::{alert_id, label_profile_id, layer_id, match_id};
 use topics::{AlertEvent, MatchMethod, MatchResult, SourceApp};
 use uuid::Uuid;
 
@@ -84,7 +84,7 @@ fn full_slots(m: usize) -> [i64; 2] {
 }
 
 fn has_profiles(m: usize) -> bool {
-    m % 5 == 0
+    m.is_multiple_of(5)
 }
 
 /// A series of `n` points ending at `ts` with a spike at the end: a
@@ -210,8 +210,15 @@ async fn seed(fixture: &mut Fixture) -> Seeded {
                 // An operator labels it: a profile from its check, usable
                 // from the next slot on.
                 let mut p = profile_of(&check);
+                // The label's id is fresh (v7) and the profile's derived
+                // from it: derive all three from the check instead, so the
+                // seed is the same on every run.
+                let label = Uuid::new_v5(&check.id, b"label");
+                p.label_id = Some(label);
+                p.profile_id = label_profile_id(label, "v1");
+                p.id = learn::label::profile_event_id(p.profile_id, "created");
                 let second = slot == full_slots(m)[1];
-                if second && m % 20 == 0 {
+                if second && m.is_multiple_of(20) {
                     p.layers_json = Some(LAYERS.to_owned());
                     layered[m] = Some(p.profile_id);
                 }

@@ -307,6 +307,79 @@ impl<'p> Folder<'p> {
     }
 }
 
+/// Events folded without a broker: each event takes the next offset of its
+/// topic (partition 0) and is folded by every projection that reads that
+/// topic, in one batch per projection, as the live consumers would. For
+/// tools and tests that hold events in memory (the console's tests and
+/// benchmark, the projections' own). Offsets go on across calls, and the
+/// folds record them as the consumers do.
+pub struct InMemoryLog {
+    names: TopicNames,
+    next: BTreeMap<String, i64>,
+}
+
+impl InMemoryLog {
+    pub fn new(names: TopicNames) -> Self {
+        InMemoryLog {
+            names,
+            next: BTreeMap::new(),
+        }
+    }
+
+    pub fn names(&self) -> &TopicNames {
+        &self.names
+    }
+
+    /// Folds `events` (a topic and an encoded value each) into `db`.
+    pub async fn fold(
+        &mut self,
+        db: &Database,
+        events: &[(Topic, Vec<u8>)],
+    ) -> Result<FoldStats, Error> {
+        let records: Vec<kafka::Record> = events
+            .iter()
+            .map(|(topic, value)| {
+                let name = topic.name(&self.names).to_owned();
+                let offset = self.next.entry(name.clone()).or_insert(0);
+                *offset += 1;
+                kafka::Record {
+                    topic: name,
+                    partition: 0,
+                    offset: *offset - 1,
+                    key: None,
+                    value: Some(value.clone()),
+                    timestamp_ms: None,
+                }
+            })
+            .collect();
+        let mut stats = FoldStats::default();
+        let mut never = Box::pin(futures::future::pending::<()>());
+        for p in crate::all() {
+            let mine: Vec<kafka::Record> = records
+                .iter()
+                .filter(|r| {
+                    Topic::of(&r.topic, &self.names).is_some_and(|t| p.topics().contains(&t))
+                })
+                .cloned()
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let folder = Folder::new(
+                db.clone(),
+                p.as_ref(),
+                self.names.clone(),
+                None,
+                FoldSettings::default(),
+            );
+            if let Some((s, _)) = folder.fold_batch(&Batch::from(mine), &mut never).await? {
+                stats.add(s);
+            }
+        }
+        Ok(stats)
+    }
+}
+
 /// What a rebuild did.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ReplaySummary {

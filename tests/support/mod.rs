@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use topics::kafka::{Consumer, KafkaConfig};
+use topics::names::TopicNames;
 
 /// Addresses of the services the tests use: from the environment
 /// (`scripts/test` exports them), else started by `scripts/services`.
@@ -55,6 +56,18 @@ pub fn shared_data() -> PathBuf {
     std::env::var_os("SKYLINE_SHARED_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("../shared/data"))
+}
+
+/// Services a test started; killed on the way out, whatever happens.
+pub struct Services(pub Vec<Child>);
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 /// A run's own names, so tests never see each other's topics or keys.
@@ -116,6 +129,20 @@ format = "graphite"
 
     pub fn topic(&self, kind: &str) -> String {
         format!("{kind}.{}", self.id)
+    }
+
+    /// The run's topic names, as its config file gives them.
+    pub fn topic_names(&self) -> TopicNames {
+        TopicNames {
+            datapoints: self.topic("datapoints"),
+            anomalies: self.topic("anomalies"),
+            checks: self.topic("checks"),
+            matches: self.topic("matches"),
+            labels: self.topic("labels"),
+            profiles: self.topic("profiles"),
+            alerts: self.topic("alerts"),
+            deadletter: self.topic("deadletter"),
+        }
     }
 
     pub fn kafka_config(&self) -> KafkaConfig {

@@ -141,17 +141,6 @@ pub fn short(id: &Uuid) -> String {
     id.simple().to_string()[..8].to_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn durations_read_in_whole_units() {
-        assert_eq!(super::duration(86_400), "1 d");
-        assert_eq!(super::duration(85_800), "23 h 50 min");
-        assert_eq!(super::duration(7 * 86_400 + 3600), "7 d 1 h");
-        assert_eq!(super::duration(59), "59 s");
-    }
-}
-
 /// A value formatted for tables.
 pub fn value(v: f64) -> String {
     graph::format_value(v)
@@ -187,5 +176,16 @@ pub fn pager(
             span { "Page " (page) " of " (pages) " · " (total) " in all" }
             @if u64::from(page) < pages { a rel="next" href=(link(page + 1)) { "Older →" } }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_in_whole_units() {
+        assert_eq!(super::duration(86_400), "1 d");
+        assert_eq!(super::duration(85_800), "23 h 50 min");
+        assert_eq!(super::duration(7 * 86_400 + 3600), "7 d 1 h");
+        assert_eq!(super::duration(59), "59 s");
     }
 }

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 use console::{ApiState, Console, ConsoleSettings, DbChecks, User};
 use fingerprint::follow::SharedProfiles;
 use fingerprint::store::ProfileStore;
-use projections::fold::{FoldSettings, Folder};
+use projections::fold::InMemoryLog;
 use projections::{Database, Topic};
 use sqlx::Connection;
 use topics::codec::{decode, encode, Event};
-use topics::kafka::{ensure_topics, Batch, Consumer, KafkaConfig, Producer, Record};
+use topics::kafka::{ensure_topics, Consumer, KafkaConfig, Producer};
 use topics::names::TopicNames;
 use topics::*;
 use uuid::Uuid;
@@ -105,7 +105,7 @@ pub struct Fixture {
     pub topics: TopicNames,
     pub db: Database,
     pub profiles: SharedProfiles,
-    next_offset: BTreeMap<String, i64>,
+    log: InMemoryLog,
     mysql: Option<(String, String)>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -194,10 +194,10 @@ impl Fixture {
         Fixture {
             addr,
             kafka,
+            log: InMemoryLog::new(topics.clone()),
             topics,
             db,
             profiles,
-            next_offset: BTreeMap::new(),
             mysql,
             stop: Some(stop),
         }
@@ -207,47 +207,7 @@ impl Fixture {
     /// projection that reads the topic, consecutive offsets), and profile
     /// events into the console's profile store as its follower would.
     pub async fn fold(&mut self, events: &[(Topic, Vec<u8>)]) {
-        let records: Vec<Record> = events
-            .iter()
-            .map(|(topic, value)| {
-                let name = topic.name(&self.topics).to_owned();
-                let offset = self.next_offset.entry(name.clone()).or_insert(0);
-                *offset += 1;
-                Record {
-                    topic: name,
-                    partition: 0,
-                    offset: *offset - 1,
-                    key: None,
-                    value: Some(value.clone()),
-                    timestamp_ms: None,
-                }
-            })
-            .collect();
-        let mut never = Box::pin(futures::future::pending::<()>());
-        for p in projections::all() {
-            let mine: Vec<Record> = records
-                .iter()
-                .filter(|r| {
-                    Topic::of(&r.topic, &self.topics).is_some_and(|t| p.topics().contains(&t))
-                })
-                .cloned()
-                .collect();
-            if mine.is_empty() {
-                continue;
-            }
-            let folder = Folder::new(
-                self.db.clone(),
-                p.as_ref(),
-                self.topics.clone(),
-                None,
-                FoldSettings::default(),
-            );
-            folder
-                .fold_batch(&Batch::from(mine), &mut never)
-                .await
-                .unwrap()
-                .expect("not stopped");
-        }
+        self.log.fold(&self.db, events).await.unwrap();
         let mut store = self.profiles.write().unwrap();
         for (topic, value) in events {
             if *topic == Topic::Profiles {

@@ -550,13 +550,9 @@ pub async fn assert_queries_match_stream(db: &Database, names: &TopicNames, mess
     assert_eq!(got, counts);
 }
 
-/// A log of our own: events get consecutive offsets per topic (partition
-/// 0) and are folded by every projection that reads their topic, as the
-/// live consumers would, without a broker.
-pub struct Log {
-    pub names: TopicNames,
-    next: BTreeMap<String, i64>,
-}
+/// A log of our own ([`projections::fold::InMemoryLog`]) over the test
+/// topic names.
+pub struct Log(projections::fold::InMemoryLog);
 
 /// An event to fold: its topic and encoded value.
 pub type Rec = (projections::Topic, Vec<u8>);
@@ -567,58 +563,12 @@ pub fn rec<E: topics::codec::Event>(topic: projections::Topic, event: &E) -> Rec
 
 impl Log {
     pub fn new() -> Log {
-        Log {
-            names: topic_names(),
-            next: BTreeMap::new(),
-        }
+        Log(projections::fold::InMemoryLog::new(topic_names()))
     }
 
     /// Folds `events` in one batch per projection.
     pub async fn fold(&mut self, db: &Database, events: &[Rec]) {
-        use projections::fold::{FoldSettings, Folder};
-        use projections::Topic;
-        use topics::kafka::{Batch, Record};
-        let records: Vec<Record> = events
-            .iter()
-            .map(|(topic, value)| {
-                let name = topic.name(&self.names).to_owned();
-                let offset = self.next.entry(name.clone()).or_insert(0);
-                *offset += 1;
-                Record {
-                    topic: name,
-                    partition: 0,
-                    offset: *offset - 1,
-                    key: None,
-                    value: Some(value.clone()),
-                    timestamp_ms: None,
-                }
-            })
-            .collect();
-        let mut never = Box::pin(futures::future::pending::<()>());
-        for p in projections::all() {
-            let mine: Vec<Record> = records
-                .iter()
-                .filter(|r| {
-                    Topic::of(&r.topic, &self.names).is_some_and(|t| p.topics().contains(&t))
-                })
-                .cloned()
-                .collect();
-            if mine.is_empty() {
-                continue;
-            }
-            let folder = Folder::new(
-                db.clone(),
-                p.as_ref(),
-                self.names.clone(),
-                None,
-                FoldSettings::default(),
-            );
-            folder
-                .fold_batch(&Batch::from(mine), &mut never)
-                .await
-                .unwrap()
-                .expect("not stopped");
-        }
+        self.0.fold(db, events).await.unwrap();
     }
 }
 
