@@ -70,6 +70,52 @@ pub struct Auth {
     key: Vec<u8>,
     session_seconds: i64,
     secure_cookies: bool,
+    throttle: std::sync::Mutex<LoginThrottle>,
+}
+
+/// Failed logins allowed per name within [`THROTTLE_WINDOW`] seconds;
+/// past that, the name is refused (429) until the oldest failure ages out.
+pub const MAX_FAILED_LOGINS: usize = 5;
+/// The window failed logins are counted over, in seconds.
+pub const THROTTLE_WINDOW: i64 = 900;
+
+/// Recent failed logins per name. Argon2 makes each guess cost tens of
+/// milliseconds; this caps guesses at a handful per name per window, so a
+/// password cannot be ground through the login form. It is kept in memory
+/// per console process (a restart forgets it) and keyed by the name tried,
+/// not the client address, which a proxy in front would hide.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    failures: std::collections::HashMap<String, Vec<i64>>,
+}
+
+impl LoginThrottle {
+    /// `Err(seconds)` to wait when `name` has used up its failures.
+    pub fn check(&mut self, name: &str, now: i64) -> Result<(), i64> {
+        let Some(times) = self.failures.get_mut(name) else {
+            return Ok(());
+        };
+        times.retain(|t| now - t < THROTTLE_WINDOW);
+        if times.len() < MAX_FAILED_LOGINS {
+            return Ok(());
+        }
+        let oldest = times.iter().min().copied().unwrap_or(now);
+        Err((oldest + THROTTLE_WINDOW - now).max(1))
+    }
+
+    pub fn failed(&mut self, name: &str, now: i64) {
+        // Bound the map: names nobody has (typos, scans) must not grow it
+        // forever.
+        if self.failures.len() > 10_000 {
+            self.failures
+                .retain(|_, times| times.iter().any(|t| now - t < THROTTLE_WINDOW));
+        }
+        self.failures.entry(name.to_owned()).or_default().push(now);
+    }
+
+    pub fn succeeded(&mut self, name: &str) {
+        self.failures.remove(name);
+    }
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -136,7 +182,27 @@ impl Auth {
             key,
             session_seconds: i64::from(session_hours.max(1)) * 3600,
             secure_cookies,
+            throttle: Default::default(),
         })
+    }
+
+    /// Verifies a login attempt under the throttle: `Ok(true)` right,
+    /// `Ok(false)` wrong, `Err(seconds)` refused without checking (too many
+    /// recent failures for this name). Slow: call it off the executor.
+    pub fn attempt_login(&self, name: &str, password: &str) -> Result<bool, i64> {
+        let now = now();
+        if let Ok(mut t) = self.throttle.lock() {
+            t.check(name, now)?;
+        }
+        let ok = self.verify_password(name, password);
+        if let Ok(mut t) = self.throttle.lock() {
+            if ok {
+                t.succeeded(name);
+            } else {
+                t.failed(name, now);
+            }
+        }
+        Ok(ok)
     }
 
     /// Whether anyone can log in at all.
@@ -320,6 +386,26 @@ mod tests {
         assert!(a.verify_password("ops", "correct horse"));
         assert!(!a.verify_password("ops", "correct horse "));
         assert!(!a.verify_password("nobody", "correct horse"));
+    }
+
+    #[test]
+    fn the_throttle_refuses_a_name_after_its_failures_until_they_age_out() {
+        let mut t = LoginThrottle::default();
+        for i in 0..MAX_FAILED_LOGINS as i64 {
+            assert_eq!(t.check("ops", 1000 + i), Ok(()));
+            t.failed("ops", 1000 + i);
+        }
+        assert_eq!(t.check("ops", 1010), Err(THROTTLE_WINDOW - 10));
+        assert_eq!(t.check("other", 1010), Ok(()), "per name");
+        assert_eq!(
+            t.check("ops", 1000 + THROTTLE_WINDOW),
+            Ok(()),
+            "the oldest aged out"
+        );
+        t.failed("ops", 1000 + THROTTLE_WINDOW);
+        assert!(t.check("ops", 1000 + THROTTLE_WINDOW).is_err());
+        t.succeeded("ops");
+        assert_eq!(t.check("ops", 1000 + THROTTLE_WINDOW), Ok(()));
     }
 
     #[test]

@@ -414,17 +414,36 @@ async fn login(State(console): State<Arc<Console>>, headers: HeaderMap, body: By
     let checker = console.clone();
     let name = user.clone();
     // Argon2 takes tens of milliseconds of CPU: keep it off the executor.
-    let ok = tokio::task::spawn_blocking(move || checker.auth.verify_password(&name, &password))
+    let outcome = tokio::task::spawn_blocking(move || checker.auth.attempt_login(&name, &password))
         .await
-        .unwrap_or(false);
-    if !ok {
-        tracing::info!(user = %user, "console login refused");
-        return login_response(
-            &console,
-            StatusCode::UNAUTHORIZED,
-            &next,
-            Some("Wrong name or password."),
-        );
+        .unwrap_or(Ok(false));
+    match outcome {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(user = %user, "console login refused");
+            return login_response(
+                &console,
+                StatusCode::UNAUTHORIZED,
+                &next,
+                Some("Wrong name or password."),
+            );
+        }
+        Err(wait) => {
+            tracing::warn!(user = %user, wait, "console login throttled");
+            let mut response = login_response(
+                &console,
+                StatusCode::TOO_MANY_REQUESTS,
+                &next,
+                Some(&format!(
+                    "Too many failed logins for this name: try again in {} min.",
+                    (wait + 59) / 60
+                )),
+            );
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return response;
+        }
     }
     let (cookie, _) = console.auth.new_session(&user);
     tracing::info!(user = %user, "console login");

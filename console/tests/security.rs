@@ -389,3 +389,43 @@ async fn hostile_metric_names_are_shown_escaped_and_stored_intact() {
     assert_eq!(f.db.count("anomalies").await.unwrap(), 4, "nothing dropped");
     s.fixture.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_wrong_passwords_lock_the_name_out_for_a_while() {
+    let s = seeded(Options::default()).await;
+    let f = &s.fixture;
+    let client = Client::default();
+    let try_login = |password: &'static str| {
+        let client = &client;
+        async move {
+            let page = client.get(&f.url("/login"), None).await;
+            let cookie = format!("skyline_login={}", page.cookie("skyline_login").unwrap());
+            client
+                .post_form(
+                    &f.url("/login"),
+                    Some(&cookie),
+                    &[
+                        ("csrf", &page.field("csrf").unwrap()),
+                        ("username", USER),
+                        ("password", password),
+                    ],
+                )
+                .await
+        }
+    };
+    for _ in 0..console::auth::MAX_FAILED_LOGINS {
+        assert_eq!(try_login("guess").await.status, 401);
+    }
+    // Now even the right password is refused, and no session is made.
+    let locked = try_login(PASSWORD).await;
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(locked.body.contains("Too many failed logins"));
+    let wait: i64 = locked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0 && wait <= console::auth::THROTTLE_WINDOW);
+    assert!(locked.cookie("skyline_session").is_none());
+    s.fixture.stop().await;
+}

@@ -43,7 +43,7 @@ pub fn render(ctx: &PageContext, view: &MatchesView) -> Markup {
                                 @if let Some(a) = mo.area_percent_diff { ", areas differ by " (value(a)) " %" }
                                 ". "
                             }
-                            (r.profiles_checked) " profiles checked."
+                            "Profiles checked: " (r.profiles_checked) "."
                         }
                         div.pair {
                             figure { figcaption { "The check's series" } (graph(&m.check_series, &GraphOptions::thumbnail())) }
