@@ -327,6 +327,11 @@ fn bench_backend(
         "/anomalies?page=1000".into(),
         "/anomalies?metric=web42*".into(),
         "/anomalies?state=deflected_by_profile".into(),
+        "/anomalies?state=deflected_by_layer".into(),
+        "/anomalies?state=alerted".into(),
+        "/anomalies?state=pending".into(),
+        "/anomalies?state=not_alerted".into(),
+        "/anomalies?state=not_alerted&page=100".into(),
         format!(
             "/anomalies?since={}&until={}",
             T_END - 10 * day,
