@@ -12,14 +12,10 @@
 //! keeps the primary key in every secondary index; a mixed `DESC, id ASC`
 //! order made MariaDB sort the whole table for every page).
 //!
-//! A state filter cannot avoid looking at every anomaly in range, so it is
-//! written as joins on those indexes (anti-joins as `LEFT JOIN … IS NULL`)
-//! rather than per-row subqueries, which MariaDB runs several times slower.
-//! `total` counts with the same joins and `WHERE`, except for
-//! [`AnomalyState::NotAlerted`], usually most anomalies, which is counted
-//! as all anomalies in range less those in the other states (states
-//! partition the anomalies). The count and the page are read in one
-//! transaction, so they agree while the folds write.
+//! A state filter reads the `anomaly_outcomes` table instead (one row per
+//! anomaly with its state, kept by its own projection,
+//! [`crate::tables::outcomes`]): its `(state, anomaly_timestamp)` index
+//! gives the count and the page of one state without touching the others.
 //!
 //! Every value from the caller is bound; metric patterns become `LIKE ?
 //! ESCAPE '!'` (see [`AnomalyFilter::metric`]).
@@ -30,7 +26,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 use uuid::Uuid;
 
-use crate::db::{text, Database, Dialect, Value};
+use crate::db::{text, Database, Value};
 use crate::query::{
     opt_uuid, profile_row, uuid, ProfileRow, MATCH_COUNTS, PROFILE_COLUMNS, PROFILE_COLUMNS_LEN,
 };
@@ -42,11 +38,6 @@ pub const MAX_PER_PAGE: u32 = 500;
 
 /// Rows per page when a filter does not say.
 pub const DEFAULT_PER_PAGE: u32 = 50;
-
-/// Most anomalies a state's page may expect to read newest first (each a
-/// few index lookups, about 5 µs on MariaDB) before joining from the
-/// state's own rows is cheaper.
-const STRAIGHT_SCAN_ROWS: f64 = 8_000.0;
 
 /// What an anomaly came to.
 ///
@@ -402,75 +393,6 @@ fn state_sql() -> String {
     )
 }
 
-/// What narrows anomalies `a` to one state: joins (to add after `FROM
-/// anomalies a`) and conditions, with nothing to bind. Must select exactly
-/// the anomalies [`state_sql`] names `state`, each once: a deflecting
-/// match joins as the one with no later deflecting match (ids are unique),
-/// and an anomaly has at most one fingerprint check (its id is derived from
-/// the anomaly's and the target, see [`topics::CheckRequest::id`]).
-fn state_filter(state: AnomalyState) -> (Vec<String>, Vec<String>) {
-    let not_deflected = (
-        format!(
-            "LEFT JOIN matches xd ON xd.anomaly_id = a.id AND {}",
-            deflecting("xd")
-        ),
-        "xd.id IS NULL".to_owned(),
-    );
-    let not_alerted = (
-        "LEFT JOIN alerts xa ON xa.anomaly_id = a.id".to_owned(),
-        "xa.id IS NULL".to_owned(),
-    );
-    let deflected_by = |methods: &str| {
-        (
-            vec![format!(
-                "JOIN matches dx ON dx.anomaly_id = a.id AND {} AND dx.method IN ({methods}) \
-                 LEFT JOIN matches dl ON dl.anomaly_id = a.id AND {} \
-                 AND (dl.decided_at_ms > dx.decided_at_ms \
-                 OR (dl.decided_at_ms = dx.decided_at_ms AND dl.id > dx.id))",
-                deflecting("dx"),
-                deflecting("dl")
-            )],
-            vec!["dl.id IS NULL".to_owned()],
-        )
-    };
-    match state {
-        AnomalyState::DeflectedByProfile => deflected_by("'features_profile', 'min_max'"),
-        AnomalyState::DeflectedByLayer => deflected_by("'layers'"),
-        AnomalyState::Motif => deflected_by("'motif'"),
-        AnomalyState::Alerted => (
-            vec![not_deflected.0],
-            vec![
-                "a.id IN (SELECT sa.anomaly_id FROM alerts sa)".to_owned(),
-                not_deflected.1,
-            ],
-        ),
-        AnomalyState::Pending => (
-            vec![
-                format!(
-                    "JOIN checks pc ON pc.anomaly_id = a.id AND {} \
-                     LEFT JOIN matches pm ON pm.check_id = pc.id",
-                    alerting_check("pc")
-                ),
-                not_deflected.0,
-                not_alerted.0,
-            ],
-            vec!["pm.id IS NULL".to_owned(), not_deflected.1, not_alerted.1],
-        ),
-        AnomalyState::NotAlerted => (
-            vec![
-                not_deflected.0,
-                not_alerted.0,
-                format!(
-                    "LEFT JOIN checks xc ON xc.anomaly_id = a.id AND {} \
-                     AND (SELECT 1 FROM matches xm WHERE xm.check_id = xc.id LIMIT 1) IS NULL",
-                    alerting_check("xc")
-                ),
-            ],
-            vec![not_deflected.1, not_alerted.1, "xc.id IS NULL".to_owned()],
-        ),
-    }
-}
-
 /// The columns [`anomaly_row`] reads (then algorithms_run, from_timestamp
 /// and end_timestamp for the detail), `a` being `anomalies` and `m` its
 /// metric.
@@ -508,63 +430,13 @@ pub async fn anomalies(
     if let Some(until) = filter.until {
         w.add("a.anomaly_timestamp <= ?", until);
     }
-    let unfiltered = w.clone();
     if let Some(state) = filter.state {
-        let (joins, conditions) = state_filter(state);
-        w.joins.extend(joins);
-        w.clauses.extend(conditions);
+        return anomalies_in_state(db, filter, state, &paging).await;
     }
     let mut tx = db.pool().begin().await?;
-    let total = if filter.state == Some(AnomalyState::NotAlerted) {
-        // All in range less the other states: their joins are driven by
-        // the (fewer) match, alert and check rows.
-        let mut total = count(&mut tx, "anomalies a", &unfiltered).await?;
-        let mut deflected = unfiltered.clone();
-        deflected.add_fixed(&format!(
-            "a.id IN (SELECT dm.anomaly_id FROM matches dm WHERE {})",
-            deflecting("dm")
-        ));
-        total -= count(&mut tx, "anomalies a", &deflected).await?;
-        for state in [AnomalyState::Alerted, AnomalyState::Pending] {
-            let mut other = unfiltered.clone();
-            let (joins, conditions) = state_filter(state);
-            other.joins.extend(joins);
-            other.clauses.extend(conditions);
-            total -= count(&mut tx, "anomalies a", &other).await?;
-        }
-        total
-    } else {
-        count(&mut tx, "anomalies a", &w).await?
-    };
-    // MySQL plans a state's inner join from the joined table (all of its
-    // rows, then a sort), never knowing the LIMIT stops early; when the
-    // page is near the newest anomalies of a state that is not rare,
-    // reading anomalies newest first until the page is full costs a few
-    // rows instead, so the join order is fixed to that. (Not with a metric
-    // pattern: MariaDB then probes the metrics subquery's materialisation
-    // for every row read, which is slower than its own plan.)
-    let mut hint = "";
-    let inner_join = matches!(
-        filter.state,
-        Some(
-            AnomalyState::DeflectedByProfile
-                | AnomalyState::DeflectedByLayer
-                | AnomalyState::Motif
-                | AnomalyState::Pending
-        )
-    );
-    let pattern = like_pattern(filter.metric.as_deref()).is_some();
-    if db.dialect() == Dialect::MySql && inner_join && !pattern && total > 0 {
-        let all = count(&mut tx, "anomalies a", &unfiltered).await?;
-        let end = paging.offset() + i64::from(paging.per_page);
-        // Rows read before the page is full, at the state's density.
-        let expected = end as f64 * all as f64 / total as f64;
-        if expected <= STRAIGHT_SCAN_ROWS {
-            hint = "STRAIGHT_JOIN ";
-        }
-    }
+    let total = count(&mut tx, "anomalies a", &w).await?;
     let page_sql = format!(
-        "SELECT {} FROM (SELECT {hint}a.id, a.anomaly_timestamp FROM anomalies a{} \
+        "SELECT {} FROM (SELECT a.id, a.anomaly_timestamp FROM anomalies a{} \
          ORDER BY a.anomaly_timestamp DESC, a.id DESC LIMIT ? OFFSET ?) p \
          JOIN anomalies a ON a.id = p.id LEFT JOIN metrics m ON m.id = a.metric_id \
          ORDER BY a.anomaly_timestamp DESC, a.id DESC",
@@ -572,6 +444,50 @@ pub async fn anomalies(
         w.sql()
     );
     let rows = page(&mut tx, &page_sql, &w, &paging, total).await?;
+    tx.commit().await?;
+    Ok(paging.wrap(
+        total,
+        rows.iter().map(anomaly_row).collect::<Result<_, _>>()?,
+    ))
+}
+
+/// The anomalies in one state: read from `anomaly_outcomes`
+/// ([`crate::tables::outcomes`]), whose `(state, anomaly_timestamp)` index
+/// gives both the count and the page without looking at the anomalies in
+/// other states. Its rows are folded by their own consumer, so a state
+/// filter can trail the newest events by a moment; the state shown on each
+/// row is computed from the source tables, as for an unfiltered list.
+async fn anomalies_in_state(
+    db: &Database,
+    filter: &AnomalyFilter,
+    state: AnomalyState,
+    paging: &Paging,
+) -> Result<Page<AnomalyListRow>, Error> {
+    let mut w = Conditions::default();
+    w.add("o.state = ?", state.as_str());
+    if let Some(pattern) = like_pattern(filter.metric.as_deref()) {
+        w.add(
+            "o.metric_id IN (SELECT mp.id FROM metrics mp WHERE mp.name LIKE ? ESCAPE '!')",
+            pattern,
+        );
+    }
+    if let Some(since) = filter.since {
+        w.add("o.anomaly_timestamp >= ?", since);
+    }
+    if let Some(until) = filter.until {
+        w.add("o.anomaly_timestamp <= ?", until);
+    }
+    let mut tx = db.pool().begin().await?;
+    let total = count(&mut tx, "anomaly_outcomes o", &w).await?;
+    let page_sql = format!(
+        "SELECT {} FROM (SELECT o.anomaly_id AS id, o.anomaly_timestamp FROM anomaly_outcomes o{} \
+         ORDER BY o.anomaly_timestamp DESC, o.anomaly_id DESC LIMIT ? OFFSET ?) p \
+         JOIN anomalies a ON a.id = p.id LEFT JOIN metrics m ON m.id = a.metric_id \
+         ORDER BY a.anomaly_timestamp DESC, a.id DESC",
+        anomaly_columns(),
+        w.sql()
+    );
+    let rows = page(&mut tx, &page_sql, &w, paging, total).await?;
     tx.commit().await?;
     Ok(paging.wrap(
         total,

@@ -157,6 +157,7 @@ pub fn all() -> Vec<Box<dyn Projection>> {
         Box::new(tables::profiles::Profiles),
         Box::new(tables::labels::PROJECTION),
         Box::new(tables::alerts::PROJECTION),
+        Box::new(tables::outcomes::Outcomes),
     ]
 }
 

@@ -151,6 +151,16 @@ fn bits(series: &[(i64, f64)]) -> Vec<(i64, u64)> {
 type Expected = (AnomalyEvent, AnomalyState, bool, Option<Uuid>, i64);
 
 async fn states(db: &Database) {
+    check_states(db, false).await;
+}
+
+/// The same events folded one at a time, last first: what each anomaly
+/// came to does not depend on the order its facts arrive in.
+async fn states_folded_backwards(db: &Database) {
+    check_states(db, true).await;
+}
+
+async fn check_states(db: &Database, backwards: bool) {
     use AnomalyState::*;
     const M: &str = "svc.latency";
     let (p1, p2) = (profile_id(1), profile_id(2));
@@ -192,7 +202,13 @@ async fn states(db: &Database) {
         events.push(rec(Topic::Alerts, &alert(&a[i], alerter)));
     }
     let mut log = Log::new();
-    log.fold(db, &events).await;
+    if backwards {
+        for e in events.iter().rev() {
+            log.fold(db, std::slice::from_ref(e)).await;
+        }
+    } else {
+        log.fold(db, &events).await;
+    }
 
     let want: Vec<Expected> = vec![
         (a[0].clone(), DeflectedByProfile, true, Some(p1), 0),
@@ -289,6 +305,11 @@ async fn states(db: &Database) {
 #[tokio::test]
 async fn every_anomaly_state_and_the_state_filter() {
     on_both!(states, "browse");
+}
+
+#[tokio::test]
+async fn states_do_not_depend_on_fold_order() {
+    on_both!(states_folded_backwards, "browse");
 }
 
 // ---------------------------------------------------------- metric names

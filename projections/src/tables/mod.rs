@@ -7,6 +7,7 @@ pub mod anomalies;
 pub mod checks;
 pub mod labels;
 pub mod matches;
+pub mod outcomes;
 pub mod profiles;
 
 use futures::future::BoxFuture;
