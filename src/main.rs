@@ -51,7 +51,7 @@ enum Command {
     /// Run the Analyzer: fold datapoints into windows and judge them.
     Analyze(InfraArgs),
     /// Fold the log into the projection tables (anomalies, metrics,
-    /// checks, matches, profiles, labels, alerts) in MySQL/MariaDB or SQLite.
+    /// checks, matches, profiles, labels, alerts, outcomes) in MySQL/MariaDB or SQLite.
     Project(panorama::ProjectArgs),
     /// Print recent anomalies from the projections.
     Anomalies(panorama::AnomaliesArgs),
