@@ -8,12 +8,13 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[test]
-fn up_demo_finds_the_backtest_anomalies_on_the_embedded_log() {
+/// A scratch directory with a config whose listeners take free ports (so a
+/// busy 2003/8080/8090 on the machine is no issue), and the anomalies the
+/// backtest finds in the bundled series.
+fn demo_run(name: &str) -> (std::path::PathBuf, std::path::PathBuf, Vec<i64>) {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("up-{}", uuid::Uuid::now_v7().simple()));
+        .join(format!("{name}-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    // Listeners on free ports, so a busy 2003/8080 on the machine is no issue.
     let config = dir.join("skyline.toml");
     std::fs::write(
         &config,
@@ -24,6 +25,12 @@ fn up_demo_finds_the_backtest_anomalies_on_the_embedded_log() {
     let expected = support::backtest_anomalies(
         &support::repo().join("data/nab/ec2_cpu_utilization_825cc2.csv"),
     );
+    (dir, config, expected)
+}
+
+#[test]
+fn up_demo_finds_the_backtest_anomalies_on_the_embedded_log() {
+    let (dir, config, expected) = demo_run("up");
 
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_skyline"))
@@ -77,19 +84,7 @@ fn up_demo_finds_the_backtest_anomalies_on_the_embedded_log() {
 /// its training page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_demo_serves_its_anomalies_in_the_console() {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("up-console-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("skyline.toml");
-    std::fs::write(
-        &config,
-        "[ingest]\ngraphite_listen = \"127.0.0.1:0\"\nhttp_listen = \"127.0.0.1:0\"\n\
-         [console]\nlisten = \"127.0.0.1:0\"\n",
-    )
-    .unwrap();
-    let expected = support::backtest_anomalies(
-        &support::repo().join("data/nab/ec2_cpu_utilization_825cc2.csv"),
-    );
+    let (dir, config, expected) = demo_run("up-console");
     let mut up = Command::new(env!("CARGO_BIN_EXE_skyline"))
         .current_dir(support::repo())
         .args(["up", "--demo", "--broker-port", "0", "--data-dir"])
