@@ -6,43 +6,21 @@
 //! API's own rules; `tests/security.rs` and `tests/pages.rs` label checks
 //! folded into a real projections database.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, OnceLock, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
 
 use console::ApiState;
 use fingerprint::store::ProfileStore;
 use learn::label::LookupFuture;
 use learn::{CheckLookup, LabelledCheck};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use topics::codec::{decode, Event};
-use topics::kafka::{ensure_topics, Consumer, KafkaConfig, Producer};
+use topics::kafka::{ensure_topics, KafkaConfig, Producer};
 use topics::names::TopicNames;
 use topics::{Label, ProfileAction, ProfileEvent};
 use uuid::Uuid;
-
-fn broker() -> &'static str {
-    static S: OnceLock<String> = OnceLock::new();
-    S.get_or_init(|| {
-        if let Ok(v) = std::env::var("SKYLINE_TEST_KAFKA") {
-            return v;
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
-        let out = Command::new("bash")
-            .arg(script)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("running scripts/services");
-        assert!(out.status.success(), "scripts/services failed");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("export SKYLINE_TEST_KAFKA="))
-            .map(|v| v.trim_matches('\'').to_owned())
-            .expect("SKYLINE_TEST_KAFKA")
-    })
-}
 
 struct Checks(BTreeMap<Uuid, LabelledCheck>);
 
@@ -64,7 +42,7 @@ async fn start(token: Option<&str>, checks: Vec<LabelledCheck>, store: ProfileSt
     let kafka = KafkaConfig {
         partitions: 1,
         group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
-        ..KafkaConfig::for_brokers(broker())
+        ..KafkaConfig::for_brokers(common::services()["SKYLINE_TEST_KAFKA"].clone())
     };
     let tag = Uuid::now_v7().simple().to_string();
     let topics = TopicNames {
@@ -133,22 +111,6 @@ async fn post(
     )
 }
 
-async fn read_all<E: Event>(kafka: &KafkaConfig, topic: &str, want: usize) -> Vec<E> {
-    let group = format!("reader-{}", Uuid::now_v7());
-    let consumer = Consumer::assigned(kafka, &group, &group, &[(topic.to_owned(), 0, 0)]).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(if want == 0 { 3 } else { 30 });
-    let mut got = Vec::new();
-    while got.len() < want.max(1) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(batch) = tokio::time::timeout(left, consumer.next_batch(100)).await else {
-            break;
-        };
-        got.extend(batch.iter().filter_map(|r| decode::<E>(r.payload()).ok()));
-    }
-    consumer.close().await;
-    got
-}
-
 fn check() -> LabelledCheck {
     LabelledCheck {
         check_id: Uuid::now_v7(),
@@ -178,7 +140,7 @@ async fn labels_need_the_token_and_land_on_the_topic() {
     let (status, _) = post(server.addr, "/api/v1/labels", Some("s3cret2"), &body).await;
     assert_eq!(status, 401);
     assert!(
-        read_all::<Label>(&server.kafka, &server.topics.labels, 0)
+        common::read_all::<Label>(&server.kafka, &server.topics.labels, 0)
             .await
             .is_empty(),
         "a refused request produces nothing"
@@ -225,7 +187,7 @@ async fn labels_need_the_token_and_land_on_the_topic() {
     .await;
     assert_eq!(status, 422);
 
-    let labels: Vec<Label> = read_all(&server.kafka, &server.topics.labels, 1).await;
+    let labels: Vec<Label> = common::read_all(&server.kafka, &server.topics.labels, 1).await;
     assert_eq!(labels.len(), 1, "only the authorised, valid label");
     let l = &labels[0];
     assert_eq!(l.id, id);
@@ -251,9 +213,11 @@ async fn without_a_configured_token_the_api_refuses_everything() {
     let (status, json) = post(server.addr, "/api/v1/labels", Some("anything"), &body).await;
     assert_eq!(status, 403);
     assert!(json["error"].as_str().unwrap().contains("api_token"));
-    assert!(read_all::<Label>(&server.kafka, &server.topics.labels, 0)
-        .await
-        .is_empty());
+    assert!(
+        common::read_all::<Label>(&server.kafka, &server.topics.labels, 0)
+            .await
+            .is_empty()
+    );
     let _ = server.stop.take().map(|s| s.send(()));
 }
 
@@ -321,7 +285,8 @@ async fn disable_and_validate_produce_profile_events() {
         400
     );
 
-    let events: Vec<ProfileEvent> = read_all(&server.kafka, &server.topics.profiles, 4).await;
+    let events: Vec<ProfileEvent> =
+        common::read_all(&server.kafka, &server.topics.profiles, 4).await;
     assert_eq!(events.len(), 4);
     assert_eq!(
         events

@@ -220,22 +220,9 @@ impl Fixture {
         format!("http://{}{path}", self.addr)
     }
 
-    /// Everything on `topic` now (waits `want == 0 ? 3 s : up to 30 s`).
+    /// Everything on `topic` now (see [`read_all`]).
     pub async fn read_all<E: Event>(&self, topic: &str, want: usize) -> Vec<E> {
-        let group = format!("reader-{}", Uuid::now_v7());
-        let consumer =
-            Consumer::assigned(&self.kafka, &group, &group, &[(topic.to_owned(), 0, 0)]).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(if want == 0 { 3 } else { 30 });
-        let mut got = Vec::new();
-        while got.len() < want.max(1) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(batch) = tokio::time::timeout(left, consumer.next_batch(100)).await else {
-                break;
-            };
-            got.extend(batch.iter().filter_map(|r| decode::<E>(r.payload()).ok()));
-        }
-        consumer.close().await;
-        got
+        read_all(&self.kafka, topic, want).await
     }
 
     pub async fn stop(mut self) {
@@ -251,6 +238,24 @@ impl Fixture {
             }
         }
     }
+}
+
+/// Everything on partition 0 of `topic`: waits up to 30 s for `want`
+/// events, or 3 s when none are wanted (to see that none came).
+pub async fn read_all<E: Event>(kafka: &KafkaConfig, topic: &str, want: usize) -> Vec<E> {
+    let group = format!("reader-{}", Uuid::now_v7());
+    let consumer = Consumer::assigned(kafka, &group, &group, &[(topic.to_owned(), 0, 0)]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(if want == 0 { 3 } else { 30 });
+    let mut got = Vec::new();
+    while got.len() < want.max(1) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(batch) = tokio::time::timeout(left, consumer.next_batch(100)).await else {
+            break;
+        };
+        got.extend(batch.iter().filter_map(|r| decode::<E>(r.payload()).ok()));
+    }
+    consumer.close().await;
+    got
 }
 
 pub fn rec<E: Event>(topic: Topic, event: &E) -> (Topic, Vec<u8>) {
