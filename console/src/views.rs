@@ -350,10 +350,7 @@ async fn with_series(
             Some(p) => match profile_series.get(&p) {
                 Some(s) => s.clone(),
                 None => {
-                    let s = browse::profile(db, p)
-                        .await?
-                        .map(|d| d.series)
-                        .unwrap_or_default();
+                    let s = browse::profile_series(db, p).await?;
                     profile_series.insert(p, s.clone());
                     s
                 }

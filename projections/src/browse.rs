@@ -672,16 +672,7 @@ pub async fn profile(db: &Database, id: Uuid) -> Result<Option<ProfileDetail>, E
     let disabled_at_ms = r.try_get(n + 6)?;
     let disabled_with = opt_uuid(&r, n + 7, "profile disabled_with")?;
 
-    let series = sqlx::query(
-        "SELECT series_timestamp, value FROM profile_series WHERE profile_id = ? \
-         ORDER BY series_timestamp",
-    )
-    .bind(id_text.clone())
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-    .collect::<Result<Vec<_>, Error>>()?;
+    let series = series_of(&mut tx, &id_text).await?;
 
     let layers = match sqlx::query(
         "SELECT id, definition, enabled FROM layers WHERE profile_id = ? \
@@ -721,6 +712,27 @@ pub async fn profile(db: &Database, id: Uuid) -> Result<Option<ProfileDetail>, E
         disabled_with,
         children,
     }))
+}
+
+/// The series of profile `id`, oldest first (empty for an unknown
+/// profile): what a list of matches draws, without the rest of
+/// [`profile`].
+pub async fn profile_series(db: &Database, id: Uuid) -> Result<Vec<(i64, f64)>, Error> {
+    let mut conn = db.pool().acquire().await?;
+    series_of(&mut conn, &id.to_string()).await
+}
+
+async fn series_of(conn: &mut AnyConnection, id: &str) -> Result<Vec<(i64, f64)>, Error> {
+    sqlx::query(
+        "SELECT series_timestamp, value FROM profile_series WHERE profile_id = ? \
+         ORDER BY series_timestamp",
+    )
+    .bind(id.to_owned())
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
 }
 
 /// The profiles made from labelling `check_id` (profiles.check_id), oldest

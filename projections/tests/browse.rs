@@ -986,6 +986,12 @@ async fn profiles(db: &Database) {
         .map(|p| (p.timestamp, p.value))
         .collect();
     assert_eq!(bits(&d.series), bits(&want));
+    let alone = browse::profile_series(db, o).await.unwrap();
+    assert_eq!(bits(&alone), bits(&want), "the series on its own");
+    assert!(browse::profile_series(db, Uuid::now_v7())
+        .await
+        .unwrap()
+        .is_empty());
     let layers = d.layers.as_ref().expect("layers");
     assert_eq!(
         (layers.id, layers.definition.as_str(), layers.enabled),
