@@ -5,9 +5,15 @@
 //!
 //! Sessions are stateless: the cookie is `payload.signature`, where the
 //! payload is `user|expires|nonce` (base64url) and the signature is
-//! HMAC-SHA256 over it with a key from `session_secret`. Any console process
-//! with the same secret accepts it, and nothing has to be stored or
-//! replicated. The CSRF token of a session is HMAC(key, "csrf|" + nonce):
+//! HMAC-SHA256 over it and the user's password hash, with a key from
+//! `session_secret`. Any console process with the same secret accepts it,
+//! and nothing has to be stored or replicated. Because the password hash is
+//! signed too, changing a user's password in the config ends every session
+//! of that user. Logging out revokes the session in the process that served
+//! the logout (a list of revoked nonces, kept until they would have expired
+//! anyway); other console processes sharing the secret keep accepting a
+//! copied cookie until it expires, so keep `session_hours` short when
+//! several run. The CSRF token of a session is HMAC(key, "csrf|" + nonce):
 //! a page embeds it in its forms (or a script sends it as `X-CSRF-Token`),
 //! and a cross-site request cannot know it. The login form is protected the
 //! same way by a short-lived pre-session nonce cookie (double submit).
@@ -71,6 +77,8 @@ pub struct Auth {
     session_seconds: i64,
     secure_cookies: bool,
     throttle: std::sync::Mutex<LoginThrottle>,
+    /// Nonces of sessions logged out before they expired, with their expiry.
+    revoked: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 /// Failed logins allowed per name within [`THROTTLE_WINDOW`] seconds;
@@ -183,6 +191,7 @@ impl Auth {
             session_seconds: i64::from(session_hours.max(1)) * 3600,
             secure_cookies,
             throttle: Default::default(),
+            revoked: Default::default(),
         })
     }
 
@@ -236,8 +245,16 @@ impl Auth {
         ok && user.is_some()
     }
 
-    /// A session cookie value for `user`, valid from now on.
-    pub fn new_session(&self, user: &str) -> (String, Session) {
+    /// The signature of a session payload: bound to the user's current
+    /// password hash, so a new password ends the old sessions.
+    fn sign_session(&self, payload: &str, user: &User) -> Vec<u8> {
+        self.sign(&format!("session|{payload}|{}", user.password_hash))
+    }
+
+    /// A session cookie value for `user`, valid from now on. `None` for a
+    /// name that is not configured.
+    pub fn new_session(&self, user: &str) -> Option<(String, Session)> {
+        let known = self.users.iter().find(|u| u.name == user)?;
         let session = Session {
             user: user.to_owned(),
             expires: now() + self.session_seconds,
@@ -247,8 +264,8 @@ impl Auth {
             "{}|{}|{}",
             session.expires, session.nonce, session.user
         ));
-        let signature = B64.encode(self.sign(&payload));
-        (format!("{payload}.{signature}"), session)
+        let signature = B64.encode(self.sign_session(&payload, known));
+        Some((format!("{payload}.{signature}"), session))
     }
 
     /// The session a cookie value stands for, if its signature is ours and
@@ -256,15 +273,18 @@ impl Auth {
     pub fn session_of(&self, cookie: &str) -> Option<Session> {
         let (payload, signature) = cookie.split_once('.')?;
         let given = B64.decode(signature).ok()?;
-        if !bool::from(given.ct_eq(&self.sign(payload))) {
-            return None;
-        }
         let text = String::from_utf8(B64.decode(payload).ok()?).ok()?;
         let mut parts = text.splitn(3, '|');
         let expires: i64 = parts.next()?.parse().ok()?;
         let nonce = parts.next()?.to_owned();
         let user = parts.next()?.to_owned();
-        if expires < now() || !self.users.iter().any(|u| u.name == user) {
+        // The user is read before the signature is checked only to find the
+        // password hash it is signed with; nothing is trusted until it is.
+        let known = self.users.iter().find(|u| u.name == user)?;
+        if !bool::from(given.ct_eq(&self.sign_session(payload, known))) {
+            return None;
+        }
+        if expires < now() || self.is_revoked(&nonce) {
             return None;
         }
         Some(Session {
@@ -272,6 +292,27 @@ impl Auth {
             expires,
             nonce,
         })
+    }
+
+    /// Ends `session` now in this process: its cookie is refused from here
+    /// on even if a copy of it is replayed.
+    pub fn revoke(&self, session: &Session) {
+        let now = now();
+        if let Ok(mut revoked) = self.revoked.lock() {
+            // Forget revocations of sessions that have expired anyway, so
+            // the list stays as small as the number of live sessions.
+            revoked.retain(|_, expires| *expires >= now);
+            revoked.insert(session.nonce.clone(), session.expires);
+        }
+    }
+
+    fn is_revoked(&self, nonce: &str) -> bool {
+        // A poisoned lock (a panic elsewhere while holding it) refuses the
+        // session: failing closed.
+        self.revoked
+            .lock()
+            .map(|r| r.contains_key(nonce))
+            .unwrap_or(true)
     }
 
     /// The session from a request's cookies.
@@ -416,7 +457,7 @@ mod tests {
     #[test]
     fn a_session_cookie_round_trips_and_tampering_is_refused() {
         let a = auth();
-        let (cookie, session) = a.new_session("ops");
+        let (cookie, session) = a.new_session("ops").unwrap();
         assert_eq!(a.session_of(&cookie), Some(session.clone()));
         assert_eq!(
             a.session(&with_cookie(SESSION_COOKIE, &cookie)),
@@ -433,17 +474,43 @@ mod tests {
     }
 
     #[test]
-    fn a_removed_user_loses_the_session() {
+    fn a_removed_user_or_a_new_password_loses_the_session() {
         let a = auth();
-        let (cookie, _) = a.new_session("ghost");
-        assert_eq!(a.session_of(&cookie), None);
+        assert!(a.new_session("ghost").is_none());
+        let (cookie, _) = a.new_session("ops").unwrap();
+        let secret = "0123456789abcdef0123456789abcdef";
+        let removed = Auth::new(vec![], Some(secret), 12, false).unwrap();
+        assert_eq!(removed.session_of(&cookie), None);
+        let same = Auth::new(a.users.clone(), Some(secret), 12, false).unwrap();
+        assert!(same.session_of(&cookie).is_some(), "same config, same key");
+        let repassworded = Auth::new(
+            vec![User {
+                name: "ops".into(),
+                password_hash: hash_password("battery staple").unwrap(),
+            }],
+            Some(secret),
+            12,
+            false,
+        )
+        .unwrap();
+        assert_eq!(repassworded.session_of(&cookie), None);
+    }
+
+    #[test]
+    fn a_revoked_session_is_refused_and_others_are_not() {
+        let a = auth();
+        let (c1, s1) = a.new_session("ops").unwrap();
+        let (c2, _) = a.new_session("ops").unwrap();
+        a.revoke(&s1);
+        assert_eq!(a.session_of(&c1), None);
+        assert!(a.session_of(&c2).is_some());
     }
 
     #[test]
     fn csrf_tokens_are_per_session() {
         let a = auth();
-        let (_, s1) = a.new_session("ops");
-        let (_, s2) = a.new_session("ops");
+        let (_, s1) = a.new_session("ops").unwrap();
+        let (_, s2) = a.new_session("ops").unwrap();
         let t1 = a.csrf_token(&s1);
         assert!(a.csrf_ok(&s1, &t1));
         assert!(!a.csrf_ok(&s2, &t1));

@@ -445,7 +445,15 @@ async fn login(State(console): State<Arc<Console>>, headers: HeaderMap, body: By
             return response;
         }
     }
-    let (cookie, _) = console.auth.new_session(&user);
+    // A right password implies a configured name, so this always succeeds.
+    let Some((cookie, _)) = console.auth.new_session(&user) else {
+        return login_response(
+            &console,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            Some("Wrong name or password."),
+        );
+    };
     tracing::info!(user = %user, "console login");
     let mut response = Redirect::to(&next).into_response();
     let h = response.headers_mut();
@@ -462,7 +470,11 @@ async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> PageResult {
-    form_access(&console, &headers, &parse_form(&body))?;
+    let session = form_access(&console, &headers, &parse_form(&body))?;
+    // Revoked, not only removed from this browser: a copy of the cookie
+    // (a shared machine, a leaked proxy log) stops working too.
+    console.auth.revoke(&session);
+    tracing::info!(user = %session.user, "console logout");
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().append(
         header::SET_COOKIE,

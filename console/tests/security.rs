@@ -187,13 +187,22 @@ async fn every_write_needs_a_session_and_its_csrf_token() {
     );
     assert_eq!(labels[0].metric, NASTY[0], "stored intact");
 
-    // Logging out ends the session's writes in this browser (the cookie
-    // is removed).
+    // Logging out removes the cookie from this browser and revokes the
+    // session: a copy of the old cookie can no longer write.
     let r = client
         .post_form(&f.url("/logout"), Some(&session), &[("csrf", &csrf)])
         .await;
     assert_eq!(r.status, 303);
     assert_eq!(r.cookie("skyline_session").as_deref(), Some(""));
+    let r = client
+        .post_form(
+            &f.url(&format!("/anomalies/{}/label", s.anomaly)),
+            Some(&session),
+            &fields,
+        )
+        .await;
+    // (A 401 produces nothing: see the loop above.)
+    assert_eq!(r.status, 401, "a logged-out session wrote: {}", r.body);
     s.fixture.stop().await;
 }
 
