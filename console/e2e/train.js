@@ -100,7 +100,7 @@ scenario('train', async ({ page }) => {
     await page.goto(`${base}${profileHref}`);
     if ((await seriesLines(page)) < 1) throw new Error("the profile's series is not drawn");
     await page.locator('dd', { hasText: 'e2e: the evening dip' }).waitFor();
-    await page.locator('code.layers', { hasText: '"e"' }).waitFor();
+    await page.locator('span.layers', { hasText: 'E: expected when any of the last 5 values <= 100' }).waitFor();
     await screenshot(page, 'profile');
   });
 

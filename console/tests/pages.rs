@@ -255,7 +255,7 @@ async fn pages_show_what_the_projections_hold(backend: Backend) {
     assert_eq!(cards.body.matches("<article class=\"card\"").count(), 2);
     let page = get(format!("/profiles/{}", s.profile.profile_id)).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("1 descendant profiles"));
+    assert!(page.body.contains("<dd>1 descendant profile</dd>"));
     assert!(page.body.contains("also disables its 1 descendant"));
     assert!(
         page.body

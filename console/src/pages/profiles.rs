@@ -36,6 +36,11 @@ pub fn render_index(ctx: &PageContext, view: &ProfilesView) -> Markup {
     layout(ctx, "Profiles", Section::Profiles, body)
 }
 
+/// "1 descendant profile", "3 descendant profiles".
+fn descendant_profiles(n: usize) -> String {
+    format!("{n} descendant profile{}", if n == 1 { "" } else { "s" })
+}
+
 /// `s` as one query-string value.
 pub fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -84,9 +89,19 @@ fn facts(p: &ProfileDetail, descendants: usize) -> Markup {
             }
             dt { "State" } dd { (flags(p)) }
             dt { "Created" } dd { (utc_ms(r.created_at_ms)) @if let Some(op) = &p.operator { " by " (op) } }
-            dt { "Progeny" } dd { (descendants) " descendant profiles" }
+            dt { "Progeny" } dd { (descendant_profiles(descendants)) }
             @if let Some(l) = &p.layers {
-                dt { "Layers" } dd { code.layers { (l.definition) } (if l.enabled { "" } else { " (disabled)" }) }
+                dt { "Layers" }
+                dd {
+                    // The stored JSON is shown as well: it is what a script
+                    // would send, and what to look at if it does not parse.
+                    @match fingerprint::matching::Layers::from_json(&l.definition) {
+                        Ok(layers) => { span.layers { (layers.to_string()) } " " }
+                        Err(e) => { span.warning { (e.to_string()) } " " }
+                    }
+                    (if l.enabled { "(enabled)" } else { "(disabled)" })
+                    details { summary { "definition" } code.layers { (l.definition) } }
+                }
             }
         }
     }
@@ -98,7 +113,10 @@ fn actions(ctx: &PageContext, view: &ProfileView) -> Markup {
     let warning = if n == 0 {
         "Disable this profile? It will no longer deflect anything.".to_owned()
     } else {
-        format!("Disable this profile and its {n} descendant profiles? None of them will deflect anything.")
+        format!(
+            "Disable this profile and its {}? None of them will deflect anything.",
+            descendant_profiles(n)
+        )
     };
     html! {
         @if ctx.can_write() {
@@ -114,7 +132,7 @@ fn actions(ctx: &PageContext, view: &ProfileView) -> Markup {
                         input type="hidden" name="csrf" value=[ctx.csrf.as_deref()];
                         button.danger type="submit" #disable { "Disable" }
                     }
-                    @if n > 0 { p.warning { "Disabling it also disables its " (n) " descendant profiles." } }
+                    @if n > 0 { p.warning { "Disabling it also disables its " (descendant_profiles(n)) "." } }
                 }
             }
         } @else {

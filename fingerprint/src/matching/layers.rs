@@ -186,6 +186,75 @@ pub struct LayerOutcome {
     pub approx_close: bool,
 }
 
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Condition::Lt => "<",
+            Condition::Le => "<=",
+            Condition::Gt => ">",
+            Condition::Ge => ">=",
+            Condition::Eq => "==",
+            Condition::Ne => "!=",
+        })
+    }
+}
+
+/// "the last value" or "any of the last n values", as the rules read.
+fn last_values(n: u32) -> String {
+    if n == 1 {
+        "the last value".to_owned()
+    } else {
+        format!("any of the last {n} values")
+    }
+}
+
+/// The definition in an operator's words, one clause per layer, e.g.
+/// `D: discard when the last value > 1000 · E: expected when any of the
+/// last 5 values <= 100 · on Mon, Fri · 09:00–17:00 UTC`.
+impl std::fmt::Display for Layers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "D: discard when the last value {} {}",
+            self.d.condition, self.d.boundary
+        )?;
+        if let Some(d1) = &self.d1 {
+            write!(
+                f,
+                " · D1: discard when {} {} {}",
+                last_values(d1.times_in_row),
+                d1.condition,
+                d1.boundary
+            )?;
+        }
+        write!(
+            f,
+            " · E: expected when {} {} {}",
+            last_values(self.e.times_in_row),
+            self.e.condition,
+            self.e.boundary
+        )?;
+        if let Some(days) = &self.es {
+            let names: Vec<String> = days
+                .iter()
+                .map(|d| {
+                    let mut c = d.chars();
+                    c.next()
+                        .map(|first| first.to_ascii_uppercase().to_string() + c.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
+            write!(f, " · on {}", names.join(", "))?;
+        }
+        match (&self.f1, &self.f2) {
+            (Some(a), Some(b)) => write!(f, " · {a}–{b} UTC"),
+            (Some(a), None) => write!(f, " · from {a} UTC"),
+            (None, Some(b)) => write!(f, " · until {b} UTC"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
 impl Layers {
     /// Parses and validates a layers definition (see the module
     /// documentation for the JSON shape): `times_in_row >= 1`, finite
@@ -388,5 +457,26 @@ mod tests {
         assert_eq!(approximately_close_limit(31.0), 33.0);
         assert!(Condition::Lt.holds(5.0, 5.0) && Condition::Gt.holds(5.0, 5.0));
         assert!(!Condition::Eq.holds(f64::NAN, f64::NAN));
+    }
+
+    #[test]
+    fn a_definition_reads_as_an_operator_would_say_it() {
+        let plain = Layers::from_json(
+            r#"{"d":{"condition":">","boundary":1000.0},"e":{"condition":"<=","boundary":100.0,"times_in_row":5}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            plain.to_string(),
+            "D: discard when the last value > 1000 · E: expected when any of the last 5 values <= 100"
+        );
+        let full = Layers::from_json(
+            r#"{"d":{"condition":">=","boundary":2.5},"d1":{"condition":"<","boundary":0.0,"times_in_row":3},"e":{"condition":"==","boundary":1.0,"times_in_row":1},"es":["MON","fri"],"f1":"09:00","f2":"17:30"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            full.to_string(),
+            "D: discard when the last value >= 2.5 · D1: discard when any of the last 3 values < 0 \
+             · E: expected when the last value == 1 · on Mon, Fri · 09:00–17:30 UTC"
+        );
     }
 }
