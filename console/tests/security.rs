@@ -170,13 +170,9 @@ async fn every_write_needs_a_session_and_its_csrf_token() {
     assert_eq!(r.status, 201, "{}", r.body);
     let fields = form(&csrf);
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = client
-        .post_form(
-            &f.url(&format!("/anomalies/{}/label", s.anomaly)),
-            Some(&session),
-            &fields,
-        )
-        .await;
+    let label_url = f.url(&format!("/anomalies/{}/label", s.anomaly));
+    let label_form = || client.post_form(&label_url, Some(&session), &fields);
+    let r = label_form().await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert!(r.location().contains("labelled="), "{}", r.location());
     let labels: Vec<Label> = f.read_all(&f.topics.labels, 2).await;
@@ -194,13 +190,7 @@ async fn every_write_needs_a_session_and_its_csrf_token() {
         .await;
     assert_eq!(r.status, 303);
     assert_eq!(r.cookie("skyline_session").as_deref(), Some(""));
-    let r = client
-        .post_form(
-            &f.url(&format!("/anomalies/{}/label", s.anomaly)),
-            Some(&session),
-            &fields,
-        )
-        .await;
+    let r = label_form().await;
     // (A 401 produces nothing: see the loop above.)
     assert_eq!(r.status, 401, "a logged-out session wrote: {}", r.body);
     s.fixture.stop().await;
