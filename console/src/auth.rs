@@ -195,23 +195,32 @@ impl Auth {
         })
     }
 
-    /// Verifies a login attempt under the throttle: `Ok(true)` right,
-    /// `Ok(false)` wrong, `Err(seconds)` refused without checking (too many
-    /// recent failures for this name). Slow: call it off the executor.
-    pub fn attempt_login(&self, name: &str, password: &str) -> Result<bool, i64> {
+    /// Verifies a login attempt under the throttle: `Ok(Some(cookie value,
+    /// session))` when right, `Ok(None)` when wrong, `Err(seconds)` refused
+    /// without checking (too many recent failures for this name). Slow:
+    /// call it off the executor.
+    pub fn attempt_login(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<Option<(String, Session)>, i64> {
         let now = now();
         if let Ok(mut t) = self.throttle.lock() {
             t.check(name, now)?;
         }
-        let ok = self.verify_password(name, password);
+        let session = if self.verify_password(name, password) {
+            self.new_session(name)
+        } else {
+            None
+        };
         if let Ok(mut t) = self.throttle.lock() {
-            if ok {
+            if session.is_some() {
                 t.succeeded(name);
             } else {
                 t.failed(name, now);
             }
         }
-        Ok(ok)
+        Ok(session)
     }
 
     /// Whether anyone can log in at all.

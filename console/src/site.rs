@@ -416,10 +416,10 @@ async fn login(State(console): State<Arc<Console>>, headers: HeaderMap, body: By
     // Argon2 takes tens of milliseconds of CPU: keep it off the executor.
     let outcome = tokio::task::spawn_blocking(move || checker.auth.attempt_login(&name, &password))
         .await
-        .unwrap_or(Ok(false));
-    match outcome {
-        Ok(true) => {}
-        Ok(false) => {
+        .unwrap_or(Ok(None));
+    let cookie = match outcome {
+        Ok(Some((cookie, _))) => cookie,
+        Ok(None) => {
             tracing::info!(user = %user, "console login refused");
             return login_response(
                 &console,
@@ -444,15 +444,6 @@ async fn login(State(console): State<Arc<Console>>, headers: HeaderMap, body: By
             }
             return response;
         }
-    }
-    // A right password implies a configured name, so this always succeeds.
-    let Some((cookie, _)) = console.auth.new_session(&user) else {
-        return login_response(
-            &console,
-            StatusCode::UNAUTHORIZED,
-            &next,
-            Some("Wrong name or password."),
-        );
     };
     tracing::info!(user = %user, "console login");
     let mut response = Redirect::to(&next).into_response();

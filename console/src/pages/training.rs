@@ -3,6 +3,7 @@
 //! that fired, the metric's profiles, and the form that says "not
 //! anomalous" (optionally LEARN, optionally with layers).
 
+use fingerprint::matching::layers::{Condition, DAYS, DAY_LABELS};
 use maud::{html, Markup};
 
 use super::anomalies::state_badge;
@@ -10,18 +11,6 @@ use super::{duration, graph, layout, short, utc, utc_ms, value, PageContext, Sec
 use crate::graph::GraphOptions;
 use crate::views::TrainingView;
 
-/// The conditions a layer can test, as the form offers them.
-const CONDITIONS: [&str; 6] = ["<", "<=", ">", ">=", "==", "!="];
-/// Days of the week for the Es layer.
-const DAYS: [(&str, &str); 7] = [
-    ("mon", "Mon"),
-    ("tue", "Tue"),
-    ("wed", "Wed"),
-    ("thu", "Thu"),
-    ("fri", "Fri"),
-    ("sat", "Sat"),
-    ("sun", "Sun"),
-];
 /// How many of the judged series' last datapoints the layers form shows.
 const REFERENCE_POINTS: usize = 30;
 
@@ -51,7 +40,7 @@ fn condition_select(form: &FormState, name: &str, default: &str) -> Markup {
     let chosen = form.get(name).unwrap_or(default);
     html! {
         select name=(name) {
-            @for c in CONDITIONS { option value=(c) selected[chosen == c] { (c) } }
+            @for c in Condition::ALL.map(Condition::symbol) { option value=(c) selected[chosen == c] { (c) } }
         }
     }
 }
@@ -92,7 +81,7 @@ fn layers_form(view: &TrainingView, form: &FormState) -> Markup {
             }
             div.days {
                 span.layer-name { "Es" }
-                @for (d, name) in DAYS {
+                @for (d, name) in DAYS.iter().zip(DAY_LABELS) {
                     label { input type="checkbox" name="es" value=(d) checked[form.has("es", d)]; " " (name) }
                 }
             }

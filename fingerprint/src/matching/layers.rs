@@ -105,8 +105,11 @@ pub enum LayersError {
     Time { layer: &'static str, value: String },
 }
 
-/// Day names in the order of [`weekday`] (Monday = 0).
-const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+/// Day names as a definition's `es` spells them, in the order of
+/// [`weekday`] (Monday = 0).
+pub const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+/// The same days as an operator reads them.
+pub const DAY_LABELS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /// Minutes in a day.
 const DAY_MINUTES: u32 = 24 * 60;
@@ -186,16 +189,33 @@ pub struct LayerOutcome {
     pub approx_close: bool,
 }
 
-impl std::fmt::Display for Condition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Condition {
+    /// Every condition, in the order a form offers them.
+    pub const ALL: [Condition; 6] = [
+        Condition::Lt,
+        Condition::Le,
+        Condition::Gt,
+        Condition::Ge,
+        Condition::Eq,
+        Condition::Ne,
+    ];
+
+    /// The symbol a definition spells the condition with (its serde name).
+    pub fn symbol(self) -> &'static str {
+        match self {
             Condition::Lt => "<",
             Condition::Le => "<=",
             Condition::Gt => ">",
             Condition::Ge => ">=",
             Condition::Eq => "==",
             Condition::Ne => "!=",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.symbol())
     }
 }
 
@@ -235,14 +255,11 @@ impl std::fmt::Display for Layers {
             self.e.boundary
         )?;
         if let Some(days) = &self.es {
-            let names: Vec<String> = days
+            // A validated definition names only known days; anything else
+            // is shown as it was written.
+            let names: Vec<&str> = days
                 .iter()
-                .map(|d| {
-                    let mut c = d.chars();
-                    c.next()
-                        .map(|first| first.to_ascii_uppercase().to_string() + c.as_str())
-                        .unwrap_or_default()
-                })
+                .map(|d| day_index(d).map_or(d.as_str(), |i| DAY_LABELS[i]))
                 .collect();
             write!(f, " · on {}", names.join(", "))?;
         }
@@ -457,6 +474,16 @@ mod tests {
         assert_eq!(approximately_close_limit(31.0), 33.0);
         assert!(Condition::Lt.holds(5.0, 5.0) && Condition::Gt.holds(5.0, 5.0));
         assert!(!Condition::Eq.holds(f64::NAN, f64::NAN));
+    }
+
+    #[test]
+    fn each_condition_symbol_is_its_serde_name() {
+        for c in Condition::ALL {
+            assert_eq!(
+                serde_json::to_string(&c).unwrap(),
+                format!("\"{}\"", c.symbol())
+            );
+        }
     }
 
     #[test]
