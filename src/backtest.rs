@@ -71,7 +71,8 @@ pub fn backtest(
             false,
         ));
         // Keep what the next chunk's windows can need.
-        let keep_from = window.partition_point(|p| p.0 <= chunk[0].0 - settings.full_duration);
+        let keep_from =
+            window.partition_point(|p| p.0 <= chunk[0].0.saturating_sub(settings.full_duration));
         window.drain(..keep_from);
         progress.inc(chunk.len() as u64);
     }

@@ -12,6 +12,7 @@ use analyze::service::ServiceSettings;
 use anyhow::{bail, Context, Result};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use ingest::connections::{HttpLimits, TcpLimits};
 use ingest::sources::kafka_stream::KafkaSourceConfig;
 use ingest::windows::WindowSettings;
 use serde::{Deserialize, Serialize};
@@ -62,6 +63,10 @@ pub struct IngestSettings {
     pub http_listen: Option<SocketAddr>,
     /// Existing Kafka topics of metric lines to read.
     pub kafka_sources: Vec<KafkaSourceConfig>,
+    /// Bounds on the Graphite listener's connections.
+    pub graphite_connections: TcpLimits,
+    /// Bounds on the HTTP listener's connections.
+    pub http_connections: HttpLimits,
 }
 
 impl Default for IngestSettings {
@@ -70,6 +75,8 @@ impl Default for IngestSettings {
             graphite_listen: Some(SocketAddr::from(([127, 0, 0, 1], 2003))),
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
             kafka_sources: Vec::new(),
+            graphite_connections: TcpLimits::default(),
+            http_connections: HttpLimits::default(),
         }
     }
 }

@@ -103,9 +103,14 @@ pub async fn run(mut config: Config, args: ConsoleArgs) -> Result<()> {
     let follower = tokio::spawn(async move {
         follow_profiles(&kafka, profiles, &positions, stop.wait(), |_| async {}).await
     });
-    console::serve_on(listener, console, shutdown.clone().wait())
-        .await
-        .context("serving the console")?;
+    console::serve_within(
+        listener,
+        console,
+        &config.console.connections,
+        shutdown.clone().wait(),
+    )
+    .await
+    .context("serving the console")?;
     follower.await??;
     Ok(())
 }

@@ -34,13 +34,13 @@ pub fn fingerprinter(config: &Config, windows: Arc<Windows>, producer: Producer)
 /// `skyline fingerprint`: judges fingerprint checks until Ctrl-C.
 pub async fn run_fingerprint(mut config: Config, infra: InfraArgs) -> Result<()> {
     infra.apply(&mut config);
+    services::create_topics(&config, &[]).await?;
     if config.redis.is_none() {
         tracing::warn!(
             "no Redis configured: the ionosphere-enabled flags stay in this process, \
              so an analyzer elsewhere will not route anomalies here"
         );
     }
-    services::create_topics(&config, &[]).await?;
     let producer = Producer::new(&config.kafka)?;
     let windows = Arc::new(services::open_windows(&config).await?);
     let (_stop, shutdown) = services::shutdown_on_ctrl_c();
@@ -303,7 +303,7 @@ pub async fn run_rematch(mut config: Config, args: RematchArgs) -> Result<()> {
         }
         writeln!(
             out,
-            "{} checks: {} now deflected, {} would still alert; {} newly deflected, {} newly alerting, {} unchanged, {} without an original verdict",
+            "{} checks: {} would now be deflected, {} would not; {} newly deflected, {} no longer deflected, {} unchanged, {} with no verdict on record",
             summary.checks,
             summary.deflected,
             summary.alerting,
@@ -332,17 +332,24 @@ fn text_line(row: &RematchRow) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| row.timestamp.to_string());
     let now = match (row.now, row.profile_id) {
-        (Outcome::Deflected, Some(p)) => {
-            format!("deflected by profile {p} ({})", method_name(row.method))
+        (Outcome::Deflected, Some(p)) => format!(
+            "would now be deflected by profile {p} ({})",
+            method_name(row.method)
+        ),
+        (Outcome::Deflected, None) => {
+            format!("would now be deflected ({})", method_name(row.method))
         }
-        (Outcome::Deflected, None) => format!("deflected ({})", method_name(row.method)),
-        (Outcome::Alerts, _) if row.alerters.is_empty() => "would alert (no alerter)".to_owned(),
-        (Outcome::Alerts, _) => format!("would alert via {}", row.alerters.join(",")),
+        // A training check (its metric had no profile then) carries no
+        // alerts: the analyzer sent them itself.
+        (Outcome::Alerts, _) if row.alerters.is_empty() => "would not be deflected".to_owned(),
+        (Outcome::Alerts, _) => {
+            format!("would not be deflected: alerts {}", row.alerters.join(", "))
+        }
     };
     let was = match (row.original, row.changed) {
-        (None, _) => "no original verdict".to_owned(),
-        (Some(o), Some(true)) => format!("CHANGED, was {}", outcome_word(o)),
-        (Some(o), _) => format!("as before ({})", outcome_word(o)),
+        (None, _) => "no verdict on record".to_owned(),
+        (Some(o), Some(true)) => format!("a change: it was {} when judged", outcome_word(o)),
+        (Some(_), _) => "as when judged".to_owned(),
     };
     format!(
         "{when}  {}  anomaly {}  {now}; {was}",
@@ -353,6 +360,6 @@ fn text_line(row: &RematchRow) -> String {
 fn outcome_word(o: Outcome) -> &'static str {
     match o {
         Outcome::Deflected => "deflected",
-        Outcome::Alerts => "alerted",
+        Outcome::Alerts => "not deflected",
     }
 }

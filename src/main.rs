@@ -33,6 +33,18 @@ struct Cli {
     /// TOML config file (any subset of the keys in skyline.example.toml).
     #[arg(long, global = true, env = "SKYLINE_CONFIG")]
     config: Option<PathBuf>,
+    /// How log lines are written to stderr: `text` (coloured on a
+    /// terminal only) or `json` (one object per line, for collectors).
+    /// What is logged is set by `SKYLINE_LOG` (e.g. `debug`,
+    /// `info,analyze=debug`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "SKYLINE_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,6 +67,9 @@ enum Command {
     Project(panorama::ProjectArgs),
     /// Print recent anomalies from the projections.
     Anomalies(panorama::AnomaliesArgs),
+    /// Print every metric received: last seen, points in window,
+    /// ionosphere-enabled, anomalies in its last 24 hours.
+    Metrics(panorama::MetricsArgs),
     /// Print features profiles from the projections: lineage, flags and
     /// how often each deflected an anomaly.
     Profiles(profiles_cmd::ProfilesArgs),
@@ -123,7 +138,9 @@ pub struct InfraArgs {
 struct ReplayArgs {
     #[command(flatten)]
     infra: InfraArgs,
-    /// Stop after this many seconds without a new datapoint.
+    /// The replay ends where the datapoints topic ended when it began;
+    /// only for a broker that under-reports that end (tansu), it ends after
+    /// this many seconds without a new datapoint.
     #[arg(long, default_value_t = 5)]
     idle_seconds: u64,
 }
@@ -147,15 +164,34 @@ struct BacktestArgs {
     metric: Option<String>,
 }
 
-fn main() {
-    tracing_subscriber::fmt()
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// What is logged when `SKYLINE_LOG` is unset: skyline's own events at
+/// info; the embedded broker (tansu, which traces every record it encodes
+/// at info) and librdkafka's connection chatter only when they warn.
+const DEFAULT_LOG: &str = "info,tansu=warn,librdkafka=warn,rdkafka=warn";
+
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SKYLINE_LOG")
+        .unwrap_or_else(|_| DEFAULT_LOG.into());
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SKYLINE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    if let Err(err) = run(Cli::parse()) {
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    if let Err(err) = run(cli) {
         eprintln!("error: {err:#}");
         std::process::exit(1);
     }
@@ -181,6 +217,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Rematch(args) => runtime()?.block_on(fingerprint_cmd::run_rematch(config, args)),
         Command::Project(args) => runtime()?.block_on(panorama::run_project(config, args)),
         Command::Anomalies(args) => runtime()?.block_on(panorama::run_anomalies(config, args)),
+        Command::Metrics(args) => runtime()?.block_on(panorama::run_metrics(config, args)),
         Command::Profiles(args) => runtime()?.block_on(profiles_cmd::run(config, args)),
         Command::Replay(ReplayCommand::Projections(args)) => {
             runtime()?.block_on(panorama::run_replay(config, args))
@@ -244,6 +281,7 @@ async fn run_analyze(config: Config) -> Result<()> {
     let windows = std::sync::Arc::new(services::open_windows(&config).await?);
     let (_stop, shutdown) = services::shutdown_on_ctrl_c();
     let analyzer = services::analyzer(&config, windows, producer);
+    services::restore_windows(&config, &analyzer).await?;
     let stats = analyzer.run(&config.kafka, shutdown.wait()).await?;
     eprintln!(
         "analyze: {} datapoints in {} batches",

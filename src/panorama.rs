@@ -101,9 +101,15 @@ pub struct ReplayProjectionsArgs {
 pub struct AnomaliesArgs {
     #[command(flatten)]
     db: DatabaseArgs,
-    /// Only this metric.
+    /// Metrics matching this pattern, as the console's filter reads it:
+    /// with `*` a glob over the whole name (`web*.latency`), else a
+    /// substring. Case-insensitive.
     #[arg(long)]
     metric: Option<String>,
+    /// Only anomalies in this state: alerted, deflected_by_profile,
+    /// deflected_by_layer, motif, pending, not_alerted.
+    #[arg(long, value_parser = parse_state)]
+    state: Option<projections::browse::AnomalyState>,
     /// Only anomalies from this time on: unix seconds, an age such as 30m,
     /// 6h or 2d, or a UTC date `YYYY-MM-DD[ HH:MM:SS]`.
     #[arg(long, value_parser = parse_since)]
@@ -111,6 +117,14 @@ pub struct AnomaliesArgs {
     /// How many to print (newest first).
     #[arg(long, default_value_t = 20)]
     limit: u32,
+}
+
+fn parse_state(s: &str) -> Result<projections::browse::AnomalyState, String> {
+    projections::browse::AnomalyState::parse(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not a state: alerted, deflected_by_profile, deflected_by_layer, motif, pending or not_alerted"
+        )
+    })
 }
 
 fn fold_settings(config: &Config) -> FoldSettings {
@@ -250,30 +264,123 @@ pub async fn run_replay(mut config: Config, args: ReplayProjectionsArgs) -> Resu
 }
 
 /// `skyline anomalies`.
-pub async fn run_anomalies(config: Config, args: AnomaliesArgs) -> Result<()> {
+/// Opens the projections database a reading command names, refusing to
+/// create an empty SQLite file where none was asked for.
+async fn open_for_reading(config: &Config, db: &DatabaseArgs) -> Result<Database> {
     let fallback = Path::new(DEFAULT_SQLITE);
-    if args.db.mysql.is_none()
-        && args.db.sqlite.is_none()
+    if db.mysql.is_none()
+        && db.sqlite.is_none()
         && config.projections.database.is_none()
         && !fallback.is_file()
     {
         bail!("no projections database: pass --mysql URL or --sqlite FILE, or set [projections] database");
     }
-    let db = args.db.open(&config, fallback).await?;
-    let rows =
-        projections::query::recent_anomalies(&db, args.metric.as_deref(), args.since, args.limit)
-            .await?;
-    for a in &rows {
+    db.open(config, fallback).await
+}
+
+pub async fn run_anomalies(config: Config, args: AnomaliesArgs) -> Result<()> {
+    let db = open_for_reading(&config, &args.db).await?;
+    let mut filter = projections::browse::AnomalyFilter {
+        metric: args.metric.clone(),
+        state: args.state,
+        since: args.since,
+        per_page: projections::browse::MAX_PER_PAGE,
+        ..Default::default()
+    };
+    let mut printed = 0u32;
+    let total = 'pages: loop {
+        let page = projections::browse::anomalies(&db, &filter).await?;
+        for a in &page.rows {
+            if printed >= args.limit {
+                break 'pages page.total;
+            }
+            // The ids are what `skyline label` and the console take.
+            println!(
+                "{}  {}  value {}  {}  {}  anomaly {}  check {}  triggered: {}",
+                utc(a.timestamp),
+                a.metric,
+                a.value,
+                a.source,
+                a.state.as_str(),
+                a.id,
+                a.check_id.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+                a.triggered_algorithms.join(", ")
+            );
+            printed += 1;
+        }
+        if page.rows.len() < page.per_page as usize {
+            break page.total;
+        }
+        filter.page += 1;
+    };
+    eprintln!("{printed} of {total} anomalies");
+    db.close().await;
+    Ok(())
+}
+
+/// `skyline metrics`: every metric received.
+#[derive(clap::Args)]
+pub struct MetricsArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Redis URL of the windows, to show each metric's points in window
+    /// (`redis`; without it that column is `-`).
+    #[arg(long, env = "SKYLINE_REDIS")]
+    redis: Option<String>,
+    /// Metrics matching this pattern: with `*` a glob over the whole name,
+    /// else a substring.
+    #[arg(long)]
+    metric: Option<String>,
+    /// How many to print (by name).
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+}
+
+pub async fn run_metrics(mut config: Config, args: MetricsArgs) -> Result<()> {
+    if let Some(redis) = &args.redis {
+        config.redis = Some(redis.clone());
+    }
+    let db = open_for_reading(&config, &args.db).await?;
+    let per_page = args.limit.clamp(1, projections::browse::MAX_PER_PAGE);
+    let mut rows = Vec::new();
+    let mut page_no = 1;
+    let total = loop {
+        let page =
+            projections::browse::metric_activity(&db, args.metric.as_deref(), page_no, per_page)
+                .await?;
+        let full = page.rows.len() == page.per_page as usize;
+        rows.extend(page.rows);
+        if !full || rows.len() >= args.limit as usize {
+            break page.total;
+        }
+        page_no += 1;
+    };
+    rows.truncate(args.limit as usize);
+    let in_window: Vec<Option<usize>> = match &config.redis {
+        Some(_) => {
+            let windows = services::open_windows(&config).await?;
+            let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+            windows
+                .windows(&names)
+                .await?
+                .into_iter()
+                .map(|w| Some(w.len()))
+                .collect()
+        }
+        None => vec![None; rows.len()],
+    };
+    for (m, points) in rows.iter().zip(in_window) {
         println!(
-            "{}  {}  value {}  {}  triggered: {}",
-            utc(a.timestamp),
-            a.metric,
-            a.value,
-            a.source,
-            a.triggered_algorithms.replace(',', ", ")
+            "{}  last seen {}  {} in window  {} received  ionosphere {}  {} anomalies in 24h",
+            m.name,
+            utc(m.last_seen),
+            points.map_or_else(|| "-".to_owned(), |n| n.to_string()),
+            m.datapoints,
+            if m.ionosphere_enabled { "on" } else { "off" },
+            m.anomalies_24h
         );
     }
-    eprintln!("{} anomalies", rows.len());
+    eprintln!("{} of {total} metrics", rows.len());
     db.close().await;
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use analyze::Point;
 use anyhow::{Context, Result};
 use chrono::NaiveDateTime;
+use ingest::line::{LineError, MAX_TIMESTAMP};
 
 /// What reading a file gave.
 #[derive(Debug, Default)]
@@ -37,7 +38,11 @@ pub fn read_series_csv(path: &Path, skip_bad_rows: bool) -> Result<SeriesFile> {
             // A first row that is not data is a header.
             Err(_) if line_no == 1 && looks_like_header(line) => {}
             Err(reason) if skip_bad_rows => out.bad_rows.push((line_no, reason)),
-            Err(reason) => anyhow::bail!("{}:{line_no}: {reason}: {line:?}", path.display()),
+            Err(reason) => anyhow::bail!(
+                "{}:{line_no}: {reason}: {:?}",
+                path.display(),
+                topics::excerpt(line, 100)
+            ),
         }
     }
     Ok(out)
@@ -54,6 +59,11 @@ pub fn parse_row(line: &str) -> Result<Point, String> {
         return Err("expected two columns: timestamp,value".into());
     };
     let t = parse_timestamp(ts.trim())?;
+    // The range ingest accepts: anything else is not a time (and near the
+    // ends of i64 window arithmetic would overflow).
+    if !(0..=MAX_TIMESTAMP).contains(&t) {
+        return Err(LineError::TimestampRange(t).to_string());
+    }
     let v: f64 = value
         .trim()
         .parse()
@@ -93,6 +103,46 @@ pub fn parse_timestamp(s: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A CSV field as a file may hold it.
+    fn field() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            (0..=MAX_TIMESTAMP).prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|x| x.to_string()),
+            any::<f64>().prop_map(|x| format!("{x:e}")),
+            (0..=MAX_TIMESTAMP).prop_map(|t| {
+                chrono::DateTime::from_timestamp(t, 0)
+                    .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default()
+            }),
+            Just("9999-12-31 23:59:59.999999999".to_owned()),
+            Just("nan".to_owned()),
+            any::<String>(),
+        ]
+    }
+
+    // The bounded fuzz target of the CSV row decoder (`skyline backtest`,
+    // `skyline features`): nothing panics, and an accepted row is in range.
+    proptest! {
+        #[test]
+        fn rows_of_arbitrary_text_are_parsed_or_refused(line in any::<String>()) {
+            if let Ok((t, v)) = parse_row(&line) {
+                prop_assert!((0..=MAX_TIMESTAMP).contains(&t) && v.is_finite(), "{line:?}");
+            }
+        }
+
+        #[test]
+        fn rows_of_hostile_fields_are_parsed_or_refused(
+            fields in proptest::collection::vec(field(), 0..4),
+        ) {
+            let line = fields.join(",");
+            if let Ok((t, v)) = parse_row(&line) {
+                prop_assert!((0..=MAX_TIMESTAMP).contains(&t) && v.is_finite(), "{line:?}");
+            }
+        }
+    }
 
     #[test]
     fn timestamps() {
@@ -119,5 +169,12 @@ mod tests {
         assert!(parse_row("1,abc").unwrap_err().contains("not a number"));
         assert!(parse_row("1,NaN").unwrap_err().contains("not finite"));
         assert!(parse_row("1,inf").unwrap_err().contains("not finite"));
+        assert!(parse_row("-9223372036854700000,1")
+            .unwrap_err()
+            .contains("timestamp -9223372036854700000 is out of range"));
+        assert!(parse_row("16725225601,1")
+            .unwrap_err()
+            .contains("out of range"));
+        assert_eq!(parse_row("16725225600,1"), Ok((16_725_225_600, 1.0)));
     }
 }

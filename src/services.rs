@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use analyze::service::Analyzer;
 use anyhow::{Context, Result};
+use ingest::http_server;
 use ingest::sink::KafkaSink;
 use ingest::sources::{graphite_tcp, http, kafka_stream, SourceStats};
 use ingest::windows::{MemoryWindows, RedisWindows, Windows};
 use tokio::sync::watch;
 use topics::codec::decode;
-use topics::kafka::{ensure_topics, Consumer, Producer};
+use topics::kafka::{ensure_topics, Producer};
 use topics::Datapoint;
 
 use crate::config::Config;
@@ -69,6 +70,9 @@ pub async fn create_topics(config: &Config, extra: &[&str]) -> Result<()> {
     ];
     names.extend(config.ingest.kafka_sources.iter().map(|s| s.topic.as_str()));
     names.extend_from_slice(extra);
+    // Not wrapped in more context: the error is already the one line an
+    // operator needs ("cannot reach Kafka at … (creating topics): …").
+    topics::kafka::ensure_reachable(&config.kafka, "creating topics").await?;
     ensure_topics(&config.kafka, &names, None)
         .await
         .with_context(|| format!("creating topics on {}", config.kafka.bootstrap_servers))
@@ -90,9 +94,10 @@ pub async fn start_ingest(
         let listener = bind(addr, "Graphite plaintext").await?;
         eprintln!("graphite plaintext: {}", listener.local_addr()?);
         let (sink, stats, stop) = (sink.clone(), stats.clone(), shutdown.clone());
+        let limits = config.ingest.graphite_connections.clone();
         tokio::spawn(async move {
             tokio::select! {
-                _ = graphite_tcp::serve(listener, sink, stats) => {}
+                _ = graphite_tcp::serve(listener, sink, stats, limits) => {}
                 _ = stop.wait() => {}
             }
         });
@@ -105,11 +110,9 @@ pub async fn start_ingest(
         );
         let app = http::router(sink.clone(), stats.clone());
         let stop = shutdown.clone();
+        let limits = config.ingest.http_connections.clone();
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(stop.wait())
-                .await
-            {
+            if let Err(e) = http_server::serve(listener, app, "http", &limits, stop.wait()).await {
                 tracing::error!(error = %e, "http server failed");
             }
         });
@@ -138,6 +141,30 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener> {
         .with_context(|| format!("cannot listen for {what} on {addr}"))
 }
 
+/// Restores the in-memory windows and the analyzer's per-metric states
+/// from the log ([`Analyzer::restore`]) and says what it did; with Redis
+/// they are kept there and nothing is read.
+pub async fn restore_windows(config: &Config, analyzer: &Analyzer) -> Result<()> {
+    if config.redis.is_some() {
+        return Ok(());
+    }
+    let r = analyzer
+        .restore(&config.kafka)
+        .await
+        .context("restoring the windows from the datapoints topic")?;
+    if r.points > 0 {
+        eprintln!(
+            "windows: restored {} datapoints of {} metric{} from the log in {:.1}s ({} re-judged to rebuild alert and derivative state)",
+            r.points,
+            r.metrics,
+            if r.metrics == 1 { "" } else { "s" },
+            r.seconds,
+            r.judged
+        );
+    }
+    Ok(())
+}
+
 /// Builds the Analyzer service.
 pub fn analyzer(config: &Config, windows: Arc<Windows>, producer: Producer) -> Arc<Analyzer> {
     Arc::new(Analyzer {
@@ -150,38 +177,34 @@ pub fn analyzer(config: &Config, windows: Arc<Windows>, producer: Producer) -> A
     })
 }
 
-/// `skyline replay windows`: forget the windows and fold the whole
-/// datapoints topic again (a fresh consumer group reads from offset 0). It
-/// stops once no datapoint has arrived for `idle`.
-pub async fn replay_windows(config: &Config, idle: Duration) -> Result<(usize, f64)> {
+/// `skyline replay windows`: forget the windows and fold the datapoints
+/// topic again, from its start to where it ended when the replay began
+/// ([`topics::kafka::read_to_end`]), so it finishes while ingest goes on
+/// writing. `idle` is the fallback end for a broker that under-reports
+/// where a partition ends.
+pub async fn replay_windows(config: &Config, idle: Duration) -> Result<(u64, f64)> {
     let windows = open_windows(config).await?;
     windows.clear().await.context("clearing the windows")?;
     let started = Instant::now();
-    let group = format!("replay-windows-{}", uuid::Uuid::now_v7());
-    let consumer = Consumer::with_group(
+    let folded = topics::kafka::read_to_end(
         &config.kafka,
-        &config.kafka.group_id(&group),
-        &group,
-        &[config.topics.datapoints.as_str()],
-    )?;
-    let mut folded = 0usize;
-    // Joining the group can take a while; the idle clock starts with the
-    // first datapoint.
-    let mut wait = idle.max(Duration::from_secs(30));
-    while let Ok(batch) = tokio::time::timeout(wait, consumer.next_batch(50_000)).await {
-        wait = idle;
-        let points: Vec<Datapoint> = batch
-            .iter()
-            .filter_map(|r| decode::<Datapoint>(r.payload()).ok())
-            .collect();
-        windows.fold(&points).await?;
-        folded += batch.len();
-    }
-    consumer.close().await;
-    Ok((
-        folded,
-        (started.elapsed().as_secs_f64() - idle.as_secs_f64()).max(0.0),
-    ))
+        "replay-windows",
+        &config.topics.datapoints,
+        idle,
+        |records| {
+            let points: Vec<Datapoint> = records
+                .iter()
+                .filter_map(|r| decode::<Datapoint>(r.payload()).ok())
+                .collect();
+            let windows = &windows;
+            async move {
+                windows.fold(&points).await?;
+                Ok::<(), anyhow::Error>(())
+            }
+        },
+    )
+    .await?;
+    Ok((folded, started.elapsed().as_secs_f64()))
 }
 
 /// The demo series bundled with the repository.

@@ -1,7 +1,7 @@
 //! `skyline up`: every service in one process. With no options it needs
 //! nothing installed: an embedded Kafka-protocol broker (its log in
-//! `--data-dir`, kept across restarts) and windows in memory, rebuilt from
-//! the log at each start. `--demo` replays a bundled real series through the
+//! `--data-dir`, kept across restarts) and windows in memory, restored from
+//! the log at each start up to where the analyzer had committed. `--demo` replays a bundled real series through the
 //! same path an operator's metric stream takes.
 
 use std::path::PathBuf;
@@ -71,6 +71,7 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
 
     let extra: &[&str] = if args.demo { &[DEMO_TOPIC] } else { &[] };
     services::create_topics(&config, extra).await?;
+    let mut demo_login = None;
     if args.demo {
         config.ingest.kafka_sources.push(KafkaSourceConfig {
             topic: DEMO_TOPIC.to_owned(),
@@ -78,19 +79,8 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
             name: None,
         });
         if config.console.users.is_empty() {
-            demo_operator(&mut config)?;
+            demo_login = Some(demo_operator(&mut config)?);
         }
-    }
-    if config.redis.is_none() {
-        // In-memory windows start empty: a new consumer group reads the
-        // datapoints from the start of the log to rebuild them. Decisions
-        // re-made on the way carry the ids they had, so folds downstream
-        // count them once.
-        config.analyzer_service.consumer = format!(
-            "{}-{}",
-            config.analyzer_service.consumer,
-            uuid::Uuid::now_v7()
-        );
     }
     let producer = Producer::new(&config.kafka)?;
     let windows = Arc::new(services::open_windows(&config).await?);
@@ -101,17 +91,38 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
         config
             .redis
             .as_deref()
-            .unwrap_or("in memory (rebuilt from the log at start)")
+            .unwrap_or("in memory (restored from the log at start)")
     );
-    let stats = services::start_ingest(&config, &producer, &shutdown).await?;
+    // The fingerprint service writes the ionosphere-enabled flags the
+    // analyzer routes anomalies by: load the profiles before anything is
+    // judged.
+    let fingerprinter = Arc::new(crate::fingerprint_cmd::fingerprinter(
+        &config,
+        windows.clone(),
+        producer.clone(),
+    ));
+    let profile_positions = fingerprinter
+        .load(&config.kafka)
+        .await
+        .context("loading the features profiles")?;
+    // The analyzer's consumer group is the same at every start, so it
+    // resumes where it committed; with in-memory windows, what they held
+    // is restored from the log first (without deciding anything again).
     let analyzer = services::analyzer(&config, windows.clone(), producer.clone());
+    services::restore_windows(&config, &analyzer).await?;
+    let stats = services::start_ingest(&config, &producer, &shutdown).await?;
     let kafka = config.kafka.clone();
     let analyzer_stop = shutdown.clone();
     let analyzer_task =
         tokio::spawn(async move { analyzer.run(&kafka, analyzer_stop.wait()).await });
     let (projections, db) =
         crate::panorama::start_in_up(&config, &args.db, &args.data_dir, shutdown.clone()).await?;
-    let deflection = start_deflection(&config, &windows, &producer, db, &shutdown).await?;
+    let deflection = Deflection {
+        fingerprinter,
+        profile_positions,
+    };
+    let (console_addr, tasks) =
+        start_deflection(&config, deflection, &windows, &producer, db, &shutdown).await?;
     eprintln!(
         "anomalies: topic {} (alerts: {}, checks: {}, refused input: {})",
         config.topics.anomalies,
@@ -124,6 +135,14 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
         run_demo(&config, &producer, &windows, shutdown.clone()).await?;
         if args.exit_after_demo {
             let _ = stop.send(true);
+        } else {
+            // The lines above scroll away: say again where to look.
+            match &demo_login {
+                Some(password) => eprintln!(
+                    "\nconsole: http://{console_addr}/ (log in as demo with password {password}); Ctrl-C stops"
+                ),
+                None => eprintln!("\nconsole: http://{console_addr}/; Ctrl-C stops"),
+            }
         }
     }
     shutdown.clone().wait().await;
@@ -132,7 +151,7 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
         Ok(Err(e)) => eprintln!("analyze stopped with an error: {e}"),
         Err(e) => eprintln!("analyze task failed: {e}"),
     }
-    for (name, task) in deflection {
+    for (name, task) in tasks {
         match task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => eprintln!("{name} stopped with an error: {e:#}"),
@@ -149,6 +168,10 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
         stats.accepted(),
         stats.refused()
     );
+    // Every client goes before the broker does, so none of them sees it
+    // vanish.
+    drop(producer);
+    drop(windows);
     #[cfg(feature = "embedded-broker")]
     if let Some(broker) = broker {
         broker.stop().await;
@@ -157,8 +180,9 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
 }
 
 /// The demo's console login when the config names no operator: `demo`
-/// with a fresh random password, printed once.
-fn demo_operator(config: &mut Config) -> Result<()> {
+/// with a fresh random password, printed once (and again after the demo's
+/// summary); returns the password.
+fn demo_operator(config: &mut Config) -> Result<String> {
     let password = console::auth::random_password();
     let password_hash = console::auth::hash_password(&password)
         .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
@@ -167,27 +191,33 @@ fn demo_operator(config: &mut Config) -> Result<()> {
         password_hash,
     });
     eprintln!("console: log in as demo with password {password} (this run only)");
-    Ok(())
+    Ok(password)
 }
 
 type ServiceTask = tokio::task::JoinHandle<Result<()>>;
 
-/// Starts fingerprint (deflection), learn and the console, all
-/// on the shared windows (so the analyzer sees which metrics are
+/// The fingerprint service with its profiles already loaded.
+struct Deflection {
+    fingerprinter: Arc<fingerprint::service::Fingerprinter>,
+    profile_positions: fingerprint::follow::Positions,
+}
+
+/// Starts fingerprint (deflection), learn and the console, all on the
+/// shared windows (so the analyzer sees which metrics are
 /// ionosphere-enabled) and the shared projections database (where labels
-/// find their checks).
+/// find their checks). Returns the console's address and the tasks.
 async fn start_deflection(
     config: &Config,
+    deflection: Deflection,
     windows: &Arc<ingest::windows::Windows>,
     producer: &Producer,
     db: projections::Database,
     shutdown: &Shutdown,
-) -> Result<Vec<(&'static str, ServiceTask)>> {
-    let fingerprinter = Arc::new(crate::fingerprint_cmd::fingerprinter(
-        config,
-        windows.clone(),
-        producer.clone(),
-    ));
+) -> Result<(std::net::SocketAddr, Vec<(&'static str, ServiceTask)>)> {
+    let Deflection {
+        fingerprinter,
+        profile_positions,
+    } = deflection;
     let learner = Arc::new(crate::learn_cmd::learner(
         config,
         windows.clone(),
@@ -203,12 +233,13 @@ async fn start_deflection(
     let listener = tokio::net::TcpListener::bind(config.console.listen)
         .await
         .with_context(|| format!("binding the console on {}", config.console.listen))?;
-    crate::console_cmd::announce(config, listener.local_addr()?);
+    let console_addr = listener.local_addr()?;
+    crate::console_cmd::announce(config, console_addr);
     let kafka = config.kafka.clone();
     let stop = shutdown.clone();
     let fingerprint = tokio::spawn(async move {
         fingerprinter
-            .run(&kafka, stop.wait())
+            .run_loaded(&kafka, profile_positions, stop.wait())
             .await
             .map(|_| ())
             .map_err(anyhow::Error::from)
@@ -223,16 +254,20 @@ async fn start_deflection(
             .map_err(anyhow::Error::from)
     });
     let stop = shutdown.clone();
+    let limits = config.console.connections.clone();
     let console_task = tokio::spawn(async move {
-        console::serve_on(listener, console, stop.wait())
+        console::serve_within(listener, console, &limits, stop.wait())
             .await
             .map_err(anyhow::Error::from)
     });
-    Ok(vec![
-        ("fingerprint", fingerprint),
-        ("learn", learn),
-        ("console", console_task),
-    ])
+    Ok((
+        console_addr,
+        vec![
+            ("fingerprint", fingerprint),
+            ("learn", learn),
+            ("console", console_task),
+        ],
+    ))
 }
 
 /// Produces the demo series and prints the anomalies as they come off the

@@ -99,6 +99,29 @@ fn malformed_row_names_file_and_line() {
 }
 
 #[test]
+fn extreme_timestamps_are_a_one_line_error_naming_the_line() {
+    let dir = scratch_dir("extreme");
+    for (name, csv, line) in [
+        ("min.csv", "-9223372036854700000,1\n0,2\n", 1),
+        ("max.csv", "0,1\n9223372036854775807,2\n", 2),
+        ("ms.csv", "1700000000,1\n1700000000000,2\n", 2),
+    ] {
+        let input = dir.join(name);
+        std::fs::write(&input, csv).unwrap();
+        let o = skyline(&["backtest", input.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{name}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{name}: one line: {err}");
+        assert!(
+            err.contains(&format!("{name}:{line}: timestamp"))
+                && err.contains("is out of range")
+                && !err.contains("panicked"),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
 fn missing_file_is_a_clear_error() {
     let o = skyline(&["backtest", "/nonexistent/series.csv"]);
     assert!(!o.status.success());
@@ -248,4 +271,28 @@ fn a_bad_console_user_is_refused_with_its_name() {
     assert!(!out.status.success());
     let e = stderr(&out);
     assert!(e.contains("[console]") && e.contains("\"bob\""), "{e}");
+}
+
+/// A service pointed at a Kafka that is not there says so in one line,
+/// naming the address and what it was doing, within seconds — not after a
+/// minute of silent retries.
+#[test]
+fn an_unreachable_kafka_is_one_line_within_seconds() {
+    for command in ["ingest", "up"] {
+        let started = std::time::Instant::now();
+        let out = skyline(&[command, "--kafka", "127.0.0.1:1"]);
+        let waited = started.elapsed();
+        assert!(!out.status.success(), "{command}: {out:?}");
+        assert!(
+            waited < std::time::Duration::from_secs(10),
+            "{command}: took {waited:?}"
+        );
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{command}: {err}");
+        assert!(
+            err.starts_with("error: cannot reach Kafka at 127.0.0.1:1 (creating topics): "),
+            "{command}: {err}"
+        );
+        assert!(err.contains("Connection refused"), "{command}: {err}");
+    }
 }

@@ -256,16 +256,12 @@ password_hash = "{hash}"
     );
     assert!(disabled.iter().all(|e| e.operator.as_deref() == Some(USER)));
     drop(services);
-    for shot in [
+    browser::assert_screenshots(&[
         "anomalies",
         "training",
         "profile",
         "deflected",
         "matches",
         "disabled",
-    ] {
-        let png = browser::screenshots_dir().join(format!("{shot}.png"));
-        let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
-        assert!(size > 10_000, "{} is missing or empty", png.display());
-    }
+    ]);
 }

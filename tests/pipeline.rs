@@ -286,36 +286,14 @@ async fn bad_input_is_dead_lettered_and_consumers_carry_on() {
     windows.clear().await.unwrap();
 }
 
-/// The address a source printed to the log when it started (`<label>: addr`).
-fn listening(run: &Run, log: &str, label: &str) -> std::net::SocketAddr {
-    for _ in 0..300 {
-        if let Some(addr) = run.log(log).lines().find_map(|l| {
-            l.strip_prefix(label).map(|rest| {
-                rest.trim()
-                    .trim_start_matches("POST http://")
-                    .split('/')
-                    .next()
-                    .unwrap_or("")
-                    .to_owned()
-            })
-        }) {
-            if let Ok(a) = addr.parse() {
-                return a;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("no {label} address in the {log} log:\n{}", run.log(log));
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn graphite_tcp_and_http_datapoints_reach_the_windows() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let run = Run::new("sources", "");
     let ingest = run.spawn(&["ingest"], "ingest");
     let analyze = run.spawn(&["analyze"], "analyze");
-    let graphite = listening(&run, "ingest", "graphite plaintext:");
-    let http = listening(&run, "ingest", "http:");
+    let graphite = run.listening("ingest", "graphite plaintext:");
+    let http = run.listening("ingest", "http:");
 
     let mut conn = tokio::net::TcpStream::connect(graphite).await.unwrap();
     conn.write_all(b"via.tcp 1.25 1700000000\nvia.tcp 2.5 1700000060\n")

@@ -260,6 +260,23 @@ async fn sigkilled_twenty_times_the_projection_equals_a_clean_run() {
             .all(|l| l.contains("web7.latency") && l.contains("grubbs")),
         "{text}"
     );
+    // Each line carries the ids `skyline label` and the console take.
+    for line in text.lines() {
+        let id = line
+            .split("  anomaly ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no anomaly id in {line:?}"));
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{line}");
+        assert!(line.contains("  check "), "{line}");
+    }
+    // The console's glob reads the same.
+    let glob = Command::new(env!("CARGO_BIN_EXE_skyline"))
+        .args(["anomalies", "--mysql", live_url.as_str()])
+        .args(["--metric", "WEB7.lat*", "--limit", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&glob.stdout), text);
 
     db.close().await;
     clean.close().await;

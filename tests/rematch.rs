@@ -123,7 +123,26 @@ async fn rematch_reports_what_todays_profiles_deflect() {
     assert_eq!(lines.len(), 7, "six checks and a summary:\n{text}");
     assert_eq!(
         lines[6],
-        "6 checks: 3 now deflected, 3 would still alert; 3 newly deflected, 0 newly alerting, 3 unchanged, 0 without an original verdict",
+        "6 checks: 3 would now be deflected, 3 would not; 3 newly deflected, 0 no longer deflected, 3 unchanged, 0 with no verdict on record",
+        "{text}"
+    );
+    // Each line says in plain terms what changed.
+    let changed = "would now be deflected by profile";
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains(changed)
+                && l.ends_with("; a change: it was not deflected when judged"))
+            .count(),
+        3,
+        "{text}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("would not be deflected") && l.ends_with("; as when judged"))
+            .count(),
+        3,
         "{text}"
     );
     assert!(!text.contains(&too_old.anomaly_id.to_string()), "{text}");

@@ -129,7 +129,7 @@ impl AlertThrottle {
     /// least `expiration_time` old (the key's TTL has run out).
     pub fn fire(&mut self, rule: &AlertRule, now: i64) -> bool {
         match self.last_alert.get(&rule.alerter) {
-            Some(&last) if now - last < rule.expiration_time => false,
+            Some(&last) if now.saturating_sub(last) < rule.expiration_time => false,
             _ => {
                 self.last_alert.insert(rule.alerter.clone(), now);
                 true

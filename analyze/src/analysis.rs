@@ -102,7 +102,7 @@ pub fn analyze(
     if settings.alert_on_stale_metrics {
         if let Some((t_last, _)) = scratch.last() {
             analysis.about_to_go_stale = exceptions::about_to_go_stale(
-                ctx.now - t_last,
+                ctx.now.saturating_sub(t_last),
                 stale_period,
                 settings.stale_period,
                 settings.alert_on_stale_period,

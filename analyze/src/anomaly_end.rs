@@ -76,7 +76,7 @@ impl<Id: Clone> CurrentAnomalies<Id> {
 
     /// Drops anomalies older than `full_duration` at `now`, unended.
     pub fn expire(&mut self, now: i64) -> usize {
-        let cutoff = now - self.full_duration;
+        let cutoff = now.saturating_sub(self.full_duration);
         let mut dropped = 0;
         self.open.retain(|_, list| {
             let before = list.len();

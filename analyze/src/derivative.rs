@@ -134,10 +134,10 @@ impl DerivativeState {
         } else {
             1
         };
-        self.pending_until = now + PENDING_TTL;
+        self.pending_until = now.saturating_add(PENDING_TTL);
         self.last_timestamp = Some(t_last);
         if self.pending >= CONFIRMATIONS {
-            self.confirmed_until = Some(now + full_duration);
+            self.confirmed_until = Some(now.saturating_add(full_duration));
             self.pending = 0;
             return true;
         }

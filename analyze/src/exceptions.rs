@@ -55,7 +55,7 @@ pub fn check(
         return Some(Exception::TooShort);
     }
     let (t_last, _) = series.last()?;
-    if now - t_last > stale_period {
+    if now.saturating_sub(t_last) > stale_period {
         return Some(Exception::Stale);
     }
     let tail = &series.values[n.saturating_sub(boredom)..];

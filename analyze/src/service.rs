@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use topics::codec::decode;
 use topics::ids::{alert_id, anomaly_id, check_id};
 use topics::kafka::{
-    keyed_messages, Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, KeyedMessage,
-    Producer, RunStats,
+    committed_offsets, keyed_messages, read_range, Batch, Consumer, DeadLetters,
+    Error as KafkaError, KafkaConfig, KeyedMessage, PartitionRange, Producer, RunStats,
 };
 use topics::names::TopicNames;
 use topics::{
@@ -46,6 +46,13 @@ pub struct ServiceSettings {
     pub consumer: String,
     /// Most datapoints handled per batch.
     pub max_batch: usize,
+    /// When the windows are in memory, seconds behind each metric's newest
+    /// point that a restart re-judges (decisions discarded) to rebuild the
+    /// metric's state — alert expiry, derivative classification, the last
+    /// point analysed. Older points are only folded into the windows. Two
+    /// days covers a derivative confirmation (`full_duration`) and any
+    /// alert expiry up to a day.
+    pub restore_horizon: i64,
 }
 
 impl Default for ServiceSettings {
@@ -54,6 +61,7 @@ impl Default for ServiceSettings {
             interval: 0,
             consumer: "analyze".to_owned(),
             max_batch: 20_000,
+            restore_horizon: 2 * 86_400,
         }
     }
 }
@@ -89,6 +97,18 @@ struct MetricWork {
     new: Vec<(i64, f64)>,
     state: MetricState,
     fingerprint_enabled: bool,
+}
+
+/// What [`Analyzer::restore`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Restored {
+    /// Datapoints folded into the windows.
+    pub points: u64,
+    /// Of those, the ones judged again to rebuild the metrics' states.
+    pub judged: u64,
+    /// Metrics seen.
+    pub metrics: usize,
+    pub seconds: f64,
 }
 
 /// The events decided for a batch.
@@ -195,7 +215,7 @@ pub fn decisions_for(
             source: SourceApp::Analyzer,
             algorithms_run: algorithms_run.clone(),
             triggered_algorithms: triggered.clone(),
-            full_duration: timestamp - from_timestamp,
+            full_duration: timestamp.saturating_sub(from_timestamp),
             from_timestamp,
             check_id: check.as_ref().map(|c| c.id),
             derivative: j.derivative,
@@ -227,7 +247,21 @@ pub fn decisions_for(
 impl Analyzer {
     /// Judges, publishes and folds one batch of datapoints.
     pub async fn handle(&self, points: Vec<Datapoint>) -> Result<Decisions, ServiceError> {
-        let groups = by_metric(&points);
+        let (decisions, new_states) = self.judge(&points).await?;
+        self.publish(&decisions).await?;
+        self.windows.fold(&points).await?;
+        self.windows.save_states(STATE_KIND, &new_states).await?;
+        Ok(decisions)
+    }
+
+    /// Judges `points` against the windows and the metrics' states as they
+    /// stand; returns the decisions and each metric's new state (as stored),
+    /// changing nothing.
+    async fn judge(
+        &self,
+        points: &[Datapoint],
+    ) -> Result<(Decisions, Vec<(String, String)>), ServiceError> {
+        let groups = by_metric(points);
         let metrics: Vec<&str> = groups.keys().copied().collect();
         // Each new point t is judged on (t - full_duration, t]: read from
         // the batch's oldest point of the metric back that far.
@@ -274,7 +308,7 @@ impl Analyzer {
         let alerts = self.alerts.clone();
         let interval = self.service.interval;
         // CPU-bound: off the async executor.
-        let (decisions, new_states) = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let mut decisions = Decisions::default();
             let mut new_states = Vec::with_capacity(work.len());
             for MetricWork {
@@ -302,12 +336,7 @@ impl Analyzer {
             (decisions, new_states)
         })
         .await
-        .map_err(|e| ServiceError::Task(e.to_string()))?;
-
-        self.publish(&decisions).await?;
-        self.windows.fold(&points).await?;
-        self.windows.save_states(STATE_KIND, &new_states).await?;
-        Ok(decisions)
+        .map_err(|e| ServiceError::Task(e.to_string()))
     }
 
     async fn publish(&self, d: &Decisions) -> Result<(), ServiceError> {
@@ -332,6 +361,87 @@ impl Analyzer {
             .send_batch(&self.topics.anomalies, anomalies)
             .await?;
         Ok(())
+    }
+
+    /// Restores what the windows and the metrics' states held when this
+    /// service's consumer group last committed: the datapoints topic up to
+    /// the group's committed offsets is folded into the windows, and each
+    /// metric's points within [`ServiceSettings::restore_horizon`] of its
+    /// newest are judged again to rebuild its state, with every decision
+    /// discarded (they are on the log already). [`Analyzer::run`] then
+    /// resumes at the committed offsets, so a restart neither re-decides
+    /// nor forgets. Needed when the windows are in memory; a group that
+    /// never committed has nothing to restore.
+    ///
+    /// Two reads of the same range: the first finds each metric's newest
+    /// point (so the horizon is known before judging), the second folds
+    /// and judges.
+    pub async fn restore(&self, kafka: &KafkaConfig) -> Result<Restored, ServiceError> {
+        let started = std::time::Instant::now();
+        let topic = self.topics.datapoints.as_str();
+        let group = kafka.group_id(&self.service.consumer);
+        let ranges: Vec<PartitionRange> = committed_offsets(kafka, &group, topic)
+            .await?
+            .into_iter()
+            .map(|(partition, to)| PartitionRange {
+                partition,
+                from: 0,
+                to,
+            })
+            .collect();
+        let mut restored = Restored::default();
+        if ranges.is_empty() {
+            return Ok(restored);
+        }
+        let idle = std::time::Duration::from_secs(10);
+        let decoded = |records: &[topics::kafka::Record]| -> Vec<Datapoint> {
+            // The live consumer dead-lettered what does not decode.
+            records
+                .iter()
+                .filter_map(|r| decode::<Datapoint>(r.payload()).ok())
+                .collect()
+        };
+        let mut newest: std::collections::HashMap<String, i64> = Default::default();
+        read_range(kafka, "analyze-restore", topic, &ranges, idle, |records| {
+            for d in decoded(&records) {
+                let slot = newest.entry(d.metric).or_insert(d.timestamp);
+                *slot = (*slot).max(d.timestamp);
+            }
+            async { Ok::<(), ServiceError>(()) }
+        })
+        .await?;
+        let horizon = self.service.restore_horizon.max(0);
+        let mut points = 0u64;
+        let mut judged = 0u64;
+        read_range(kafka, "analyze-restore", topic, &ranges, idle, |records| {
+            let (recent, old): (Vec<Datapoint>, Vec<Datapoint>) =
+                decoded(&records).into_iter().partition(|d| {
+                    let newest = newest.get(&d.metric).copied().unwrap_or(i64::MIN);
+                    d.timestamp >= newest.saturating_sub(horizon)
+                });
+            points += (recent.len() + old.len()) as u64;
+            judged += recent.len() as u64;
+            async move {
+                self.windows.fold(&old).await?;
+                let (_, states) = self.judge(&recent).await?;
+                self.windows.fold(&recent).await?;
+                self.windows.save_states(STATE_KIND, &states).await?;
+                Ok::<(), ServiceError>(())
+            }
+        })
+        .await?;
+        restored.points = points;
+        restored.judged = judged;
+        restored.metrics = newest.len();
+        restored.seconds = started.elapsed().as_secs_f64();
+        tracing::info!(
+            points = restored.points,
+            judged = restored.judged,
+            metrics = restored.metrics,
+            seconds = restored.seconds,
+            "windows and states restored up to the committed offsets"
+        );
+        Ok(restored)
     }
 
     /// Consumes the datapoints topic until `shutdown` resolves.

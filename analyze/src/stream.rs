@@ -76,7 +76,7 @@ pub fn judge_batch(
     judged_ts.sort_unstable();
     judged_ts.dedup();
     for t in judged_ts {
-        if last.is_none_or(|l| t >= l + interval.max(1)) {
+        if last.is_none_or(|l| t >= l.saturating_add(interval.max(1))) {
             // index of t in the merged window
             if let Ok(i) = window.binary_search_by_key(&t, |p| p.0) {
                 due.push(i);
@@ -90,7 +90,8 @@ pub fn judge_batch(
     let fd = settings.full_duration;
     let starts: Vec<usize> = due
         .iter()
-        .map(|&i| window.partition_point(|p| p.0 <= window[i].0 - fd))
+        // Saturating: a timestamp near i64::MIN must not wrap to the future.
+        .map(|&i| window.partition_point(|p| p.0 <= window[i].0.saturating_sub(fd)))
         .collect();
 
     // Derivative classification: the monotonic test per window in parallel,

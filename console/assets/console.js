@@ -1,8 +1,38 @@
 // skyline console: the only script, and every page works without it.
 // - forms with data-confirm ask before submitting (disable a profile);
+// - the label form's layer inputs are required, and enabled, only while
+//   "With layers" is ticked: unticked, the browser neither checks nor sends
+//   them, so "Not anomalous" never waits for a boundary it does not need;
 // - the label form checks its layers before submitting, so an operator
 //   sees what is wrong at once (the server checks again either way).
 "use strict";
+
+// Makes the layer inputs of `form` follow its "With layers" box.
+function followLayersBox(form) {
+  const box = form.querySelector("input[name=layers]");
+  const fields = form.querySelector("fieldset.layer-fields");
+  if (!box || !fields) return;
+  fields.disabled = !box.checked;
+  for (const input of fields.querySelectorAll("[data-layer-required]")) {
+    input.required = box.checked;
+  }
+}
+
+function followAllLayersBoxes() {
+  document.querySelectorAll("form[data-validate-layers]").forEach(followLayersBox);
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.matches && event.target.matches("input[name=layers]") && event.target.form) {
+    followLayersBox(event.target.form);
+  }
+});
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", followAllLayersBoxes);
+} else {
+  followAllLayersBoxes();
+}
 
 document.addEventListener("submit", (event) => {
   const form = event.target;

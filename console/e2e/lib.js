@@ -265,4 +265,26 @@ async function seriesLines(scope) {
   );
 }
 
-module.exports = { launch, screenshot, step, scenario, seriesLines, pageErrors, violations, isLoopback, ARGS };
+/** Reloads `page` until `selector` is on it, for `seconds` at most. */
+async function reloadUntil(page, selector, seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    if (await page.locator(selector).count()) return;
+    if (Date.now() > deadline) throw new Error(`${selector} did not appear within ${seconds} s`);
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+}
+
+/** Logs in through the login form at `base` and waits for the anomalies. */
+async function logIn(page, base, user, password) {
+  await page.goto(`${base}/login`);
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('#login button[type=submit]');
+  await page.waitForURL(/\/anomalies$/);
+}
+
+module.exports = {
+  launch, screenshot, screenshotsDir, step, scenario, seriesLines, reloadUntil, logIn, pageErrors, violations, isLoopback, ARGS,
+};

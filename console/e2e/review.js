@@ -4,7 +4,7 @@
 // Saves deflected.png, matches.png and disabled.png.
 'use strict';
 
-const { scenario, step, screenshot, seriesLines, pageErrors } = require('./lib');
+const { scenario, step, screenshot, seriesLines, logIn, pageErrors } = require('./lib');
 
 const base = process.env.SKYLINE_CONSOLE_URL;
 const user = process.env.SKYLINE_USER;
@@ -12,13 +12,7 @@ const password = process.env.SKYLINE_PASSWORD;
 const profile = process.env.SKYLINE_PROFILE;
 
 scenario('review', async ({ page }) => {
-  await step('log in', async () => {
-    await page.goto(`${base}/login`);
-    await page.fill('input[name=username]', user);
-    await page.fill('input[name=password]', password);
-    await page.click('#login button[type=submit]');
-    await page.waitForURL(/\/anomalies$/);
-  });
+  await step('log in', () => logIn(page, base, user, password));
 
   await step('a later similar anomaly shows as deflected', async () => {
     const deflected = page.locator('tr[data-anomaly] .state.deflected_by_profile, tr[data-anomaly] .state.deflected_by_layer, tr[data-anomaly] .state.motif');

@@ -5,23 +5,12 @@
 // Saves anomalies.png, training.png and profile.png.
 'use strict';
 
-const { scenario, step, screenshot, seriesLines, pageErrors } = require('./lib');
+const { scenario, step, screenshot, seriesLines, reloadUntil, pageErrors } = require('./lib');
 
 const base = process.env.SKYLINE_CONSOLE_URL;
 const anomaly = process.env.SKYLINE_ANOMALY;
 const user = process.env.SKYLINE_USER;
 const password = process.env.SKYLINE_PASSWORD;
-
-/** Reloads `page` until `selector` is on it, for `seconds` at most. */
-async function reloadUntil(page, selector, seconds) {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    if (await page.locator(selector).count()) return;
-    if (Date.now() > deadline) throw new Error(`${selector} did not appear within ${seconds} s`);
-    await page.waitForTimeout(1000);
-    await page.reload();
-  }
-}
 
 scenario('train', async ({ page }) => {
   for (const [k, v] of Object.entries({ SKYLINE_CONSOLE_URL: base, SKYLINE_ANOMALY: anomaly, SKYLINE_USER: user, SKYLINE_PASSWORD: password })) {
@@ -59,7 +48,7 @@ scenario('train', async ({ page }) => {
     const graph = page.locator('#judged .graph svg');
     await graph.waitFor();
     if ((await seriesLines(page.locator('#judged'))) !== 1) throw new Error('the judged series is not drawn');
-    if ((await seriesLines(page.locator('#longer'))) !== 3) throw new Error('the 24h, 7d and 30d graphs are not drawn');
+    if ((await seriesLines(page.locator('#longer'))) !== 4) throw new Error('the 7h, 24h, 7d and 30d graphs are not drawn');
     if ((await graph.locator('circle').count()) !== 1) throw new Error('the anomalous datapoint is not marked once');
     const rows = await page.locator('#last-datapoints tbody tr').count();
     if (rows !== 30) throw new Error(`the layers form shows ${rows} datapoints, not the last 30`);

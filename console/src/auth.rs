@@ -18,9 +18,12 @@
 //! and a cross-site request cannot know it. The login form is protected the
 //! same way by a short-lived pre-session nonce cookie (double submit).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -42,6 +45,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct User {
+    /// The name the operator logs in with (and labels under).
     pub name: String,
     /// The password's Argon2 hash in PHC form (`$argon2id$v=19$...`), as
     /// `skyline hash-password` prints it.
@@ -51,6 +55,7 @@ pub struct User {
 /// A logged-in operator, read from a valid session cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
+    /// The operator's name.
     pub user: String,
     /// Unix seconds after which the cookie is refused.
     pub expires: i64,
@@ -60,14 +65,26 @@ pub struct Session {
 /// Why a configured user cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthConfigError {
+    /// A user's `password_hash` does not parse.
     #[error("[[console.users]] {user:?}: password_hash is not an Argon2 PHC string: {reason}")]
-    Hash { user: String, reason: String },
+    Hash {
+        /// The user's name.
+        user: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A user has an empty name.
     #[error("[[console.users]]: a user needs a name")]
     NoName,
+    /// Two users have this name.
     #[error("[[console.users]]: {0:?} is listed twice")]
     Duplicate(String),
+    /// The session secret is too short (its length).
     #[error("[console] session_secret must be at least 32 characters (got {0})")]
     ShortSecret(usize),
+    /// `client_address_header` is not a header name.
+    #[error("[console] client_address_header: {0:?} is not a header name")]
+    ClientAddressHeader(String),
 }
 
 /// Users, the signing key and the session length.
@@ -81,26 +98,58 @@ pub struct Auth {
     revoked: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
-/// Failed logins allowed per name within [`THROTTLE_WINDOW`] seconds;
-/// past that, the name is refused (429) until the oldest failure ages out.
+/// Failed logins allowed per client address and name within
+/// [`THROTTLE_WINDOW`] seconds; past that, that address is refused (429)
+/// for that name until the oldest failure ages out.
 pub const MAX_FAILED_LOGINS: usize = 5;
 /// The window failed logins are counted over, in seconds.
 pub const THROTTLE_WINDOW: i64 = 900;
 
-/// Recent failed logins per name. Argon2 makes each guess cost tens of
-/// milliseconds; this caps guesses at a handful per name per window, so a
-/// password cannot be ground through the login form. It is kept in memory
-/// per console process (a restart forgets it) and keyed by the name tried,
-/// not the client address, which a proxy in front would hide.
+/// Keys kept before failures that have aged out are forgotten.
+const THROTTLE_KEYS: usize = 10_000;
+
+/// Who a failed login is counted against: the client's address (an IPv6
+/// address by its /64, which one host usually has whole; `None` when the
+/// address is unknown) and the name tried.
+pub type ThrottleKey = (Option<IpAddr>, String);
+
+/// Characters of a tried name a throttle key (and a log line) keeps: no
+/// operator's name is longer, and a megabyte of name sent with each guess
+/// must not be kept per failure.
+pub const NAME_KEPT: usize = 128;
+
+/// The first [`NAME_KEPT`] characters of a tried name.
+pub fn name_kept(name: &str) -> &str {
+    name.char_indices()
+        .nth(NAME_KEPT)
+        .map_or(name, |(at, _)| &name[..at])
+}
+
+/// The [`ThrottleKey`] of a login from `client` for `name`.
+pub fn throttle_key(client: Option<IpAddr>, name: &str) -> ThrottleKey {
+    let client = client.map(|ip| match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !0u128 << 64)),
+        v4 => v4,
+    });
+    (client, name_kept(name).to_owned())
+}
+
+/// Recent failed logins per client address and name. Argon2 makes each
+/// guess cost tens of milliseconds; this caps guesses at a handful per
+/// address and name per window, so a password cannot be ground through
+/// the login form from one address. It is keyed by the address too so that
+/// it is no lockout tool: wrong passwords sent from elsewhere do not keep
+/// the operator out. Kept in memory per console process (a restart
+/// forgets it).
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
-    failures: std::collections::HashMap<String, Vec<i64>>,
+    failures: std::collections::HashMap<ThrottleKey, Vec<i64>>,
 }
 
 impl LoginThrottle {
-    /// `Err(seconds)` to wait when `name` has used up its failures.
-    pub fn check(&mut self, name: &str, now: i64) -> Result<(), i64> {
-        let Some(times) = self.failures.get_mut(name) else {
+    /// `Err(seconds)` to wait when `key` has used up its failures.
+    pub fn check(&mut self, key: &ThrottleKey, now: i64) -> Result<(), i64> {
+        let Some(times) = self.failures.get_mut(key) else {
             return Ok(());
         };
         times.retain(|t| now - t < THROTTLE_WINDOW);
@@ -111,18 +160,145 @@ impl LoginThrottle {
         Err((oldest + THROTTLE_WINDOW - now).max(1))
     }
 
-    pub fn failed(&mut self, name: &str, now: i64) {
-        // Bound the map: names nobody has (typos, scans) must not grow it
-        // forever.
-        if self.failures.len() > 10_000 {
+    /// Counts a failed login of `key` at `now`.
+    pub fn failed(&mut self, key: &ThrottleKey, now: i64) {
+        // Bound the map: keys nobody retries (typos, scans) must not grow
+        // it forever.
+        if self.failures.len() > THROTTLE_KEYS {
             self.failures
                 .retain(|_, times| times.iter().any(|t| now - t < THROTTLE_WINDOW));
         }
-        self.failures.entry(name.to_owned()).or_default().push(now);
+        self.failures.entry(key.clone()).or_default().push(now);
     }
 
-    pub fn succeeded(&mut self, name: &str) {
-        self.failures.remove(name);
+    /// Forgets `key`'s failures: it logged in.
+    pub fn succeeded(&mut self, key: &ThrottleKey) {
+        self.failures.remove(key);
+    }
+}
+
+/// How long a login waits for its turn at the password check before it is
+/// answered 503 (with `Retry-After`).
+pub const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(30);
+
+/// Argon2's working memory (19 MiB with the default parameters), kept by
+/// a checker thread and reused by each of its checks: allocating it afresh
+/// per check, as `verify_password` does, left the allocator holding a
+/// copy per arena long after the logins (+310 MiB after 100 logins even on
+/// two threads).
+#[derive(Default)]
+pub struct CheckMemory(Vec<argon2::Block>);
+
+impl CheckMemory {
+    /// Whether `password` hashes to `hash`: argon2's `verify_password`
+    /// (its algorithm, version, parameters, salt and output length from
+    /// the PHC string, compared in constant time) in this memory.
+    pub fn verify(&mut self, password: &[u8], hash: &PasswordHash<'_>) -> bool {
+        let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+            return false;
+        };
+        let (Ok(algorithm), Ok(version), Ok(params)) = (
+            argon2::Algorithm::try_from(hash.algorithm),
+            hash.version
+                .map(argon2::Version::try_from)
+                .transpose()
+                .map(Option::unwrap_or_default),
+            argon2::Params::try_from(hash),
+        ) else {
+            return false;
+        };
+        let mut salt_bytes = [0u8; 64];
+        let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+            return false;
+        };
+        let blocks = params.block_count();
+        if self.0.len() < blocks {
+            self.0.resize(blocks, argon2::Block::default());
+        }
+        let mut output = vec![0u8; expected.len()];
+        Argon2::new(algorithm, version, params)
+            .hash_password_into_with_memory(password, salt, &mut output, &mut self.0[..blocks])
+            .is_ok()
+            && bool::from(output.as_slice().ct_eq(expected.as_bytes()))
+    }
+}
+
+/// A password check waiting for a checker thread.
+type CheckJob = Box<dyn FnOnce(&mut CheckMemory) + Send>;
+
+/// The threads password checks run on, a fixed few. Each Argon2 check takes
+/// 19 MiB and tens of milliseconds of CPU: unbounded, 30 concurrent logins
+/// grew the console by 268 MiB, and it stayed, since the allocator keeps
+/// freed memory in the arena of the thread that used it. On a fixed few
+/// threads, at most that many checks run at once, each thread in its own
+/// [`CheckMemory`]. Logins wait their turn (first come, first
+/// served) for up to [`PASSWORD_CHECK_WAIT`]; a check whose login gave up
+/// waiting is skipped.
+pub struct PasswordChecks {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<CheckJob>>,
+    peak: Arc<AtomicUsize>,
+}
+
+impl PasswordChecks {
+    /// `threads` checker threads (at least 1); they end when this is
+    /// dropped.
+    pub fn new(threads: usize) -> PasswordChecks {
+        let (jobs, queue) = std::sync::mpsc::channel::<CheckJob>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            let (running, peak) = (running.clone(), peak.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-check-{i}"))
+                .spawn(move || {
+                    let mut memory = CheckMemory::default();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        let now = running.fetch_add(1, Ordering::AcqRel) + 1;
+                        peak.fetch_max(now, Ordering::AcqRel);
+                        job(&mut memory);
+                        running.fetch_sub(1, Ordering::AcqRel);
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "starting a password-check thread");
+            }
+        }
+        PasswordChecks {
+            jobs: std::sync::Mutex::new(jobs),
+            peak,
+        }
+    }
+
+    /// Runs `check` on a checker thread, in its memory, when its turn
+    /// comes, waiting up to
+    /// `wait` for the outcome; `None` when it did not come in time (or no
+    /// checker thread runs).
+    pub async fn run<T: Send + 'static>(
+        &self,
+        wait: Duration,
+        check: impl FnOnce(&mut CheckMemory) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: CheckJob = Box::new(move |memory| {
+            // The login gave up waiting: nobody would read the outcome.
+            if !tx.is_closed() {
+                let _ = tx.send(check(memory));
+            }
+        });
+        self.jobs.lock().ok()?.send(job).ok()?;
+        tokio::time::timeout(wait, rx).await.ok()?.ok()
+    }
+
+    /// The most checks that have run at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Acquire)
     }
 }
 
@@ -195,29 +371,43 @@ impl Auth {
         })
     }
 
-    /// Verifies a login attempt under the throttle: `Ok(Some(cookie value,
-    /// session))` when right, `Ok(None)` when wrong, `Err(seconds)` refused
-    /// without checking (too many recent failures for this name). Slow:
-    /// call it off the executor.
+    /// `Err(seconds)` to wait when the client has used up its failed
+    /// logins for `name` (see [`LoginThrottle`]): cheap, to refuse before
+    /// queueing for a password check.
+    pub fn throttled(&self, client: Option<IpAddr>, name: &str) -> Result<(), i64> {
+        match self.throttle.lock() {
+            Ok(mut t) => t.check(&throttle_key(client, name), now()),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Verifies a login attempt from `client` under the throttle:
+    /// `Ok(Some(cookie value, session))` when right, `Ok(None)` when wrong,
+    /// `Err(seconds)` refused without checking (too many recent failures
+    /// from this client for this name). Slow: call it off the executor,
+    /// on a [`PasswordChecks`] thread, with its [`CheckMemory`].
     pub fn attempt_login(
         &self,
+        memory: &mut CheckMemory,
+        client: Option<IpAddr>,
         name: &str,
         password: &str,
     ) -> Result<Option<(String, Session)>, i64> {
         let now = now();
+        let key = throttle_key(client, name);
         if let Ok(mut t) = self.throttle.lock() {
-            t.check(name, now)?;
+            t.check(&key, now)?;
         }
-        let session = if self.verify_password(name, password) {
+        let session = if self.verify_password_in(memory, name, password) {
             self.new_session(name)
         } else {
             None
         };
         if let Ok(mut t) = self.throttle.lock() {
             if session.is_some() {
-                t.succeeded(name);
+                t.succeeded(&key);
             } else {
-                t.failed(name, now);
+                t.failed(&key, now);
             }
         }
         Ok(session)
@@ -242,14 +432,15 @@ impl Auth {
     /// milliseconds): call it off the async executor. An unknown user costs
     /// the same as a wrong password, so timing does not tell names apart.
     pub fn verify_password(&self, name: &str, password: &str) -> bool {
+        self.verify_password_in(&mut CheckMemory::default(), name, password)
+    }
+
+    /// [`Auth::verify_password`] with `memory` as Argon2's working memory.
+    pub fn verify_password_in(&self, memory: &mut CheckMemory, name: &str, password: &str) -> bool {
         let user = self.users.iter().find(|u| u.name == name);
         let hash = user.map(|u| u.password_hash.as_str()).unwrap_or(DUMMY_HASH);
         let ok = PasswordHash::new(hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
+            .map(|h| memory.verify(password.as_bytes(), &h))
             .unwrap_or(false);
         ok && user.is_some()
     }
@@ -406,6 +597,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordVerifier;
 
     fn auth() -> Auth {
         let hash = hash_password("correct horse").unwrap();
@@ -439,23 +631,140 @@ mod tests {
     }
 
     #[test]
-    fn the_throttle_refuses_a_name_after_its_failures_until_they_age_out() {
+    fn the_throttle_refuses_an_address_and_name_after_its_failures_until_they_age_out() {
         let mut t = LoginThrottle::default();
+        let here = Some(IpAddr::from([192, 0, 2, 1]));
+        let ops = throttle_key(here, "ops");
         for i in 0..MAX_FAILED_LOGINS as i64 {
-            assert_eq!(t.check("ops", 1000 + i), Ok(()));
-            t.failed("ops", 1000 + i);
+            assert_eq!(t.check(&ops, 1000 + i), Ok(()));
+            t.failed(&ops, 1000 + i);
         }
-        assert_eq!(t.check("ops", 1010), Err(THROTTLE_WINDOW - 10));
-        assert_eq!(t.check("other", 1010), Ok(()), "per name");
+        assert_eq!(t.check(&ops, 1010), Err(THROTTLE_WINDOW - 10));
         assert_eq!(
-            t.check("ops", 1000 + THROTTLE_WINDOW),
+            t.check(&throttle_key(here, "other"), 1010),
+            Ok(()),
+            "per name"
+        );
+        let elsewhere = throttle_key(Some(IpAddr::from([192, 0, 2, 2])), "ops");
+        assert_eq!(t.check(&elsewhere, 1010), Ok(()), "per address");
+        assert_eq!(
+            t.check(&ops, 1000 + THROTTLE_WINDOW),
             Ok(()),
             "the oldest aged out"
         );
-        t.failed("ops", 1000 + THROTTLE_WINDOW);
-        assert!(t.check("ops", 1000 + THROTTLE_WINDOW).is_err());
-        t.succeeded("ops");
-        assert_eq!(t.check("ops", 1000 + THROTTLE_WINDOW), Ok(()));
+        t.failed(&ops, 1000 + THROTTLE_WINDOW);
+        assert!(t.check(&ops, 1000 + THROTTLE_WINDOW).is_err());
+        t.succeeded(&ops);
+        assert_eq!(t.check(&ops, 1000 + THROTTLE_WINDOW), Ok(()));
+    }
+
+    #[test]
+    fn a_long_name_is_kept_short() {
+        let long = "é".repeat(10_000);
+        let (_, kept) = throttle_key(None, &long);
+        assert_eq!(kept.chars().count(), NAME_KEPT);
+        assert_eq!(name_kept("ops"), "ops");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_throttled_by_its_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(throttle_key(Some(a), "ops"), throttle_key(Some(b), "ops"));
+        assert_ne!(
+            throttle_key(Some(a), "ops"),
+            throttle_key(Some(other), "ops")
+        );
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(
+            throttle_key(Some(mapped), "ops"),
+            throttle_key(Some(IpAddr::from([192, 0, 2, 1])), "ops"),
+            "an IPv4-mapped address is its IPv4 address"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn password_checks_run_at_most_their_threads_at_once() {
+        let checks = Arc::new(PasswordChecks::new(2));
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let checks = checks.clone();
+                tokio::spawn(async move {
+                    checks
+                        .run(Duration::from_secs(10), move |_| {
+                            std::thread::sleep(Duration::from_millis(30));
+                            i
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for (i, t) in tasks.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap(), Some(i), "every login gets its turn");
+        }
+        assert_eq!(checks.peak(), 2);
+        // Past its wait a login gets None, and its check is skipped.
+        let slow = |_: &mut CheckMemory| std::thread::sleep(Duration::from_millis(200));
+        let (a, b) = (
+            checks.run(Duration::from_secs(1), slow),
+            checks.run(Duration::from_secs(1), slow),
+        );
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counted = ran.clone();
+        let late = checks.run(Duration::from_millis(50), move |_| {
+            counted.fetch_add(1, Ordering::AcqRel);
+        });
+        let (a, b, late) = tokio::join!(a, b, late);
+        assert_eq!((a, b, late), (Some(()), Some(()), None));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            ran.load(Ordering::Acquire),
+            0,
+            "the abandoned check was skipped"
+        );
+    }
+
+    #[test]
+    fn checks_in_kept_memory_agree_with_argon2_and_reuse_it() {
+        let hash = hash_password("correct horse").unwrap();
+        let phc = PasswordHash::new(&hash).unwrap();
+        let mut memory = CheckMemory::default();
+        for (password, right) in [
+            ("correct horse", true),
+            ("correct horse ", false),
+            ("", false),
+        ] {
+            let theirs = Argon2::default()
+                .verify_password(password.as_bytes(), &phc)
+                .is_ok();
+            assert_eq!(
+                memory.verify(password.as_bytes(), &phc),
+                theirs,
+                "{password:?}"
+            );
+            assert_eq!(theirs, right);
+        }
+        let (len, at) = (memory.0.len(), memory.0.as_ptr());
+        assert_eq!(len, 19 * 1024, "19 MiB of 1 KiB blocks");
+        memory.verify(b"again", &phc);
+        assert_eq!(
+            (memory.0.len(), memory.0.as_ptr()),
+            (len, at),
+            "the same memory"
+        );
+        // Another algorithm, version or parameters: the same as argon2.
+        let other = Argon2::new(
+            argon2::Algorithm::Argon2i,
+            argon2::Version::V0x10,
+            argon2::Params::new(64, 1, 1, Some(16)).unwrap(),
+        )
+        .hash_password(b"pw", &SaltString::generate(&mut rand::rngs::OsRng))
+        .unwrap()
+        .to_string();
+        let other = PasswordHash::new(&other).unwrap();
+        assert!(memory.verify(b"pw", &other));
+        assert!(!memory.verify(b"pW", &other));
     }
 
     #[test]

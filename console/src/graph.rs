@@ -6,28 +6,61 @@
 //! deviation, `sqrt(Σ(x − x̄)² / n)`, numpy's default, as the reference's
 //! algorithms use) and the anomalous datapoint marked.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
+
 use chrono::{TimeZone, Utc};
 use plotters::prelude::*;
 
 /// What to draw besides the series.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct GraphOptions {
+    /// Width, in pixels.
     pub width: u32,
+    /// Height, in pixels.
     pub height: u32,
     /// Draw the mean and the mean ± 3σ band.
     pub bands: bool,
-    /// Mark the datapoint at (or nearest before) this timestamp.
-    pub mark: Option<i64>,
+    /// The anomalous datapoint `(timestamp, value)`: a red dot on it and a
+    /// line at its time, when it is in the time range.
+    pub mark: Option<(i64, f64)>,
+    /// The time range drawn; `None`: the series' own. Points outside it are
+    /// left out.
+    pub range: Option<(i64, i64)>,
+    /// The values' unit, named on the value axis.
+    pub unit: Option<String>,
 }
+
+/// Axis text size in pixels. The SVGs are shown at their own size (never
+/// scaled down by the page), so this is the size on screen.
+pub const LABEL_PX: f64 = 12.0;
+
+/// plotters' SVG backend writes `font-size` as the size asked for divided
+/// by 1.24 (its point-to-pixel factor): asking for this many gives
+/// [`LABEL_PX`].
+const PLOTTERS_FONT_FACTOR: f64 = 1.24;
 
 impl GraphOptions {
     /// A full-width graph with bands.
-    pub fn training(mark: Option<i64>) -> GraphOptions {
+    pub fn training(mark: Option<(i64, f64)>) -> GraphOptions {
         GraphOptions {
             width: 1120,
             height: 320,
             bands: true,
             mark,
+            ..GraphOptions::default()
+        }
+    }
+
+    /// A half-width graph of a time range (the training page's durations).
+    pub fn duration(range: (i64, i64), mark: Option<(i64, f64)>) -> GraphOptions {
+        GraphOptions {
+            width: 550,
+            height: 230,
+            mark,
+            range: Some(range),
+            ..GraphOptions::default()
         }
     }
 
@@ -36,34 +69,89 @@ impl GraphOptions {
         GraphOptions {
             width: 460,
             height: 180,
-            bands: false,
-            mark: None,
+            ..GraphOptions::default()
         }
+    }
+
+    /// With the values' unit named on the value axis.
+    pub fn with_unit(mut self, unit: Option<&str>) -> GraphOptions {
+        self.unit = unit.map(str::to_owned);
+        self
     }
 }
 
 /// Mean and population standard deviation of the finite values, or `None`
-/// when there are none.
+/// when there are none. Summed plainly first, which is exact where numpy
+/// is; only when a sum overflows (values near ±f64::MAX) is it summed again
+/// over the values scaled by the largest magnitude, so that no
+/// intermediate is infinite and both results are finite.
 pub fn mean_and_sigma(values: impl Iterator<Item = f64> + Clone) -> Option<(f64, f64)> {
+    let finite = values.filter(|v| v.is_finite());
+    let plain = moments(finite.clone(), 1.0);
+    if let Some((mean, sigma)) = plain.filter(|(m, s)| m.is_finite() && s.is_finite()) {
+        return Some((mean, sigma));
+    }
+    let scale = finite.clone().fold(0.0_f64, |m, v| m.max(v.abs()));
+    let (mean, sigma) = moments(finite, scale)?;
+    Some((mean * scale, sigma * scale)).filter(|(m, s)| m.is_finite() && s.is_finite())
+}
+
+/// Mean and population σ of `values / scale`.
+fn moments(values: impl Iterator<Item = f64> + Clone, scale: f64) -> Option<(f64, f64)> {
     let (n, sum) = values
         .clone()
-        .filter(|v| v.is_finite())
-        .fold((0usize, 0.0), |(n, s), v| (n + 1, s + v));
+        .fold((0usize, 0.0), |(n, s), v| (n + 1, s + v / scale));
     if n == 0 {
         return None;
     }
     let mean = sum / n as f64;
     let var = values
-        .filter(|v| v.is_finite())
-        .map(|v| (v - mean) * (v - mean))
+        .map(|v| (v / scale - mean) * (v / scale - mean))
         .sum::<f64>()
         / n as f64;
     Some((mean, var.sqrt()))
 }
 
-fn time_label(ts: &i64, span: i64) -> String {
-    let format = if span > 3 * 86_400 {
+/// Steps between time labels, round in UTC: 10 and 30 minutes, 1, 2, 3, 6
+/// and 12 hours, 1, 2 and 7 days.
+const TIME_STEPS: [i64; 10] = [
+    600,
+    1800,
+    3600,
+    2 * 3600,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    86_400,
+    2 * 86_400,
+    7 * 86_400,
+];
+
+/// The time labels of `[x0, x1]`: at multiples of the smallest round step
+/// that gives at most `most` of them.
+fn time_ticks(x0: i64, x1: i64, most: i64) -> (Vec<i64>, i64) {
+    let span = x1.saturating_sub(x0).max(1);
+    let step = TIME_STEPS
+        .iter()
+        .copied()
+        .find(|step| span / step < most)
+        .unwrap_or_else(|| (span / most.max(1)).max(1));
+    let first = x0.saturating_add(step - x0.rem_euclid(step))
+        - if x0.rem_euclid(step) == 0 { step } else { 0 };
+    let ticks = std::iter::successors(Some(first), |t| t.checked_add(step))
+        .take_while(|t| *t <= x1)
+        .collect();
+    (ticks, step)
+}
+
+/// A time label: the time of day when the labels are hours apart in at
+/// most a day, the date and time when they are hours apart, the date
+/// when they are days apart (UTC).
+fn time_label(ts: &i64, span: i64, step: i64) -> String {
+    let format = if step >= 86_400 {
         "%m-%d"
+    } else if span <= 86_400 {
+        "%H:%M"
     } else {
         "%m-%d %H:%M"
     };
@@ -82,48 +170,192 @@ fn empty_svg(options: &GraphOptions, message: &str) -> String {
     )
 }
 
-/// The series as an SVG document. Non-finite values are skipped; an empty
-/// series draws a "no data" box.
-pub fn series_svg(series: &[(i64, f64)], options: &GraphOptions) -> String {
-    let points: Vec<(i64, f64)> = series.iter().copied().filter(|p| p.1.is_finite()).collect();
-    if points.is_empty() {
-        return empty_svg(options, "no data");
+/// What a graph that could not be drawn in time, or at all, says.
+pub const UNAVAILABLE: &str = "graph unavailable";
+
+/// How long one graph may take to draw. A graph of 30 days of 10-minute
+/// means takes a few milliseconds; past this the page shows
+/// [`UNAVAILABLE`] in its place rather than wait.
+pub const RENDER_BUDGET: Duration = Duration::from_millis(500);
+
+/// Drawings that may run at once. A drawing that overruns its budget keeps
+/// its thread (a thread cannot be stopped from outside) and its slot until
+/// it ends; should some never end, they can take at most this many
+/// threads, and later graphs show [`UNAVAILABLE`] at once.
+const MAX_DRAWINGS: usize = 8;
+
+static DRAWINGS: AtomicUsize = AtomicUsize::new(0);
+
+/// A slot of [`MAX_DRAWINGS`], given back when dropped.
+struct DrawingSlot;
+
+impl DrawingSlot {
+    fn take() -> Option<DrawingSlot> {
+        DRAWINGS
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_DRAWINGS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| DrawingSlot)
     }
-    match draw(&points, options) {
-        Ok(svg) => svg,
-        Err(e) => {
+}
+
+impl Drop for DrawingSlot {
+    fn drop(&mut self) {
+        DRAWINGS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The series as an SVG document. Non-finite values and points outside the
+/// range are skipped; when none is left, a "no data" box. The drawing runs on a thread of its own
+/// under [`RENDER_BUDGET`], so neither a slow nor a panicking drawing can
+/// hold up the page: either gives the [`UNAVAILABLE`] box. Call it off the
+/// async executor (it waits up to the budget).
+pub fn series_svg(series: &[(i64, f64)], options: &GraphOptions) -> String {
+    let in_range = |t: i64| {
+        options
+            .range
+            .is_none_or(|(from, to)| (from..=to).contains(&t))
+    };
+    let points: Vec<(i64, f64)> = series
+        .iter()
+        .copied()
+        .filter(|p| p.1.is_finite() && in_range(p.0))
+        .collect();
+    if points.is_empty() {
+        let message = if options.range.is_some() && !series.is_empty() {
+            "no data in this time range"
+        } else {
+            "no data"
+        };
+        return empty_svg(options, message);
+    }
+    let drawing = options.clone();
+    within_budget(options, move || draw(&points, &drawing))
+}
+
+/// Runs `draw` on a thread of its own and waits up to [`RENDER_BUDGET`]
+/// for its SVG; the [`UNAVAILABLE`] box when it overruns, fails or panics.
+fn within_budget(
+    options: &GraphOptions,
+    draw: impl FnOnce() -> Result<String, String> + Send + 'static,
+) -> String {
+    let Some(slot) = DrawingSlot::take() else {
+        tracing::warn!(
+            running = MAX_DRAWINGS,
+            "graph drawings still running past their budget: showing a placeholder"
+        );
+        return empty_svg(options, UNAVAILABLE);
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new()
+        .name("console-graph".into())
+        .spawn(move || {
+            let _slot = slot;
+            let _ = tx.send(draw());
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "starting a graph drawing");
+        return empty_svg(options, UNAVAILABLE);
+    }
+    match rx.recv_timeout(RENDER_BUDGET) {
+        Ok(Ok(svg)) => svg,
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "drawing a graph");
-            empty_svg(options, "the graph could not be drawn")
+            empty_svg(options, UNAVAILABLE)
+        }
+        Err(RecvTimeoutError::Timeout) => {
+            tracing::error!(
+                budget_ms = RENDER_BUDGET.as_millis() as u64,
+                "a graph took longer than its budget to draw: showing a placeholder"
+            );
+            empty_svg(options, UNAVAILABLE)
+        }
+        Err(RecvTimeoutError::Disconnected) => {
+            tracing::error!("a graph drawing failed (panicked): showing a placeholder");
+            empty_svg(options, UNAVAILABLE)
         }
     }
 }
 
-fn draw(points: &[(i64, f64)], options: &GraphOptions) -> Result<String, String> {
-    let x0 = points[0].0;
-    let mut x1 = points[points.len() - 1].0;
-    if x1 <= x0 {
-        x1 = x0 + 1;
-    }
-    let stats = if options.bands {
-        mean_and_sigma(points.iter().map(|p| p.1))
-    } else {
-        None
-    };
+/// Values beyond this magnitude are drawn at the edge of the graph. Far
+/// above anything measured, and small enough that every difference of two
+/// values in range — what the axis arithmetic takes — is finite (values
+/// near ±f64::MAX made `hi − lo` infinite, and the plotting library's axis
+/// loop never ended).
+const VALUE_LIMIT: f64 = 1e300;
+
+/// Timestamps beyond ±this (about the year 33658) are not drawn: ingest
+/// accepts up to the year 2500, and integer axis arithmetic must not
+/// overflow.
+const TIME_LIMIT: i64 = 1_000_000_000_000;
+
+/// The value axis' range: the values (the band, the mark) with 5 % above and
+/// below, finite and of a width the axis can divide. A range narrower than
+/// a billionth of its magnitude (or a flat series) is widened to ±10 % of
+/// it, since ticks closer than the values' precision could not be told
+/// apart (and the axis arithmetic needs a step above it).
+fn value_range(
+    points: &[(i64, f64)],
+    band: Option<(f64, f64)>,
+    mark: Option<f64>,
+) -> Result<(f64, f64), String> {
+    let clamp = |v: f64| v.clamp(-VALUE_LIMIT, VALUE_LIMIT);
     let (mut lo, mut hi) = points
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.1), hi.max(p.1))
+            (lo.min(clamp(p.1)), hi.max(clamp(p.1)))
         });
-    if let Some((mean, sigma)) = stats {
-        lo = lo.min(mean - 3.0 * sigma);
-        hi = hi.max(mean + 3.0 * sigma);
+    if let Some((low, high)) = band {
+        lo = lo.min(clamp(low));
+        hi = hi.max(clamp(high));
     }
-    let pad = if hi > lo {
-        (hi - lo) * 0.05
+    if let Some(v) = mark {
+        lo = lo.min(clamp(v));
+        hi = hi.max(clamp(v));
+    }
+    if !(lo.is_finite() && hi.is_finite()) {
+        return Err("no finite value to draw".into());
+    }
+    let magnitude = lo.abs().max(hi.abs());
+    let (lo, hi) = if hi - lo > (magnitude * 1e-9).max(1e-290) {
+        let pad = (hi - lo) * 0.05;
+        (lo - pad, hi + pad)
     } else {
-        lo.abs().max(1.0) * 0.1
+        let pad = magnitude.max(1.0) * 0.1;
+        (lo - pad, hi + pad)
     };
-    let (lo, hi) = (lo - pad, hi + pad);
+    Ok((lo, hi))
+}
+
+/// The time axis' range: the one asked for, else the series' own; at least
+/// a second wide.
+fn time_range(points: &[(i64, f64)], asked: Option<(i64, i64)>) -> Result<(i64, i64), String> {
+    let (x0, x1) = asked.unwrap_or((points[0].0, points[points.len() - 1].0));
+    if x0.abs() > TIME_LIMIT || x1.abs() > TIME_LIMIT {
+        return Err(format!(
+            "timestamps {x0}..{x1} are out of the drawable range"
+        ));
+    }
+    Ok((x0, x1.max(x0 + 1)))
+}
+
+fn draw(points: &[(i64, f64)], options: &GraphOptions) -> Result<String, String> {
+    let (x0, x1) = time_range(points, options.range)?;
+    let mark = options
+        .mark
+        .filter(|(t, v)| (x0..=x1).contains(t) && v.is_finite());
+    // The band only when it is finite: mean ± 3σ of values near the limits
+    // is not.
+    let stats = if options.bands {
+        mean_and_sigma(points.iter().map(|p| p.1))
+            .filter(|(m, s)| (m + 3.0 * s).is_finite() && (m - 3.0 * s).is_finite())
+    } else {
+        None
+    };
+    let band = stats.map(|(m, s)| (m - 3.0 * s, m + 3.0 * s));
+    let (lo, hi) = value_range(points, band, mark.map(|m| m.1))?;
+    let on_graph = |v: f64| v.clamp(lo, hi);
     let span = x1 - x0;
 
     let mut svg = String::new();
@@ -131,34 +363,47 @@ fn draw(points: &[(i64, f64)], options: &GraphOptions) -> Result<String, String>
         let root =
             SVGBackend::with_string(&mut svg, (options.width, options.height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let label_area = if options.unit.is_some() { 84 } else { 64 };
+        let (ticks, step) = time_ticks(x0, x1, if options.width < 700 { 5 } else { 8 });
+        // A wider right margin: a time label on the last second is centred
+        // on the edge.
         let mut chart = ChartBuilder::on(&root)
-            .margin(8)
-            .x_label_area_size(24)
-            .y_label_area_size(56)
-            .build_cartesian_2d(x0..x1, lo..hi)
+            .margin(12)
+            .margin_right(26)
+            .x_label_area_size(30)
+            .y_label_area_size(label_area)
+            .build_cartesian_2d((x0..x1).with_key_points(ticks), lo..hi)
             .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_labels(6)
-            .y_labels(5)
-            .x_label_formatter(&|ts| time_label(ts, span))
-            .y_label_formatter(&|v| format_value(*v))
+        let time_text = |ts: &i64| time_label(ts, span, step);
+        let value_text = |v: &f64| format_value(*v);
+        let text = || {
+            ("sans-serif", LABEL_PX * PLOTTERS_FONT_FACTOR)
+                .into_font()
+                .color(&RGBColor(52, 64, 84))
+        };
+        let mut mesh = chart.configure_mesh();
+        mesh.y_labels(5)
+            .x_label_formatter(&time_text)
+            .y_label_formatter(&value_text)
             .light_line_style(RGBColor(238, 238, 242))
-            .label_style(("sans-serif", 11))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .label_style(text());
+        if let Some(unit) = &options.unit {
+            mesh.y_desc(unit.as_str()).axis_desc_style(text());
+        }
+        mesh.draw().map_err(|e| e.to_string())?;
         if let Some((mean, sigma)) = stats {
+            let (low, high) = (on_graph(mean - 3.0 * sigma), on_graph(mean + 3.0 * sigma));
             let band = RGBColor(220, 53, 69).mix(0.10);
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(x0, mean - 3.0 * sigma), (x1, mean + 3.0 * sigma)],
+                    [(x0, low), (x1, high)],
                     band.filled(),
                 )))
                 .map_err(|e| e.to_string())?;
             for (y, color) in [
-                (mean + 3.0 * sigma, RGBColor(220, 53, 69).mix(0.6)),
-                (mean - 3.0 * sigma, RGBColor(220, 53, 69).mix(0.6)),
-                (mean, RGBColor(40, 167, 69).mix(0.9)),
+                (high, RGBColor(220, 53, 69).mix(0.6)),
+                (low, RGBColor(220, 53, 69).mix(0.6)),
+                (on_graph(mean), RGBColor(40, 167, 69).mix(0.9)),
             ] {
                 chart
                     .draw_series(LineSeries::new([(x0, y), (x1, y)], color.stroke_width(1)))
@@ -167,20 +412,26 @@ fn draw(points: &[(i64, f64)], options: &GraphOptions) -> Result<String, String>
         }
         chart
             .draw_series(LineSeries::new(
-                points.iter().copied(),
+                points.iter().map(|&(t, v)| (t, on_graph(v))),
                 RGBColor(31, 97, 171).stroke_width(1),
             ))
             .map_err(|e| e.to_string())?;
-        if let Some(mark) = options.mark {
-            // The datapoint judged anomalous: the last one at or before
-            // the anomaly's timestamp.
-            let at = points.partition_point(|p| p.0 <= mark);
-            if at > 0 && points[at - 1].0 >= x0 {
-                let p = points[at - 1];
-                chart
-                    .draw_series(std::iter::once(Circle::new(p, 5, RED.filled())))
-                    .map_err(|e| e.to_string())?;
-            }
+        if let Some((t, v)) = mark {
+            // The anomalous datapoint: a line at its time, so that it can
+            // be found on a month of data, and a dot on its value.
+            chart
+                .draw_series(LineSeries::new(
+                    [(t, lo), (t, hi)],
+                    RGBColor(220, 53, 69).mix(0.45).stroke_width(1),
+                ))
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (t, on_graph(v)),
+                    5,
+                    RED.filled(),
+                )))
+                .map_err(|e| e.to_string())?;
         }
         root.present().map_err(|e| e.to_string())?;
     }
@@ -222,7 +473,10 @@ mod tests {
             .map(|i| (1_700_000_000 + i * 60, (i % 10) as f64))
             .chain([(1_700_000_000 + 200 * 60, 40.0)])
             .collect();
-        let svg = series_svg(&series, &GraphOptions::training(Some(1_700_012_000)));
+        let svg = series_svg(
+            &series,
+            &GraphOptions::training(Some((1_700_012_000, 40.0))),
+        );
         assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
         assert!(svg.contains("<polyline"), "the series is a line");
         assert!(svg.contains("<circle"), "the anomaly is marked");
@@ -237,8 +491,128 @@ mod tests {
         assert!(series_svg(&[], &o).contains("no data"));
         assert!(series_svg(&[(5, f64::NAN)], &o).contains("no data"));
         assert!(series_svg(&[(5, 1.0)], &o).contains("<svg"));
+        assert!(series_svg(
+            &[(5, 1.0), (6, 1.0)],
+            &GraphOptions::training(Some((6, 1.0)))
+        )
+        .contains("<circle"));
+    }
+
+    /// Series whose axis arithmetic once overflowed or could not step:
+    /// each draws, within its budget, with its line.
+    #[test]
+    fn extreme_series_draw_within_the_budget() {
+        let day = |values: &[f64]| -> Vec<(i64, f64)> {
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (1_700_000_000 + i as i64 * 60, *v))
+                .collect()
+        };
+        let cases = [
+            ("±1.7e308", day(&[1.0, 1.7e308, -1.7e308, 2.0])),
+            ("±f64::MAX", day(&[f64::MAX, f64::MIN, f64::MAX])),
+            ("one huge value", day(&[1.0, 2.0, f64::MAX])),
+            (
+                "a step below the precision",
+                day(&[1e17, 1e17 + 16.0, 1e17]),
+            ),
+            ("subnormal", day(&[5e-324, 1e-320, 2e-320])),
+            ("tiny and huge", day(&[1e-300, 1e300, -1e-300])),
+        ];
+        for (name, series) in cases {
+            let started = std::time::Instant::now();
+            for options in [
+                GraphOptions::training(Some(series[1])),
+                GraphOptions::thumbnail(),
+            ] {
+                let svg = series_svg(&series, &options);
+                assert!(
+                    svg.contains("<polyline") && !svg.contains(UNAVAILABLE),
+                    "{name}: {}",
+                    &svg[..svg.len().min(300)]
+                );
+            }
+            assert!(
+                started.elapsed() < RENDER_BUDGET,
+                "{name}: {:?}",
+                started.elapsed()
+            );
+        }
+        // Timestamps outside what ingest accepts are refused, not drawn.
+        let far = [(i64::MIN, 1.0), (i64::MAX, 2.0)];
+        assert!(series_svg(&far, &GraphOptions::thumbnail()).contains(UNAVAILABLE));
+    }
+
+    #[test]
+    fn a_drawing_past_its_budget_or_panicking_gives_the_placeholder() {
+        let o = GraphOptions::thumbnail();
+        let started = std::time::Instant::now();
+        let slow = within_budget(&o, || {
+            std::thread::sleep(RENDER_BUDGET * 4);
+            Ok("<svg>late</svg>".into())
+        });
+        assert!(slow.contains(UNAVAILABLE), "{slow}");
         assert!(
-            series_svg(&[(5, 1.0), (6, 1.0)], &GraphOptions::training(Some(6))).contains("<circle")
+            started.elapsed() < RENDER_BUDGET * 2,
+            "{:?}",
+            started.elapsed()
+        );
+        let panicked = within_budget(&o, || panic!("a drawing bug"));
+        assert!(panicked.contains(UNAVAILABLE), "{panicked}");
+        assert_eq!(within_budget(&o, || Ok("<svg/>".into())), "<svg/>");
+    }
+
+    #[test]
+    fn mean_and_sigma_of_extreme_values_are_finite() {
+        let (m, s) = mean_and_sigma([f64::MAX, f64::MAX].iter().copied()).unwrap();
+        assert_eq!(
+            (m, s),
+            (f64::MAX, 0.0),
+            "the mean of two maxima, summed scaled"
+        );
+        let (m, s) = mean_and_sigma([f64::MAX, f64::MIN].iter().copied()).unwrap();
+        assert_eq!((m, s), (0.0, f64::MAX));
+    }
+
+    #[test]
+    fn time_labels_fall_on_round_times() {
+        let day = 1_700_000_000 - 1_700_000_000 % 86_400;
+        // 7 hours from 20:34: every 2 hours, on the hour.
+        let (ticks, step) = time_ticks(day + 20 * 3600 + 34 * 60, day + 27 * 3600 + 34 * 60, 5);
+        assert_eq!(step, 7200);
+        assert_eq!(ticks, [day + 22 * 3600, day + 24 * 3600, day + 26 * 3600]);
+        assert_eq!(time_label(&ticks[0], 7 * 3600, step), "22:00");
+        // A week: daily, at midnight, as dates.
+        let (ticks, step) = time_ticks(day + 600, day + 7 * 86_400, 8);
+        assert_eq!((ticks.len(), step, ticks[0]), (7, 86_400, day + 86_400));
+        assert!(time_label(&ticks[0], 7 * 86_400, step).len() == 5);
+        // A tick on the first second is kept.
+        assert_eq!(time_ticks(day, day + 3600, 5).0[0], day);
+        // Beyond the steps: evenly, and no more than asked.
+        let (ticks, _) = time_ticks(0, 400 * 86_400, 5);
+        assert!(ticks.len() <= 6 && ticks.len() >= 4, "{ticks:?}");
+    }
+
+    #[test]
+    fn axis_text_is_drawn_at_12_px() {
+        let series: Vec<(i64, f64)> = (0..100)
+            .map(|i| (1_700_000_000 + i * 60, i as f64))
+            .collect();
+        let svg = series_svg(&series, &GraphOptions::thumbnail().with_unit(Some("ms")));
+        let sizes: Vec<f64> = svg
+            .split("font-size=\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next()?.parse().ok())
+            .collect();
+        assert!(!sizes.is_empty());
+        assert!(
+            sizes.iter().all(|px| (*px - LABEL_PX).abs() < 0.01),
+            "{sizes:?}"
+        );
+        assert!(
+            svg.contains(">\nms\n</text>"),
+            "the unit names the value axis"
         );
     }
 

@@ -1,32 +1,62 @@
 //! # skyline-console
 //!
 //! The web console (the reference's Webapp), where operators see anomalies
-//! in context and teach skyline what is normal:
+//! in context and teach skyline what is normal. [`serve`] runs it over a
+//! [`Console`], which [`Console::new`] makes from the `[console]` table
+//! ([`ConsoleSettings`]).
 //!
-//! * [`views`] gathers what each page shows from the projections, the
-//!   windows and the profile store — once, for the HTML page and for its
-//!   JSON twin under `/api/v1` (documented in `console/openapi.json`);
-//! * [`pages`] renders the HTML (server-side, escaped by construction),
-//!   [`graph`] the series as inline SVG: no script or network needed;
-//! * [`api`] owns the writes — labels, validate, disable — which become
-//!   events on the log ([`topics::Label`], [`topics::ProfileEvent`]);
-//! * [`auth`] the logins (Argon2), signed session cookies and CSRF tokens;
-//!   [`site`] the routes and who may use them.
+//! A request goes through:
+//!
+//! * [`router()`] — every URL in one table, and the headers every response
+//!   carries;
+//! * [`access`] — who may ask, written once as extractors: a page's
+//!   reader (else the login page), a JSON reader or writer (session, or
+//!   the bearer token; writes need the CSRF token too), a form's writer;
+//! * [`pages`] — one module per page, its HTML page and its JSON twin
+//!   under `/api/v1` (documented in `console/openapi.json`) side by side;
+//!   the login page and logging out in [`pages::login`];
+//! * [`views`] — what each page shows, gathered once from the projections,
+//!   the windows and the profile store for both of its twins;
+//! * [`reply`] — the view rendered as HTML (server-side with maud, escaped
+//!   by construction; the graphs inline SVG from [`graph`], no script or
+//!   network needed) or served as JSON, and the error page or
+//!   `{"error"}` when it cannot be gathered;
+//! * [`writes`] — labels ([`writes::labels`]) and profile validate and
+//!   disable ([`writes::profiles`]), each for a script's JSON and an
+//!   operator's form, which become events on the log ([`topics::Label`],
+//!   [`topics::ProfileEvent`]).
+//!
+//! [`auth`] holds the logins (Argon2), signed session cookies and CSRF
+//! tokens; [`units`] the units of metrics' values the graphs show.
 
-pub mod api;
+#![deny(missing_docs)]
+
+pub mod access;
+mod assets;
 pub mod auth;
 pub mod graph;
 pub mod pages;
-pub mod site;
+pub mod reply;
+pub mod router;
+mod state;
+pub mod units;
 pub mod views;
+pub mod writes;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use ingest::connections::HttpLimits;
 use serde::{Deserialize, Serialize};
 
-pub use api::{ApiState, DbChecks};
+pub use access::Writer;
 pub use auth::{Auth, AuthConfigError, User};
-pub use site::{router, serve, serve_on, Console};
+pub use pages::login::{safe_next, DEFAULT_NEXT};
+pub use reply::ApiError;
+pub use router::router;
+pub use state::Console;
+pub use writes::{ApiState, DbChecks};
 
 /// The `[console]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +83,21 @@ pub struct ConsoleSettings {
     /// Mark cookies `Secure` (only sent over HTTPS): set it when the
     /// console is served behind TLS.
     pub secure_cookies: bool,
+    /// Password checks (Argon2, 19 MiB each) that run at once; further
+    /// logins wait their turn, up to 30 s, then get 503.
+    pub password_checks: usize,
+    /// The request header a reverse proxy in front puts the client's
+    /// address in (e.g. `X-Forwarded-For`: its last address is taken).
+    /// Failed logins are throttled per client address and name; unset, the
+    /// address is the connection's peer. Set it only behind such a proxy:
+    /// anyone else could write the header.
+    pub client_address_header: Option<String>,
+    /// Units of metrics' values, for the graphs (`[[console.units]]`,
+    /// pattern and unit; see [`units`] for the names it recognises
+    /// without one).
+    pub units: Vec<units::UnitRule>,
+    /// Bounds on the console's connections (`[console.connections]`).
+    pub connections: ingest::connections::HttpLimits,
 }
 
 impl Default for ConsoleSettings {
@@ -65,6 +110,10 @@ impl Default for ConsoleSettings {
             session_secret: None,
             session_hours: 12,
             secure_cookies: false,
+            password_checks: 2,
+            client_address_header: None,
+            units: Vec::new(),
+            connections: ingest::connections::HttpLimits::default(),
         }
     }
 }
@@ -79,4 +128,37 @@ impl ConsoleSettings {
             self.secure_cookies,
         )
     }
+}
+
+/// Serves the console on `addr`, with the default [`HttpLimits`], until
+/// `shutdown` resolves.
+pub async fn serve(
+    addr: SocketAddr,
+    console: Arc<Console>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_on(listener, console, shutdown).await
+}
+
+/// Serves the console on a bound `listener` (e.g. port 0 in tests), with
+/// the default [`HttpLimits`], until `shutdown` resolves.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    console: Arc<Console>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_within(listener, console, &HttpLimits::default(), shutdown).await
+}
+
+/// Serves the console on a bound `listener` within `limits` (bounded
+/// connections, header and request timeouts: see [`ingest::http_server`])
+/// until `shutdown` resolves.
+pub async fn serve_within(
+    listener: tokio::net::TcpListener,
+    console: Arc<Console>,
+    limits: &HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    ingest::http_server::serve(listener, router(console), "console", limits, shutdown).await
 }

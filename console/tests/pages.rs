@@ -22,34 +22,6 @@ struct Seeded {
     child: ProfileEvent,
 }
 
-fn a_match(
-    c: &CheckRequest,
-    method: MatchMethod,
-    profile: Option<Uuid>,
-    matched: bool,
-) -> MatchResult {
-    MatchResult {
-        id: Uuid::new_v5(&c.id, b"match"),
-        check_id: c.id,
-        anomaly_id: c.anomaly_id,
-        metric: c.metric.clone(),
-        timestamp: c.timestamp,
-        matched,
-        method,
-        profile_id: profile,
-        layer_id: None,
-        percent_different: matched.then_some(0.42),
-        distance: None,
-        decided_at_ms: c.decided_at_ms + 1,
-        echo: false,
-        profiles_checked: 2,
-        features_sum: None,
-        common_features: None,
-        approx_close: false,
-        motif: None,
-    }
-}
-
 fn alert(a: &AnomalyEvent) -> AlertEvent {
     AlertEvent {
         id: Uuid::new_v5(&a.id, b"alert"),
@@ -110,6 +82,15 @@ async fn seeded(backend: Backend) -> Seeded {
         let (a, c) = anomaly_with_check(DB, &series[2000 + i * 10..2000 + i * 10 + 50], false);
         events.push(rec(Topic::Anomalies, &a));
         events.push(rec(Topic::Checks, &c));
+        if i == 0 {
+            // db02.load has no profile: its check is a training check (no
+            // alerts), and its verdict checked no profile.
+            let training = MatchResult {
+                profiles_checked: 0,
+                ..a_match(&c, MatchMethod::None, None, false)
+            };
+            events.push(rec(Topic::Matches, &training));
+        }
     }
     fixture.fold(&events).await;
     Seeded {
@@ -224,28 +205,63 @@ async fn pages_show_what_the_projections_hold(backend: Backend) {
 
     // A bad layers form comes back with the reason and what was typed.
     let csrf = training.field("csrf").unwrap();
-    let r = client
-        .post_form(
-            &f.url(&format!("/anomalies/{}/label", a.id)),
-            Some(&session),
-            &[
-                ("csrf", &csrf),
-                ("check_id", &c.id.to_string()),
-                ("action", "learn"),
-                ("layers", "1"),
-                ("d_condition", ">"),
-                ("d_boundary", "100"),
-                ("e_condition", "<="),
-                ("e_boundary", "12.5"),
-                ("e_times", "0"),
-            ],
-        )
-        .await;
+    let (label_url, check_id) = (
+        f.url(&format!("/anomalies/{}/label", a.id)),
+        c.id.to_string(),
+    );
+    let label = |fields: &'static [(&'static str, &'static str)]| {
+        let mut all = vec![("csrf", csrf.as_str()), ("check_id", check_id.as_str())];
+        all.extend_from_slice(fields);
+        let (client, session, url) = (&client, session.clone(), label_url.clone());
+        async move { client.post_form(&url, Some(&session), &all).await }
+    };
+    let r = label(&[
+        ("action", "learn"),
+        ("layers", "1"),
+        ("d_condition", ">"),
+        ("d_boundary", "100"),
+        ("e_condition", "<="),
+        ("e_boundary", "12.5"),
+        ("e_times", "0"),
+    ])
+    .await;
     assert_eq!(r.status, 422);
     assert!(r.body.contains("Layer E needs times in row"), "{}", r.body);
     assert!(
         r.body.contains("value=\"12.5\""),
         "the form keeps what was typed"
+    );
+    assert!(
+        r.body
+            .contains("name=\"e_boundary\" placeholder=\"boundary\" value=\"12.5\" required"),
+        "sent with layers, the layer inputs come back required"
+    );
+    // Without "With layers" ticked, the layer inputs are neither required
+    // nor read, whatever they hold.
+    assert!(
+        !t.contains(" required data-layer-required"),
+        "a fresh form requires no layer input"
+    );
+    let r = label(&[
+        ("action", "not_anomalous"),
+        ("d_condition", ">"),
+        ("d_boundary", ""),
+        ("e_condition", "<="),
+        ("e_boundary", ""),
+        ("e_times", "0"),
+    ])
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.location().contains("labelled="), "{}", r.location());
+    let labels: Vec<Label> = f.read_all(&f.topics.labels, 1).await;
+    assert_eq!(labels.len(), 1);
+    assert_eq!(
+        (
+            labels[0].check_id,
+            labels[0].learn,
+            labels[0].layers_json.as_deref()
+        ),
+        (Some(c.id), false, None)
     );
 
     // Profiles: the index, the metric's cards, a profile, the comparison.
@@ -278,9 +294,33 @@ async fn pages_show_what_the_projections_hold(backend: Backend) {
     assert_eq!(api["descendants"].as_array().unwrap().len(), 1);
     assert_eq!(api["detail"]["children"][0], s.child.profile_id.to_string());
 
-    // Matches, with their filters.
+    // Matches, with their filters: verdicts on ionosphere checks only…
     let all = get("/matches".into()).await;
     assert_eq!(all.body.matches("<article class=\"match-row\"").count(), 3);
+    assert!(
+        !all.body.contains(DB),
+        "no training check among the matches"
+    );
+    // …and the training checks apart, as what to label.
+    let training = get("/matches?checks=training".into()).await;
+    assert_eq!(training.status, 200);
+    assert_eq!(
+        training
+            .body
+            .matches("<article class=\"training-row\"")
+            .count(),
+        1
+    );
+    assert!(!training.body.contains("match-row"));
+    assert!(!training.body.contains("Profiles checked"));
+    assert!(training.body.contains(DB) && training.body.contains("Label it"));
+    let api = get("/api/v1/matches?checks=training".into()).await.json();
+    assert_eq!(api["checks"], "training");
+    assert_eq!(api["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(api["rows"][0]["metric"], DB);
+    let everything = get("/api/v1/matches?checks=all".into()).await.json();
+    assert_eq!(everything["total"], 4);
+    assert_eq!(get("/matches?checks=nope".into()).await.status, 400);
     let deflected = get("/matches?matched=1".into()).await;
     assert_eq!(
         deflected
@@ -361,4 +401,210 @@ async fn every_documented_path_is_served() {
         }
     }
     s.fixture.stop().await;
+}
+
+/// A day of points 5 minutes apart ending at `end`, from a real series.
+fn day_ending(end: i64) -> Vec<(i64, f64)> {
+    let values = nab("realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv");
+    (0..288)
+        .map(|i| (end - (287 - i) * 300, values[i as usize].1))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learn_profile_says_when_and_from_what_it_learns() {
+    let mut f = Fixture::start(Options {
+        windows: true,
+        ..Options::default()
+    })
+    .await;
+    let now = chrono::Utc::now().timestamp();
+    let now = now - now % 300;
+    // A metric first seen a day ago, labelled with LEARN just now: its
+    // learnt profile is due in an hour, from 30 days the window lacks.
+    let young = "learn.young";
+    let (a, c) = anomaly_with_check(young, &day_ending(now), true);
+    let waiting = profile_of(&c);
+    // A metric with 31 days of history, labelled 2 hours ago: due, and the
+    // long window holds its 30 days.
+    let old = "learn.old";
+    let (b, d) = anomaly_with_check(old, &day_ending(now - 7200), true);
+    let due = profile_of(&d);
+    let history: Vec<(i64, f64)> = (0..31 * 24)
+        .map(|h| (now - 31 * 86_400 + h * 3600, (h % 24) as f64))
+        .collect();
+    f.fold_points(young, &day_ending(now)).await;
+    f.fold_points(old, &history).await;
+    f.fold(&[
+        rec(Topic::Anomalies, &a),
+        rec(Topic::Checks, &c),
+        rec(Topic::Anomalies, &b),
+        rec(Topic::Checks, &d),
+        rec(Topic::Profiles, &waiting),
+        rec(Topic::Profiles, &due),
+    ])
+    .await;
+    let client = Client::default();
+    let session = client.login(&f).await;
+    let base = f.url("/profiles/");
+    let page = |id: Uuid| {
+        let (client, session) = (&client, session.clone());
+        let url = format!("{base}{id}");
+        async move { client.get(&url, Some(&session)).await.body }
+    };
+    let learning = |body: &str| -> String {
+        let at = body
+            .find("id=\"learning\"")
+            .expect("the learning paragraph");
+        body[at..at + body[at..].find("</p>").unwrap()].to_owned()
+    };
+    let utc = |ts: i64| {
+        chrono::DateTime::from_timestamp(ts, 0)
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string()
+    };
+
+    let young_page = learning(&page(waiting.profile_id).await);
+    assert!(
+        young_page.contains(&format!(
+            "Learning at 30 d</strong> — waits until <strong>{}",
+            utc(now + 3661)
+        )),
+        "{young_page}"
+    );
+    assert!(
+        young_page.contains(&utc(now - 30 * 86_400)),
+        "the data it learns from"
+    );
+    assert!(
+        young_page.contains(&format!(
+            "long window begins {}",
+            utc(now - 86_400 + 300 - (now - 86_400 + 300) % 600)
+        )),
+        "{young_page}"
+    );
+    assert!(young_page.contains("will skip it"));
+
+    let due_page = learning(&page(due.profile_id).await);
+    assert!(
+        due_page.contains(&format!("due since <strong>{}", utc(now - 7200 + 3661))),
+        "{due_page}"
+    );
+    assert!(
+        due_page.contains("which the long window holds"),
+        "{due_page}"
+    );
+
+    // Once learnt, it says so.
+    let child_id = topics::ids::learnt_profile_id(due.profile_id, d.timestamp, 30 * 86_400);
+    let child = ProfileEvent {
+        id: Uuid::new_v5(&child_id, b"learnt"),
+        profile_id: child_id,
+        action: ProfileAction::Learnt,
+        parent_id: Some(due.profile_id),
+        generation: 1,
+        ..due.clone()
+    };
+    f.fold(&[rec(Topic::Profiles, &child)]).await;
+    let learnt = learning(&page(due.profile_id).await);
+    assert!(
+        learnt.contains(&format!("learnt: <a href=\"/profiles/{child_id}\">")),
+        "{learnt}"
+    );
+    // The JSON twin says the same; a profile made without LEARN has none.
+    let json = client
+        .get(
+            &f.url(&format!("/api/v1/profiles/{}", waiting.profile_id)),
+            Some(&session),
+        )
+        .await
+        .json();
+    assert_eq!(json["learning"]["due"], now + 3661);
+    assert_eq!(json["learning"]["waiting"], true);
+    assert_eq!(json["learning"]["window_holds_it"], false);
+    let child_json = client
+        .get(
+            &f.url(&format!("/api/v1/profiles/{child_id}")),
+            Some(&session),
+        )
+        .await
+        .json();
+    assert!(
+        child_json["learning"].is_null(),
+        "a learnt profile: {child_json}"
+    );
+    f.stop().await;
+}
+
+/// The metrics page lists every metric received (the datapoints topic's
+/// projection), with its points in the window, whether it is
+/// ionosphere-enabled and its anomalies in its last 24 hours; its JSON twin
+/// says the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_page_lists_every_metric_received() {
+    let mut f = Fixture::start(Options {
+        windows: true,
+        ..Options::default()
+    })
+    .await;
+    let series = nab("realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv");
+    let day = &series[..288];
+    let last = day[day.len() - 1].0;
+    let point = |metric: &str, (timestamp, value): (i64, f64)| Datapoint {
+        metric: metric.into(),
+        timestamp,
+        value,
+    };
+    let mut events: Vec<_> = day
+        .iter()
+        .map(|p| rec(Topic::Datapoints, &point(WEB, *p)))
+        .collect();
+    events.push(rec(Topic::Datapoints, &point(DB, day[0])));
+    let (a, c) = anomaly_with_check(WEB, &day[200..], false);
+    events.push(rec(Topic::Anomalies, &a));
+    events.push(rec(Topic::Checks, &c));
+    events.push(rec(Topic::Profiles, &profile_of(&c)));
+    f.fold(&events).await;
+    f.fold_points(WEB, day).await;
+
+    let client = Client::default();
+    let session = client.login(&f).await;
+    let page = client.get(&f.url("/metrics"), Some(&session)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        page.body.matches("<tr data-metric=").count(),
+        2,
+        "{}",
+        page.body
+    );
+    let web_row = page
+        .body
+        .split(&format!("<tr data-metric=\"{WEB}\">"))
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap_or_else(|| panic!("no row for {WEB}: {}", page.body));
+    for cell in [
+        "<td class=\"num\">288</td>",
+        "enabled",
+        "<td class=\"num\">1</td>",
+    ] {
+        assert!(web_row.contains(cell), "{cell} not in {web_row}");
+    }
+    let glob = client
+        .get(&f.url("/metrics?metric=db*"), Some(&session))
+        .await;
+    assert_eq!(glob.body.matches("<tr data-metric=").count(), 1);
+    assert!(glob.body.contains("not yet"), "{}", glob.body);
+
+    let json = client
+        .http_get_bearer(&f.url("/api/v1/metrics?metric=web01"), TOKEN)
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(v["rows"][0]["name"], WEB, "{v}");
+    assert_eq!(v["rows"][0]["last_seen"], last);
+    assert_eq!(v["rows"][0]["datapoints"], 288);
+    assert_eq!(v["rows"][0]["ionosphere_enabled"], true);
+    assert_eq!(v["rows"][0]["anomalies_24h"], 1);
+    assert_eq!(v["points_in_window"][0], 288);
 }

@@ -262,6 +262,57 @@ async fn the_login_form_has_its_own_csrf_token_and_wrong_passwords_fail() {
     s.fixture.stop().await;
 }
 
+/// `next` forms that lead off-site once a browser has read them (tabs and
+/// newlines dropped, `\` read as `/`), or cannot be sent as a header.
+const OFF_SITE: [&str; 9] = [
+    "/\t/evil.example/x",
+    "/\\/evil.example/x",
+    "/\\evil.example/x",
+    "//evil.example/x",
+    "https://evil.example/x",
+    "https:evil.example/x",
+    "/x\r\nSet-Cookie: planted=1",
+    "/x\nLocation: //evil.example",
+    "/\r/evil.example",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_login_next_never_leaves_the_console() {
+    let s = seeded(Options::default()).await;
+    let f = &s.fixture;
+    let client = Client::default();
+    for next in OFF_SITE {
+        // Posted by a forged form…
+        let r = client.login_to(f, USER, PASSWORD, next).await;
+        assert_eq!(
+            (r.status, r.location()),
+            (303, console::DEFAULT_NEXT),
+            "next {next:?}: {}",
+            r.body
+        );
+        assert!(r.cookie("skyline_session").is_some(), "next {next:?}");
+        // …or carried by a link to the login page: the form it serves
+        // names the default page instead.
+        let q: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        let page = client.get(&f.url(&format!("/login?next={q}")), None).await;
+        assert_eq!(page.status, 200, "next {next:?}");
+        assert_eq!(
+            page.field("next").as_deref(),
+            Some(console::DEFAULT_NEXT),
+            "next {next:?}"
+        );
+    }
+    // A path on the console is kept.
+    let r = client
+        .login_to(f, USER, PASSWORD, "/profiles?metric=web01.cpu")
+        .await;
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/profiles?metric=web01.cpu")
+    );
+    s.fixture.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_need_a_login_unless_anonymous_read_which_never_opens_a_write() {
     let closed = seeded(Options::default()).await;
@@ -390,33 +441,16 @@ async fn hostile_metric_names_are_shown_escaped_and_stored_intact() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repeated_wrong_passwords_lock_the_name_out_for_a_while() {
+async fn repeated_wrong_passwords_throttle_that_address_for_that_name_only() {
     let s = seeded(Options::default()).await;
     let f = &s.fixture;
-    let client = Client::default();
-    let try_login = |password: &'static str| {
-        let client = &client;
-        async move {
-            let page = client.get(&f.url("/login"), None).await;
-            let cookie = format!("skyline_login={}", page.cookie("skyline_login").unwrap());
-            client
-                .post_form(
-                    &f.url("/login"),
-                    Some(&cookie),
-                    &[
-                        ("csrf", &page.field("csrf").unwrap()),
-                        ("username", USER),
-                        ("password", password),
-                    ],
-                )
-                .await
-        }
-    };
+    let here = Client::default();
     for _ in 0..console::auth::MAX_FAILED_LOGINS {
-        assert_eq!(try_login("guess").await.status, 401);
+        assert_eq!(here.try_login(f, USER, "guess").await.status, 401);
     }
-    // Now even the right password is refused, and no session is made.
-    let locked = try_login(PASSWORD).await;
+    // Now even the right password is refused from here, and no session
+    // is made.
+    let locked = here.try_login(f, USER, PASSWORD).await;
     assert_eq!(locked.status, 429, "{}", locked.body);
     assert!(locked.body.contains("Too many failed logins"));
     let wait: i64 = locked.headers["retry-after"]
@@ -426,5 +460,13 @@ async fn repeated_wrong_passwords_lock_the_name_out_for_a_while() {
         .unwrap();
     assert!(wait > 0 && wait <= console::auth::THROTTLE_WINDOW);
     assert!(locked.cookie("skyline_session").is_none());
+    // Another name from here is still checked (wrong: 401, not 429)…
+    assert_eq!(here.try_login(f, "someone-else", "guess").await.status, 401);
+    // …and the operator, from another address, still logs in: wrong
+    // passwords sent from elsewhere do not lock them out.
+    let elsewhere = Client::from_address([127, 0, 0, 2].into());
+    let r = elsewhere.try_login(f, USER, PASSWORD).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.cookie("skyline_session").is_some());
     s.fixture.stop().await;
 }

@@ -405,6 +405,18 @@ impl Fingerprinter {
         shutdown: impl Future<Output = ()>,
     ) -> Result<RunStats, ServiceError> {
         let positions = self.load(kafka).await?;
+        self.run_loaded(kafka, positions, shutdown).await
+    }
+
+    /// As [`Fingerprinter::run`], after [`Fingerprinter::load`] returned
+    /// `positions` (so a caller can have the ionosphere-enabled flags
+    /// written before the analyzer starts judging).
+    pub async fn run_loaded(
+        self: Arc<Self>,
+        kafka: &KafkaConfig,
+        positions: Positions,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<RunStats, ServiceError> {
         let (stop_follow, follow_stopped) = tokio::sync::oneshot::channel::<()>();
         let follower = {
             let me = Arc::clone(&self);

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use topics::Datapoint;
+use topics::{excerpt, Datapoint};
 
 /// Longest metric name accepted, in bytes (Graphite's own path limit is
 /// the filesystem's 255 per element; longer names are almost always a bug).
@@ -12,6 +12,11 @@ pub const MAX_METRIC_NAME_LEN: usize = 255;
 /// Timestamps from 1970 to the year 2500; anything else is not unix seconds
 /// (milliseconds sent by mistake land far above).
 pub const MAX_TIMESTAMP: i64 = 16_725_225_600;
+
+/// Most bytes of a refused field (or parser message) quoted in a reason:
+/// the raw line travels with the dead letter already, and a reason that
+/// repeated a 600 KB field would not fit in one.
+const QUOTED: usize = 100;
 
 /// How a source's lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -72,7 +77,7 @@ pub fn parse_graphite(text: &str) -> Result<Datapoint, LineError> {
     };
     let value: f64 = value
         .parse()
-        .map_err(|_| LineError::Value(value.to_owned()))?;
+        .map_err(|_| LineError::Value(excerpt(value, QUOTED)))?;
     let timestamp = parse_timestamp(timestamp)?;
     datapoint(name, timestamp, value)
 }
@@ -83,7 +88,7 @@ fn parse_timestamp(s: &str) -> Result<i64, LineError> {
     }
     match s.parse::<f64>() {
         Ok(t) if t.is_finite() && t.abs() < 1e15 => Ok(t.floor() as i64),
-        _ => Err(LineError::Timestamp(s.to_owned())),
+        _ => Err(LineError::Timestamp(excerpt(s, QUOTED))),
     }
 }
 
@@ -98,22 +103,32 @@ struct JsonDatapoint {
 /// `{"metric", "timestamp", "value"}`; nothing else.
 pub fn parse_json(text: &str) -> Result<Datapoint, LineError> {
     let raw: JsonDatapoint =
-        serde_json::from_str(text).map_err(|e| LineError::Json(e.to_string()))?;
+        serde_json::from_str(text).map_err(|e| LineError::Json(excerpt(&e.to_string(), QUOTED)))?;
     from_json(raw)
+}
+
+/// One element of a JSON array body: its bytes as sent, and what they
+/// parse to.
+#[derive(Debug)]
+pub struct JsonElement<'a> {
+    pub raw: &'a [u8],
+    pub datapoint: Result<Datapoint, LineError>,
 }
 
 /// A JSON array of `{"metric", "timestamp", "value"}` objects (the HTTP
 /// API's body): each element parsed on its own, so one bad element does not
-/// refuse the others.
-pub fn parse_json_array(body: &[u8]) -> Result<Vec<Result<Datapoint, LineError>>, LineError> {
-    let items: Vec<serde_json::Value> = serde_json::from_slice(body)
+/// refuse the others, and kept as sent, so a refused one can be
+/// dead-lettered as it came.
+pub fn parse_json_array(body: &[u8]) -> Result<Vec<JsonElement<'_>>, LineError> {
+    let items: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body)
         .map_err(|e| LineError::Json(format!("body is not a JSON array: {e}")))?;
     Ok(items
         .into_iter()
-        .map(|item| {
-            serde_json::from_value::<JsonDatapoint>(item)
-                .map_err(|e| LineError::Json(e.to_string()))
-                .and_then(from_json)
+        .map(|item| JsonElement {
+            raw: item.get().as_bytes(),
+            datapoint: serde_json::from_str::<JsonDatapoint>(item.get())
+                .map_err(|e| LineError::Json(excerpt(&e.to_string(), QUOTED)))
+                .and_then(from_json),
         })
         .collect())
 }
@@ -236,11 +251,15 @@ mod tests {
             Err(LineError::NameCharacter(' '))
         ));
         let items = parse_json_array(
-            br#"[{"metric":"m","timestamp":1,"value":1},{"metric":"","timestamp":1,"value":1}]"#,
+            br#"[{"metric":"m","timestamp":1,"value":1}, {"metric":"","timestamp":1,"value":1}]"#,
         )
         .unwrap();
-        assert!(items[0].is_ok());
-        assert_eq!(items[1].clone().unwrap_err(), LineError::EmptyName);
+        assert!(items[0].datapoint.is_ok());
+        assert_eq!(
+            items[1].datapoint.clone().unwrap_err(),
+            LineError::EmptyName
+        );
+        assert_eq!(items[1].raw, br#"{"metric":"","timestamp":1,"value":1}"#);
         assert!(parse_json_array(b"{}").is_err());
     }
 }

@@ -2,14 +2,11 @@
 //! (Avro, keyed by metric so a metric's points stay in order on one
 //! partition), refused lines to the dead-letter topic.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use topics::codec::encode;
-use topics::ids::fresh_id;
-use topics::kafka::{KeyedMessage, Producer};
-use topics::{Datapoint, DeadLetter};
+use topics::kafka::{DeadLetters, KeyedMessage, Producer};
+use topics::Datapoint;
 
-use crate::sources::{DatapointSink, SinkError};
+use crate::sources::{DatapointSink, Refusal, SinkError};
 
 /// Produces to Kafka; `accept` returns once the broker has every datapoint.
 #[derive(Clone)]
@@ -30,13 +27,6 @@ pub fn datapoint_records(batch: &[Datapoint]) -> Result<Vec<KeyedMessage>, SinkE
         .collect()
 }
 
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 impl DatapointSink for KafkaSink {
     async fn accept(&self, batch: Vec<Datapoint>) -> Result<(), SinkError> {
         let records = datapoint_records(&batch)?;
@@ -47,24 +37,10 @@ impl DatapointSink for KafkaSink {
         Ok(())
     }
 
-    async fn refuse(&self, source: &str, raw: Vec<u8>, reason: String) -> Result<(), SinkError> {
-        tracing::debug!(source, reason = %reason, "refused a line");
-        let letter = DeadLetter {
-            id: fresh_id(),
-            source_topic: source.to_owned(),
-            partition: None,
-            offset: None,
-            key: None,
-            payload: raw,
-            error: reason,
-            consumer: "ingest".to_owned(),
-            at_ms: now_ms(),
-        };
-        let value = encode(&letter).map_err(|e| SinkError(e.to_string()))?;
-        self.producer
-            .send(&self.deadletter_topic, source.as_bytes(), &value)
+    async fn refuse(&self, source: &str, refused: Vec<Refusal>) -> Result<(), SinkError> {
+        DeadLetters::new(self.producer.clone(), &self.deadletter_topic, "ingest")
+            .send_raw(source, &refused)
             .await
-            .map_err(|e| SinkError(e.to_string()))?;
-        Ok(())
+            .map_err(|e| SinkError(e.to_string()))
     }
 }

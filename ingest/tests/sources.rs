@@ -4,7 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use ingest::sources::{graphite_tcp, http, DatapointSink, SinkError, SourceStats};
+use ingest::connections::{HttpLimits, TcpLimits};
+use ingest::sources::{graphite_tcp, http, DatapointSink, Refusal, SinkError, SourceStats};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use topics::Datapoint;
@@ -21,11 +22,12 @@ impl DatapointSink for Collect {
         Ok(())
     }
 
-    async fn refuse(&self, source: &str, raw: Vec<u8>, reason: String) -> Result<(), SinkError> {
-        self.refused
-            .lock()
-            .unwrap()
-            .push((source.to_owned(), raw, reason));
+    async fn refuse(&self, source: &str, refused: Vec<Refusal>) -> Result<(), SinkError> {
+        self.refused.lock().unwrap().extend(
+            refused
+                .into_iter()
+                .map(|(raw, reason)| (source.to_owned(), raw, reason)),
+        );
         Ok(())
     }
 }
@@ -50,7 +52,12 @@ async fn graphite_tcp_accepts_good_lines_and_refuses_bad_ones() {
     let addr = listener.local_addr().unwrap();
     let sink = Arc::new(Collect::default());
     let stats = Arc::new(SourceStats::default());
-    let server = tokio::spawn(graphite_tcp::serve(listener, sink.clone(), stats.clone()));
+    let server = tokio::spawn(graphite_tcp::serve(
+        listener,
+        sink.clone(),
+        stats.clone(),
+        TcpLimits::default(),
+    ));
 
     let mut lines = String::new();
     for i in 0..10_000 {
@@ -113,7 +120,10 @@ async fn http_accepts_arrays_and_names_refused_elements() {
     let sink = Arc::new(Collect::default());
     let stats = Arc::new(SourceStats::default());
     let app = http::router(sink.clone(), stats.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let limits = HttpLimits::default();
+    let server = tokio::spawn(async move {
+        ingest::http_server::serve(listener, app, "http", &limits, std::future::pending()).await
+    });
 
     let (status, body) = post(addr, r#"[{"metric":"a","timestamp":1700000000,"value":1.5},{"metric":"b","timestamp":1700000060,"value":2}]"#).await;
     assert_eq!(status, 202, "{body}");
@@ -142,5 +152,17 @@ async fn http_accepts_arrays_and_names_refused_elements() {
             .collect::<Vec<_>>(),
         ["a", "b", "c"]
     );
-    assert_eq!(sink.refused.lock().unwrap().len(), 3);
+    // Each refused element is dead-lettered as sent; a body that is not an
+    // array, whole.
+    let refused = sink.refused.lock().unwrap();
+    let raw: Vec<&[u8]> = refused.iter().map(|r| r.1.as_slice()).collect();
+    assert_eq!(
+        raw,
+        [
+            &br#"{"metric":"","timestamp":1,"value":1}"#[..],
+            br#"{"metric":"d"}"#,
+            br#"{"metric":"a"}"#
+        ]
+    );
+    assert!(refused[0].2.contains("element 1 of a POST"), "{refused:?}");
 }

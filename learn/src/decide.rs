@@ -97,7 +97,7 @@ pub fn learn_series(
     } else {
         7_200
     };
-    if series.len() < 3 || first > last - (full_duration - offset) {
+    if series.len() < 3 || first > last.saturating_sub(full_duration.saturating_sub(offset)) {
         return None;
     }
     Some(series)
@@ -260,8 +260,9 @@ pub fn learn_from_unmatched(
     let rate_limited = store.for_metric(&data.metric).any(|p| {
         p.generation > 1
             && p.full_duration() >= fd
-            && p.anomaly_timestamp
-                .is_some_and(|t| (t - data.anomaly_timestamp).abs() < RATE_LIMIT_SECONDS)
+            && p.anomaly_timestamp.is_some_and(|t| {
+                t.abs_diff(data.anomaly_timestamp) < RATE_LIMIT_SECONDS.unsigned_abs()
+            })
     });
     if rate_limited {
         return Err(Skip::RateLimited);

@@ -78,7 +78,9 @@ pub fn profile_from_label(
     }
     let values: Vec<f64> = series.iter().map(|p| p.value).collect();
     let (features, features_sum) = profile_features(&values);
-    let span = series[series.len() - 1].timestamp - series[0].timestamp;
+    let span = series[series.len() - 1]
+        .timestamp
+        .saturating_sub(series[0].timestamp);
     let profile_id = label_profile_id(label.id, features_version);
     Ok(ProfileEvent {
         id: profile_event_id(profile_id, "created"),

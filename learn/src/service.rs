@@ -434,7 +434,7 @@ impl Learner {
         }
         let due_humans: Vec<(Uuid, String, HumanWork)> = lock(humans)
             .iter()
-            .filter(|(_, (_, w))| now - w.timestamp >= w.settings.valid_ts_older_than)
+            .filter(|(_, (_, w))| now.saturating_sub(w.timestamp) >= w.settings.valid_ts_older_than)
             .map(|(id, (m, w))| (*id, m.clone(), *w))
             .collect();
         for (id, metric, work) in due_humans {
@@ -481,7 +481,7 @@ impl Learner {
                 pending.remove(i);
                 continue;
             };
-            if now - work.timestamp < settings.valid_ts_older_than {
+            if now.saturating_sub(work.timestamp) < settings.valid_ts_older_than {
                 i += 1;
                 continue;
             }

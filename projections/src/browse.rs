@@ -283,10 +283,41 @@ pub struct MotifRow {
     pub area_percent_diff: Option<f64>,
 }
 
+/// Which checks' verdicts [`matches`] lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    /// Every verdict.
+    #[default]
+    All,
+    /// Verdicts on ionosphere checks: judged against the metric's profiles
+    /// (at least one checked), or carrying alerts the verdict sends or
+    /// deflects.
+    Ionosphere,
+    /// Verdicts on training checks: a check carrying no alerts that no
+    /// profile was checked against — the analyzer's check of a metric not
+    /// yet ionosphere-enabled (no enabled profile), kept so that an
+    /// operator can label it and make the first profile. Its verdict
+    /// (unmatched, by none) says nothing.
+    Training,
+}
+
+/// Whether match `x` is the verdict on a training check (see
+/// [`CheckKind::Training`]).
+fn training_verdict(x: &str) -> String {
+    format!(
+        "({x}.profiles_checked = 0 AND NOT EXISTS (SELECT 1 FROM checks tc \
+         WHERE tc.id = {x}.check_id AND {}))",
+        alerting_check("tc")
+    )
+}
+
 /// Which matches [`matches`] lists.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct MatchFilter {
+    /// Verdicts on which checks.
+    pub checks: CheckKind,
     /// A metric pattern, as [`AnomalyFilter::metric`].
     pub metric: Option<String>,
     /// Only matches naming this profile.
@@ -305,6 +336,7 @@ pub struct MatchFilter {
 impl Default for MatchFilter {
     fn default() -> Self {
         MatchFilter {
+            checks: CheckKind::All,
             metric: None,
             profile: None,
             matched_only: false,
@@ -622,6 +654,11 @@ pub async fn matches(db: &Database, filter: &MatchFilter) -> Result<Page<MatchRo
     if filter.matched_only {
         w.add_fixed("x.matched = 1");
     }
+    match filter.checks {
+        CheckKind::All => {}
+        CheckKind::Ionosphere => w.add_fixed(&format!("NOT {}", training_verdict("x"))),
+        CheckKind::Training => w.add_fixed(&training_verdict("x")),
+    }
     if let Some(since) = filter.since {
         w.add("x.match_timestamp >= ?", since);
     }
@@ -771,6 +808,65 @@ pub async fn metrics(
     rows.iter()
         .map(|r| Ok(text(r, 0)?.unwrap_or_default()))
         .collect()
+}
+
+/// One metric being received, as `skyline metrics` and the console's
+/// metrics page list it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricActivityRow {
+    pub name: String,
+    /// Its first and latest datapoint timestamps (unix seconds, data time).
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// Datapoints received in all.
+    pub datapoints: i64,
+    /// It has an active features profile (its anomalies go to fingerprint).
+    pub ionosphere_enabled: bool,
+    /// Its anomalies in the 24 hours up to its latest datapoint (data time,
+    /// so a replayed or imported history reads the same as a live one).
+    pub anomalies_24h: i64,
+}
+
+/// Every metric received (the `activity` projection) matching `pattern`
+/// (as [`AnomalyFilter::metric`]), by name, a page at a time.
+pub async fn metric_activity(
+    db: &Database,
+    pattern: Option<&str>,
+    page_no: u32,
+    per_page: u32,
+) -> Result<Page<MetricActivityRow>, Error> {
+    let paging = Paging::new(page_no, per_page);
+    let mut w = Conditions::default();
+    if let Some(pattern) = like_pattern(pattern) {
+        w.add("x.name LIKE ? ESCAPE '!'", pattern);
+    }
+    let page_sql = format!(
+        "SELECT x.name, x.first_seen, x.last_seen, x.datapoints, \
+         COALESCE(m.ionosphere_enabled, 0), \
+         (SELECT COUNT(*) FROM anomalies an WHERE an.metric_id = x.metric_id \
+          AND an.anomaly_timestamp > x.last_seen - 86400) \
+         FROM metric_activity x LEFT JOIN metrics m ON m.id = x.metric_id{} \
+         ORDER BY x.name LIMIT ? OFFSET ?",
+        w.sql()
+    );
+    let mut tx = db.pool().begin().await?;
+    let total = count(&mut tx, "metric_activity x", &w).await?;
+    let rows = page(&mut tx, &page_sql, &w, &paging, total).await?;
+    tx.commit().await?;
+    let rows = rows
+        .iter()
+        .map(|r| {
+            Ok(MetricActivityRow {
+                name: text(r, 0)?.unwrap_or_default(),
+                first_seen: r.try_get(1)?,
+                last_seen: r.try_get(2)?,
+                datapoints: r.try_get(3)?,
+                ionosphere_enabled: r.try_get::<i64, _>(4)? != 0,
+                anomalies_24h: r.try_get(5)?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(paging.wrap(total, rows))
 }
 
 /// The `LIKE` pattern (escape character `!`) for an operator's metric

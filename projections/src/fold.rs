@@ -231,7 +231,7 @@ impl<'p> Folder<'p> {
             &self.topic_names(),
             resume.clone(),
         )?;
-        tracing::info!(projection = %name, database = self.db.url(), "folding");
+        tracing::debug!(projection = %name, database = self.db.url(), "folding");
         let mut stats = FoldStats::default();
         loop {
             let batch = tokio::select! {

@@ -1,5 +1,6 @@
 //! Panorama, skyline's anomaly memory: folds the log's topics (anomalies,
-//! checks, matches, profiles, labels, alerts) into MySQL/MariaDB tables, or
+//! checks, matches, profiles, labels, alerts, and the datapoints into a
+//! list of the metrics received) into MySQL/MariaDB tables, or
 //! SQLite for the embedded default, so the console, operators' SQL and
 //! root-cause work can query every anomaly, metric, profile, match and alert.
 //!
@@ -29,7 +30,7 @@ pub mod tables;
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 use topics::names::TopicNames;
-use topics::{AlertEvent, AnomalyEvent, CheckRequest, Label, MatchResult, ProfileEvent};
+use topics::{AlertEvent, AnomalyEvent, CheckRequest, Datapoint, Label, MatchResult, ProfileEvent};
 
 pub use db::{Database, Dialect, Kind};
 pub use query::CheckForLabel;
@@ -67,6 +68,7 @@ pub struct Table {
 /// Which topic of the deployment a record came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
+    Datapoints,
     Anomalies,
     Checks,
     Matches,
@@ -79,6 +81,7 @@ impl Topic {
     /// The topic's configured name.
     pub fn name(self, names: &TopicNames) -> &str {
         match self {
+            Topic::Datapoints => &names.datapoints,
             Topic::Anomalies => &names.anomalies,
             Topic::Checks => &names.checks,
             Topic::Matches => &names.matches,
@@ -91,6 +94,7 @@ impl Topic {
     /// Which topic `name` is, under `names`.
     pub fn of(name: &str, names: &TopicNames) -> Option<Topic> {
         [
+            Topic::Datapoints,
             Topic::Anomalies,
             Topic::Checks,
             Topic::Matches,
@@ -106,6 +110,7 @@ impl Topic {
     pub fn decode(self, payload: &[u8]) -> Result<Event, topics::codec::CodecError> {
         use topics::codec::decode;
         Ok(match self {
+            Topic::Datapoints => Event::Datapoint(decode(payload)?),
             Topic::Anomalies => Event::Anomaly(decode(payload)?),
             Topic::Checks => Event::Check(decode(payload)?),
             Topic::Matches => Event::Match(decode(payload)?),
@@ -119,6 +124,7 @@ impl Topic {
 /// A decoded event of one of the folded topics.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    Datapoint(Datapoint),
     Anomaly(AnomalyEvent),
     Check(CheckRequest),
     Match(MatchResult),
@@ -158,6 +164,7 @@ pub fn all() -> Vec<Box<dyn Projection>> {
         Box::new(tables::labels::PROJECTION),
         Box::new(tables::alerts::PROJECTION),
         Box::new(tables::outcomes::Outcomes),
+        Box::new(tables::activity::Activity),
     ]
 }
 

@@ -1187,3 +1187,62 @@ async fn cost(db: &Database) {
 async fn a_page_stays_cheap_with_100000_anomalies() {
     on_both!(cost, "browse");
 }
+
+// ------------------------------------------------------ metrics received
+
+async fn metrics_received(db: &Database) {
+    let mut log = Log::new();
+    let point = |metric: &str, timestamp: i64| Datapoint {
+        metric: metric.into(),
+        timestamp,
+        value: 1.5,
+    };
+    // Two batches: web1.cpu in both, out of order within the second.
+    let first: Vec<Rec> = (0..10)
+        .map(|i| rec(Topic::Datapoints, &point("web1.cpu", T0 + 60 * i)))
+        .chain([rec(Topic::Datapoints, &point("db1.disk", T0 + 30))])
+        .collect();
+    log.fold(db, &first).await;
+    let second: Vec<Rec> = [T0 + 900, T0 - 600, T0 + 600]
+        .iter()
+        .map(|t| rec(Topic::Datapoints, &point("web1.cpu", *t)))
+        .collect();
+    log.fold(db, &second).await;
+    // An anomaly within 24 h of web1.cpu's latest point, and one before.
+    let anomalies: Vec<Rec> = [T0 + 300, T0 + 900 - 86_400]
+        .iter()
+        .map(|t| rec(Topic::Anomalies, &anomaly("web1.cpu", *t)))
+        .collect();
+    log.fold(db, &anomalies).await;
+
+    let all = browse::metric_activity(db, None, 1, 50).await.unwrap();
+    assert_eq!(all.total, 2);
+    let names: Vec<&str> = all.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["db1.disk", "web1.cpu"]);
+    let web = &all.rows[1];
+    assert_eq!((web.first_seen, web.last_seen), (T0 - 600, T0 + 900));
+    assert_eq!(web.datapoints, 13);
+    assert_eq!(web.anomalies_24h, 1);
+    assert!(!web.ionosphere_enabled);
+    let db1 = &all.rows[0];
+    assert_eq!(
+        (db1.first_seen, db1.last_seen, db1.datapoints),
+        (T0 + 30, T0 + 30, 1)
+    );
+    // The console's patterns.
+    let glob = browse::metric_activity(db, Some("WEB*"), 1, 50)
+        .await
+        .unwrap();
+    assert_eq!(glob.rows.len(), 1);
+    let sub = browse::metric_activity(db, Some("disk"), 1, 50)
+        .await
+        .unwrap();
+    assert_eq!(sub.rows[0].name, "db1.disk");
+    let second_page = browse::metric_activity(db, None, 2, 1).await.unwrap();
+    assert_eq!(second_page.rows[0].name, "web1.cpu");
+}
+
+#[tokio::test]
+async fn every_metric_received_with_its_activity() {
+    on_both!(metrics_received, "browse");
+}

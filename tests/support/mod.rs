@@ -154,20 +154,51 @@ format = "graphite"
 
     /// Starts `skyline <args> --config <this run's config>` in the background.
     pub fn spawn(&self, args: &[&str], log_name: &str) -> Child {
+        self.command(args, log_name)
+            .spawn()
+            .expect("starting skyline")
+    }
+
+    /// The command [`Run::spawn`] runs, its output going to the log
+    /// `log_name`, for a test to adjust before starting it.
+    pub fn command(&self, args: &[&str], log_name: &str) -> Command {
         let log = std::fs::File::create(self.dir.join(format!("{log_name}.log"))).unwrap();
-        Command::new(env!("CARGO_BIN_EXE_skyline"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_skyline"));
+        command
             .args(args)
             .arg("--config")
             .arg(&self.config)
             .env("SKYLINE_LOG", "info")
             .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting skyline")
+            .stderr(log);
+        command
     }
 
     pub fn log(&self, log_name: &str) -> String {
         std::fs::read_to_string(self.dir.join(format!("{log_name}.log"))).unwrap_or_default()
+    }
+
+    /// The address a source printed to the log when it started
+    /// (`<label>: addr`), waiting up to 30 s for it.
+    pub fn listening(&self, log: &str, label: &str) -> std::net::SocketAddr {
+        for _ in 0..300 {
+            if let Some(addr) = self.log(log).lines().find_map(|l| {
+                l.strip_prefix(label).map(|rest| {
+                    rest.trim()
+                        .trim_start_matches("POST http://")
+                        .split('/')
+                        .next()
+                        .unwrap_or("")
+                        .to_owned()
+                })
+            }) {
+                if let Ok(a) = addr.parse() {
+                    return a;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no {label} address in the {log} log:\n{}", self.log(log));
     }
 }
 

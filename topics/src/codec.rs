@@ -27,14 +27,15 @@
 //! | 5  | `Label` v1        | `schemas/v1/label.avsc` |
 //! | 6  | `ProfileEvent` v1 | `schemas/v1/profile.avsc` |
 //! | 7  | `AlertEvent`   | `schemas/alert.avsc`       |
-//! | 8  | `DeadLetter`   | `schemas/deadletter.avsc`  |
+//! | 8  | `DeadLetter` v1   | `schemas/v1/deadletter.avsc` |
 //! | 9  | `CheckRequest` | `schemas/check.avsc`       |
 //! | 10 | `MatchResult`  | `schemas/match.avsc`       |
 //! | 11 | `Label`        | `schemas/label.avsc`       |
 //! | 12 | `ProfileEvent` | `schemas/profile.avsc`     |
+//! | 13 | `DeadLetter`   | `schemas/deadletter.avsc`  |
 //!
-//! Ids 3–6 are the first versions of four types, still read (resolved to
-//! the current schema) but no longer written.
+//! Ids 3–6 and 8 are the first versions of five types, still read (resolved
+//! to the current schema) but no longer written.
 //!
 //! An id names one exact writer schema, forever. A later version of a type
 //! gets a new, never used id (the next free one, 9 and up); the old id stays
@@ -422,7 +423,13 @@ event!(
     [(6, "v1/profile.avsc")]
 );
 event!(AlertEvent, 7, "AlertEvent", "alert.avsc");
-event!(DeadLetter, 8, "DeadLetter", "deadletter.avsc");
+event!(
+    DeadLetter,
+    13,
+    "DeadLetter",
+    "deadletter.avsc",
+    [(8, "v1/deadletter.avsc")]
+);
 
 /// `Datapoint` by hand: the record is `string metric, long timestamp, double
 /// value`, so its Avro body is a zigzag-varint length and the UTF-8 bytes,

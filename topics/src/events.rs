@@ -104,7 +104,7 @@ impl CheckRequest {
     pub fn full_duration(&self) -> i64 {
         self.full_duration
             .unwrap_or_else(|| match (self.series.first(), self.series.last()) {
-                (Some(a), Some(b)) => b.timestamp - a.timestamp,
+                (Some(a), Some(b)) => b.timestamp.saturating_sub(a.timestamp),
                 _ => 0,
             })
     }
@@ -325,7 +325,9 @@ pub struct AlertEvent {
 }
 
 /// A message a consumer could not use (`skyline.deadletter`, key: the
-/// source topic). The raw bytes are kept so nothing accepted is lost.
+/// source topic). The raw bytes are kept so nothing accepted is lost; a
+/// letter made with [`DeadLetter::fitted`] always fits the producer's
+/// message limit (version 2 of the schema: see `SCHEMAS.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetter {
     /// Fresh UUID v7.
@@ -345,4 +347,62 @@ pub struct DeadLetter {
     /// Which consumer refused it.
     pub consumer: String,
     pub at_ms: i64,
+    /// Length of the whole value; more than `payload.len()` when cut.
+    pub payload_length: Option<i64>,
+    /// Lowercase hex SHA-256 of the whole value.
+    pub payload_sha256: Option<String>,
+    /// Length of the whole key; more than `key.len()` when cut.
+    pub key_length: Option<i64>,
+}
+
+impl DeadLetter {
+    /// Most bytes of a refused value a letter carries.
+    pub const MAX_PAYLOAD: usize = 256 * 1024;
+    /// Most bytes of a refused key a letter carries.
+    pub const MAX_KEY: usize = 4 * 1024;
+    /// Most bytes of the reason a letter carries.
+    pub const MAX_ERROR: usize = 64 * 1024;
+
+    /// This letter cut to fit any producer's message limit (librdkafka's
+    /// and a broker's default is 1 MB; a fitted letter stays under 330 KiB,
+    /// as the topic and consumer names are short): the payload to its first
+    /// [`Self::MAX_PAYLOAD`] bytes, the key to [`Self::MAX_KEY`], the error
+    /// to [`Self::MAX_ERROR`] (on a character boundary, saying how much was
+    /// left out). The whole value's length and SHA-256, and the whole key's
+    /// length, are recorded first, so a cut letter can still be matched
+    /// with its original. A letter too big to produce would otherwise stop
+    /// the consumer that refused the message, on every restart.
+    pub fn fitted(mut self) -> Self {
+        if self.payload_length.is_none() {
+            self.payload_length = Some(self.payload.len() as i64);
+            self.payload_sha256 = Some(sha256_hex(&self.payload));
+        }
+        self.payload.truncate(Self::MAX_PAYLOAD);
+        if let Some(key) = &mut self.key {
+            self.key_length.get_or_insert(key.len() as i64);
+            key.truncate(Self::MAX_KEY);
+        }
+        self.error = excerpt(&self.error, Self::MAX_ERROR);
+        self
+    }
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// `text` if it is at most `max` bytes long, else its head (cut on a
+/// character boundary) followed by how many bytes were left out, the whole
+/// within `max` bytes plus that short note.
+pub fn excerpt(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &text[..end], text.len() - end)
 }

@@ -37,7 +37,7 @@
 //! Nothing here relies on a partition's high watermark to decide that a
 //! consumer has caught up: the tansu broker used in tests under-reports it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 use std::future::Future;
 use std::ops::Deref;
@@ -47,7 +47,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures::stream::{FuturesOrdered, StreamExt};
 use futures::FutureExt;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, RebalanceProtocol, StreamConsumer,
@@ -61,7 +61,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::events::DeadLetter;
+use crate::events::{excerpt, DeadLetter};
 
 /// How skyline reaches Kafka. The `[kafka]` section of the configuration
 /// file; every field has a default.
@@ -93,6 +93,10 @@ pub struct KafkaConfig {
     /// 6,000 to 300,000 by default. Joining a group on tansu takes about half
     /// of it, so tests use the smallest.
     pub session_timeout_ms: u32,
+    /// How long (ms) a service waits at start for any broker to answer
+    /// before it stops with "cannot reach Kafka at …" instead of retrying
+    /// in silence.
+    pub reach_timeout_ms: u32,
     /// Raw librdkafka properties applied to every client after skyline's own,
     /// so they win (for example `security.protocol`, `sasl.*`,
     /// `compression.type`, `delivery.timeout.ms`).
@@ -109,6 +113,7 @@ impl Default for KafkaConfig {
             replication_factor: 1,
             fetch_wait_max_ms: 50,
             session_timeout_ms: 10_000,
+            reach_timeout_ms: 5_000,
             extra: BTreeMap::new(),
         }
     }
@@ -169,6 +174,14 @@ pub enum Error {
         topic: String,
         code: RDKafkaErrorCode,
     },
+    /// No broker answered at start (wrong address, broker down, a
+    /// firewall): `step` is what skyline was about to do.
+    #[error("cannot reach Kafka at {servers} ({step}): {reason}")]
+    Unreachable {
+        servers: String,
+        step: String,
+        reason: String,
+    },
     /// A topic was created but did not show up in the metadata in time.
     #[error("topic {topic} not visible in the broker's metadata after {waited:?}")]
     TopicNotVisible { topic: String, waited: Duration },
@@ -178,10 +191,13 @@ pub enum Error {
     InvalidTopic(String),
     /// A consumer's handler kept failing on the same batch; nothing of the
     /// batch was committed.
-    #[error("handler failed {attempts} times on a batch of {records} records: {message}")]
+    #[error("handler failed {attempts} times on a batch of {records} records ({at}): {message}")]
     Handler {
         attempts: u32,
         records: usize,
+        /// Where the batch lies: topic, partition and offsets
+        /// ([`Batch::span`]).
+        at: String,
         message: String,
     },
     /// A dead letter could not be encoded.
@@ -208,6 +224,118 @@ fn now_ms() -> i64 {
 }
 
 // ---------------------------------------------------------------------------
+// Client logs
+
+/// Logs librdkafka's global errors by what they mean to an operator. Losing
+/// every broker connection (`AllBrokersDown`, a transport failure) happens
+/// whenever a broker restarts, and at shutdown when the embedded broker
+/// stops before the last client; librdkafka reconnects by itself, so these
+/// are warnings. Anything else is an error.
+fn log_client_error(client: &str, error: &RdKafkaError, reason: &str) {
+    let transient = matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure)
+    );
+    if transient {
+        tracing::warn!(client, error = %error, "{reason}");
+    } else {
+        tracing::error!(client, error = %error, "{reason}");
+    }
+}
+
+/// The context of skyline's producers, admin clients and metadata readers:
+/// librdkafka's log lines as rdkafka forwards them, its global errors
+/// through [`log_client_error`].
+#[derive(Clone, Copy, Default)]
+pub struct LoggingContext;
+
+impl ClientContext for LoggingContext {
+    fn error(&self, error: RdKafkaError, reason: &str) {
+        log_client_error("client", &error, reason);
+    }
+}
+
+/// A context that keeps the last global error instead of logging it, for
+/// [`ensure_reachable`] to report in its one line.
+#[derive(Default)]
+struct ProbeContext {
+    last_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for ProbeContext {
+    fn error(&self, error: RdKafkaError, reason: &str) {
+        let mut slot = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
+        // librdkafka's reason names the broker and the cause ("Connect to
+        // ipv4#127.0.0.1:1 failed: Connection refused"); the error code only
+        // says that all brokers are down.
+        let text = if reason.is_empty() {
+            error.to_string()
+        } else {
+            reason.to_owned()
+        };
+        if slot.is_none()
+            || !matches!(
+                error.rdkafka_error_code(),
+                Some(RDKafkaErrorCode::AllBrokersDown)
+            )
+        {
+            *slot = Some(text);
+        }
+    }
+
+    fn log(&self, _level: rdkafka::config::RDKafkaLogLevel, _fac: &str, _message: &str) {}
+}
+
+impl ConsumerContext for ProbeContext {}
+impl ConsumerContext for LoggingContext {}
+
+/// Checks that a broker at [`KafkaConfig::bootstrap_servers`] answers a
+/// metadata request within [`KafkaConfig::reach_timeout_ms`]. `step` says
+/// what skyline was about to do; it is part of the [`Error::Unreachable`]
+/// line, with the address and librdkafka's reason. Services call this
+/// first, so a wrong address is one clear line within seconds rather than
+/// a minute of retries ending in a timeout.
+pub async fn ensure_reachable(config: &KafkaConfig, step: &str) -> Result<(), Error> {
+    let timeout = Duration::from_millis(u64::from(config.reach_timeout_ms.max(100)));
+    let probe: BaseConsumer<ProbeContext> = config
+        .client_config(&[("reconnect.backoff.max.ms", "1000")])
+        .create_with_context(ProbeContext::default())?;
+    let answered = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let outcome = probe.fetch_metadata(None, timeout).map(|_| ());
+        let waited = started.elapsed();
+        if outcome.is_err() {
+            // Global errors reach the context only when the client is
+            // polled: collect the one that says why.
+            let _ = probe.poll(Duration::from_millis(200));
+        }
+        let last = probe
+            .context()
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        (outcome, last, waited)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?;
+    match answered {
+        (Ok(()), _, _) => Ok(()),
+        (Err(e), last, waited) => {
+            let mut reason = last.unwrap_or_else(|| e.to_string());
+            if waited >= timeout {
+                reason.push_str(&format!(" (no answer within {timeout:?})"));
+            }
+            Err(Error::Unreachable {
+                servers: config.bootstrap_servers.clone(),
+                step: step.to_owned(),
+                reason,
+            })
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Producer
 
 /// Where the broker stored a message.
@@ -222,7 +350,7 @@ pub struct Delivered {
 /// 5 ms linger. Cheap to clone; clones share one connection.
 #[derive(Clone)]
 pub struct Producer {
-    inner: FutureProducer,
+    inner: FutureProducer<LoggingContext>,
 }
 
 /// How many messages [`Producer::send_batch`] keeps waiting for delivery at
@@ -242,7 +370,7 @@ impl Producer {
             ("queue.buffering.max.kbytes", "1048576"),
         ]);
         Ok(Producer {
-            inner: cc.create()?,
+            inner: cc.create_with_context(LoggingContext)?,
         })
     }
 
@@ -363,9 +491,15 @@ pub async fn ensure_topics(
         return Ok(());
     }
     let partitions = partitions.unwrap_or(config.partitions).max(1);
-    let admin: AdminClient<DefaultClientContext> = config.client_config(&[]).create()?;
+    let admin: AdminClient<LoggingContext> = config
+        .client_config(&[])
+        .create_with_context(LoggingContext)?;
+    // Ask only for the topics not there yet: some brokers (tansu) log every
+    // refused creation of an existing topic as an error.
+    let existing = existing_topics(config).await?;
     let new: Vec<NewTopic<'_>> = names
         .iter()
+        .filter(|n| !existing.contains(**n))
         .map(|n| {
             NewTopic::new(
                 n,
@@ -375,12 +509,21 @@ pub async fn ensure_topics(
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    for result in admin.create_topics(&new, &options).await? {
+    let created = if new.is_empty() {
+        Vec::new()
+    } else {
+        admin.create_topics(&new, &options).await?
+    };
+    let mut made = Vec::new();
+    for result in created {
         match result {
-            Ok(topic) => tracing::info!(%topic, partitions, "created topic"),
+            Ok(topic) => made.push(topic),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => return Err(Error::CreateTopic { topic, code }),
         }
+    }
+    if !made.is_empty() {
+        tracing::info!(topics = %made.join(", "), partitions, "created topics");
     }
 
     // Creation is asynchronous on some brokers: wait until the metadata shows
@@ -422,13 +565,33 @@ pub async fn ensure_topics(
     .map_err(|e| Error::Task(e.to_string()))?
 }
 
+/// The topics the cluster has (with at least one partition).
+async fn existing_topics(config: &KafkaConfig) -> Result<BTreeSet<String>, Error> {
+    let consumer: BaseConsumer<LoggingContext> = config
+        .client_config(&[])
+        .create_with_context(LoggingContext)?;
+    tokio::task::spawn_blocking(move || -> Result<BTreeSet<String>, Error> {
+        let metadata = consumer.fetch_metadata(None, Duration::from_secs(10))?;
+        Ok(metadata
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+            .map(|t| t.name().to_owned())
+            .collect())
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+}
+
 /// The partitions of `topic` and their low and high watermarks, as
 /// `(partition, low, high)`. The high watermark is a hint only (some
 /// brokers under-report it): use it for progress, not to decide that a
 /// reader has caught up.
 pub async fn partitions(config: &KafkaConfig, topic: &str) -> Result<Vec<(i32, i64, i64)>, Error> {
     check_topic(topic)?;
-    let consumer: BaseConsumer = config.client_config(&[]).create()?;
+    let consumer: BaseConsumer<LoggingContext> = config
+        .client_config(&[])
+        .create_with_context(LoggingContext)?;
     let topic = topic.to_owned();
     tokio::task::spawn_blocking(move || -> Result<Vec<(i32, i64, i64)>, Error> {
         let timeout = Duration::from_secs(10);
@@ -451,6 +614,258 @@ pub async fn partitions(config: &KafkaConfig, topic: &str) -> Result<Vec<(i32, i
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))?
+}
+
+/// The next offsets consumer group `group_id` has committed on each
+/// partition of `topic` (partitions without a commit are left out). Reads
+/// them without joining the group, so it does not disturb its members.
+pub async fn committed_offsets(
+    config: &KafkaConfig,
+    group_id: &str,
+    topic: &str,
+) -> Result<BTreeMap<i32, i64>, Error> {
+    check_topic(topic)?;
+    let consumer: BaseConsumer<LoggingContext> = config
+        .client_config(&[("group.id", group_id), ("enable.auto.commit", "false")])
+        .create_with_context(LoggingContext)?;
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || -> Result<BTreeMap<i32, i64>, Error> {
+        let timeout = Duration::from_secs(10);
+        let metadata = consumer.fetch_metadata(Some(&topic), timeout)?;
+        let mut tpl = TopicPartitionList::new();
+        for t in metadata.topics().iter().filter(|t| t.error().is_none()) {
+            for p in t.partitions() {
+                tpl.add_partition(&topic, p.id());
+            }
+        }
+        if tpl.count() == 0 {
+            return Ok(BTreeMap::new());
+        }
+        let committed = consumer.committed_offsets(tpl, timeout)?;
+        Ok(committed
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(o) => Some((e.partition(), o)),
+                _ => None,
+            })
+            .collect())
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+}
+
+/// One partition's part of [`read_range`]: the records from `from` up to,
+/// not including, `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionRange {
+    pub partition: i32,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// Reads the records of `topic` within `ranges` (a consumer outside any
+/// group's membership, named `name` in logs) and hands them to `on_batch`
+/// in offset order per partition; returns how many it handed over. It ends
+/// when every partition reached its `to` — a known offset, such as a
+/// group's commit, so it never relies on the broker's high watermark. A
+/// partition whose records stop coming for `idle` before its `to` (offsets
+/// removed by retention or compaction, transaction markers) ends there,
+/// with a warning.
+pub async fn read_range<F, Fut, E>(
+    config: &KafkaConfig,
+    name: &str,
+    topic: &str,
+    ranges: &[PartitionRange],
+    idle: Duration,
+    on_batch: F,
+) -> Result<u64, E>
+where
+    F: FnMut(Vec<Record>) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: From<Error>,
+{
+    // Per partition: the next offset to read and where to stop.
+    let mut left: BTreeMap<i32, (i64, i64)> = ranges
+        .iter()
+        .filter(|r| r.from < r.to)
+        .map(|r| (r.partition, (r.from, r.to)))
+        .collect();
+    let start: Vec<(String, i32, i64)> = left
+        .iter()
+        .map(|(p, (from, _))| (topic.to_owned(), *p, *from))
+        .collect();
+    let keep = |batch: &Batch| {
+        let mut records = Vec::with_capacity(batch.len());
+        for record in batch.iter() {
+            let Some((next, to)) = left.get_mut(&record.partition) else {
+                continue;
+            };
+            if record.offset < *to {
+                *next = record.offset + 1;
+                records.push(record.clone());
+            }
+            if *next >= *to || record.offset + 1 >= *to {
+                left.remove(&record.partition);
+            }
+        }
+        Kept {
+            records,
+            done: left.is_empty(),
+        }
+    };
+    let (handed, idled) = read_bounded(config, name, &start, idle, keep, on_batch).await?;
+    if idled {
+        tracing::warn!(
+            reader = name, %topic, partitions = ?left,
+            "no record for {idle:?} before the end of the range; reading stops here"
+        );
+    }
+    Ok(handed)
+}
+
+/// Reads every record of `topic` that was on the log when it started and
+/// hands them to `on_batch` in offset order per partition; returns how
+/// many. Each partition ends at the high watermark reported at start, so a
+/// topic still being written to (ingest running) is read to a fixed end,
+/// not until it goes quiet.
+///
+/// Some brokers under-report the high watermark (tansu reports 1 for a
+/// partition of thousands of records). A record beyond the reported end
+/// whose timestamp is not after the start shows it: that partition then
+/// ends at its first record stamped after the start, or after `idle`
+/// without a record of its own — the documented fallback.
+pub async fn read_to_end<F, Fut, E>(
+    config: &KafkaConfig,
+    name: &str,
+    topic: &str,
+    idle: Duration,
+    on_batch: F,
+) -> Result<u64, E>
+where
+    F: FnMut(Vec<Record>) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: From<Error>,
+{
+    /// Where a partition's read ends.
+    enum End {
+        /// At this offset, as the broker reported it.
+        At(i64),
+        /// At the first record stamped after the start, or when idle.
+        AfterStart,
+    }
+    let started_ms = now_ms();
+    let parts = partitions(config, topic).await?;
+    let mut left: BTreeMap<i32, End> = parts
+        .iter()
+        .filter(|(_, low, high)| high > low)
+        .map(|(p, _, high)| (*p, End::At(*high)))
+        .collect();
+    let start: Vec<(String, i32, i64)> = parts
+        .iter()
+        .filter(|(p, _, _)| left.contains_key(p))
+        .map(|(p, low, _)| (topic.to_owned(), *p, *low))
+        .collect();
+    let mut last_record: BTreeMap<i32, Instant> = BTreeMap::new();
+    let keep = |batch: &Batch| {
+        // A partition that reaches its reported end is done only once the
+        // whole batch is seen: a record beyond the end may be in it.
+        let mut finished: BTreeSet<i32> = BTreeSet::new();
+        let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut records = Vec::with_capacity(batch.len());
+        for record in batch.iter() {
+            let p = record.partition;
+            let Some(end) = left.get_mut(&p).filter(|_| !finished.contains(&p)) else {
+                continue;
+            };
+            let after_start = record.timestamp_ms.is_some_and(|t| t > started_ms);
+            match end {
+                End::At(to) if record.offset < *to => {}
+                // Beyond the reported end yet already there at the start:
+                // the broker under-reported.
+                End::At(_) | End::AfterStart if !after_start => *end = End::AfterStart,
+                End::At(_) | End::AfterStart => {
+                    finished.insert(p);
+                    continue;
+                }
+            }
+            next.insert(p, record.offset + 1);
+            records.push(record.clone());
+        }
+        for p in next.keys() {
+            last_record.insert(*p, Instant::now());
+        }
+        left.retain(|p, end| {
+            let reached = match end {
+                End::At(to) => next.get(p).is_some_and(|n| n >= to),
+                // Other partitions may be busy while this one is quiet.
+                End::AfterStart => last_record.get(p).is_some_and(|t| t.elapsed() >= idle),
+            };
+            !finished.contains(p) && !reached
+        });
+        Kept {
+            records,
+            done: left.is_empty(),
+        }
+    };
+    let (handed, idled) = read_bounded(config, name, &start, idle, keep, on_batch).await?;
+    if idled && left.values().any(|e| matches!(e, End::At(_))) {
+        tracing::warn!(
+            reader = name, %topic,
+            "no record for {idle:?} before the reported end; reading stops here"
+        );
+    }
+    Ok(handed)
+}
+
+/// What a bounded reader keeps of a batch, and whether it has all it wants.
+struct Kept {
+    records: Vec<Record>,
+    done: bool,
+}
+
+/// The loop of [`read_range`] and [`read_to_end`]: reads the partitions
+/// from `start` (a consumer outside any group), hands what `keep` keeps of
+/// each batch to `on_batch`, and ends when `keep` says it is done or after
+/// `idle` without a record. Returns the records handed over and whether
+/// it ended idle.
+async fn read_bounded<K, F, Fut, E>(
+    config: &KafkaConfig,
+    name: &str,
+    start: &[(String, i32, i64)],
+    idle: Duration,
+    mut keep: K,
+    mut on_batch: F,
+) -> Result<(u64, bool), E>
+where
+    K: FnMut(&Batch) -> Kept,
+    F: FnMut(Vec<Record>) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: From<Error>,
+{
+    if start.is_empty() {
+        return Ok((0, false));
+    }
+    let group = format!("{name}-{}", Uuid::now_v7());
+    let consumer = Consumer::assigned(config, &config.group_id(&group), name, start)?;
+    let mut handed = 0u64;
+    let outcome = loop {
+        let Ok(batch) = tokio::time::timeout(idle, consumer.next_batch(10_000)).await else {
+            break Ok((handed, true));
+        };
+        let Kept { records, done } = keep(&batch);
+        handed += records.len() as u64;
+        if !records.is_empty() {
+            if let Err(e) = on_batch(records).await {
+                break Err(e);
+            }
+        }
+        if done {
+            break Ok((handed, false));
+        }
+    };
+    consumer.close().await;
+    outcome
 }
 
 // ---------------------------------------------------------------------------
@@ -515,6 +930,26 @@ impl From<Vec<Record>> for Batch {
 }
 
 impl Batch {
+    /// Where the batch lies, for logs and errors: `topic[partition]
+    /// offsets first..=last` per partition, comma-separated.
+    pub fn span(&self) -> String {
+        let mut spans: BTreeMap<(&str, i32), (i64, i64)> = BTreeMap::new();
+        for r in self.0.iter() {
+            let span = spans
+                .entry((r.topic.as_str(), r.partition))
+                .or_insert((r.offset, r.offset));
+            span.0 = span.0.min(r.offset);
+            span.1 = span.1.max(r.offset);
+        }
+        spans
+            .iter()
+            .map(|((topic, partition), (first, last))| {
+                format!("{topic}[{partition}] offsets {first}..={last}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The offsets to commit once this batch is done: per topic and
     /// partition, one past the highest offset seen.
     pub fn next_offsets(&self) -> BTreeMap<(String, i32), i64> {
@@ -582,7 +1017,11 @@ pub struct GroupContext {
     resume: Option<ResumePositions>,
 }
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    fn error(&self, error: RdKafkaError, reason: &str) {
+        log_client_error(&self.name, &error, reason);
+    }
+}
 
 impl ConsumerContext for GroupContext {
     // Replaces rdkafka's default rebalance (which calls assign/unassign with
@@ -615,7 +1054,7 @@ impl ConsumerContext for GroupContext {
                         }
                     }
                 }
-                tracing::info!(consumer = %self.name, partitions = tpl.count(), "partitions assigned");
+                tracing::debug!(consumer = %self.name, partitions = tpl.count(), "partitions assigned");
                 if cooperative {
                     base_consumer.incremental_assign(tpl)
                 } else {
@@ -623,7 +1062,7 @@ impl ConsumerContext for GroupContext {
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                tracing::info!(consumer = %self.name, partitions = tpl.count(), "partitions revoked");
+                tracing::debug!(consumer = %self.name, partitions = tpl.count(), "partitions revoked");
                 if cooperative {
                     base_consumer.incremental_unassign(tpl)
                 } else {
@@ -875,6 +1314,7 @@ impl Consumer {
                         break Err(Error::Handler {
                             attempts: attempt,
                             records: batch.len(),
+                            at: batch.span(),
                             message: e.to_string(),
                         })
                     }
@@ -951,32 +1391,88 @@ impl DeadLetters {
     /// returning once the broker has it (so the record's offset may then be
     /// committed).
     pub async fn send(&self, record: &Record, error: &(dyn Display + Sync)) -> Result<(), Error> {
-        let error = error.to_string();
+        self.send_all(&[(record, error.to_string())]).await
+    }
+
+    /// Dead-letters every `(record, reason)` of `refused` in one pipelined
+    /// produce (one round trip for the lot rather than one per record),
+    /// returning once the broker has them all. One WARN names how many, the
+    /// first one's place and its reason.
+    pub async fn send_all(&self, refused: &[(&Record, String)]) -> Result<(), Error> {
+        let Some((first, reason)) = refused.first() else {
+            return Ok(());
+        };
         tracing::warn!(
-            consumer = %self.consumer, topic = %record.topic, partition = record.partition,
-            offset = record.offset, error = %error, "dead-lettering a record"
+            consumer = %self.consumer, topic = %first.topic, partition = first.partition,
+            offset = first.offset, count = refused.len(), error = %excerpt(reason, 500),
+            "dead-lettering records"
         );
-        let letter = DeadLetter {
+        let letters = refused.iter().map(|(record, error)| {
+            let letter = self.letter(&record.topic, record.payload(), error);
+            DeadLetter {
+                partition: Some(record.partition),
+                offset: Some(record.offset),
+                key: record.key.clone(),
+                ..letter
+            }
+        });
+        self.produce(letters).await
+    }
+
+    /// Dead-letters what a source outside Kafka refused (a Graphite line, an
+    /// HTTP body or element): each `(raw bytes, reason)` of `refused`, with
+    /// `source` (`"http"`, `"graphite-tcp:<peer>"`) as the source topic and
+    /// no partition or offset, in one pipelined produce.
+    pub async fn send_raw(&self, source: &str, refused: &[(Vec<u8>, String)]) -> Result<(), Error> {
+        let Some((_, reason)) = refused.first() else {
+            return Ok(());
+        };
+        tracing::debug!(
+            consumer = %self.consumer, source, count = refused.len(), error = %excerpt(reason, 500),
+            "dead-lettering refused input"
+        );
+        let letters = refused
+            .iter()
+            .map(|(raw, error)| self.letter(source, raw, error));
+        self.produce(letters).await
+    }
+
+    /// A fitted letter for `payload` refused for `error`, read from
+    /// `source_topic` (no partition, offset or key yet).
+    fn letter(&self, source_topic: &str, payload: &[u8], error: &str) -> DeadLetter {
+        // Copy no more than a fitted letter keeps; length and hash are the
+        // whole value's.
+        let head = &payload[..payload.len().min(DeadLetter::MAX_PAYLOAD)];
+        DeadLetter {
             id: Uuid::now_v7(),
-            source_topic: record.topic.clone(),
-            partition: Some(record.partition),
-            offset: Some(record.offset),
-            key: record.key.clone(),
-            payload: record.payload().to_vec(),
-            error,
+            source_topic: source_topic.to_owned(),
+            partition: None,
+            offset: None,
+            key: None,
+            payload: head.to_vec(),
+            error: excerpt(error, DeadLetter::MAX_ERROR),
             consumer: self.consumer.clone(),
             at_ms: now_ms(),
-        };
-        let bytes = crate::codec::encode(&letter).map_err(|e| Error::Encode(e.to_string()))?;
-        self.producer
-            .send(&self.topic, record.topic.as_bytes(), &bytes)
-            .await?;
+            payload_length: Some(payload.len() as i64),
+            payload_sha256: Some(crate::events::sha256_hex(payload)),
+            key_length: None,
+        }
+    }
+
+    async fn produce(&self, letters: impl Iterator<Item = DeadLetter>) -> Result<(), Error> {
+        let mut messages = Vec::new();
+        for letter in letters {
+            let letter = letter.fitted();
+            let bytes = crate::codec::encode(&letter).map_err(|e| Error::Encode(e.to_string()))?;
+            messages.push((letter.source_topic.into_bytes(), bytes));
+        }
+        self.producer.send_batch(&self.topic, messages).await?;
         Ok(())
     }
 
-    /// Decodes every record of `records` with `decode`; each one it refuses
-    /// is dead-lettered (and awaited) and left out. Returns the records that
-    /// decoded, with their values, in order.
+    /// Decodes every record of `records` with `decode`; those it refuses
+    /// are dead-lettered together (and awaited) and left out. Returns the
+    /// records that decoded, with their values, in order.
     pub async fn decode_batch<'b, T, E, D>(
         &self,
         records: &'b [Record],
@@ -987,16 +1483,15 @@ impl DeadLetters {
         E: Display,
     {
         let mut good = Vec::with_capacity(records.len());
+        let mut refused = Vec::new();
         for record in records {
             match decode(record) {
                 Ok(value) => good.push((record, value)),
-                Err(e) => {
-                    // Rendered first: the error type need not be Send.
-                    let reason = e.to_string();
-                    self.send(record, &reason).await?
-                }
+                // Rendered at once: the error type need not be Send.
+                Err(e) => refused.push((record, e.to_string())),
             }
         }
+        self.send_all(&refused).await?;
         Ok(good)
     }
 }

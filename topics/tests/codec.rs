@@ -409,6 +409,11 @@ fn dead_letters() -> Vec<DeadLetter> {
             error: "bad magic byte 0xff".into(),
             consumer: "window-folder".into(),
             at_ms: 1_700_000_000_000,
+            payload_length: Some(7),
+            payload_sha256: Some(
+                "61e3c8ef1d1fc4b7f3f3d7e6ee5b4ed8b0d1e5bd0b0e0c9c6a3d2f3b1c9e8a7f".into(),
+            ),
+            key_length: Some(20),
         },
         DeadLetter {
             id: uuid(71),
@@ -420,6 +425,9 @@ fn dead_letters() -> Vec<DeadLetter> {
             error: "empty message".into(),
             consumer: "learn".into(),
             at_ms: 0,
+            payload_length: None,
+            payload_sha256: None,
+            key_length: None,
         },
         DeadLetter {
             id: uuid(72),
@@ -431,6 +439,9 @@ fn dead_letters() -> Vec<DeadLetter> {
             error: String::new(),
             consumer: String::new(),
             at_ms: -1,
+            payload_length: Some(i64::MAX),
+            payload_sha256: Some(String::new()),
+            key_length: Some(0),
         },
     ]
 }
@@ -684,7 +695,7 @@ fn schema_ids_are_the_documented_ones() {
             (11, "Label"),
             (12, "ProfileEvent"),
             (7, "AlertEvent"),
-            (8, "DeadLetter"),
+            (13, "DeadLetter"),
         ]
     );
     // The first versions stay readable under their own ids.
@@ -693,6 +704,7 @@ fn schema_ids_are_the_documented_ones() {
     assert_eq!(earlier(MatchResult::EARLIER_SCHEMAS), [4]);
     assert_eq!(earlier(Label::EARLIER_SCHEMAS), [5]);
     assert_eq!(earlier(ProfileEvent::EARLIER_SCHEMAS), [6]);
+    assert_eq!(earlier(DeadLetter::EARLIER_SCHEMAS), [8]);
 }
 
 #[test]
@@ -1277,11 +1289,13 @@ fn first_version_messages_decode_with_defaults_for_the_new_fields() {
         MatchResult::EARLIER_SCHEMAS[0].1,
         Label::EARLIER_SCHEMAS[0].1,
         ProfileEvent::EARLIER_SCHEMAS[0].1,
+        DeadLetter::EARLIER_SCHEMAS[0].1,
     ] {
         let new = match schema().name().map(|n| n.name()) {
             Some("CheckRequest") => CheckRequest::schema(),
             Some("MatchResult") => MatchResult::schema(),
             Some("Label") => Label::schema(),
+            Some("DeadLetter") => DeadLetter::schema(),
             _ => ProfileEvent::schema(),
         };
         let compat = SchemaCompatibility::can_read(schema(), new).unwrap();
@@ -1317,6 +1331,52 @@ fn first_version_messages_decode_with_defaults_for_the_new_fields() {
     assert_eq!(
         (old.learn, old.learn_settings, old.validated),
         (false, None, false)
+    );
+
+    let letter = dead_letters().remove(0);
+    let old: DeadLetter = decode(&as_version_one(&letter)).unwrap();
+    assert_eq!((&old.payload, &old.error), (&letter.payload, &letter.error));
+    assert_eq!(
+        (old.payload_length, old.payload_sha256, old.key_length),
+        (None, None, None)
+    );
+}
+
+#[test]
+fn fitted_dead_letters_fit_and_say_what_was_cut() {
+    let payload = vec![b'Z'; 600_000];
+    let letter = DeadLetter {
+        key: Some(vec![b'k'; 10_000]),
+        payload: payload.clone(),
+        error: format!("{}é", "e".repeat(DeadLetter::MAX_ERROR - 1)),
+        ..dead_letters().remove(1)
+    }
+    .fitted();
+    assert_eq!(letter.payload, &payload[..DeadLetter::MAX_PAYLOAD]);
+    assert_eq!(letter.payload_length, Some(600_000));
+    assert_eq!(
+        letter.payload_sha256.as_deref(),
+        Some(topics::sha256_hex(&payload).as_str())
+    );
+    assert_eq!(letter.payload_sha256.as_ref().unwrap().len(), 64);
+    assert_eq!(
+        (letter.key.as_ref().unwrap().len(), letter.key_length),
+        (DeadLetter::MAX_KEY, Some(10_000))
+    );
+    // Cut on a character boundary ("é" is two bytes and does not fit).
+    assert!(
+        letter.error.ends_with("e… (2 more bytes)"),
+        "{}",
+        &letter.error[65_000..]
+    );
+    assert!(encode(&letter).unwrap().len() < 330 * 1024);
+
+    // A small letter is kept whole, its length and hash recorded.
+    let small = dead_letters().remove(1).fitted();
+    assert_eq!(small.payload_length, Some(0));
+    assert_eq!(
+        small.payload_sha256.as_deref(),
+        Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     );
 }
 

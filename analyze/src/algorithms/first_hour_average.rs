@@ -12,8 +12,8 @@ pub fn first_hour_average(timestamps: &[i64], values: &[f64], full_duration: i64
     let Some(&t_last) = timestamps.last() else {
         return Vote::Error;
     };
-    let lo = t_last - full_duration;
-    let hi = lo + 3600;
+    let lo = t_last.saturating_sub(full_duration);
+    let hi = lo.saturating_add(3600);
     // Timestamps are sorted: the hour is one contiguous run.
     let start = timestamps.partition_point(|&t| t <= lo);
     let end = timestamps.partition_point(|&t| t < hi);

@@ -20,8 +20,8 @@ const MIN_SAMPLE: usize = 20;
 /// (`maxlag 10 > nobs/2 - 2`); that surfaces here as [`Vote::Error`], the
 /// reference's `None`.
 pub fn ks_test(timestamps: &[i64], values: &[f64], now: i64) -> Vote {
-    let ref_start = timestamps.partition_point(|&t| t < now - 3600);
-    let probe_start = timestamps.partition_point(|&t| t < now - 600);
+    let ref_start = timestamps.partition_point(|&t| t < now.saturating_sub(3600));
+    let probe_start = timestamps.partition_point(|&t| t < now.saturating_sub(600));
     let reference = &values[ref_start..probe_start];
     let probe = &values[probe_start..];
     if reference.len() < MIN_SAMPLE || probe.len() < MIN_SAMPLE {

@@ -1,18 +1,27 @@
-//! The HTML pages, rendered on the server with maud (which escapes every
-//! interpolated value, so a metric named `<script>` shows as text). Each
-//! page renders a [`crate::views`] value; graphs are inline SVG from
-//! [`crate::graph`]. The only script is `/assets/console.js`
-//! (confirmations and the layers form's checks before submit): every page
-//! works without it.
+//! The console's pages, one module each: its handlers — the HTML page and
+//! its JSON twin under `/api/v1`, side by side — in `mod.rs`, its HTML in
+//! `html.rs`. Each handler states who may ask (an extractor of
+//! [`crate::access`]), gathers its [`crate::views`] value and hands it to
+//! [`crate::reply`], which renders it or serves it as JSON.
+//!
+//! The HTML is rendered on the server with maud (which escapes every
+//! interpolated value, so a metric named `<script>` shows as text); graphs
+//! are inline SVG from [`crate::graph`]. The only script is
+//! `/assets/console.js` (confirmations and the layers form's checks before
+//! submit): every page works without it. This module holds what the pages
+//! share: the frame around them ([`layout`]), the error page, and how
+//! times, durations and values read.
 
 pub mod anomalies;
 pub mod login;
 pub mod matches;
+pub mod metrics;
 pub mod profiles;
 pub mod training;
 
 use chrono::{TimeZone, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::graph::{self, GraphOptions};
@@ -27,17 +36,36 @@ pub struct PageContext {
 }
 
 impl PageContext {
+    /// Whether the page may offer its forms (a logged-in operator).
     pub fn can_write(&self) -> bool {
         self.user.is_some() && self.csrf.is_some()
     }
 }
 
+/// The query string of the pages a write leads back to (the training and
+/// profile pages): what to say was done, and where the graphs end.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct NoticeQuery {
+    /// Set after a label was saved (its id).
+    pub labelled: Option<String>,
+    /// `disabled` or `validated`: what was done to the profile.
+    pub done: Option<String>,
+    /// `now`: the training page's graphs end at the newest data.
+    pub graphs: Option<String>,
+}
+
 /// The top navigation's sections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
+    /// The anomalies and their training pages.
     Anomalies,
+    /// The profiles.
     Profiles,
+    /// The matches.
     Matches,
+    /// The metrics.
+    Metrics,
+    /// None of them (the login and error pages).
     None,
 }
 
@@ -47,6 +75,7 @@ pub fn layout(ctx: &PageContext, title: &str, section: Section, body: Markup) ->
         (Section::Anomalies, "/anomalies", "Anomalies"),
         (Section::Profiles, "/profiles", "Profiles"),
         (Section::Matches, "/matches", "Matches"),
+        (Section::Metrics, "/metrics", "Metrics"),
     ];
     html! {
         (DOCTYPE)

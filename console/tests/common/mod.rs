@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use console::{ApiState, Console, ConsoleSettings, DbChecks, User};
 use fingerprint::follow::SharedProfiles;
 use fingerprint::store::ProfileStore;
+use ingest::windows::{RedisWindows, WindowSettings, Windows};
 use projections::fold::InMemoryLog;
 use projections::{Database, Topic};
 use sqlx::Connection;
@@ -32,7 +33,11 @@ pub const TOKEN: &str = "a-script-token";
 pub fn services() -> &'static BTreeMap<String, String> {
     static S: OnceLock<BTreeMap<String, String>> = OnceLock::new();
     S.get_or_init(|| {
-        let keys = ["SKYLINE_TEST_KAFKA", "SKYLINE_TEST_MYSQL"];
+        let keys = [
+            "SKYLINE_TEST_KAFKA",
+            "SKYLINE_TEST_MYSQL",
+            "SKYLINE_TEST_REDIS",
+        ];
         let mut vars: BTreeMap<String, String> = keys
             .iter()
             .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
@@ -86,6 +91,11 @@ pub struct Options {
     pub backend: Backend,
     pub anonymous_read: bool,
     pub api_token: Option<String>,
+    /// Give the console windows (in the test Redis, under a key prefix of
+    /// its own), as `skyline console --redis` has.
+    pub windows: bool,
+    /// `[console] password_checks`.
+    pub password_checks: usize,
 }
 
 impl Default for Options {
@@ -94,6 +104,8 @@ impl Default for Options {
             backend: Backend::Sqlite,
             anonymous_read: false,
             api_token: Some(TOKEN.to_owned()),
+            windows: false,
+            password_checks: ConsoleSettings::default().password_checks,
         }
     }
 }
@@ -105,6 +117,8 @@ pub struct Fixture {
     pub topics: TopicNames,
     pub db: Database,
     pub profiles: SharedProfiles,
+    /// The console's windows, when [`Options::windows`] asked for them.
+    pub windows: Option<Arc<Windows>>,
     log: InMemoryLog,
     mysql: Option<(String, String)>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -174,6 +188,7 @@ impl Fixture {
                 password_hash: password_hash().to_owned(),
             }],
             anonymous_read: options.anonymous_read,
+            password_checks: options.password_checks,
             session_secret: Some("0123456789abcdef0123456789abcdef-test".into()),
             ..Default::default()
         };
@@ -184,7 +199,20 @@ impl Fixture {
             profiles: profiles.clone(),
             api_token: options.api_token,
         };
-        let console = Arc::new(Console::new(&settings, writes, db.clone(), None).unwrap());
+        let windows = if options.windows {
+            let settings = WindowSettings {
+                key_prefix: format!("skyline-console-{tag}"),
+                ..WindowSettings::default()
+            };
+            let redis = RedisWindows::connect(&services()["SKYLINE_TEST_REDIS"], settings)
+                .await
+                .unwrap();
+            Some(Arc::new(Windows::Redis(redis)))
+        } else {
+            None
+        };
+        let console =
+            Arc::new(Console::new(&settings, writes, db.clone(), windows.clone()).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -198,6 +226,7 @@ impl Fixture {
             topics,
             db,
             profiles,
+            windows,
             mysql,
             stop: Some(stop),
         }
@@ -216,6 +245,23 @@ impl Fixture {
         }
     }
 
+    /// Folds `points` of `metric` into the console's windows, as the
+    /// window folder would.
+    pub async fn fold_points(&self, metric: &str, points: &[(i64, f64)]) {
+        let windows = self.windows.as_ref().expect("a fixture with windows");
+        let batch: Vec<Datapoint> = points
+            .iter()
+            .map(|&(timestamp, value)| Datapoint {
+                metric: metric.to_owned(),
+                timestamp,
+                value,
+            })
+            .collect();
+        for chunk in batch.chunks(5000) {
+            windows.fold(chunk).await.unwrap();
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -228,6 +274,9 @@ impl Fixture {
     pub async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
+        }
+        if let Some(w) = &self.windows {
+            let _ = w.clear().await;
         }
         self.db.close().await;
         if let Some((server, name)) = self.mysql.take() {
@@ -316,6 +365,35 @@ pub fn anomaly_with_check(
         },
     };
     (anomaly, check)
+}
+
+/// The fingerprint verdict on check `c` (2 profiles checked).
+pub fn a_match(
+    c: &CheckRequest,
+    method: MatchMethod,
+    profile: Option<Uuid>,
+    matched: bool,
+) -> MatchResult {
+    MatchResult {
+        id: Uuid::new_v5(&c.id, b"match"),
+        check_id: c.id,
+        anomaly_id: c.anomaly_id,
+        metric: c.metric.clone(),
+        timestamp: c.timestamp,
+        matched,
+        method,
+        profile_id: profile,
+        layer_id: None,
+        percent_different: matched.then_some(0.42),
+        distance: None,
+        decided_at_ms: c.decided_at_ms + 1,
+        echo: false,
+        profiles_checked: 2,
+        features_sum: None,
+        common_features: None,
+        approx_close: false,
+        motif: None,
+    }
 }
 
 /// A generation-0 profile made from labelling `check` (real features).
@@ -409,6 +487,20 @@ impl Default for Client {
     }
 }
 
+impl Client {
+    /// A client whose connections come from `address` (any of 127.0.0.0/8
+    /// works on loopback), as another machine's would.
+    pub fn from_address(address: std::net::IpAddr) -> Client {
+        Client {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .local_address(address)
+                .build()
+                .unwrap(),
+        }
+    }
+}
+
 async fn reply(r: reqwest::Response) -> Reply {
     Reply {
         status: r.status().as_u16(),
@@ -464,25 +556,41 @@ impl Client {
         reply(rq.send().await.unwrap()).await
     }
 
-    /// Logs in through the login form; returns the `Cookie` header value
-    /// of the session.
-    pub async fn login(&self, fixture: &Fixture) -> String {
+    /// Fetches the login form and posts it with `name` and `password`.
+    pub async fn try_login(&self, fixture: &Fixture, name: &str, password: &str) -> Reply {
+        self.login_to(fixture, name, password, "/anomalies").await
+    }
+
+    /// Fetches the login form and posts it with `name`, `password` and
+    /// where to go next.
+    pub async fn login_to(
+        &self,
+        fixture: &Fixture,
+        name: &str,
+        password: &str,
+        next: &str,
+    ) -> Reply {
         let page = self.get(&fixture.url("/login"), None).await;
         assert_eq!(page.status, 200);
         let nonce = page.cookie("skyline_login").expect("a login cookie");
         let token = page.field("csrf").expect("a login token");
-        let r = self
-            .post_form(
-                &fixture.url("/login"),
-                Some(&format!("skyline_login={nonce}")),
-                &[
-                    ("csrf", &token),
-                    ("username", USER),
-                    ("password", PASSWORD),
-                    ("next", "/anomalies"),
-                ],
-            )
-            .await;
+        self.post_form(
+            &fixture.url("/login"),
+            Some(&format!("skyline_login={nonce}")),
+            &[
+                ("csrf", &token),
+                ("username", name),
+                ("password", password),
+                ("next", next),
+            ],
+        )
+        .await
+    }
+
+    /// Logs in through the login form; returns the `Cookie` header value
+    /// of the session.
+    pub async fn login(&self, fixture: &Fixture) -> String {
+        let r = self.try_login(fixture, USER, PASSWORD).await;
         assert_eq!(r.status, 303, "{}", r.body);
         format!(
             "skyline_session={}",

@@ -41,6 +41,16 @@ pub fn screenshots_dir() -> PathBuf {
     workspace().join("target").join("console-screenshots")
 }
 
+/// Panics unless each of `names` was saved as `<name>.png` (over 10 kB: a
+/// page, not an empty capture).
+pub fn assert_screenshots(names: &[&str]) {
+    for name in names {
+        let png = screenshots_dir().join(format!("{name}.png"));
+        let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "{} is missing or empty", png.display());
+    }
+}
+
 /// `SKYLINE_CHROMIUM` and `SKYLINE_E2E_DIR` from the environment, else from
 /// `scripts/browser` (which installs what is missing, or fails saying what to
 /// install).

@@ -44,13 +44,23 @@ pub fn ranges_similar(profile: (f64, f64), check: (f64, f64), tolerance: f64) ->
         && extremes_similar(profile.1, check.1, tolerance)
 }
 
-/// `x' = (x − min)/(max − min)`; all zeros when `max == min`.
+/// `x' = (x − min)/(max − min)`; all zeros when `max == min` or either is
+/// not finite. When `max − min` overflows (extremes near ±f64::MAX) every
+/// term is halved first, which gives the same ratios without overflow.
 pub fn scale(values: &[f64], min: f64, max: f64) -> Vec<f64> {
     let span = max - min;
-    if span == 0.0 || !span.is_finite() {
+    if span == 0.0 || !min.is_finite() || !max.is_finite() {
         return vec![0.0; values.len()];
     }
-    values.iter().map(|v| (v - min) / span).collect()
+    if span.is_finite() {
+        values.iter().map(|v| (v - min) / span).collect()
+    } else {
+        let half_span = max / 2.0 - min / 2.0;
+        values
+            .iter()
+            .map(|v| (v / 2.0 - min / 2.0) / half_span)
+            .collect()
+    }
 }
 
 /// The min-max side of finite `values`: their range and the sum of every

@@ -1,92 +1,142 @@
 //! A Graphite plaintext listener (`name value timestamp\n` over TCP, the
 //! carbon port 2003 protocol).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{DatapointSink, SourceStats};
+use super::{DatapointSink, Refusal, SourceStats};
+use crate::connections::{Connection, ConnectionPool, TcpLimits};
 use crate::line::{parse_graphite, LineError};
 
 /// Lines longer than this are refused (and the rest of the line skipped).
 pub const MAX_LINE_LEN: usize = 4096;
-/// Datapoints handed to the sink at once, at most.
+/// Datapoints (or refused lines) handed to the sink at once, at most.
 const MAX_BATCH: usize = 5000;
 
-/// Accepts connections on `listener` until the task is dropped; each
-/// connection is read line by line, in batches flushed whenever the socket
-/// has nothing more buffered.
-pub async fn serve<S: DatapointSink>(listener: TcpListener, sink: Arc<S>, stats: Arc<SourceStats>) {
+/// Accepts connections on `listener` until the task is dropped, at most
+/// `limits.max` at once (see [`crate::connections`]); each connection is
+/// read line by line, in batches flushed whenever the socket has nothing
+/// more buffered, and closed after `limits.idle_timeout_secs` of silence.
+pub async fn serve<S: DatapointSink>(
+    listener: TcpListener,
+    sink: Arc<S>,
+    stats: Arc<SourceStats>,
+    limits: TcpLimits,
+) {
+    let pool = ConnectionPool::new("graphite", limits.max);
+    let idle = Duration::from_secs(limits.idle_timeout_secs.max(1));
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                let connection = pool.admit().await;
                 let (sink, stats) = (sink.clone(), stats.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = read_connection(stream, peer, &*sink, &stats).await {
+                    let source = format!("graphite-tcp:{peer}");
+                    let read = read_connection(stream, &source, &connection, idle, &*sink, &stats);
+                    if let Err(e) = read.await {
                         tracing::warn!(%peer, error = %e, "graphite connection ended with an error");
                     }
                 });
             }
             Err(e) => {
+                // Out of files, most likely: wait for connections to end.
                 tracing::warn!(error = %e, "graphite listener: accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     }
 }
 
+/// What one connection has read and not yet handed to the sink.
+struct Pending<'s, S> {
+    sink: &'s S,
+    stats: &'s SourceStats,
+    source: &'s str,
+    points: Vec<topics::Datapoint>,
+    refused: Vec<Refusal>,
+}
+
+impl<S: DatapointSink> Pending<'_, S> {
+    fn len(&self) -> usize {
+        self.points.len() + self.refused.len()
+    }
+
+    /// Hands everything read so far to the sink, the refused lines as one
+    /// batch of dead letters.
+    async fn flush(&mut self, connection: &Connection) -> Result<(), super::SinkError> {
+        let _busy = connection.busy();
+        if !self.refused.is_empty() {
+            let refused = std::mem::take(&mut self.refused);
+            let n = refused.len();
+            self.sink.refuse(self.source, refused).await?;
+            self.stats.add(0, n);
+        }
+        if !self.points.is_empty() {
+            let n = self.points.len();
+            self.sink.accept(std::mem::take(&mut self.points)).await?;
+            self.stats.add(n, 0);
+        }
+        Ok(())
+    }
+}
+
 async fn read_connection<S: DatapointSink>(
     stream: TcpStream,
-    peer: SocketAddr,
+    source: &str,
+    connection: &Connection,
+    idle: Duration,
     sink: &S,
     stats: &SourceStats,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let source = format!("graphite-tcp:{peer}");
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let mut line = Vec::with_capacity(256);
-    let mut batch = Vec::new();
+    let mut pending = Pending {
+        sink,
+        stats,
+        source,
+        points: Vec::new(),
+        refused: Vec::new(),
+    };
     loop {
         line.clear();
-        let n = read_line_limited(&mut reader, &mut line).await?;
-        if n == 0 {
+        let read = tokio::select! {
+            read = tokio::time::timeout(idle, read_line_limited(&mut reader, &mut line)) => read,
+            () = connection.evicted() => {
+                tracing::debug!(source, "closing an idle connection to make room");
+                break;
+            }
+        };
+        let Ok(n) = read else {
+            tracing::debug!(source, ?idle, "closing a silent connection");
+            break;
+        };
+        if n? == 0 {
             break;
         }
+        connection.touch();
         if line.len() > MAX_LINE_LEN {
             let mut head = line[..MAX_LINE_LEN.min(line.len())].to_vec();
             head.extend_from_slice(b"...");
-            sink.refuse(
-                &source,
-                head,
-                format!("line longer than {MAX_LINE_LEN} bytes"),
-            )
-            .await?;
-            stats.add(0, 1);
+            pending
+                .refused
+                .push((head, format!("line longer than {MAX_LINE_LEN} bytes")));
         } else if !line.iter().all(u8::is_ascii_whitespace) {
             let parsed = std::str::from_utf8(&line)
                 .map_err(|_| LineError::NotUtf8)
                 .and_then(|text| parse_graphite(text.trim()));
             match parsed {
-                Ok(d) => batch.push(d),
-                Err(reason) => {
-                    sink.refuse(&source, line.clone(), reason.to_string())
-                        .await?;
-                    stats.add(0, 1);
-                }
+                Ok(d) => pending.points.push(d),
+                Err(reason) => pending.refused.push((line.clone(), reason.to_string())),
             }
         }
-        if !batch.is_empty() && (batch.len() >= MAX_BATCH || reader.buffer().is_empty()) {
-            let n = batch.len();
-            sink.accept(std::mem::take(&mut batch)).await?;
-            stats.add(n, 0);
+        if pending.len() > 0 && (pending.len() >= MAX_BATCH || reader.buffer().is_empty()) {
+            pending.flush(connection).await?;
         }
     }
-    if !batch.is_empty() {
-        let n = batch.len();
-        sink.accept(batch).await?;
-        stats.add(n, 0);
-    }
+    pending.flush(connection).await?;
     Ok(())
 }
 

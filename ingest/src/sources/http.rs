@@ -65,50 +65,71 @@ async fn post_datapoints<S: DatapointSink>(
     State(state): State<AppState<S>>,
     body: Bytes,
 ) -> (StatusCode, Json<IngestResponse>) {
-    let items = match parse_json_array(&body) {
-        Ok(items) => items,
+    let elements = match parse_json_array(&body) {
+        Ok(elements) => elements,
         Err(e) => {
-            let response = IngestResponse {
-                error: Some(e.to_string()),
-                ..IngestResponse::default()
-            };
+            // The body itself is the dead letter (cut to fit, with its
+            // length and hash, when large).
+            let reason = e.to_string();
             if let Err(e) = state
                 .sink
-                .refuse("http", body.to_vec(), e.to_string())
+                .refuse("http", vec![(body.to_vec(), reason.clone())])
                 .await
             {
                 tracing::warn!(error = %e, "could not dead-letter a refused body");
             }
             state.stats.add(0, 1);
+            let response = IngestResponse {
+                error: Some(reason),
+                ..IngestResponse::default()
+            };
             return (StatusCode::BAD_REQUEST, Json(response));
         }
     };
-    let mut valid = Vec::with_capacity(items.len());
+    let mut valid = Vec::with_capacity(elements.len());
     let mut refused = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
-        match item {
+    let mut letters = Vec::new();
+    for (index, element) in elements.into_iter().enumerate() {
+        match element.datapoint {
             Ok(d) => valid.push(d),
-            Err(e) => refused.push(Refused {
-                index,
-                error: e.to_string(),
-            }),
-        }
-    }
-    for r in &refused {
-        let raw = format!("element {} of a POST /api/v1/datapoints body", r.index).into_bytes();
-        if let Err(e) = state.sink.refuse("http", raw, r.error.clone()).await {
-            tracing::warn!(error = %e, "could not dead-letter a refused element");
+            Err(e) => {
+                let error = e.to_string();
+                letters.push((
+                    element.raw.to_vec(),
+                    format!("element {index} of a POST /api/v1/datapoints body: {error}"),
+                ));
+                refused.push(Refused { index, error });
+            }
         }
     }
     let accepted = valid.len();
-    if accepted > 0 {
-        if let Err(e) = state.sink.accept(valid).await {
-            let response = IngestResponse {
-                error: Some(format!("not accepted, try again: {e}")),
-                ..IngestResponse::default()
-            };
-            return (StatusCode::SERVICE_UNAVAILABLE, Json(response));
+    // The valid points and the dead letters go to the log together: neither
+    // waits for the other.
+    let (letters_sent, points_sent) = tokio::join!(
+        async {
+            if letters.is_empty() {
+                Ok(())
+            } else {
+                state.sink.refuse("http", letters).await
+            }
+        },
+        async {
+            if valid.is_empty() {
+                Ok(())
+            } else {
+                state.sink.accept(valid).await
+            }
         }
+    );
+    if let Err(e) = letters_sent {
+        tracing::warn!(error = %e, count = refused.len(), "could not dead-letter refused elements");
+    }
+    if let Err(e) = points_sent {
+        let response = IngestResponse {
+            error: Some(format!("not accepted, try again: {e}")),
+            ..IngestResponse::default()
+        };
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(response));
     }
     state.stats.add(accepted, refused.len());
     let status = if refused.is_empty() {

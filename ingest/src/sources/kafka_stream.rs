@@ -5,8 +5,11 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
+use topics::excerpt;
 use topics::kafka::{Batch, Consumer, DeadLetters, Error, KafkaConfig, RunStats};
 
 use crate::line::{parse_line, LineFormat};
@@ -36,7 +39,24 @@ impl KafkaSourceConfig {
     }
 }
 
-/// Reads `source` until `shutdown` resolves.
+/// Most bytes of a refused line quoted in its dead letter's reason (the
+/// letter carries the whole message already).
+const QUOTED_LINE: usize = 200;
+/// Longest wait before reading again after a batch failed.
+const MAX_PAUSE: Duration = Duration::from_secs(60);
+
+/// Reads `source` until `shutdown` resolves; fails only when its consumer
+/// cannot be made (a configuration error).
+///
+/// A batch that cannot be handled (its datapoints or dead letters cannot be
+/// produced, even after the consumer's retries) is not committed and not
+/// skipped: it is logged as an ERROR naming the topic and offsets, and the
+/// source reads again from its last commit after a pause (1 s, doubling up
+/// to a minute). It keeps trying rather than stopping because the only
+/// failures left once every dead letter fits are the log's own (a broker
+/// down or refusing writes), which end by themselves; and a source that
+/// stopped would read nothing more until the process restarts, with no sign
+/// but one log line.
 pub async fn run(
     kafka: &KafkaConfig,
     source: &KafkaSourceConfig,
@@ -45,15 +65,64 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunStats, Error> {
     let name = source.consumer_name();
-    let consumer = Consumer::new(kafka, &name, &[source.topic.as_str()])?;
-    let dead = DeadLetters::new(sink.producer.clone(), sink.deadletter_topic.clone(), name);
+    let dead = DeadLetters::new(
+        sink.producer.clone(),
+        sink.deadletter_topic.clone(),
+        name.clone(),
+    );
     let format = source.format;
-    consumer
-        .run(shutdown, |batch: Batch| {
-            let (sink, dead, stats) = (sink.clone(), dead.clone(), stats.clone());
-            async move { republish(&batch, format, &sink, &dead, &stats).await }
-        })
-        .await
+    let shutdown = shutdown.fuse();
+    futures::pin_mut!(shutdown);
+    let mut total = RunStats::default();
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let consumer = Consumer::new(kafka, &name, &[source.topic.as_str()])?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = consumer.run(
+            async {
+                let _ = stopped.await;
+            },
+            |batch: Batch| {
+                let (sink, dead, stats) = (sink.clone(), dead.clone(), stats.clone());
+                async move { republish(&batch, format, &sink, &dead, &stats).await }
+            },
+        );
+        futures::pin_mut!(running);
+        let outcome = tokio::select! {
+            outcome = &mut running => outcome,
+            () = &mut shutdown => {
+                let _ = stop.send(());
+                running.await
+            }
+        };
+        match outcome {
+            Ok(run) => {
+                return Ok(RunStats {
+                    batches: total.batches + run.batches,
+                    records: total.records + run.records,
+                    retries: total.retries + run.retries,
+                    failed_commits: total.failed_commits + run.failed_commits,
+                })
+            }
+            Err(e) => {
+                tracing::error!(
+                    topic = %source.topic, consumer = %name, error = %e,
+                    "kafka source: a batch could not be handled and is not committed; \
+                     reading again from the last commit in {pause:?}"
+                );
+                // Every failed try of the batch counts as a retry.
+                total.retries += match e {
+                    Error::Handler { attempts, .. } => u64::from(attempts),
+                    _ => 1,
+                };
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = &mut shutdown => return Ok(total),
+                }
+                pause = (pause * 2).min(MAX_PAUSE);
+            }
+        }
+    }
 }
 
 async fn republish(
@@ -64,32 +133,35 @@ async fn republish(
     stats: &SourceStats,
 ) -> Result<(), Error> {
     let mut points = Vec::with_capacity(batch.len());
+    let mut refused = Vec::new();
+    let mut refused_lines = 0;
     for record in batch.iter() {
-        let mut refusal = None;
+        let mut reasons = Vec::new();
         for line in record.payload().split(|&b| b == b'\n') {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             match parse_line(format, line) {
                 Ok(d) => points.push(d),
-                Err(e) => {
-                    refusal
-                        .get_or_insert_with(Vec::new)
-                        .push(format!("{e}: {:?}", String::from_utf8_lossy(line)));
-                }
+                Err(e) => reasons.push(format!(
+                    "{e}: {:?}",
+                    excerpt(&String::from_utf8_lossy(line), QUOTED_LINE)
+                )),
             }
         }
-        if let Some(reasons) = refusal {
-            stats.add(0, reasons.len());
-            dead.send(record, &reasons.join("; ")).await?;
+        if !reasons.is_empty() {
+            refused_lines += reasons.len();
+            refused.push((record, reasons.join("; ")));
         }
     }
+    dead.send_all(&refused).await?;
     let accepted = points.len();
     sink.accept(points).await.map_err(|e| Error::Handler {
         attempts: 1,
         records: batch.len(),
+        at: batch.span(),
         message: e.to_string(),
     })?;
-    stats.add(accepted, 0);
+    stats.add(accepted, refused_lines);
     Ok(())
 }

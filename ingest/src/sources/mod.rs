@@ -25,14 +25,19 @@ pub struct SinkError(pub String);
 pub trait DatapointSink: Send + Sync + 'static {
     /// Makes `batch` durable; returns only once it is.
     fn accept(&self, batch: Vec<Datapoint>) -> impl Future<Output = Result<(), SinkError>> + Send;
-    /// Records a refused line from `source` and why.
+    /// Records what `source` refused: each line, element or body as its
+    /// raw bytes, with why. All of `refused` at once, so a request or
+    /// connection with many bad lines costs one round trip to the log, not
+    /// one per line.
     fn refuse(
         &self,
         source: &str,
-        raw: Vec<u8>,
-        reason: String,
+        refused: Vec<Refusal>,
     ) -> impl Future<Output = Result<(), SinkError>> + Send;
 }
+
+/// Something a source refused: its raw bytes and the reason.
+pub type Refusal = (Vec<u8>, String);
 
 /// What a source has done since it started.
 #[derive(Debug, Default)]

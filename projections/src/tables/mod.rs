@@ -2,6 +2,7 @@
 //! reads and which tables it owns, and folds a batch of events into them
 //! with multi-row, idempotent inserts.
 
+pub mod activity;
 pub mod alerts;
 pub mod anomalies;
 pub mod checks;

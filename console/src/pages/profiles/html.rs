@@ -6,10 +6,12 @@
 use maud::{html, Markup};
 use projections::browse::ProfileDetail;
 
-use super::{duration, graph, layout, short, utc, utc_ms, value, PageContext, Section};
 use crate::graph::GraphOptions;
+use crate::pages::{duration, graph, layout, short, utc, utc_ms, value, PageContext, Section};
 use crate::views::{ProfileView, ProfilesView};
 
+/// The profiles index: the metrics that have profiles, or one metric's
+/// profiles as cards with their graphs.
 pub fn render_index(ctx: &PageContext, view: &ProfilesView) -> Markup {
     let body = html! {
         h1 { "Profiles" @if let Some(m) = &view.metric { " of " span.metric { (m) } } }
@@ -107,6 +109,45 @@ fn facts(p: &ProfileDetail, descendants: usize) -> Markup {
     }
 }
 
+/// `86400 × n` seconds as `n d`, else as a duration.
+fn days(seconds: i64) -> String {
+    if seconds % 86_400 == 0 {
+        format!("{} d", seconds / 86_400)
+    } else {
+        duration(seconds)
+    }
+}
+
+/// What an operator's LEARN profile waits for, or what it learnt.
+fn learning(view: &ProfileView) -> Markup {
+    let Some(l) = &view.learning else {
+        return html! {};
+    };
+    let span = days(l.full_duration);
+    html! {
+        p.learning #learning {
+            strong { "Learning at " (span) } " — "
+            @if let Some(child) = l.learnt {
+                "learnt: " a href={ "/profiles/" (child) } { "profile " (short(&child)) }
+                ", from the " (span) " before the anomaly."
+            } @else {
+                @if l.waiting { "waits until " } @else { "due since " }
+                strong { (utc(l.due)) }
+                " (the anomaly " (duration(l.due - l.to)) " old), then learns from the " (span)
+                " of data before the anomaly (" (utc(l.from)) " – " (utc(l.to)) ")"
+                @match (l.window_holds_it, l.window_begins) {
+                    (Some(true), _) => { ", which the long window holds." }
+                    (Some(false), Some(begins)) => {
+                        ". " span.warning { "The metric's long window begins " (utc(begins)) ": too late, so the learn service will skip it (it learns only from the whole " (span) ")." }
+                    }
+                    (Some(false), None) => { ". " span.warning { "The metric's long window holds no data: the learn service will skip it." } }
+                    (None, _) => { "." }
+                }
+            }
+        }
+    }
+}
+
 fn actions(ctx: &PageContext, view: &ProfileView) -> Markup {
     let r = &view.detail.profile;
     let n = view.descendants.len();
@@ -141,6 +182,7 @@ fn actions(ctx: &PageContext, view: &ProfileView) -> Markup {
     }
 }
 
+/// A profile's page, saying `notice` first (what was just done to it).
 pub fn render_profile(ctx: &PageContext, view: &ProfileView, notice: Option<&str>) -> Markup {
     let p = &view.detail;
     let r = &p.profile;
@@ -149,6 +191,7 @@ pub fn render_profile(ctx: &PageContext, view: &ProfileView, notice: Option<&str
         @if let Some(n) = notice { p.notice role="status" { (n) } }
         (graph(&p.series, &GraphOptions::training(None)))
         (facts(p, view.descendants.len()))
+        (learning(view))
         (actions(ctx, view))
         @if view.parent.is_some() {
             p { a href={ "/profiles/" (r.id) "/compare" } { "Compare with its parent to validate" } }

@@ -2,7 +2,7 @@
 
 use maud::{html, Markup};
 
-use super::{layout, PageContext, Section};
+use crate::pages::{layout, PageContext, Section};
 
 /// `token` is the login form's CSRF token; `next` where to go afterwards.
 pub fn render(token: &str, next: &str, error: Option<&str>, has_users: bool) -> Markup {

@@ -4,7 +4,7 @@
 use maud::{html, Markup};
 use projections::browse::AnomalyState;
 
-use super::{layout, pager, short, utc, value, PageContext, Section};
+use crate::pages::{layout, pager, short, utc, value, PageContext, Section};
 use crate::views::AnomaliesView;
 
 /// Every state, in the order the filter lists them, with its wording.
@@ -30,6 +30,7 @@ pub fn state_badge(state: AnomalyState) -> Markup {
     html! { span class={ "state " (state.as_str()) } { (state_label(state)) } }
 }
 
+/// The anomalies list.
 pub fn render(ctx: &PageContext, view: &AnomaliesView) -> Markup {
     let q = &view.query;
     let selected = q.state.as_deref().unwrap_or("");

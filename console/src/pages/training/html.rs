@@ -6,10 +6,10 @@
 use fingerprint::matching::layers::{Condition, DAYS, DAY_LABELS};
 use maud::{html, Markup};
 
-use super::anomalies::state_badge;
-use super::{duration, graph, layout, short, utc, utc_ms, value, PageContext, Section};
 use crate::graph::GraphOptions;
-use crate::views::TrainingView;
+use crate::pages::anomalies::html::state_badge;
+use crate::pages::{duration, graph, layout, short, utc, utc_ms, value, PageContext, Section};
+use crate::views::{GraphsAt, LongerSeries, TrainingView};
 
 /// How many of the judged series' last datapoints the layers form shows.
 const REFERENCE_POINTS: usize = 30;
@@ -17,7 +17,9 @@ const REFERENCE_POINTS: usize = 30;
 /// What the label form was last given, to show it again with an error.
 #[derive(Debug, Clone, Default)]
 pub struct FormState {
+    /// What was wrong with the form as sent.
     pub error: Option<String>,
+    /// What was done (the label saved).
     pub notice: Option<String>,
     /// Field values as submitted (name, value), repeated for `es`.
     pub fields: Vec<(String, String)>,
@@ -45,17 +47,25 @@ fn condition_select(form: &FormState, name: &str, default: &str) -> Markup {
     }
 }
 
-fn number(form: &FormState, name: &str, placeholder: &str, required: bool) -> Markup {
+/// Whether the form was last sent with layers.
+fn with_layers(form: &FormState) -> bool {
+    form.has("layers", "1")
+}
+
+/// A layer input the layers need (`needed`): `required` only while *With
+/// layers* is ticked — the script keeps it so as the box changes — so that
+/// a label without layers is never refused for an empty boundary.
+fn number(form: &FormState, name: &str, placeholder: &str, needed: bool) -> Markup {
     html! {
         input type="number" step="any" name=(name) placeholder=(placeholder)
-            value=[form.get(name)] required[required] data-layer-required[required];
+            value=[form.get(name)] required[needed && with_layers(form)] data-layer-required[needed];
     }
 }
 
-fn times(form: &FormState, name: &str, required: bool) -> Markup {
+fn times(form: &FormState, name: &str, needed: bool) -> Markup {
     html! {
         input type="number" min="1" step="1" name=(name) placeholder="times in row"
-            value=[form.get(name)] required[required] data-layer-required[required];
+            value=[form.get(name)] required[needed && with_layers(form)] data-layer-required[needed];
     }
 }
 
@@ -71,9 +81,12 @@ fn layers_form(view: &TrainingView, form: &FormState) -> Markup {
     html! {
         fieldset.layers #layers {
             legend {
-                label { input type="checkbox" name="layers" value="1" checked[form.has("layers", "1")]; " With layers" }
+                label { input type="checkbox" name="layers" value="1" checked[with_layers(form)]; " With layers" }
             }
             p.hint { "D discards (never deflects) when the last value meets it; D1 discards when any of the last n values does; E matches when any of the last n values meets it. Es and F1–F2 limit the days and hours (UTC) the layers apply." }
+            // Disabled (by the script) while the box is unticked: neither
+            // checked by the browser nor sent.
+            fieldset.layer-fields {
             div.layer-grid {
                 span.layer-name { "D" } (condition_select(form, "d_condition", ">")) (number(form, "d_boundary", "boundary", true)) span {}
                 span.layer-name { "D1" } (condition_select(form, "d1_condition", ">")) (number(form, "d1_boundary", "boundary (optional)", false)) (times(form, "d1_times", false))
@@ -89,6 +102,7 @@ fn layers_form(view: &TrainingView, form: &FormState) -> Markup {
                 span.layer-name { "F1" } input type="text" name="f1" placeholder="HH:MM" pattern="([01][0-9]|2[0-3]):[0-5][0-9]" value=[form.get("f1")];
                 span.layer-name { "F2" } input type="text" name="f2" placeholder="HH:MM" pattern="([01][0-9]|2[0-3]):[0-5][0-9]" value=[form.get("f2")];
             }
+            }
             details.reference open {
                 summary { "The last " (tail.len()) " datapoints" }
                 table.compact #last-datapoints {
@@ -100,14 +114,89 @@ fn layers_form(view: &TrainingView, form: &FormState) -> Markup {
     }
 }
 
+/// `7h` → `7 h`.
+fn spaced(label: &str) -> String {
+    match label.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => format!("{} {}", &label[..at], &label[at..]),
+        None => label.to_owned(),
+    }
+}
+
+/// How a duration's graph sits in time, in words.
+fn placement(l: &LongerSeries) -> &'static str {
+    match l.placement {
+        "centred" => "centred on the anomaly",
+        "ending" => "ending at the anomaly",
+        _ => "ending at the newest data",
+    }
+}
+
+/// The resolution of a duration's graph, in words.
+fn resolution(l: &LongerSeries, bucket: Option<i64>) -> String {
+    let means = match bucket {
+        Some(b) if b % 60 == 0 => format!("{}-minute means", b / 60),
+        Some(b) => format!("{b}-second means"),
+        None => "bucket means".to_owned(),
+    };
+    match l.resolution {
+        "full" => "full resolution".to_owned(),
+        "rollup" => means,
+        "mixed" => format!("full resolution, {means} where there is none"),
+        _ => "no data".to_owned(),
+    }
+}
+
+/// The graphs of the metric over 7 h, 24 h, 7 d and 30 d, and the link
+/// between the view around the anomaly and the current one.
+fn durations(view: &TrainingView) -> Markup {
+    let a = &view.detail.anomaly;
+    let unit = view.unit.as_deref();
+    html! {
+        section #longer {
+            @match view.graphs_at {
+                GraphsAt::Anomaly => {
+                    h2 { "The metric around the anomaly" }
+                    p.graphs-at {
+                        "7 h and 24 h centred on the anomaly, 7 d and 30 d ending at it; the red line and dot mark it. "
+                        a #graphs-now href={ "/anomalies/" (a.id) "?graphs=now" } { "Now: the newest data →" }
+                    }
+                }
+                GraphsAt::Now => {
+                    h2 { "The metric now" }
+                    p.graphs-at {
+                        "Each graph ends at the newest data; the anomaly is marked where it falls within one. "
+                        a #graphs-anomaly href={ "/anomalies/" (a.id) } { "← Around the anomaly" }
+                    }
+                }
+            }
+            @if !view.windows_available {
+                p.empty { "The windows are not available to this console (run it with --redis to see them): the graphs show the judged series only." }
+            }
+            div.durations {
+                @for l in &view.longer {
+                    figure data-duration=(l.label) data-from=(l.from) data-to=(l.to) {
+                        figcaption {
+                            strong { (spaced(l.label)) } " " (placement(l)) " · "
+                            (utc(l.from)) " – " (utc(l.to)) " · " (resolution(l, view.rollup_resolution))
+                        }
+                        (graph(&l.series, &GraphOptions::duration((l.from, l.to), Some((a.timestamp, a.value))).with_unit(unit)))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The training page, its label form as `form` left it.
 pub fn render(ctx: &PageContext, view: &TrainingView, form: &FormState) -> Markup {
     let a = &view.detail.anomaly;
-    let mark = Some(a.timestamp);
+    let mark = Some((a.timestamp, a.value));
+    let unit = view.unit.as_deref();
     let labelled = !view.detail.labels.is_empty();
     let body = html! {
         h1.metric { (a.metric) }
         p.facts {
-            "Anomaly at " strong { (utc(a.timestamp)) } ", value " strong { (value(a.value)) }
+            "Anomaly at " strong { (utc(a.timestamp)) } ", value " strong { (value(a.value)) @if let Some(u) = unit { " " (u) } }
             ", from " (a.source) ", judged on " (duration(a.full_duration)) " of data. "
             (state_badge(a.state))
         }
@@ -117,7 +206,7 @@ pub fn render(ctx: &PageContext, view: &TrainingView, form: &FormState) -> Marku
             h2 { "The series it was judged on" }
             @match &view.check {
                 Some(c) => {
-                    (graph(&c.series, &GraphOptions::training(mark)))
+                    (graph(&c.series, &GraphOptions::training(mark).with_unit(unit)))
                     p.legend {
                         span.swatch.series {} " series "
                         span.swatch.mean {} " mean " (view.mean.map(value).unwrap_or_default())
@@ -137,20 +226,7 @@ pub fn render(ctx: &PageContext, view: &TrainingView, form: &FormState) -> Marku
                 }
             }
         }
-        section #longer {
-            h2 { "The metric over longer durations" }
-            @if !view.windows_available {
-                p.empty { "The windows are not available to this console (run it with --redis to see them)." }
-            }
-            div.durations {
-                @for l in &view.longer {
-                    figure {
-                        figcaption { (l.label) " (" (if l.resolution == "full" { "full resolution" } else { "10-minute means" }) ")" }
-                        (graph(&l.series, &GraphOptions { width: 460, height: 180, bands: false, mark }))
-                    }
-                }
-            }
-        }
+        (durations(view))
         section #profiles {
             h2 { "Profiles of this metric" }
             @if view.profiles.is_empty() {

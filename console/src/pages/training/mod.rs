@@ -1,0 +1,86 @@
+//! The training page of an anomaly (`/anomalies/{id}`,
+//! `GET /api/v1/anomalies/{id}`): the series it was judged on with its
+//! mean and 3σ band, the metric over longer durations, the algorithms
+//! that fired, the metric's profiles, and the label form (which
+//! [`crate::writes::labels`] answers).
+
+pub mod html;
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use crate::access::{ApiReader, PageReader};
+use crate::pages::{NoticeQuery, PageContext};
+use crate::reply::{self, JsonResult, LenientQuery, PageResult};
+use crate::views::{self, GraphsAt, TrainingView, ViewError};
+use crate::Console;
+use html::FormState;
+
+fn anomaly_id(id: &str) -> Result<Uuid, ViewError> {
+    Uuid::parse_str(id).map_err(|e| ViewError::BadRequest(format!("{id:?} is not an id: {e}")))
+}
+
+/// `GET /anomalies/{id}`.
+pub(crate) async fn page(
+    State(console): State<Arc<Console>>,
+    Path(id): Path<String>,
+    PageReader(ctx): PageReader,
+    LenientQuery(NoticeQuery {
+        labelled, graphs, ..
+    }): LenientQuery<NoticeQuery>,
+) -> PageResult {
+    let notice = labelled.map(|_| {
+        "Label saved. skyline makes the profile from it: it is listed below once learnt.".to_owned()
+    });
+    let form = FormState {
+        notice,
+        ..FormState::default()
+    };
+    let graphs_at = GraphsAt::parse(graphs.as_deref());
+    show(&console, &ctx, &id, graphs_at, form, StatusCode::OK).await
+}
+
+/// The training page of anomaly `id` with the label form as `form` left
+/// it, answered with `status`.
+pub(crate) async fn show(
+    console: &Console,
+    ctx: &PageContext,
+    id: &str,
+    graphs_at: GraphsAt,
+    form: FormState,
+    status: StatusCode,
+) -> PageResult {
+    let view = async {
+        let id = anomaly_id(id)?;
+        let windows = console.windows.as_ref();
+        views::training(&console.db, windows, &console.units, id, graphs_at).await
+    };
+    let render = move |ctx: &PageContext, view: &TrainingView| html::render(ctx, view, &form);
+    reply::graphs_page(ctx, status, view, render).await
+}
+
+/// `GET /api/v1/anomalies/{id}`.
+pub(crate) async fn api(
+    State(console): State<Arc<Console>>,
+    Path(id): Path<String>,
+    _: ApiReader,
+    query: Result<Query<NoticeQuery>, QueryRejection>,
+) -> JsonResult<TrainingView> {
+    // The id is checked before the query string.
+    let id = anomaly_id(&id).map_err(reply::view_api)?;
+    let Query(query) = query.map_err(reply::query_error)?;
+    let graphs_at = GraphsAt::parse(query.graphs.as_deref());
+    let windows = console.windows.as_ref();
+    reply::json(views::training(
+        &console.db,
+        windows,
+        &console.units,
+        id,
+        graphs_at,
+    ))
+    .await
+}
