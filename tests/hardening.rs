@@ -63,6 +63,12 @@ async fn a_600_kb_garbage_message_is_dead_lettered_and_the_lines_after_it_ingest
             .unwrap();
     }
     let _ingest = Services(vec![run.spawn(&["ingest"], "ingest")]);
+    // Read only once ingest has made its topics: librdkafka notices a
+    // subscribed topic that did not exist yet only at its next metadata
+    // refresh (minutes), so a reader started first can wait out its timeout
+    // on a loaded machine (as it did in CI). Ingest prints its addresses
+    // after making its topics.
+    run.listening("ingest", "http:");
 
     let points = datapoints(&run, 3).await;
     assert_eq!(
