@@ -5,15 +5,12 @@
 
 use std::path::Path;
 
-use std::net::SocketAddr;
-
 use analyze::alert_rules::{self, AlertRule};
 use analyze::service::ServiceSettings;
 use anyhow::{bail, Context, Result};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use ingest::connections::{HttpLimits, TcpLimits};
-use ingest::sources::kafka_stream::KafkaSourceConfig;
+use ingest::service::IngestSettings;
 use ingest::windows::WindowSettings;
 use serde::{Deserialize, Serialize};
 use topics::kafka::KafkaConfig;
@@ -51,34 +48,6 @@ pub struct Config {
     pub fingerprint: fingerprint::matching::MatchSettings,
     /// How the fingerprint service consumes checks.
     pub fingerprint_service: fingerprint::service::ServiceSettings,
-}
-
-/// The sources `skyline ingest` (and `skyline up`) run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct IngestSettings {
-    /// Graphite plaintext listener address; unset: none.
-    pub graphite_listen: Option<SocketAddr>,
-    /// HTTP listener for `POST /api/v1/datapoints`; unset: none.
-    pub http_listen: Option<SocketAddr>,
-    /// Existing Kafka topics of metric lines to read.
-    pub kafka_sources: Vec<KafkaSourceConfig>,
-    /// Bounds on the Graphite listener's connections.
-    pub graphite_connections: TcpLimits,
-    /// Bounds on the HTTP listener's connections.
-    pub http_connections: HttpLimits,
-}
-
-impl Default for IngestSettings {
-    fn default() -> Self {
-        IngestSettings {
-            graphite_listen: Some(SocketAddr::from(([127, 0, 0, 1], 2003))),
-            http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
-            kafka_sources: Vec::new(),
-            graphite_connections: TcpLimits::default(),
-            http_connections: HttpLimits::default(),
-        }
-    }
 }
 
 impl Default for Config {

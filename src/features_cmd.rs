@@ -47,7 +47,7 @@ fn read_points(path: &Path) -> Result<Vec<(i64, f64)>> {
     if text.trim_start().starts_with('{') {
         read_json(path, &text)
     } else {
-        Ok(crate::series_file::read_series_csv(path, false)?.points)
+        Ok(analyze::series_file::read_series_csv(path, false)?.points)
     }
 }
 

@@ -1,6 +1,5 @@
 //! `skyline`: one binary, a subcommand per service or tool.
 
-mod backtest;
 mod config;
 mod console_cmd;
 mod features_cmd;
@@ -9,7 +8,6 @@ mod label_cmd;
 mod learn_cmd;
 mod panorama;
 mod profiles_cmd;
-mod series_file;
 mod services;
 mod up;
 
@@ -18,8 +16,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use analyze::backtest;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
 
@@ -292,7 +292,7 @@ async fn run_analyze(config: Config) -> Result<()> {
 
 fn run_backtest(config: &Config, args: BacktestArgs) -> Result<()> {
     let started = Instant::now();
-    let input = series_file::read_series_csv(&args.file, args.skip_bad_rows)?;
+    let input = analyze::series_file::read_series_csv(&args.file, args.skip_bad_rows)?;
     for (line, reason) in input.bad_rows.iter().take(10) {
         eprintln!("skipped {}:{line}: {reason}", args.file.display());
     }
@@ -305,7 +305,19 @@ fn run_backtest(config: &Config, args: BacktestArgs) -> Result<()> {
         );
     }
     let metric = args.metric.unwrap_or_else(|| file_stem(&args.file));
-    let rows = backtest::backtest(&points, &metric, config, args.all_algorithms);
+    let rows = {
+        let progress = backtest_progress(points.len());
+        let rows = backtest::backtest(
+            &points,
+            &metric,
+            &config.analyzer,
+            &config.alerts,
+            args.all_algorithms,
+            |n| progress.inc(n as u64),
+        );
+        progress.finish_and_clear();
+        rows
+    };
 
     match &args.out {
         Some(path) => {
@@ -334,6 +346,22 @@ fn run_backtest(config: &Config, args: BacktestArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     )?;
     Ok(())
+}
+
+/// A progress bar for inputs long enough to want one (indicatif draws it
+/// only when stderr is a terminal).
+fn backtest_progress(points: usize) -> ProgressBar {
+    const PROGRESS_MIN_POINTS: usize = 5_000;
+    if points < PROGRESS_MIN_POINTS {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(points as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} analysing {pos}/{len} points [{bar:40}] {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 fn file_stem(path: &Path) -> String {

@@ -13,8 +13,9 @@ use projections::Database;
 use topics::kafka::{DeadLetters, Producer};
 
 use crate::config::Config;
-use crate::services::{self, Shutdown};
+use crate::services;
 use crate::InfraArgs;
+use topics::shutdown::Shutdown;
 
 /// Where `skyline up` keeps the projections by default, and where the other
 /// commands look when no database is given.

@@ -1,38 +1,25 @@
 //! Running skyline's services: each on its own (`skyline ingest`,
 //! `skyline analyze`), all in one process (`skyline up`), and the replays.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use analyze::service::Analyzer;
 use anyhow::{Context, Result};
-use ingest::http_server;
-use ingest::sink::KafkaSink;
-use ingest::sources::{graphite_tcp, http, kafka_stream, SourceStats};
+use ingest::sources::SourceStats;
 use ingest::windows::{MemoryWindows, RedisWindows, Windows};
 use tokio::sync::watch;
 use topics::codec::decode;
 use topics::kafka::{ensure_topics, Producer};
+use topics::shutdown::Shutdown;
 use topics::Datapoint;
 
 use crate::config::Config;
 
-/// A shutdown signal every task can wait on: Ctrl-C or an explicit stop.
-#[derive(Clone)]
-pub struct Shutdown(watch::Receiver<bool>);
-
-impl Shutdown {
-    /// Resolves once shutdown was asked for.
-    pub async fn wait(mut self) {
-        let _ = self.0.wait_for(|stop| *stop).await;
-    }
-}
-
 /// Starts listening for Ctrl-C; the sender stops everything.
 pub fn shutdown_on_ctrl_c() -> (watch::Sender<bool>, Shutdown) {
-    let (tx, rx) = watch::channel(false);
+    let (tx, shutdown) = Shutdown::new();
     let on_signal = tx.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -40,7 +27,7 @@ pub fn shutdown_on_ctrl_c() -> (watch::Sender<bool>, Shutdown) {
             let _ = on_signal.send(true);
         }
     });
-    (tx, Shutdown(rx))
+    (tx, shutdown)
 }
 
 /// Opens the windows store: Redis when configured, else memory.
@@ -78,67 +65,31 @@ pub async fn create_topics(config: &Config, extra: &[&str]) -> Result<()> {
         .with_context(|| format!("creating topics on {}", config.kafka.bootstrap_servers))
 }
 
-/// Starts the configured sources as tasks; returns their stats.
+/// Starts the configured sources ([`ingest::service::start`]) and says
+/// where they listen; returns their stats.
 pub async fn start_ingest(
     config: &Config,
     producer: &Producer,
     shutdown: &Shutdown,
 ) -> Result<Arc<SourceStats>> {
-    let sink = Arc::new(KafkaSink {
-        producer: producer.clone(),
-        datapoints_topic: config.topics.datapoints.clone(),
-        deadletter_topic: config.topics.deadletter.clone(),
-    });
-    let stats = Arc::new(SourceStats::default());
-    if let Some(addr) = config.ingest.graphite_listen {
-        let listener = bind(addr, "Graphite plaintext").await?;
-        eprintln!("graphite plaintext: {}", listener.local_addr()?);
-        let (sink, stats, stop) = (sink.clone(), stats.clone(), shutdown.clone());
-        let limits = config.ingest.graphite_connections.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = graphite_tcp::serve(listener, sink, stats, limits) => {}
-                _ = stop.wait() => {}
-            }
-        });
+    let started = ingest::service::start(
+        &config.ingest,
+        &config.kafka,
+        &config.topics,
+        producer,
+        shutdown,
+    )
+    .await?;
+    if let Some(addr) = started.graphite {
+        eprintln!("graphite plaintext: {addr}");
     }
-    if let Some(addr) = config.ingest.http_listen {
-        let listener = bind(addr, "HTTP").await?;
-        eprintln!(
-            "http: POST http://{}/api/v1/datapoints",
-            listener.local_addr()?
-        );
-        let app = http::router(sink.clone(), stats.clone());
-        let stop = shutdown.clone();
-        let limits = config.ingest.http_connections.clone();
-        tokio::spawn(async move {
-            if let Err(e) = http_server::serve(listener, app, "http", &limits, stop.wait()).await {
-                tracing::error!(error = %e, "http server failed");
-            }
-        });
+    if let Some(addr) = started.http {
+        eprintln!("http: POST http://{addr}/api/v1/datapoints");
     }
     for source in &config.ingest.kafka_sources {
-        let (kafka, source, sink, stats, stop) = (
-            config.kafka.clone(),
-            source.clone(),
-            (*sink).clone(),
-            stats.clone(),
-            shutdown.clone(),
-        );
         eprintln!("kafka source: {} ({:?})", source.topic, source.format);
-        tokio::spawn(async move {
-            if let Err(e) = kafka_stream::run(&kafka, &source, sink, stats, stop.wait()).await {
-                tracing::error!(topic = %source.topic, error = %e, "kafka source stopped");
-            }
-        });
     }
-    Ok(stats)
-}
-
-async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen for {what} on {addr}"))
+    Ok(started.stats)
 }
 
 /// Restores the in-memory windows and the analyzer's per-metric states

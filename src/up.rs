@@ -16,8 +16,9 @@ use topics::kafka::{Consumer, Producer};
 use topics::AnomalyEvent;
 
 use crate::config::Config;
-use crate::services::{self, Shutdown};
+use crate::services;
 use crate::InfraArgs;
+use topics::shutdown::Shutdown;
 
 /// The topic the demo's Graphite lines are produced to.
 pub const DEMO_TOPIC: &str = "skyline.demo.input";
@@ -279,7 +280,7 @@ async fn run_demo(
     shutdown: Shutdown,
 ) -> Result<()> {
     let file = services::demo_file();
-    let series = crate::series_file::read_series_csv(&file, false)?;
+    let series = analyze::series_file::read_series_csv(&file, false)?;
     let mut points = series.points;
     analyze::series::sort_dedup(&mut points);
     let last_ts = points

@@ -5,6 +5,7 @@
 pub mod connections;
 pub mod http_server;
 pub mod line;
+pub mod service;
 pub mod sink;
 pub mod sources;
 pub mod windows;

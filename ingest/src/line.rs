@@ -9,9 +9,7 @@ use topics::{excerpt, Datapoint};
 /// Longest metric name accepted, in bytes (Graphite's own path limit is
 /// the filesystem's 255 per element; longer names are almost always a bug).
 pub const MAX_METRIC_NAME_LEN: usize = 255;
-/// Timestamps from 1970 to the year 2500; anything else is not unix seconds
-/// (milliseconds sent by mistake land far above).
-pub const MAX_TIMESTAMP: i64 = 16_725_225_600;
+pub use topics::MAX_TIMESTAMP;
 
 /// Most bytes of a refused field (or parser message) quoted in a reason:
 /// the raw line travels with the dead letter already, and a reason that

@@ -9,5 +9,12 @@ pub mod events;
 pub mod ids;
 pub mod kafka;
 pub mod names;
+pub mod shutdown;
 
 pub use events::*;
+
+/// The newest timestamp a datapoint may carry: datapoints are unix seconds
+/// from 1970 to the year 2500; anything else is not unix seconds
+/// (milliseconds sent by mistake land far above), and near the ends of
+/// `i64` window arithmetic would overflow.
+pub const MAX_TIMESTAMP: i64 = 16_725_225_600;

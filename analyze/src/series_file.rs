@@ -6,10 +6,46 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use analyze::Point;
-use anyhow::{Context, Result};
 use chrono::NaiveDateTime;
-use ingest::line::{LineError, MAX_TIMESTAMP};
+use thiserror::Error;
+use topics::MAX_TIMESTAMP;
+
+use crate::Point;
+
+/// Why a series file could not be read.
+#[derive(Debug, Error)]
+pub enum SeriesFileError {
+    /// The file could not be opened.
+    #[error("cannot open {path}: {source}")]
+    Open {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line could not be read (I/O or not UTF-8).
+    #[error("{path}:{line}: cannot read line: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The 1-based line number.
+        line: usize,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A row is not `timestamp,value` (and bad rows are not skipped).
+    #[error("{path}:{line}: {reason}: {excerpt:?}")]
+    Row {
+        /// The file.
+        path: String,
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+        /// The row's start, as read.
+        excerpt: String,
+    },
+}
 
 /// What reading a file gave.
 #[derive(Debug, Default)]
@@ -22,13 +58,20 @@ pub struct SeriesFile {
 
 /// Reads `path`. A malformed row is an error naming the file and line,
 /// unless `skip_bad_rows`, in which case it is recorded and skipped.
-pub fn read_series_csv(path: &Path, skip_bad_rows: bool) -> Result<SeriesFile> {
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+pub fn read_series_csv(path: &Path, skip_bad_rows: bool) -> Result<SeriesFile, SeriesFileError> {
+    let name = || path.display().to_string();
+    let file = File::open(path).map_err(|source| SeriesFileError::Open {
+        path: name(),
+        source,
+    })?;
     let mut out = SeriesFile::default();
     for (index, line) in BufReader::new(file).lines().enumerate() {
         let line_no = index + 1;
-        let line =
-            line.with_context(|| format!("{}:{line_no}: cannot read line", path.display()))?;
+        let line = line.map_err(|source| SeriesFileError::Read {
+            path: name(),
+            line: line_no,
+            source,
+        })?;
         let line = line.trim();
         if line.is_empty() {
             continue;
@@ -38,11 +81,14 @@ pub fn read_series_csv(path: &Path, skip_bad_rows: bool) -> Result<SeriesFile> {
             // A first row that is not data is a header.
             Err(_) if line_no == 1 && looks_like_header(line) => {}
             Err(reason) if skip_bad_rows => out.bad_rows.push((line_no, reason)),
-            Err(reason) => anyhow::bail!(
-                "{}:{line_no}: {reason}: {:?}",
-                path.display(),
-                topics::excerpt(line, 100)
-            ),
+            Err(reason) => {
+                return Err(SeriesFileError::Row {
+                    path: name(),
+                    line: line_no,
+                    reason,
+                    excerpt: topics::excerpt(line, 100),
+                })
+            }
         }
     }
     Ok(out)
@@ -62,7 +108,9 @@ pub fn parse_row(line: &str) -> Result<Point, String> {
     // The range ingest accepts: anything else is not a time (and near the
     // ends of i64 window arithmetic would overflow).
     if !(0..=MAX_TIMESTAMP).contains(&t) {
-        return Err(LineError::TimestampRange(t).to_string());
+        return Err(format!(
+            "timestamp {t} is out of range (0..={MAX_TIMESTAMP})"
+        ));
     }
     let v: f64 = value
         .trim()

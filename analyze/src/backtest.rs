@@ -1,61 +1,59 @@
-//! `skyline backtest`: a static series replayed through the Analyzer point by
-//! point, exactly as a live stream would have shown it. At each point `t` the
+//! Backtesting (`skyline backtest`): a static series replayed through the
+//! Analyzer point by point, exactly as a live stream would have shown it. At each point `t` the
 //! window is every point with `t - FULL_DURATION < timestamp <= t` and "now"
 //! is `t`.
 
 use std::io::Write;
 
-use analyze::exceptions::Exception;
-use analyze::stream::{judge_batch, Judgement, MetricState};
-use analyze::{Algorithm, Outcome, Point, Vote};
-use indicatif::{ProgressBar, ProgressStyle};
-
-use crate::config::Config;
+use crate::alert_rules::AlertRule;
+use crate::exceptions::Exception;
+use crate::stream::{judge_batch, Judgement, MetricState};
+use crate::{Algorithm, Outcome, Point, Settings, Vote};
 
 /// The CSV header, fixed: timestamp, value, the nine votes, the verdict and
 /// whether an alert would have fired.
 pub const HEADER: &str = "timestamp,value,histogram_bins,first_hour_average,stddev_from_average,grubbs,ks_test,mean_subtraction_cumulation,median_absolute_deviation,stddev_from_moving_average,least_squares,anomalous,alert";
 
-/// Inputs longer than this get a progress bar (when stderr is a terminal).
-const PROGRESS_MIN_POINTS: usize = 5_000;
-/// Points judged per step of the progress bar.
-const CHUNK: usize = 2_000;
+/// Points judged per step: the window is trimmed and progress reported
+/// after each.
+pub const CHUNK: usize = 2_000;
 
 /// Counts for the closing summary.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Summary {
+    /// Points replayed.
     pub points: usize,
+    /// Points the ensemble judged.
     pub judged: usize,
+    /// Judged anomalous.
     pub anomalous: usize,
+    /// Points at which an alert would have fired.
     pub alerts: usize,
+    /// Not judged: the window was too short (or empty).
     pub too_short: usize,
+    /// Not judged: the window was stale.
     pub stale: usize,
+    /// Not judged: the window was boring (too few distinct values).
     pub boring: usize,
+    /// Not judged for another reason (MAD skip, not analysed).
     pub not_analysed: usize,
 }
 
 /// Replays `points` (sorted by timestamp, one per timestamp) as metric
 /// `metric` through the same code the live consumer runs
-/// ([`judge_batch`]), one chunk at a time, every point judged. With
-/// `all_algorithms` every algorithm runs (no early exit).
+/// ([`judge_batch`]), [`CHUNK`] points at a time, every point judged, with
+/// `alerts` routing them. With `all_algorithms` every algorithm runs (no
+/// early exit). `progress` is told how many points each chunk judged.
 pub fn backtest(
     points: &[Point],
     metric: &str,
-    config: &Config,
+    settings: &Settings,
+    alerts: &[AlertRule],
     all_algorithms: bool,
+    mut progress: impl FnMut(usize),
 ) -> Vec<Judgement> {
-    let mut settings = config.analyzer.clone();
+    let mut settings = settings.clone();
     settings.enable_all_algorithms_run_metrics |= all_algorithms;
-    let progress = if points.len() >= PROGRESS_MIN_POINTS {
-        ProgressBar::new(points.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} analysing {pos}/{len} points [{bar:40}] {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
     let mut window: Vec<Point> = Vec::new();
     let mut state = MetricState::default();
     let mut judged = Vec::with_capacity(points.len());
@@ -66,7 +64,7 @@ pub fn backtest(
             chunk,
             &mut state,
             &settings,
-            &config.alerts,
+            alerts,
             0,
             false,
         ));
@@ -74,9 +72,8 @@ pub fn backtest(
         let keep_from =
             window.partition_point(|p| p.0 <= chunk[0].0.saturating_sub(settings.full_duration));
         window.drain(..keep_from);
-        progress.inc(chunk.len() as u64);
+        progress(chunk.len());
     }
-    progress.finish_and_clear();
     judged
 }
 
@@ -146,7 +143,9 @@ mod tests {
         for p in &mut pts[1430..] {
             p.1 = 500.0;
         }
-        let rows = backtest(&pts, "test.metric", &Config::default(), false);
+        let settings = Settings::default();
+        let rules = [AlertRule::catch_all()];
+        let rows = backtest(&pts, "test.metric", &settings, &rules, false, |_| {});
         assert_eq!(rows.len(), pts.len());
         let anomalous: Vec<usize> = (0..rows.len())
             .filter(|&i| rows[i].analysis.is_anomalous())
@@ -174,16 +173,16 @@ mod tests {
                 )
             })
             .collect();
-        let config = Config::default();
-        let chunked = backtest(&pts, "m", &config, false);
+        let (settings, rules) = (Settings::default(), [AlertRule::catch_all()]);
+        let chunked = backtest(&pts, "m", &settings, &rules, false, |_| {});
         let mut window = Vec::new();
         let whole = judge_batch(
             "m",
             &mut window,
             &pts,
             &mut MetricState::default(),
-            &config.analyzer,
-            &config.alerts,
+            &settings,
+            &rules,
             0,
             false,
         );
