@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use projections::fold::{self, FoldSettings};
 use projections::Database;
-use topics::kafka::{DeadLetters, Producer};
+use topics::kafka::Producer;
 
 use crate::config::Config;
 use crate::services;
@@ -51,24 +51,12 @@ impl DatabaseArgs {
 
     pub async fn open(&self, config: &Config, fallback: &Path) -> Result<Database> {
         let url = self.url(config, fallback);
-        if let Some(file) = url.strip_prefix("sqlite://") {
-            if let Some(dir) = Path::new(file)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
-        }
-        let db = Database::connect(&url).await;
-        db.with_context(|| format!("opening the projections database {}", redacted(&url)))
-    }
-}
-
-fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
-        _ => url.to_owned(),
+        Database::open(&url).await.with_context(|| {
+            format!(
+                "opening the projections database {}",
+                projections::redact(&url)
+            )
+        })
     }
 }
 
@@ -167,19 +155,16 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<fold::FoldStats> {
     let producer = Producer::new(&config.kafka)?;
-    let dead = DeadLetters::new(producer, config.topics.deadletter.clone(), "projections");
-    let stats = fold::run_all(
-        &db,
+    Ok(fold::serve(
+        db,
         &selected,
         &config.kafka,
         &config.topics,
-        Some(dead),
+        producer,
         &fold_settings(config),
         shutdown.wait(),
     )
-    .await?;
-    db.close().await;
-    Ok(stats)
+    .await?)
 }
 
 /// Starts the projections of `skyline up` as a task.

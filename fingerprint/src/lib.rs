@@ -42,6 +42,7 @@ pub mod features;
 pub mod follow;
 pub mod matching;
 mod numeric;
+pub mod rematch;
 pub mod service;
 pub mod store;
 

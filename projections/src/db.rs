@@ -98,12 +98,23 @@ impl Database {
         Ok(db)
     }
 
-    /// A SQLite database in `path` (created if missing).
-    pub async fn sqlite(path: &Path) -> Result<Self, Error> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::Io(dir.display().to_string(), e))?;
+    /// Opens `url` as [`Database::connect`] does, first making the
+    /// directory of a `sqlite://FILE` URL's file if it is missing.
+    pub async fn open(url: &str) -> Result<Self, Error> {
+        if let Some(file) = url.strip_prefix("sqlite://") {
+            let path = Path::new(file.split('?').next().unwrap_or(file));
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::Io(dir.display().to_string(), e))?;
+            }
         }
-        Self::connect(&format!("sqlite://{}", path.display())).await
+        Self::connect(url).await
+    }
+
+    /// A SQLite database in `path` (created if missing, with its
+    /// directory).
+    pub async fn sqlite(path: &Path) -> Result<Self, Error> {
+        Self::open(&format!("sqlite://{}", path.display())).await
     }
 
     async fn migrate(&self) -> Result<(), Error> {
@@ -203,7 +214,9 @@ pub(crate) fn text(row: &AnyRow, i: usize) -> Result<Option<String>, Error> {
     }
 }
 
-fn redact(url: &str) -> String {
+/// `url` without its password (`mysql://user:***@host/db`), for logs and
+/// errors.
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];

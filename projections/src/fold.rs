@@ -450,6 +450,25 @@ pub async fn replay(
     })
 }
 
+/// The projections service (`skyline project`, and in `skyline up`):
+/// every projection in `selected` folded into `db` until `shutdown`, what
+/// cannot be folded dead-lettered through `producer`; closes `db` when it
+/// ends.
+pub async fn serve(
+    db: Database,
+    selected: &[Box<dyn Projection>],
+    kafka: &KafkaConfig,
+    names: &TopicNames,
+    producer: kafka::Producer,
+    settings: &FoldSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<FoldStats, Error> {
+    let dead = DeadLetters::new(producer, names.deadletter.clone(), "projections");
+    let stats = run_all(&db, selected, kafka, names, Some(dead), settings, shutdown).await;
+    db.close().await;
+    stats
+}
+
 /// Runs every projection in `projections` as its own folding consumer until
 /// `shutdown` resolves; returns their stats added up.
 pub async fn run_all(

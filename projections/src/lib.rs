@@ -32,7 +32,7 @@ use sqlx::AnyConnection;
 use topics::names::TopicNames;
 use topics::{AlertEvent, AnomalyEvent, CheckRequest, Datapoint, Label, MatchResult, ProfileEvent};
 
-pub use db::{Database, Dialect, Kind};
+pub use db::{redact, Database, Dialect, Kind};
 pub use query::CheckForLabel;
 
 /// What can go wrong in a projection.
