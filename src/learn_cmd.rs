@@ -6,13 +6,11 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use fingerprint::follow::load_profiles;
-use fingerprint::store::FEATURES_VERSION;
 use ingest::windows::Windows;
 use learn::lifecycle;
 use learn::service::Learner;
-use topics::codec::decode;
-use topics::kafka::{Consumer, Producer};
-use topics::{Label, ProfileAction, ProfileEvent};
+use topics::kafka::Producer;
+use topics::{ProfileAction, ProfileEvent};
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -54,37 +52,13 @@ pub struct RetrainArgs {
     /// Print what would be produced, produce nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Stop reading the labels after this many seconds without one.
+    /// The labels and profiles are read to where they ended when the
+    /// retrain began; only for a broker that under-reports that end
+    /// (tansu), after this many seconds without a record.
     #[arg(long, default_value_t = 5)]
     idle_seconds: u64,
     #[command(flatten)]
     infra: InfraArgs,
-}
-
-/// Every label on the labels topic (a fresh group from offset 0, until
-/// `idle` passes without one); unreadable ones are skipped with a warning.
-async fn read_labels(config: &Config, idle: Duration) -> Result<Vec<Label>> {
-    let group = format!("retrain-labels-{}", Uuid::now_v7());
-    let consumer = Consumer::with_group(
-        &config.kafka,
-        &config.kafka.group_id(&group),
-        &group,
-        &[config.topics.labels.as_str()],
-    )?;
-    let mut labels = Vec::new();
-    // Joining the group takes a while; the idle clock starts with the first.
-    let mut wait = idle.max(Duration::from_secs(30));
-    while let Ok(batch) = tokio::time::timeout(wait, consumer.next_batch(10_000)).await {
-        wait = idle;
-        for r in batch.iter() {
-            match decode::<Label>(r.payload()) {
-                Ok(l) => labels.push(l),
-                Err(e) => tracing::warn!(offset = r.offset, error = %e, "unreadable label skipped"),
-            }
-        }
-    }
-    consumer.close().await;
-    Ok(labels)
 }
 
 async fn produce_profiles(config: &Config, events: &[ProfileEvent]) -> Result<()> {
@@ -103,12 +77,12 @@ pub async fn run_retrain(mut config: Config, args: RetrainArgs) -> Result<()> {
     args.infra.apply(&mut config);
     let policy = config.learn.policy().context("invalid [learn] table")?;
     crate::services::create_topics(&config, &[]).await?;
-    let labels = read_labels(&config, Duration::from_secs(args.idle_seconds)).await?;
-    let (store, _) = load_profiles(&config.kafka, &config.topics.profiles, PROFILES_IDLE).await?;
-    let read = labels.len();
-    let events = tokio::task::spawn_blocking(move || {
-        learn::retrain(&labels, &store, &policy, FEATURES_VERSION)
-    })
+    let (read, events) = learn::service::retrain_from_log(
+        &config.kafka,
+        &config.topics,
+        policy,
+        Duration::from_secs(args.idle_seconds),
+    )
     .await?;
     let count = |a| events.iter().filter(|e| e.action == a).count();
     println!(

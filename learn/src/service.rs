@@ -563,3 +563,38 @@ mod tests {
         assert_eq!(commit_target(&read, &[]), read);
     }
 }
+
+/// `skyline retrain` over the log: every label on `names.labels` and the
+/// profiles on `names.profiles` as they are now, each topic read to where
+/// it ended when the read began ([`topics::kafka::read_to_end`]; `idle` is
+/// the fallback end for a broker that under-reports it), then
+/// [`crate::retrain`] at today's [`FEATURES_VERSION`]. Returns how many
+/// labels were read and the events to produce. Unreadable labels are
+/// skipped with a warning.
+pub async fn retrain_from_log(
+    kafka: &KafkaConfig,
+    names: &TopicNames,
+    policy: LearnPolicy,
+    idle: Duration,
+) -> Result<(usize, Vec<ProfileEvent>), ServiceError> {
+    let mut labels: Vec<Label> = Vec::new();
+    let reader = format!("retrain-labels-{}", Uuid::now_v7());
+    topics::kafka::read_to_end(kafka, &reader, &names.labels, idle, |batch| {
+        for r in &batch {
+            match decode::<Label>(r.payload()) {
+                Ok(l) => labels.push(l),
+                Err(e) => tracing::warn!(offset = r.offset, error = %e, "unreadable label skipped"),
+            }
+        }
+        async { Ok::<(), KafkaError>(()) }
+    })
+    .await?;
+    let (store, _) = load_profiles(kafka, &names.profiles, idle).await?;
+    let read = labels.len();
+    let events = tokio::task::spawn_blocking(move || {
+        crate::retrain(&labels, &store, &policy, FEATURES_VERSION)
+    })
+    .await
+    .map_err(|e| ServiceError::Task(e.to_string()))?;
+    Ok((read, events))
+}

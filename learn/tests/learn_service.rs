@@ -213,6 +213,18 @@ async fn labels_become_profiles_and_profiles_learn_generations() {
     assert_eq!(stats.created, 1);
     assert_eq!(stats.learnt, 3);
     assert_eq!(stats.dead_letters, 1);
+
+    // Retraining over this log reads the one label (not the record that is
+    // not one) and finds its profile already made at today's features.
+    let (read, events) = learn::service::retrain_from_log(
+        &kafka,
+        &topics,
+        config.policy().unwrap(),
+        Duration::from_secs(3),
+    )
+    .await
+    .unwrap();
+    assert_eq!((read, events.len()), (1, 0));
     windows.clear().await.unwrap();
 }
 
