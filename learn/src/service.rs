@@ -536,34 +536,6 @@ fn commit_target(
     target
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn commits_are_held_back_by_pending_work() {
-        let read: BTreeMap<(String, i32), i64> = [
-            (("matches".to_owned(), 0), 10),
-            (("matches".to_owned(), 1), 7),
-            (("labels".to_owned(), 0), 3),
-        ]
-        .into();
-        let work = |partition, offset| MatchWork {
-            metric: "m".into(),
-            timestamp: 0,
-            check_id: Uuid::nil(),
-            topic: "matches".into(),
-            partition,
-            offset,
-        };
-        let t = commit_target(&read, &[work(0, 6), work(0, 4)]);
-        assert_eq!(t[&("matches".to_owned(), 0)], 4);
-        assert_eq!(t[&("matches".to_owned(), 1)], 7);
-        assert_eq!(t[&("labels".to_owned(), 0)], 3);
-        assert_eq!(commit_target(&read, &[]), read);
-    }
-}
-
 /// `skyline retrain` over the log: every label on `names.labels` and the
 /// profiles on `names.profiles` as they are now, each topic read to where
 /// it ended when the read began ([`topics::kafka::read_to_end`]; `idle` is
@@ -597,4 +569,32 @@ pub async fn retrain_from_log(
     .await
     .map_err(|e| ServiceError::Task(e.to_string()))?;
     Ok((read, events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_are_held_back_by_pending_work() {
+        let read: BTreeMap<(String, i32), i64> = [
+            (("matches".to_owned(), 0), 10),
+            (("matches".to_owned(), 1), 7),
+            (("labels".to_owned(), 0), 3),
+        ]
+        .into();
+        let work = |partition, offset| MatchWork {
+            metric: "m".into(),
+            timestamp: 0,
+            check_id: Uuid::nil(),
+            topic: "matches".into(),
+            partition,
+            offset,
+        };
+        let t = commit_target(&read, &[work(0, 6), work(0, 4)]);
+        assert_eq!(t[&("matches".to_owned(), 0)], 4);
+        assert_eq!(t[&("matches".to_owned(), 1)], 7);
+        assert_eq!(t[&("labels".to_owned(), 0)], 3);
+        assert_eq!(commit_target(&read, &[]), read);
+    }
 }
