@@ -68,7 +68,7 @@ pub async fn run(mut config: Config, args: LabelArgs) -> Result<()> {
         description: args.description,
         operator,
     };
-    let label = label_for_check(&request, &check, now_ms())
+    let label = label_for_check(&request, &check, topics::clock::now_ms())
         .with_context(|| format!("labelling check {}", args.check_id))?;
     if label.learn && !label.not_anomalous {
         bail!("--learn needs --not-anomalous: only a normal series is learnt from");
@@ -93,11 +93,4 @@ pub async fn run(mut config: Config, args: LabelArgs) -> Result<()> {
         }
     );
     Ok(())
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -280,9 +280,9 @@ async fn run_analyze(config: Config) -> Result<()> {
     let producer = topics::kafka::Producer::new(&config.kafka)?;
     let windows = std::sync::Arc::new(services::open_windows(&config).await?);
     let (_stop, shutdown) = services::shutdown_on_ctrl_c();
-    let analyzer = services::analyzer(&config, windows, producer);
-    services::restore_windows(&config, &analyzer).await?;
-    let stats = analyzer.run(&config.kafka, shutdown.wait()).await?;
+    let analyzer = services::analyzer(&config, windows, producer).runtime(&config.kafka);
+    services::restore_windows(&analyzer).await?;
+    let stats = analyzer.run(shutdown.wait()).await?;
     eprintln!(
         "analyze: {} datapoints in {} batches",
         stats.records, stats.batches

@@ -9,6 +9,7 @@ use analyze::service::Analyzer;
 use anyhow::{Context, Result};
 use ingest::sources::SourceStats;
 use ingest::windows::{MemoryWindows, RedisWindows, Windows};
+use runtime::Runtime;
 use tokio::sync::watch;
 use topics::codec::decode;
 use topics::kafka::{ensure_topics, Producer};
@@ -92,17 +93,16 @@ pub async fn start_ingest(
     Ok(started.stats)
 }
 
-/// Restores the in-memory windows and the analyzer's per-metric states
-/// from the log ([`Analyzer::restore`]) and says what it did; with Redis
-/// they are kept there and nothing is read.
-pub async fn restore_windows(config: &Config, analyzer: &Analyzer) -> Result<()> {
-    if config.redis.is_some() {
-        return Ok(());
-    }
-    let r = analyzer
-        .restore(&config.kafka)
+/// Runs the Analyzer's restore phase: with in-memory windows, the windows
+/// and the per-metric states come back from the log
+/// ([`Analyzer::restore`]); says what it did. With Redis they are kept
+/// there and nothing is read.
+pub async fn restore_windows(runtime: &Runtime<Analyzer>) -> Result<()> {
+    runtime
+        .restore()
         .await
         .context("restoring the windows from the datapoints topic")?;
+    let r = runtime.service().restored();
     if r.points > 0 {
         eprintln!(
             "windows: restored {} datapoints of {} metric{} from the log in {:.1}s ({} re-judged to rebuild alert and derivative state)",
@@ -118,14 +118,14 @@ pub async fn restore_windows(config: &Config, analyzer: &Analyzer) -> Result<()>
 
 /// Builds the Analyzer service.
 pub fn analyzer(config: &Config, windows: Arc<Windows>, producer: Producer) -> Arc<Analyzer> {
-    Arc::new(Analyzer {
-        settings: config.analyzer.clone(),
-        alerts: config.alerts.clone(),
-        service: config.analyzer_service.clone(),
-        topics: config.topics.clone(),
+    Arc::new(Analyzer::new(
+        config.analyzer.clone(),
+        config.alerts.clone(),
+        config.analyzer_service.clone(),
+        config.topics.clone(),
         windows,
         producer,
-    })
+    ))
 }
 
 /// `skyline replay windows`: forget the windows and fold the datapoints

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use fingerprint::service::Fingerprinter;
 use ingest::line::LineFormat;
 use ingest::sources::kafka_stream::KafkaSourceConfig;
+use runtime::Runtime;
 use topics::codec::decode;
 use topics::kafka::{Consumer, Producer};
 use topics::AnomalyEvent;
@@ -101,29 +103,25 @@ pub async fn run(mut config: Config, args: UpArgs) -> Result<()> {
         &config,
         windows.clone(),
         producer.clone(),
-    ));
-    let profile_positions = fingerprinter
-        .load(&config.kafka)
+    ))
+    .runtime(&config.kafka);
+    fingerprinter
+        .restore()
         .await
         .context("loading the features profiles")?;
     // The analyzer's consumer group is the same at every start, so it
     // resumes where it committed; with in-memory windows, what they held
     // is restored from the log first (without deciding anything again).
-    let analyzer = services::analyzer(&config, windows.clone(), producer.clone());
-    services::restore_windows(&config, &analyzer).await?;
+    let analyzer =
+        services::analyzer(&config, windows.clone(), producer.clone()).runtime(&config.kafka);
+    services::restore_windows(&analyzer).await?;
     let stats = services::start_ingest(&config, &producer, &shutdown).await?;
-    let kafka = config.kafka.clone();
     let analyzer_stop = shutdown.clone();
-    let analyzer_task =
-        tokio::spawn(async move { analyzer.run(&kafka, analyzer_stop.wait()).await });
+    let analyzer_task = tokio::spawn(async move { analyzer.run(analyzer_stop.wait()).await });
     let (projections, db) =
         crate::panorama::start_in_up(&config, &args.db, &args.data_dir, shutdown.clone()).await?;
-    let deflection = Deflection {
-        fingerprinter,
-        profile_positions,
-    };
     let (console_addr, tasks) =
-        start_deflection(&config, deflection, &windows, &producer, db, &shutdown).await?;
+        start_deflection(&config, fingerprinter, &windows, &producer, db, &shutdown).await?;
     eprintln!(
         "anomalies: topic {} (alerts: {}, checks: {}, refused input: {})",
         config.topics.anomalies,
@@ -197,28 +195,19 @@ fn demo_operator(config: &mut Config) -> Result<String> {
 
 type ServiceTask = tokio::task::JoinHandle<Result<()>>;
 
-/// The fingerprint service with its profiles already loaded.
-struct Deflection {
-    fingerprinter: Arc<fingerprint::service::Fingerprinter>,
-    profile_positions: fingerprint::follow::Positions,
-}
-
-/// Starts fingerprint (deflection), learn and the console, all on the
+/// Starts fingerprint (deflection; its profiles already loaded), learn and
+/// the console, all on the
 /// shared windows (so the analyzer sees which metrics are
 /// ionosphere-enabled) and the shared projections database (where labels
 /// find their checks). Returns the console's address and the tasks.
 async fn start_deflection(
     config: &Config,
-    deflection: Deflection,
+    fingerprinter: Runtime<Fingerprinter>,
     windows: &Arc<ingest::windows::Windows>,
     producer: &Producer,
     db: projections::Database,
     shutdown: &Shutdown,
 ) -> Result<(std::net::SocketAddr, Vec<(&'static str, ServiceTask)>)> {
-    let Deflection {
-        fingerprinter,
-        profile_positions,
-    } = deflection;
     let learner = Arc::new(crate::learn_cmd::learner(
         config,
         windows.clone(),
@@ -229,18 +218,17 @@ async fn start_deflection(
         producer,
         db,
         Some(windows.clone()),
-        fingerprinter.profiles.clone(),
+        fingerprinter.service().profiles.clone(),
     )?;
     let listener = tokio::net::TcpListener::bind(config.console.listen)
         .await
         .with_context(|| format!("binding the console on {}", config.console.listen))?;
     let console_addr = listener.local_addr()?;
     crate::console_cmd::announce(config, console_addr);
-    let kafka = config.kafka.clone();
     let stop = shutdown.clone();
     let fingerprint = tokio::spawn(async move {
         fingerprinter
-            .run_loaded(&kafka, profile_positions, stop.wait())
+            .run(stop.wait())
             .await
             .map(|_| ())
             .map_err(anyhow::Error::from)

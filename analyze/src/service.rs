@@ -11,16 +11,17 @@
 //! replay re-emits the same events with the same ids and loses none.
 
 use std::future::Future;
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use topics::clock::now_ms;
 
-use ingest::windows::{by_metric, WindowError, Windows};
+use ingest::windows::{by_metric, Windows};
+use runtime::{Commit, Context, RunSettings, RunStats, Runtime, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use topics::codec::decode;
 use topics::ids::{alert_id, anomaly_id, check_id};
 use topics::kafka::{
-    committed_offsets, keyed_messages, read_range, Batch, Consumer, DeadLetters,
-    Error as KafkaError, KafkaConfig, KeyedMessage, PartitionRange, Producer, RunStats,
+    committed_offsets, keyed_messages, read_range, Batch, DeadLetters, KafkaConfig, KeyedMessage,
+    PartitionRange, Producer,
 };
 use topics::names::TopicNames;
 use topics::{
@@ -74,19 +75,8 @@ pub struct Analyzer {
     pub topics: TopicNames,
     pub windows: Arc<Windows>,
     pub producer: Producer,
-}
-
-/// Why handling a batch failed (it is retried, then the consumer stops).
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error(transparent)]
-    Kafka(#[from] KafkaError),
-    #[error(transparent)]
-    Windows(#[from] WindowError),
-    #[error("encoding an event: {0}")]
-    Encode(String),
-    #[error("judging task: {0}")]
-    Task(String),
+    /// What the restore phase did.
+    restored: Mutex<Restored>,
 }
 
 /// One metric's part of a batch: its window before the batch, its new
@@ -117,13 +107,6 @@ pub struct Decisions {
     pub anomalies: Vec<AnomalyEvent>,
     pub checks: Vec<CheckRequest>,
     pub alerts: Vec<AlertEvent>,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Turns one metric's judgements into events.
@@ -245,12 +228,38 @@ pub fn decisions_for(
 }
 
 impl Analyzer {
+    /// An Analyzer judging into `windows` and publishing with `producer`.
+    pub fn new(
+        settings: Settings,
+        alerts: Vec<AlertRule>,
+        service: ServiceSettings,
+        topics: TopicNames,
+        windows: Arc<Windows>,
+        producer: Producer,
+    ) -> Self {
+        Analyzer {
+            settings,
+            alerts,
+            service,
+            topics,
+            windows,
+            producer,
+            restored: Mutex::default(),
+        }
+    }
+
     /// Judges, publishes and folds one batch of datapoints.
     pub async fn handle(&self, points: Vec<Datapoint>) -> Result<Decisions, ServiceError> {
         let (decisions, new_states) = self.judge(&points).await?;
         self.publish(&decisions).await?;
-        self.windows.fold(&points).await?;
-        self.windows.save_states(STATE_KIND, &new_states).await?;
+        self.windows
+            .fold(&points)
+            .await
+            .map_err(ServiceError::state)?;
+        self.windows
+            .save_states(STATE_KIND, &new_states)
+            .await
+            .map_err(ServiceError::state)?;
         Ok(decisions)
     }
 
@@ -279,9 +288,21 @@ impl Analyzer {
                 )
             })
             .collect();
-        let windows = self.windows.windows_after(&since).await?;
-        let states = self.windows.load_states(STATE_KIND, &metrics).await?;
-        let enabled = self.windows.fingerprint_enabled(&metrics).await?;
+        let windows = self
+            .windows
+            .windows_after(&since)
+            .await
+            .map_err(ServiceError::state)?;
+        let states = self
+            .windows
+            .load_states(STATE_KIND, &metrics)
+            .await
+            .map_err(ServiceError::state)?;
+        let enabled = self
+            .windows
+            .fingerprint_enabled(&metrics)
+            .await
+            .map_err(ServiceError::state)?;
         let work: Vec<MetricWork> = groups
             .iter()
             .zip(windows)
@@ -336,7 +357,7 @@ impl Analyzer {
             (decisions, new_states)
         })
         .await
-        .map_err(|e| ServiceError::Task(e.to_string()))
+        .map_err(ServiceError::task)
     }
 
     async fn publish(&self, d: &Decisions) -> Result<(), ServiceError> {
@@ -344,7 +365,7 @@ impl Analyzer {
             events: &[E],
             key: impl Fn(&E) -> &str,
         ) -> Result<Vec<KeyedMessage>, ServiceError> {
-            keyed_messages(events, key).map_err(|x| ServiceError::Encode(x.to_string()))
+            Ok(keyed_messages(events, key)?)
         }
         // Checks and alerts first: an anomaly event seen downstream then
         // always has its check and alerts already on the log.
@@ -422,10 +443,14 @@ impl Analyzer {
             points += (recent.len() + old.len()) as u64;
             judged += recent.len() as u64;
             async move {
-                self.windows.fold(&old).await?;
+                let windows = &self.windows;
+                windows.fold(&old).await.map_err(ServiceError::state)?;
                 let (_, states) = self.judge(&recent).await?;
-                self.windows.fold(&recent).await?;
-                self.windows.save_states(STATE_KIND, &states).await?;
+                windows.fold(&recent).await.map_err(ServiceError::state)?;
+                windows
+                    .save_states(STATE_KIND, &states)
+                    .await
+                    .map_err(ServiceError::state)?;
                 Ok::<(), ServiceError>(())
             }
         })
@@ -444,42 +469,75 @@ impl Analyzer {
         Ok(restored)
     }
 
-    /// Consumes the datapoints topic until `shutdown` resolves.
-    pub async fn run(
-        self: Arc<Self>,
-        kafka: &KafkaConfig,
-        shutdown: impl Future<Output = ()>,
-    ) -> Result<RunStats, KafkaError> {
-        let consumer = Consumer::new(
-            kafka,
-            &self.service.consumer,
-            &[self.topics.datapoints.as_str()],
-        )?
-        .with_max_batch(self.service.max_batch);
+    /// What the restore phase did (all zero before it ran, and when the
+    /// windows are kept in Redis).
+    pub fn restored(&self) -> Restored {
+        *self.restored.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The Analyzer on the service runtime, dead-lettering what does not
+    /// decode.
+    pub fn runtime(self: Arc<Self>, kafka: &KafkaConfig) -> Runtime<Analyzer> {
         let dead = DeadLetters::new(
             self.producer.clone(),
             self.topics.deadletter.clone(),
             self.service.consumer.clone(),
         );
-        consumer
-            .run(shutdown, |batch: Batch| {
-                let (me, dead) = (self.clone(), dead.clone());
-                async move {
-                    let good = dead
-                        .decode_batch(&batch, |r| decode::<Datapoint>(r.payload()))
-                        .await?;
-                    let points: Vec<Datapoint> = good.into_iter().map(|(_, d)| d).collect();
-                    let decisions = me.handle(points).await?;
-                    if !decisions.anomalies.is_empty() {
-                        tracing::info!(
-                            anomalies = decisions.anomalies.len(),
-                            alerts = decisions.alerts.len(),
-                            "published"
-                        );
-                    }
-                    Ok::<_, ServiceError>(())
-                }
-            })
-            .await
+        Runtime::new(self, kafka, Some(dead))
+    }
+
+    /// Restores, then consumes the datapoints topic until `shutdown`
+    /// resolves.
+    pub async fn run(
+        self: Arc<Self>,
+        kafka: &KafkaConfig,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<RunStats, ServiceError> {
+        self.runtime(kafka).run(shutdown).await
+    }
+}
+
+impl Service for Analyzer {
+    fn name(&self) -> &str {
+        &self.service.consumer
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![self.topics.datapoints.clone()]
+    }
+
+    fn settings(&self) -> RunSettings {
+        RunSettings {
+            max_batch: self.service.max_batch,
+            ..RunSettings::default()
+        }
+    }
+
+    /// In-memory windows start empty: fold (and re-judge, deciding nothing)
+    /// the datapoints up to the group's commit. Redis keeps them.
+    async fn restore(&self, cx: &Context) -> Result<(), ServiceError> {
+        if matches!(*self.windows, Windows::Memory(_)) {
+            let restored = Analyzer::restore(self, cx.kafka()).await?;
+            *self.restored.lock().unwrap_or_else(|p| p.into_inner()) = restored;
+        }
+        Ok(())
+    }
+
+    async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {
+        let points: Vec<Datapoint> = cx
+            .decode::<Datapoint>(batch)
+            .await?
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect();
+        let decisions = Analyzer::handle(self, points).await?;
+        if !decisions.anomalies.is_empty() {
+            tracing::info!(
+                anomalies = decisions.anomalies.len(),
+                alerts = decisions.alerts.len(),
+                "published"
+            );
+        }
+        Ok(Commit::Batch)
     }
 }

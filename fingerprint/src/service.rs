@@ -18,17 +18,15 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use topics::clock::now_ms;
 
-use ingest::windows::{WindowError, Windows};
+use ingest::windows::Windows;
+use runtime::{Commit, Context, RunSettings, RunStats, Runtime, Service, ServiceError};
 use serde::{Deserialize, Serialize};
-use topics::codec::decode;
 use topics::ids::{alert_id, anomaly_id, match_id};
-use topics::kafka::{
-    keyed_messages, Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, Producer,
-    RunStats,
-};
+use topics::kafka::{keyed_messages, Batch, DeadLetters, KafkaConfig, Producer};
 use topics::names::TopicNames;
 use topics::{
     AlertEvent, CheckRequest, CheckTarget, MatchMethod, MatchResult, ProfileAction, ProfileEvent,
@@ -64,19 +62,8 @@ impl Default for ServiceSettings {
     }
 }
 
-/// Why handling a batch failed (it is retried, then the consumer stops).
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error(transparent)]
-    Kafka(#[from] KafkaError),
-    #[error(transparent)]
-    Windows(#[from] WindowError),
-    #[error("encoding an event: {0}")]
-    Encode(String),
-    #[error("judging task: {0}")]
-    Task(String),
-    #[error("the profile store's lock was poisoned")]
-    Poisoned,
+fn poisoned<T>(_: T) -> ServiceError {
+    ServiceError::task("the profile store's lock was poisoned")
 }
 
 /// What fingerprint decided about one check.
@@ -236,13 +223,8 @@ pub struct Fingerprinter {
     pub producer: Producer,
     /// The profiles, kept up to date while [`Fingerprinter::run`] runs.
     pub profiles: SharedProfiles,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    /// Where the profiles were read to at start, to follow on from.
+    positions: Mutex<Positions>,
 }
 
 impl Fingerprinter {
@@ -262,13 +244,14 @@ impl Fingerprinter {
             windows,
             producer,
             profiles: Arc::new(RwLock::new(ProfileStore::new())),
+            positions: Mutex::default(),
         }
     }
 
     /// Reads the profiles topic from the start into [`Fingerprinter::profiles`],
     /// prepares every profile and writes every known metric's
-    /// ionosphere-enabled flag. Returns where the read stopped, to follow on
-    /// from.
+    /// ionosphere-enabled flag (the service's restore phase). Returns where
+    /// the read stopped, which the service follows on from.
     pub async fn load(&self, kafka: &KafkaConfig) -> Result<Positions, ServiceError> {
         let (store, positions) = load_profiles(
             kafka,
@@ -286,9 +269,10 @@ impl Fingerprinter {
             metrics = metrics.len(),
             "profiles loaded"
         );
-        *self.profiles.write().map_err(|_| ServiceError::Poisoned)? = store;
+        *self.profiles.write().map_err(poisoned)? = store;
         self.prepare(all).await?;
         self.write_flags(&metrics).await?;
+        *self.positions.lock().map_err(poisoned)? = positions.clone();
         Ok(positions)
     }
 
@@ -304,7 +288,7 @@ impl Fingerprinter {
             profiles.par_iter().for_each(|p| p.prepare(&settings));
         })
         .await
-        .map_err(|e| ServiceError::Task(e.to_string()))
+        .map_err(ServiceError::task)
     }
 
     /// Writes the ionosphere-enabled flag of `metrics`: on exactly when the
@@ -314,14 +298,16 @@ impl Fingerprinter {
             return Ok(());
         }
         let flags: Vec<(String, bool)> = {
-            let store = self.profiles.read().map_err(|_| ServiceError::Poisoned)?;
+            let store = self.profiles.read().map_err(poisoned)?;
             metrics
                 .iter()
                 .map(|m| (m.clone(), store.metric_enabled(m)))
                 .collect()
         };
-        self.windows.set_fingerprint_enabled(&flags).await?;
-        Ok(())
+        self.windows
+            .set_fingerprint_enabled(&flags)
+            .await
+            .map_err(ServiceError::state)
     }
 
     /// After a batch of profile events (already applied to the store):
@@ -334,7 +320,7 @@ impl Fingerprinter {
             .into_iter()
             .collect();
         let added: Vec<Arc<Profile>> = {
-            let store = self.profiles.read().map_err(|_| ServiceError::Poisoned)?;
+            let store = self.profiles.read().map_err(poisoned)?;
             events
                 .iter()
                 .filter(|e| matches!(e.action, ProfileAction::Created | ProfileAction::Learnt))
@@ -349,7 +335,7 @@ impl Fingerprinter {
     /// publishes the verdicts and alerts. Returns the decisions, in order.
     pub async fn handle(&self, checks: Vec<CheckRequest>) -> Result<Vec<Decision>, ServiceError> {
         let work: Vec<(CheckRequest, Vec<Arc<Profile>>)> = {
-            let store = self.profiles.read().map_err(|_| ServiceError::Poisoned)?;
+            let store = self.profiles.read().map_err(poisoned)?;
             checks
                 .into_iter()
                 .filter(|c| c.target == CheckTarget::Fingerprint)
@@ -375,112 +361,107 @@ impl Fingerprinter {
                 .collect::<Vec<Decision>>()
         })
         .await
-        .map_err(|e| ServiceError::Task(e.to_string()))?;
+        .map_err(ServiceError::task)?;
         self.publish(&decisions).await?;
         Ok(decisions)
     }
 
     async fn publish(&self, decisions: &[Decision]) -> Result<(), ServiceError> {
-        let encoding = |x: topics::codec::CodecError| ServiceError::Encode(x.to_string());
         // Alerts first: a verdict seen downstream then always has its
         // alerts on the log already.
-        let alerts = keyed_messages(decisions.iter().flat_map(|d| &d.alerts), |a| &a.metric)
-            .map_err(encoding)?;
+        let alerts = keyed_messages(decisions.iter().flat_map(|d| &d.alerts), |a| &a.metric)?;
         self.producer
             .send_batch(&self.topics.alerts, alerts)
             .await?;
-        let matches =
-            keyed_messages(decisions.iter().map(|d| &d.result), |m| &m.metric).map_err(encoding)?;
+        let matches = keyed_messages(decisions.iter().map(|d| &d.result), |m| &m.metric)?;
         self.producer
             .send_batch(&self.topics.matches, matches)
             .await?;
         Ok(())
     }
 
-    /// Loads the profiles, follows them in a task, and consumes the checks
-    /// topic until `shutdown` resolves.
-    pub async fn run(
-        self: Arc<Self>,
-        kafka: &KafkaConfig,
-        shutdown: impl Future<Output = ()>,
-    ) -> Result<RunStats, ServiceError> {
-        let positions = self.load(kafka).await?;
-        self.run_loaded(kafka, positions, shutdown).await
-    }
-
-    /// As [`Fingerprinter::run`], after [`Fingerprinter::load`] returned
-    /// `positions` (so a caller can have the ionosphere-enabled flags
-    /// written before the analyzer starts judging).
-    pub async fn run_loaded(
-        self: Arc<Self>,
-        kafka: &KafkaConfig,
-        positions: Positions,
-        shutdown: impl Future<Output = ()>,
-    ) -> Result<RunStats, ServiceError> {
-        let (stop_follow, follow_stopped) = tokio::sync::oneshot::channel::<()>();
-        let follower = {
-            let me = Arc::clone(&self);
-            let kafka = kafka.clone();
-            tokio::spawn(async move {
-                let store = Arc::clone(&me.profiles);
-                let on_events = |events: Vec<ProfileEvent>| {
-                    let me = Arc::clone(&me);
-                    async move {
-                        if events.is_empty() {
-                            return;
-                        }
-                        tracing::info!(events = events.len(), "profiles changed");
-                        if let Err(e) = me.profiles_changed(events).await {
-                            tracing::warn!(error = %e, "updating after profile events failed");
-                        }
-                    }
-                };
-                let stopped = async {
-                    let _ = follow_stopped.await;
-                };
-                if let Err(e) = follow_profiles(&kafka, store, &positions, stopped, on_events).await
-                {
-                    tracing::error!(error = %e, "following the profiles topic stopped");
-                }
-            })
-        };
-
-        let consumer = Consumer::new(
-            kafka,
-            &self.service.consumer,
-            &[self.topics.checks.as_str()],
-        )?
-        .with_max_batch(self.service.max_batch);
+    /// The service on the runtime, dead-lettering what does not decode.
+    /// Its restore phase is [`Fingerprinter::load`]: run it
+    /// ([`Runtime::restore`]) before starting the analyzer, so the
+    /// ionosphere-enabled flags are written before anything is judged.
+    pub fn runtime(self: Arc<Self>, kafka: &KafkaConfig) -> Runtime<Fingerprinter> {
         let dead = DeadLetters::new(
             self.producer.clone(),
             self.topics.deadletter.clone(),
             self.service.consumer.clone(),
         );
-        let outcome = consumer
-            .run(shutdown, |batch: Batch| {
-                let (me, dead) = (Arc::clone(&self), dead.clone());
-                async move {
-                    let good = dead
-                        .decode_batch(&batch, |r| decode::<CheckRequest>(r.payload()))
-                        .await?;
-                    let checks: Vec<CheckRequest> = good.into_iter().map(|(_, c)| c).collect();
-                    let decisions = me.handle(checks).await?;
-                    if !decisions.is_empty() {
-                        let matched = decisions.iter().filter(|d| d.result.matched).count();
-                        tracing::info!(
-                            checks = decisions.len(),
-                            matched,
-                            alerts = decisions.iter().map(|d| d.alerts.len()).sum::<usize>(),
-                            "judged"
-                        );
-                    }
-                    Ok::<_, ServiceError>(())
-                }
-            })
-            .await;
-        let _ = stop_follow.send(());
-        let _ = follower.await;
-        Ok(outcome?)
+        Runtime::new(self, kafka, Some(dead))
+    }
+
+    /// Loads the profiles, then consumes the checks topic (following the
+    /// profiles) until `shutdown` resolves.
+    pub async fn run(
+        self: Arc<Self>,
+        kafka: &KafkaConfig,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<RunStats, ServiceError> {
+        self.runtime(kafka).run(shutdown).await
+    }
+}
+
+impl Service for Fingerprinter {
+    fn name(&self) -> &str {
+        &self.service.consumer
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![self.topics.checks.clone()]
+    }
+
+    fn settings(&self) -> RunSettings {
+        RunSettings {
+            max_batch: self.service.max_batch,
+            ..RunSettings::default()
+        }
+    }
+
+    async fn restore(&self, cx: &Context) -> Result<(), ServiceError> {
+        self.load(cx.kafka()).await.map(|_| ())
+    }
+
+    /// Follows the profiles topic from where the restore phase stopped.
+    async fn background(&self, cx: &Context) {
+        let positions = self.positions.lock().map(|p| p.clone()).unwrap_or_default();
+        let on_events = |events: Vec<ProfileEvent>| async move {
+            if events.is_empty() {
+                return;
+            }
+            tracing::info!(events = events.len(), "profiles changed");
+            if let Err(e) = self.profiles_changed(events).await {
+                tracing::warn!(error = %e, "updating after profile events failed");
+            }
+        };
+        let store = Arc::clone(&self.profiles);
+        if let Err(e) =
+            follow_profiles(cx.kafka(), store, &positions, cx.stopped(), on_events).await
+        {
+            tracing::error!(error = %e, "following the profiles topic stopped");
+        }
+    }
+
+    async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {
+        let checks: Vec<CheckRequest> = cx
+            .decode::<CheckRequest>(batch)
+            .await?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
+        let decisions = Fingerprinter::handle(self, checks).await?;
+        if !decisions.is_empty() {
+            let matched = decisions.iter().filter(|d| d.result.matched).count();
+            tracing::info!(
+                checks = decisions.len(),
+                matched,
+                alerts = decisions.iter().map(|d| d.alerts.len()).sum::<usize>(),
+                "judged"
+            );
+        }
+        Ok(Commit::Batch)
     }
 }
 

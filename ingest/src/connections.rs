@@ -149,7 +149,7 @@ struct Slot {
 
 static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 
-fn now_ms() -> u64 {
+fn monotonic_ms() -> u64 {
     EPOCH.elapsed().as_millis() as u64
 }
 
@@ -193,14 +193,17 @@ impl ConnectionPool {
                 if !pool_full && !budget_full {
                     return self.register(&mut registry);
                 }
+                // The idlest; among connections last active in the same
+                // millisecond, the oldest (the map's order is arbitrary).
                 let victim = registry
                     .open
-                    .values()
-                    .filter(|s| !pool_full || s.pool == self.id)
-                    .filter(|s| {
+                    .iter()
+                    .filter(|(_, s)| !pool_full || s.pool == self.id)
+                    .filter(|(_, s)| {
                         s.busy.load(Ordering::Acquire) == 0 && !s.evicting.load(Ordering::Acquire)
                     })
-                    .min_by_key(|s| s.last_active.load(Ordering::Acquire));
+                    .min_by_key(|(id, s)| (s.last_active.load(Ordering::Acquire), **id))
+                    .map(|(_, s)| s);
                 match victim {
                     Some(victim) => {
                         victim.evicting.store(true, Ordering::Release);
@@ -228,7 +231,7 @@ impl ConnectionPool {
         let id = registry.next_id;
         let slot = Arc::new(Slot {
             pool: self.id,
-            last_active: AtomicU64::new(now_ms()),
+            last_active: AtomicU64::new(monotonic_ms()),
             busy: AtomicUsize::new(0),
             evicting: AtomicBool::new(false),
             evict: Notify::new(),
@@ -253,7 +256,9 @@ pub struct Connection {
 impl Connection {
     /// Records a sign of life (bytes received, a response sent).
     pub fn touch(&self) {
-        self.slot.last_active.store(now_ms(), Ordering::Release);
+        self.slot
+            .last_active
+            .store(monotonic_ms(), Ordering::Release);
     }
 
     /// Marks the connection busy until the guard is dropped: it is not
@@ -293,7 +298,7 @@ pub struct Busy(Arc<Slot>);
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.last_active.store(now_ms(), Ordering::Release);
+        self.0.last_active.store(monotonic_ms(), Ordering::Release);
         self.0.busy.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -8,6 +8,7 @@
 //! UUID v7.
 
 use fingerprint::store::{ProfileStore, StoredProfile};
+use topics::clock::now_ms;
 use topics::ids::fresh_id;
 use topics::{ProfileAction, ProfileEvent};
 use uuid::Uuid;
@@ -17,13 +18,6 @@ use uuid::Uuid;
 pub enum LifecycleError {
     #[error("no profile {0}")]
     UnknownProfile(Uuid),
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// A flag event about `p` (no features or series: only the id and lineage

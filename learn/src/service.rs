@@ -31,16 +31,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use topics::clock::now_ms;
 
-use fingerprint::follow::{follow_profiles, load_profiles, SharedProfiles};
+use fingerprint::follow::{follow_profiles, load_profiles, Positions, SharedProfiles};
 use fingerprint::matching::profile_features;
 use fingerprint::store::{ProfileStore, FEATURES_VERSION};
-use ingest::windows::{WindowError, Windows};
+use ingest::windows::Windows;
+use runtime::{Commit, Context, RunSettings, Runtime, Service, ServiceError};
 use topics::codec::decode;
 use topics::ids::learnt_profile_id;
-use topics::kafka::{Consumer, DeadLetters, Error as KafkaError, KafkaConfig, Producer, Record};
+use topics::kafka::{Batch, DeadLetters, Error as KafkaError, KafkaConfig, Producer, Record};
 use topics::names::TopicNames;
 use topics::{Label, LearnSettings, MatchMethod, MatchResult, ProfileAction, ProfileEvent};
 use uuid::Uuid;
@@ -48,19 +50,6 @@ use uuid::Uuid;
 use crate::decide::{learn_from_human, learn_from_unmatched, learn_series, LearnData};
 use crate::label::{profile_from_label, LabelError};
 use crate::settings::LearnPolicy;
-
-/// Why the service stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error(transparent)]
-    Kafka(#[from] KafkaError),
-    #[error(transparent)]
-    Windows(#[from] WindowError),
-    #[error("encoding an event: {0}")]
-    Encode(String),
-    #[error("features task: {0}")]
-    Task(String),
-}
 
 /// What a run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -126,13 +115,6 @@ pub fn metric_settings(
     )
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// The human LEARN profiles of `store` still waiting for their learnt
 /// child, by id.
 fn human_work(
@@ -171,57 +153,32 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Learner {
-    /// Runs until `shutdown` resolves: loads the profiles, follows them,
-    /// consumes labels and matches and does the delayed work.
+    /// Runs until `shutdown` resolves, on the service runtime: loads the
+    /// profiles (the restore phase), follows them, consumes labels and
+    /// matches (commits held back by pending work) and does the delayed
+    /// work every `poll`.
     pub async fn run(
         self: Arc<Self>,
         kafka: &KafkaConfig,
-        shutdown: impl Future<Output = ()>,
+        shutdown: impl Future<Output = ()> + Send,
     ) -> Result<LearnStats, ServiceError> {
-        let (store, positions) =
-            load_profiles(kafka, &self.topics.profiles, Duration::from_secs(2)).await?;
-        tracing::info!(profiles = store.len(), "learn: profiles loaded");
-        let humans: HumanQueue = Arc::new(Mutex::new(HashMap::new()));
-        {
-            let ids: Vec<Uuid> = store
-                .metrics()
-                .flat_map(|m| store.for_metric(m).map(|p| p.id()))
-                .collect();
-            let mut q = lock(&humans);
-            for (id, metric, work) in human_work(&store, &self.policy, ids.into_iter()) {
-                q.insert(id, (metric, work));
-            }
-        }
-        let profiles: SharedProfiles = Arc::new(RwLock::new(store));
-
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let follower = {
-            let (kafka, profiles, humans, me) = (
-                kafka.clone(),
-                profiles.clone(),
-                humans.clone(),
-                self.clone(),
-            );
-            tokio::spawn(async move {
-                let stop = async move {
-                    let _ = stop_rx.wait_for(|s| *s).await;
-                };
-                let on_events = |events: Vec<ProfileEvent>| {
-                    me.queue_humans(&profiles, &humans, &events);
-                    async {}
-                };
-                if let Err(e) =
-                    follow_profiles(&kafka, profiles.clone(), &positions, stop, on_events).await
-                {
-                    tracing::error!(error = %e, "learn: following the profiles stopped");
-                }
-            })
-        };
-
-        let result = self.consume(kafka, &profiles, &humans, shutdown).await;
-        let _ = stop_tx.send(true);
-        let _ = follower.await;
-        result
+        let dead = DeadLetters::new(
+            self.producer.clone(),
+            self.topics.deadletter.clone(),
+            self.consumer.clone(),
+        );
+        let service = Arc::new(LearnService {
+            learner: self,
+            profiles: Arc::default(),
+            humans: HumanQueue::default(),
+            positions: Mutex::default(),
+            work: tokio::sync::Mutex::default(),
+        });
+        Runtime::new(Arc::clone(&service), kafka, Some(dead))
+            .run(shutdown)
+            .await?;
+        let stats = service.work.lock().await.stats;
+        Ok(stats)
     }
 
     /// Queues the human LEARN profiles among `events`.
@@ -240,67 +197,6 @@ impl Learner {
         for (id, metric, work) in human_work(&store, &self.policy, created) {
             q.insert(id, (metric, work));
         }
-    }
-
-    async fn consume(
-        &self,
-        kafka: &KafkaConfig,
-        profiles: &SharedProfiles,
-        humans: &HumanQueue,
-        shutdown: impl Future<Output = ()>,
-    ) -> Result<LearnStats, ServiceError> {
-        let consumer = Consumer::new(
-            kafka,
-            &self.consumer,
-            &[self.topics.labels.as_str(), self.topics.matches.as_str()],
-        )?;
-        let dead = DeadLetters::new(
-            self.producer.clone(),
-            self.topics.deadletter.clone(),
-            self.consumer.clone(),
-        );
-        let mut stats = LearnStats::default();
-        let mut pending: Vec<MatchWork> = Vec::new();
-        // Per partition: one past the newest record read, and what was
-        // last committed.
-        let mut read: BTreeMap<(String, i32), i64> = BTreeMap::new();
-        let mut committed: BTreeMap<(String, i32), i64> = BTreeMap::new();
-        let mut tick = tokio::time::interval(self.poll);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        futures::pin_mut!(shutdown);
-        let outcome = loop {
-            tokio::select! {
-                biased;
-                () = &mut shutdown => break Ok(stats),
-                _ = tick.tick() => {
-                    if let Err(e) = self.do_delayed(profiles, humans, &mut pending, &mut stats).await {
-                        tracing::warn!(error = %e, "learn: delayed work failed; retrying later");
-                    }
-                }
-                batch = consumer.next_batch(1_000) => {
-                    for record in batch.iter() {
-                        self.take(record, profiles, &dead, &mut pending, &mut stats).await?;
-                    }
-                    for (key, next) in batch.next_offsets() {
-                        let slot = read.entry(key).or_insert(next);
-                        *slot = (*slot).max(next);
-                    }
-                }
-            }
-            let target = commit_target(&read, &pending);
-            let changed: BTreeMap<(String, i32), i64> = target
-                .into_iter()
-                .filter(|(k, v)| committed.get(k) != Some(v))
-                .collect();
-            if !changed.is_empty() {
-                match consumer.commit_offsets(&changed).await {
-                    Ok(()) => committed.extend(changed),
-                    Err(e) => tracing::warn!(error = %e, "learn: commit failed"),
-                }
-            }
-        };
-        consumer.close().await;
-        outcome
     }
 
     /// Handles one consumed record.
@@ -326,7 +222,7 @@ impl Learner {
                 profile_from_label(&label, &settings, FEATURES_VERSION)
             })
             .await
-            .map_err(|e| ServiceError::Task(e.to_string()))?;
+            .map_err(ServiceError::task)?;
             match made {
                 Ok(event) => {
                     self.publish(profiles, &[event]).await?;
@@ -367,8 +263,7 @@ impl Learner {
         profiles: &SharedProfiles,
         events: &[ProfileEvent],
     ) -> Result<(), ServiceError> {
-        let records = topics::kafka::keyed_messages(events, |e| &e.metric)
-            .map_err(|x| ServiceError::Encode(x.to_string()))?;
+        let records = topics::kafka::keyed_messages(events, |e| &e.metric)?;
         self.producer
             .send_batch(&self.topics.profiles, records)
             .await?;
@@ -389,7 +284,11 @@ impl Learner {
         check_id: Option<Uuid>,
         full_duration: i64,
     ) -> Result<Option<LearnData>, ServiceError> {
-        let window = self.windows.rollup(metric).await?;
+        let window = self
+            .windows
+            .rollup(metric)
+            .await
+            .map_err(ServiceError::state)?;
         let Some(series) = learn_series(&window, timestamp, full_duration) else {
             tracing::debug!(
                 metric,
@@ -414,7 +313,7 @@ impl Learner {
             })
         })
         .await
-        .map_err(|e| ServiceError::Task(e.to_string()))
+        .map_err(ServiceError::task)
     }
 
     /// Does the delayed work that is due. Work that fails on I/O stays
@@ -442,9 +341,7 @@ impl Learner {
                 .learn_data(&metric, work.timestamp, None, work.settings.full_duration)
                 .await?;
             let decided = data.map(|data| {
-                let store = profiles
-                    .read()
-                    .map_err(|e| ServiceError::Task(e.to_string()))?;
+                let store = profiles.read().map_err(ServiceError::task)?;
                 Ok::<_, ServiceError>(learn_from_human(
                     &store,
                     id,
@@ -472,9 +369,7 @@ impl Learner {
         while i < pending.len() {
             let work = pending[i].clone();
             let settings = {
-                let store = profiles
-                    .read()
-                    .map_err(|e| ServiceError::Task(e.to_string()))?;
+                let store = profiles.read().map_err(ServiceError::task)?;
                 metric_settings(&store, &self.policy, &work.metric)
             };
             let Some(settings) = settings else {
@@ -495,9 +390,7 @@ impl Learner {
                 .await?;
             if let Some(data) = data {
                 let decided = {
-                    let store = profiles
-                        .read()
-                        .map_err(|e| ServiceError::Task(e.to_string()))?;
+                    let store = profiles.read().map_err(ServiceError::task)?;
                     learn_from_unmatched(&store, &settings, &data, now_ms())
                 };
                 match decided {
@@ -518,6 +411,121 @@ impl Learner {
             pending.remove(i);
         }
         Ok(())
+    }
+}
+
+/// The learn service's state while it runs: the profiles read model,
+/// the work waiting for its anomaly to age, and how far it read.
+struct LearnService {
+    learner: Arc<Learner>,
+    profiles: SharedProfiles,
+    humans: HumanQueue,
+    /// Where the profiles were read to at start, to follow on from.
+    positions: Mutex<Positions>,
+    work: tokio::sync::Mutex<Work>,
+}
+
+/// What the batches and ticks share.
+#[derive(Default)]
+struct Work {
+    pending: Vec<MatchWork>,
+    /// Per partition: one past the newest record read.
+    read: BTreeMap<(String, i32), i64>,
+    stats: LearnStats,
+}
+
+impl Service for LearnService {
+    fn name(&self) -> &str {
+        &self.learner.consumer
+    }
+
+    fn topics(&self) -> Vec<String> {
+        let t = &self.learner.topics;
+        vec![t.labels.clone(), t.matches.clone()]
+    }
+
+    /// One attempt per batch (a failure stops the service, which resumes
+    /// at its held-back commits); ticks every `poll`.
+    fn settings(&self) -> RunSettings {
+        RunSettings {
+            max_batch: 1_000,
+            attempts: 1,
+            tick: Some(self.learner.poll),
+            ..RunSettings::default()
+        }
+    }
+
+    /// Loads the profiles and queues every human LEARN profile still
+    /// waiting for its learnt child.
+    async fn restore(&self, cx: &Context) -> Result<(), ServiceError> {
+        let learner = &self.learner;
+        let (store, positions) =
+            load_profiles(cx.kafka(), &learner.topics.profiles, Duration::from_secs(2)).await?;
+        tracing::info!(profiles = store.len(), "learn: profiles loaded");
+        let ids: Vec<Uuid> = store
+            .metrics()
+            .flat_map(|m| store.for_metric(m).map(|p| p.id()))
+            .collect();
+        {
+            let mut q = lock(&self.humans);
+            for (id, metric, work) in human_work(&store, &learner.policy, ids.into_iter()) {
+                q.insert(id, (metric, work));
+            }
+        }
+        *self.profiles.write().map_err(ServiceError::task)? = store;
+        *lock(&self.positions) = positions;
+        Ok(())
+    }
+
+    /// Follows the profiles, queueing the new human LEARN profiles.
+    async fn background(&self, cx: &Context) {
+        let positions = lock(&self.positions).clone();
+        let on_events = |events: Vec<ProfileEvent>| {
+            self.learner
+                .queue_humans(&self.profiles, &self.humans, &events);
+            async {}
+        };
+        let store = Arc::clone(&self.profiles);
+        if let Err(e) =
+            follow_profiles(cx.kafka(), store, &positions, cx.stopped(), on_events).await
+        {
+            tracing::error!(error = %e, "learn: following the profiles stopped");
+        }
+    }
+
+    async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {
+        let dead = cx
+            .dead_letters()
+            .ok_or_else(|| ServiceError::task("learn runs with dead letters"))?;
+        let mut work = self.work.lock().await;
+        let Work {
+            pending,
+            read,
+            stats,
+        } = &mut *work;
+        for record in batch.iter() {
+            self.learner
+                .take(record, &self.profiles, dead, pending, stats)
+                .await?;
+        }
+        for (key, next) in batch.next_offsets() {
+            let slot = read.entry(key).or_insert(next);
+            *slot = (*slot).max(next);
+        }
+        Ok(Commit::UpTo(commit_target(read, pending)))
+    }
+
+    async fn tick(&self, _cx: &Context) -> Result<Commit, ServiceError> {
+        let mut work = self.work.lock().await;
+        let Work {
+            pending,
+            read,
+            stats,
+        } = &mut *work;
+        self.learner
+            .do_delayed(&self.profiles, &self.humans, pending, stats)
+            .await?;
+        Ok(Commit::UpTo(commit_target(read, pending)))
     }
 }
 
@@ -567,7 +575,7 @@ pub async fn retrain_from_log(
         crate::retrain(&labels, &store, &policy, FEATURES_VERSION)
     })
     .await
-    .map_err(|e| ServiceError::Task(e.to_string()))?;
+    .map_err(ServiceError::task)?;
     Ok((read, events))
 }
 

@@ -5,19 +5,23 @@
 //! A batch is applied as: begin; read (and on MySQL lock) the projection's
 //! stored offsets; drop the records below them (already applied: a batch
 //! redelivered after a crash or a rebalance); fold the rest; store the
-//! batch's next offsets; commit. The consumer resumes every partition it is
-//! assigned at the stored offset ([`topics::kafka::ResumePositions`]), and
-//! commits to Kafka only afterwards, as a hint for lag monitoring. A failed
-//! transaction (the database gone away, say) is retried with capped
-//! exponential backoff, the batch neither skipped nor committed meanwhile.
+//! batch's next offsets; commit. Each projection is a service on the
+//! runtime with the stored-offsets commit policy ([`Commit::Stored`]): the
+//! consumer resumes every partition it is assigned at the stored offset
+//! ([`topics::kafka::ResumePositions`]), and commits to Kafka only
+//! afterwards, as a hint for lag monitoring. A failed transaction (the
+//! database gone away, say) is retried with capped exponential backoff, the
+//! batch neither skipped nor committed meanwhile.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use topics::kafka::{self, Batch, Consumer, DeadLetters, KafkaConfig, ResumePositions};
+use runtime::{Commit, Context, RunSettings, Runtime, Service, ServiceError, Start};
+use topics::kafka::{self, Batch, DeadLetters, KafkaConfig, ResumePositions};
 use topics::names::TopicNames;
 
 use crate::db::{read_offsets, write_offsets, Database};
@@ -81,6 +85,11 @@ pub struct Folder<'p> {
     names: TopicNames,
     dead: Option<DeadLetters>,
     settings: FoldSettings,
+    /// Where the live consumer resumes: the stored offsets, advanced after
+    /// each transaction.
+    resume: ResumePositions,
+    /// What the live consumer folded.
+    stats: Mutex<FoldStats>,
 }
 
 impl<'p> Folder<'p> {
@@ -99,6 +108,8 @@ impl<'p> Folder<'p> {
             names,
             dead,
             settings,
+            resume: ResumePositions::default(),
+            stats: Mutex::default(),
         }
     }
 
@@ -199,60 +210,18 @@ impl<'p> Folder<'p> {
         Ok((rows, skipped))
     }
 
-    /// Runs the projection's consumer (group `projections.<name>`) until
-    /// `shutdown` resolves.
+    /// Runs the projection's consumer (group `projections.<name>`) on the
+    /// service runtime until `shutdown` resolves.
     pub async fn run(
         &self,
         kafka: &KafkaConfig,
-        shutdown: impl Future<Output = ()> + Send + 'static,
+        shutdown: impl Future<Output = ()> + Send,
     ) -> Result<FoldStats, Error> {
-        let mut stop = shutdown.boxed().shared();
-        let name = consumer_name(self.projection);
-        // The database may be down at start too: wait for it like for a batch.
-        let mut backoff = self.settings.backoff;
-        let stored = loop {
-            match self.db.applied_offsets(self.projection.name()).await {
-                Ok(stored) => break stored,
-                Err(e) => {
-                    tracing::warn!(projection = %name, error = %e, "reading applied offsets failed; retrying");
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff) => {}
-                        () = &mut stop => return Ok(FoldStats::default()),
-                    }
-                    backoff = (backoff * 2).min(self.settings.max_backoff);
-                }
-            }
-        };
-        let resume = ResumePositions::from_map(stored);
-        let consumer = Consumer::resuming(
-            kafka,
-            &kafka.group_id(&name),
-            &name,
-            &self.topic_names(),
-            resume.clone(),
-        )?;
-        tracing::debug!(projection = %name, database = self.db.url(), "folding");
-        let mut stats = FoldStats::default();
-        loop {
-            let batch = tokio::select! {
-                biased;
-                () = &mut stop => break,
-                batch = consumer.next_batch(self.settings.max_batch) => batch,
-            };
-            let Some((done, next)) = self.fold_batch(&batch, &mut stop).await? else {
-                break;
-            };
-            stats.add(done);
-            for ((topic, partition), offset) in &next {
-                resume.advance(topic, *partition, *offset);
-            }
-            // Only a hint (lag monitoring): the stored offsets decide.
-            if let Err(e) = consumer.commit_offsets(&next).await {
-                tracing::debug!(projection = %name, error = %e, "kafka commit failed");
-            }
-        }
-        consumer.close().await;
-        Ok(stats)
+        let service = FoldService(self, consumer_name(self.projection));
+        Runtime::new(Arc::new(service), kafka, self.dead.clone())
+            .run(shutdown)
+            .await?;
+        Ok(*self.stats.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Empties the projection's tables and its stored offsets, in one
@@ -272,8 +241,10 @@ impl<'p> Folder<'p> {
         Ok(())
     }
 
-    /// Folds the projection's topics from the start of the log until no
-    /// record arrived for `idle` (not a group member: reads every partition).
+    /// Folds the projection's topics from the start of the log to where
+    /// they ended when the read began ([`kafka::read_topics_to_end`]; `idle`
+    /// is the fallback end for a broker that under-reports it). Not a group
+    /// member: reads every partition.
     async fn refold(
         &self,
         kafka: &KafkaConfig,
@@ -281,29 +252,97 @@ impl<'p> Folder<'p> {
         read: &AtomicU64,
     ) -> Result<FoldStats, Error> {
         let name = consumer_name(self.projection);
-        let mut start = Vec::new();
-        for topic in self.topic_names() {
-            for (partition, low, _) in kafka::partitions(kafka, topic).await? {
-                start.push((topic.to_owned(), partition, low.max(0)));
+        let topics = self.topic_names();
+        let stats = std::cell::RefCell::new(FoldStats::default());
+        kafka::read_topics_to_end(kafka, &name, &topics, idle, |records| {
+            let batch = Batch::from(records);
+            let stats = &stats;
+            async move {
+                let mut never = Box::pin(futures::future::pending::<()>());
+                if let Some((done, _)) = self.fold_batch(&batch, &mut never).await? {
+                    read.fetch_add(done.events, Ordering::Relaxed);
+                    stats.borrow_mut().add(done);
+                }
+                Ok::<(), Error>(())
             }
+        })
+        .await?;
+        Ok(stats.into_inner())
+    }
+}
+
+/// A projection's live consumer as a service: resumes at the stored
+/// offsets, applies each batch with its offsets in one transaction.
+struct FoldService<'f, 'p>(&'f Folder<'p>, String);
+
+impl Service for FoldService<'_, '_> {
+    fn name(&self) -> &str {
+        &self.1
+    }
+
+    fn topics(&self) -> Vec<String> {
+        self.0
+            .topic_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// One attempt: a failed transaction is retried inside
+    /// [`Folder::fold_batch`] until it succeeds or the service stops.
+    fn settings(&self) -> RunSettings {
+        RunSettings {
+            max_batch: self.0.settings.max_batch,
+            attempts: 1,
+            ..RunSettings::default()
         }
-        let mut stats = FoldStats::default();
-        if start.is_empty() {
-            return Ok(stats);
+    }
+
+    /// The stored offsets; the database may be down at start too: waits
+    /// for it as for a batch.
+    async fn start(&self, cx: &Context) -> Result<Start, ServiceError> {
+        let folder = self.0;
+        let mut backoff = folder.settings.backoff;
+        let stored = loop {
+            match folder.db.applied_offsets(folder.projection.name()).await {
+                Ok(stored) => break stored,
+                Err(e) => {
+                    tracing::warn!(projection = %cx.name(), error = %e, "reading applied offsets failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = cx.stopped() => break BTreeMap::new(),
+                    }
+                    backoff = (backoff * 2).min(folder.settings.max_backoff);
+                }
+            }
+        };
+        for ((topic, partition), next) in stored {
+            folder.resume.advance(&topic, partition, next);
         }
-        let consumer = Consumer::assigned(kafka, &kafka.group_id(&name), &name, &start)?;
-        let mut never = Box::pin(futures::future::pending::<()>());
-        while let Ok(batch) =
-            tokio::time::timeout(idle, consumer.next_batch(self.settings.max_batch)).await
-        {
-            let Some((done, _)) = self.fold_batch(&batch, &mut never).await? else {
-                break;
-            };
-            read.fetch_add(done.events, Ordering::Relaxed);
-            stats.add(done);
+        tracing::debug!(projection = %cx.name(), database = folder.db.url(), "folding");
+        Ok(Start::Resume(folder.resume.clone()))
+    }
+
+    async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {
+        let folder = self.0;
+        let mut stop = Box::pin(cx.stopped());
+        let folded = folder
+            .fold_batch(batch, &mut stop)
+            .await
+            .map_err(ServiceError::state)?;
+        // None: stopped while the database was unavailable; not applied.
+        let Some((done, next)) = folded else {
+            return Ok(Commit::Nothing);
+        };
+        folder
+            .stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(done);
+        for ((topic, partition), offset) in &next {
+            folder.resume.advance(topic, *partition, *offset);
         }
-        consumer.close().await;
-        Ok(stats)
+        Ok(Commit::Stored)
     }
 }
 

@@ -48,6 +48,9 @@ pub enum Error {
     Io(String, #[source] std::io::Error),
     #[error(transparent)]
     Kafka(#[from] topics::kafka::Error),
+    /// A folding consumer stopped on the service runtime.
+    #[error(transparent)]
+    Service(#[from] runtime::ServiceError),
     #[error("unknown projection or table {0:?} (known: {1})")]
     Unknown(String, String),
     /// A stored value the queries cannot read back (a table written by

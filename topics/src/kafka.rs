@@ -1,34 +1,10 @@
 //! Kafka plumbing: configuration, an idempotent producer, topic creation,
-//! a consumer that commits only after its handler's effects are durable, and
-//! the dead-letter sink.
+//! a group consumer that commits only when told to, bounded readers of the
+//! log ([`read_to_end`], [`read_range`]) and the dead-letter sink.
 //!
-//! Every skyline service is a consumer of one or more topics. The shape of
-//! one is:
-//!
-//! ```no_run
-//! # async fn example() -> Result<(), topics::kafka::Error> {
-//! use topics::kafka::{Consumer, DeadLetters, KafkaConfig, Producer};
-//!
-//! let config = KafkaConfig::default();
-//! let producer = Producer::new(&config)?;
-//! let dead = DeadLetters::new(producer.clone(), "skyline.deadletter", "window-folder");
-//! let consumer = Consumer::new(&config, "window-folder", &["skyline.datapoints"])?;
-//! let stop = async { let _ = tokio::signal::ctrl_c().await; };
-//! consumer
-//!     .run(stop, |batch| {
-//!         let dead = dead.clone();
-//!         async move {
-//!             let good = dead
-//!                 .decode_batch(&batch, |r| std::str::from_utf8(r.payload()).map(str::to_owned))
-//!                 .await?;
-//!             // ... fold `good` somewhere durable, then return Ok: only then
-//!             // are the batch's offsets committed.
-//!             Ok::<_, topics::kafka::Error>(())
-//!         }
-//!     })
-//!     .await?;
-//! # Ok(()) }
-//! ```
+//! The loop every long-running service consumes with (retries, commit
+//! policies, shutdown) is the `runtime` crate's; this module is what it and
+//! the one-shot commands are built from.
 //!
 //! Delivery is at least once: a crash between a handler's effects and the
 //! commit replays the batch, which is why every event carries an id and every
@@ -37,12 +13,13 @@
 //! Nothing here relies on a partition's high watermark to decide that a
 //! consumer has caught up: the tansu broker used in tests under-reports it.
 
+use crate::clock::now_ms;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 use std::future::Future;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesOrdered, StreamExt};
 use futures::FutureExt;
@@ -189,17 +166,6 @@ pub enum Error {
     /// empty).
     #[error("invalid topic name {0:?}")]
     InvalidTopic(String),
-    /// A consumer's handler kept failing on the same batch; nothing of the
-    /// batch was committed.
-    #[error("handler failed {attempts} times on a batch of {records} records ({at}): {message}")]
-    Handler {
-        attempts: u32,
-        records: usize,
-        /// Where the batch lies: topic, partition and offsets
-        /// ([`Batch::span`]).
-        at: String,
-        message: String,
-    },
     /// A dead letter could not be encoded.
     #[error("encoding a dead letter: {0}")]
     Encode(String),
@@ -214,13 +180,6 @@ fn check_topic(topic: &str) -> Result<(), Error> {
     } else {
         Ok(())
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------
@@ -726,19 +685,38 @@ where
 
 /// Reads every record of `topic` that was on the log when it started and
 /// hands them to `on_batch` in offset order per partition; returns how
+/// many. [`read_topics_to_end`] of one topic.
+pub async fn read_to_end<F, Fut, E>(
+    config: &KafkaConfig,
+    name: &str,
+    topic: &str,
+    idle: Duration,
+    on_batch: F,
+) -> Result<u64, E>
+where
+    F: FnMut(Vec<Record>) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: From<Error>,
+{
+    read_topics_to_end(config, name, &[topic], idle, on_batch).await
+}
+
+/// Reads every record of `topics` that was on the log when it started and
+/// hands them to `on_batch` in offset order per partition; returns how
 /// many. Each partition ends at the high watermark reported at start, so a
 /// topic still being written to (ingest running) is read to a fixed end,
-/// not until it goes quiet.
+/// not until it goes quiet. Every replay, rematch and load-at-start path
+/// reads the log this way.
 ///
 /// Some brokers under-report the high watermark (tansu reports 1 for a
 /// partition of thousands of records). A record beyond the reported end
 /// whose timestamp is not after the start shows it: that partition then
 /// ends at its first record stamped after the start, or after `idle`
 /// without a record of its own — the documented fallback.
-pub async fn read_to_end<F, Fut, E>(
+pub async fn read_topics_to_end<F, Fut, E>(
     config: &KafkaConfig,
     name: &str,
-    topic: &str,
+    topics: &[&str],
     idle: Duration,
     on_batch: F,
 ) -> Result<u64, E>
@@ -754,28 +732,31 @@ where
         /// At the first record stamped after the start, or when idle.
         AfterStart,
     }
+    type Part = (String, i32);
     let started_ms = now_ms();
-    let parts = partitions(config, topic).await?;
-    let mut left: BTreeMap<i32, End> = parts
-        .iter()
-        .filter(|(_, low, high)| high > low)
-        .map(|(p, _, high)| (*p, End::At(*high)))
-        .collect();
-    let start: Vec<(String, i32, i64)> = parts
-        .iter()
-        .filter(|(p, _, _)| left.contains_key(p))
-        .map(|(p, low, _)| (topic.to_owned(), *p, *low))
-        .collect();
-    let mut last_record: BTreeMap<i32, Instant> = BTreeMap::new();
+    let mut left: BTreeMap<Part, End> = BTreeMap::new();
+    let mut start: Vec<(String, i32, i64)> = Vec::new();
+    for topic in topics {
+        for (p, low, high) in partitions(config, topic).await? {
+            if high > low {
+                left.insert(((*topic).to_owned(), p), End::At(high));
+                start.push(((*topic).to_owned(), p, low));
+            }
+        }
+    }
+    let mut last_record: BTreeMap<Part, Instant> = BTreeMap::new();
     let keep = |batch: &Batch| {
         // A partition that reaches its reported end is done only once the
         // whole batch is seen: a record beyond the end may be in it.
-        let mut finished: BTreeSet<i32> = BTreeSet::new();
-        let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut finished: BTreeSet<Part> = BTreeSet::new();
+        let mut next: BTreeMap<Part, i64> = BTreeMap::new();
         let mut records = Vec::with_capacity(batch.len());
         for record in batch.iter() {
-            let p = record.partition;
-            let Some(end) = left.get_mut(&p).filter(|_| !finished.contains(&p)) else {
+            let p = (record.topic.clone(), record.partition);
+            if finished.contains(&p) {
+                continue;
+            }
+            let Some(end) = left.get_mut(&p) else {
                 continue;
             };
             let after_start = record.timestamp_ms.is_some_and(|t| t > started_ms);
@@ -793,7 +774,7 @@ where
             records.push(record.clone());
         }
         for p in next.keys() {
-            last_record.insert(*p, Instant::now());
+            last_record.insert(p.clone(), Instant::now());
         }
         left.retain(|p, end| {
             let reached = match end {
@@ -811,7 +792,8 @@ where
     let (handed, idled) = read_bounded(config, name, &start, idle, keep, on_batch).await?;
     if idled && left.values().any(|e| matches!(e, End::At(_))) {
         tracing::warn!(
-            reader = name, %topic,
+            reader = name,
+            ?topics,
             "no record for {idle:?} before the reported end; reading stops here"
         );
     }
@@ -964,19 +946,6 @@ impl Batch {
     }
 }
 
-/// What [`Consumer::run`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RunStats {
-    /// Batches handled and committed.
-    pub batches: u64,
-    /// Records in them.
-    pub records: u64,
-    /// Handler failures that were retried.
-    pub retries: u64,
-    /// Commits the broker refused (the batch's records may be seen again).
-    pub failed_commits: u64,
-}
-
 /// Where a consumer resumes each partition it is assigned, kept by the
 /// consumer's owner rather than by the broker: a fold that stores its
 /// applied offsets in its own database (in the same transaction as its
@@ -1082,14 +1051,11 @@ impl ConsumerContext for GroupContext {
 }
 
 /// A member of a consumer group that stores no offset by itself: offsets are
-/// committed explicitly ([`Consumer::commit`]) or by [`Consumer::run`] after
-/// its handler succeeded. New groups start at the earliest offset.
+/// committed explicitly ([`Consumer::commit`]), by its owner once the
+/// effects are durable. New groups start at the earliest offset.
 pub struct Consumer {
     inner: Arc<StreamConsumer<GroupContext>>,
     name: String,
-    max_batch: usize,
-    max_attempts: u32,
-    retry_backoff: Duration,
 }
 
 impl Consumer {
@@ -1181,30 +1147,12 @@ impl Consumer {
         Ok(Consumer {
             inner: Arc::new(inner),
             name: name.to_owned(),
-            max_batch: 5_000,
-            max_attempts: 5,
-            retry_backoff: Duration::from_millis(200),
         })
     }
 
     /// The consumer's name (as in logs and dead letters).
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// At most `max` records per batch (default 5,000).
-    pub fn with_max_batch(mut self, max: usize) -> Self {
-        self.max_batch = max.max(1);
-        self
-    }
-
-    /// How often [`Consumer::run`] tries a failing handler on one batch
-    /// (default 5) and the first wait between tries, doubling each time up
-    /// to 10 s (default 200 ms).
-    pub fn with_retry(mut self, max_attempts: u32, backoff: Duration) -> Self {
-        self.max_attempts = max_attempts.max(1);
-        self.retry_backoff = backoff;
-        self
     }
 
     /// Waits for the next records: up to `max` of those ready once the
@@ -1276,76 +1224,6 @@ impl Consumer {
                 _ => None,
             })
             .collect())
-    }
-
-    /// Consumes until `shutdown` resolves: takes a batch, hands it to
-    /// `handler`, and commits the batch's offsets only once the handler
-    /// returned `Ok`, that is once its effects are durable. A handler error
-    /// is logged and the same batch is handed over again, with backoff, up
-    /// to the configured attempts; then `run` returns [`Error::Handler`]
-    /// with nothing of that batch committed (the consumer is consumed, so a
-    /// new one resumes at the last commit). Records a handler cannot use
-    /// belong in the dead-letter topic ([`DeadLetters`]), not in an error.
-    ///
-    /// A batch being handled when `shutdown` resolves is finished and
-    /// committed first. The consumer leaves its group when `run` returns.
-    pub async fn run<S, H, F, E>(self, shutdown: S, mut handler: H) -> Result<RunStats, Error>
-    where
-        S: Future<Output = ()>,
-        H: FnMut(Batch) -> F,
-        F: Future<Output = Result<(), E>>,
-        E: Display,
-    {
-        let mut stats = RunStats::default();
-        let shutdown = shutdown.fuse();
-        futures::pin_mut!(shutdown);
-        let outcome = loop {
-            let batch = tokio::select! {
-                biased;
-                () = &mut shutdown => break Ok(stats),
-                batch = self.next_batch(self.max_batch) => batch,
-            };
-            let mut attempt = 1u32;
-            let mut backoff = self.retry_backoff;
-            let handled = loop {
-                match handler(batch.clone()).await {
-                    Ok(()) => break Ok(()),
-                    Err(e) if attempt >= self.max_attempts => {
-                        break Err(Error::Handler {
-                            attempts: attempt,
-                            records: batch.len(),
-                            at: batch.span(),
-                            message: e.to_string(),
-                        })
-                    }
-                    Err(e) => {
-                        tracing::warn!(
-                            consumer = %self.name, attempt, records = batch.len(), error = %e,
-                            "handler failed; retrying the batch"
-                        );
-                        stats.retries += 1;
-                        attempt += 1;
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(10));
-                    }
-                }
-            };
-            if let Err(e) = handled {
-                tracing::error!(consumer = %self.name, error = %e, "giving up on a batch; not committed");
-                break Err(e);
-            }
-            stats.batches += 1;
-            stats.records += batch.len() as u64;
-            if let Err(e) = self.commit(&batch).await {
-                // The effects are durable; the batch may be handed to this
-                // group again (after a rebalance, say), which idempotent
-                // handlers absorb.
-                stats.failed_commits += 1;
-                tracing::warn!(consumer = %self.name, error = %e, "commit failed");
-            }
-        };
-        self.close().await;
-        outcome
     }
 
     /// Leaves the group (librdkafka's close, which blocks while it hands the

@@ -2,6 +2,7 @@
 //! profiles, alerts, dead letters), its Avro schema and wire codec, the topic
 //! names, the Kafka producer/consumer plumbing and the embedded broker.
 
+pub mod clock;
 pub mod codec;
 #[cfg(feature = "embedded-broker")]
 pub mod embedded;

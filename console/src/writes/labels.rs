@@ -3,6 +3,7 @@
 //! (`POST /anomalies/{id}/label`), both through [`label`].
 
 use std::sync::Arc;
+use topics::clock::now_ms;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -21,13 +22,6 @@ use crate::pages::training::{self, html::FormState};
 use crate::reply::{error, ApiError, PageResult};
 use crate::views::GraphsAt;
 use crate::Console;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// Labels a check: looks it up, validates the request and produces the
 /// label. The learn service makes the profile from it.

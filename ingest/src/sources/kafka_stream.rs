@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
+use runtime::{Commit, Context, RunStats, Runtime, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use topics::excerpt;
-use topics::kafka::{Batch, Consumer, DeadLetters, Error, KafkaConfig, RunStats};
+use topics::kafka::{Batch, DeadLetters, KafkaConfig};
 
 use crate::line::{parse_line, LineFormat};
 use crate::sink::KafkaSink;
@@ -45,11 +46,11 @@ const QUOTED_LINE: usize = 200;
 /// Longest wait before reading again after a batch failed.
 const MAX_PAUSE: Duration = Duration::from_secs(60);
 
-/// Reads `source` until `shutdown` resolves; fails only when its consumer
-/// cannot be made (a configuration error).
+/// Reads `source` until `shutdown` resolves, on the service runtime; fails
+/// only when its consumer cannot be made (a configuration error).
 ///
 /// A batch that cannot be handled (its datapoints or dead letters cannot be
-/// produced, even after the consumer's retries) is not committed and not
+/// produced, even after the runtime's retries) is not committed and not
 /// skipped: it is logged as an ERROR naming the topic and offsets, and the
 /// source reads again from its last commit after a pause (1 s, doubling up
 /// to a minute). It keeps trying rather than stopping because the only
@@ -63,30 +64,30 @@ pub async fn run(
     sink: KafkaSink,
     stats: Arc<SourceStats>,
     shutdown: impl Future<Output = ()>,
-) -> Result<RunStats, Error> {
+) -> Result<RunStats, ServiceError> {
     let name = source.consumer_name();
     let dead = DeadLetters::new(
         sink.producer.clone(),
         sink.deadletter_topic.clone(),
         name.clone(),
     );
-    let format = source.format;
+    let service = Arc::new(KafkaSource {
+        name: name.clone(),
+        topic: source.topic.clone(),
+        format: source.format,
+        sink,
+        stats,
+    });
     let shutdown = shutdown.fuse();
     futures::pin_mut!(shutdown);
     let mut total = RunStats::default();
     let mut pause = Duration::from_secs(1);
     loop {
-        let consumer = Consumer::new(kafka, &name, &[source.topic.as_str()])?;
+        let runtime = Runtime::new(Arc::clone(&service), kafka, Some(dead.clone()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = consumer.run(
-            async {
-                let _ = stopped.await;
-            },
-            |batch: Batch| {
-                let (sink, dead, stats) = (sink.clone(), dead.clone(), stats.clone());
-                async move { republish(&batch, format, &sink, &dead, &stats).await }
-            },
-        );
+        let running = runtime.run(async {
+            let _ = stopped.await;
+        });
         futures::pin_mut!(running);
         let outcome = tokio::select! {
             outcome = &mut running => outcome,
@@ -104,6 +105,9 @@ pub async fn run(
                     failed_commits: total.failed_commits + run.failed_commits,
                 })
             }
+            // Only making the consumer fails this way (a handler's failures
+            // end in GaveUp): a configuration error.
+            Err(e @ ServiceError::Kafka(_)) => return Err(e),
             Err(e) => {
                 tracing::error!(
                     topic = %source.topic, consumer = %name, error = %e,
@@ -112,7 +116,7 @@ pub async fn run(
                 );
                 // Every failed try of the batch counts as a retry.
                 total.retries += match e {
-                    Error::Handler { attempts, .. } => u64::from(attempts),
+                    ServiceError::GaveUp { attempts, .. } => u64::from(attempts),
                     _ => 1,
                 };
                 tokio::select! {
@@ -125,13 +129,41 @@ pub async fn run(
     }
 }
 
+/// One input topic as a service: each batch's lines re-published as
+/// datapoints, the lines that do not parse dead-lettered.
+struct KafkaSource {
+    name: String,
+    topic: String,
+    format: LineFormat,
+    sink: KafkaSink,
+    stats: Arc<SourceStats>,
+}
+
+impl Service for KafkaSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![self.topic.clone()]
+    }
+
+    async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {
+        let dead = cx
+            .dead_letters()
+            .ok_or_else(|| ServiceError::task("a kafka source runs with dead letters"))?;
+        republish(batch, self.format, &self.sink, dead, &self.stats).await?;
+        Ok(Commit::Batch)
+    }
+}
+
 async fn republish(
     batch: &Batch,
     format: LineFormat,
     sink: &KafkaSink,
     dead: &DeadLetters,
     stats: &SourceStats,
-) -> Result<(), Error> {
+) -> Result<(), ServiceError> {
     let mut points = Vec::with_capacity(batch.len());
     let mut refused = Vec::new();
     let mut refused_lines = 0;
@@ -156,12 +188,7 @@ async fn republish(
     }
     dead.send_all(&refused).await?;
     let accepted = points.len();
-    sink.accept(points).await.map_err(|e| Error::Handler {
-        attempts: 1,
-        records: batch.len(),
-        at: batch.span(),
-        message: e.to_string(),
-    })?;
+    sink.accept(points).await.map_err(ServiceError::state)?;
     stats.add(accepted, refused_lines);
     Ok(())
 }
