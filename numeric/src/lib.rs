@@ -19,7 +19,7 @@
 //! * [`moments`]: mean, variance and standard deviation, the EWM moments.
 //! * [`order`]: min/max (NaN-propagating or NaN-skipping), sorting, median,
 //!   numpy's `lerp` and linear quantile.
-//! * [`histogram`]: equal-width bins with the reference's numba rule.
+//! * [`mod@histogram`]: equal-width bins with the reference's numba rule.
 //! * [`regression`]: the least-squares line.
 //! * [`student_t`]: Student's t inverse survival function.
 //! * [`adf`]: augmented Dickey–Fuller (statsmodels `adfuller`).

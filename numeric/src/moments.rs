@@ -29,7 +29,7 @@ pub fn std(xs: &[f64], ddof: usize) -> f64 {
     mean_std(xs, ddof).1
 }
 
-/// [`mean`] and [`std`] together. Two passes (mean first, then squared
+/// [`mean`] and [`std()`] together. Two passes (mean first, then squared
 /// deviations) rather than `Σx²` and `Σx`: values with an epoch-sized offset
 /// would otherwise cancel catastrophically.
 pub fn mean_std(xs: &[f64], ddof: usize) -> (f64, f64) {

@@ -7,7 +7,8 @@
 //!   summation order); histogram counts: exact;
 //! * ewm mean/std: 1e-12 (pandas accumulates recursively, we sum weights);
 //! * Student t quantile `student_t_isf(0.05/(2n), n-2)`, the one the Grubbs
-//!   test needs, checked directly: 1e-10 (statrs vs scipy's Boost);
+//!   test needs, checked directly: 1e-10 (statrs vs scipy's Boost; worst
+//!   seen 6.9e-12);
 //! * least-squares residual std and tail mean: 1e-8 — numpy fits `[t, 1]`
 //!   with raw epoch seconds, a condition number near 1e13, so its residuals
 //!   carry noise that our centred fit does not have (worst seen: 2.4e-10,
