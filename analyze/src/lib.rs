@@ -10,8 +10,10 @@
 //! wins and the item says so.
 //!
 //! Where to look: `algorithms/` (one file per algorithm), `consensus.rs`,
-//! `exceptions.rs`, `analysis.rs` (one metric end to end), `stats/` (the
-//! statistical building blocks), `alert_rules.rs`.
+//! `exceptions.rs`, `analysis.rs` (one metric end to end), `alert_rules.rs`.
+//! The statistical building blocks (sums, moments, histograms, least
+//! squares, Student's t, the ADF and KS tests) are the `numeric` crate's,
+//! shared with the features fingerprint.
 
 pub mod alert_rules;
 pub mod algorithms;
@@ -27,7 +29,6 @@ pub mod series;
 pub mod series_file;
 pub mod service;
 pub mod settings;
-pub mod stats;
 pub mod stream;
 
 pub use algorithms::{Algorithm, Vote};

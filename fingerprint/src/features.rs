@@ -3,7 +3,7 @@
 
 use crate::calculators::flag;
 use crate::calculators::{ar, autocorrelation, changes, cwt, entropy, fft, peaks, stats};
-use crate::numeric::{self, min_max, quantile_sorted, sorted};
+use numeric::{min_max, quantile_sorted, sorted};
 
 /// Every feature name, in Skyline id order: `FEATURE_NAMES[id - 1]`. Names
 /// are exactly Skyline's, including the literal double quotes around the

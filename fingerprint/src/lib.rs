@@ -31,45 +31,17 @@
 //! Skyline removes NaN points before extracting features, so the
 //! reference test compares finite real series.
 //!
-//! The ADF statistic reuses `analyze::stats::adf` (statsmodels-exact
-//! `adfuller`, verified against statsmodels in the analyze crate) by
-//! compiling the same source file here, so this crate does not pull in the
-//! analyze crate's Kafka dependencies.
+//! The shared statistics (numpy-order sums, moments, quantiles, statsmodels'
+//! `adfuller`) come from the `numeric` crate, which the Analyzer uses too.
 
 pub mod calculators;
 pub mod compare;
 pub mod features;
 pub mod follow;
 pub mod matching;
-mod numeric;
 pub mod rematch;
 pub mod service;
 pub mod store;
 
-/// statsmodels `adfuller` (shared source with `analyze::stats::adf`).
-#[allow(dead_code, clippy::all)]
-#[path = "../../analyze/src/stats/adf.rs"]
-pub mod adf;
-
 pub use compare::{features_sum, percent_different, CommonComparison};
 pub use features::{FeatureSet, Features, FEATURE_NAMES};
-
-use thiserror::Error;
-
-/// Why a statistic could not be computed (the ADF module's error type).
-#[derive(Debug, Clone, PartialEq, Error)]
-pub enum StatsError {
-    /// Fewer observations than the statistic needs.
-    #[error("{what} needs at least {needed} values, got {got}")]
-    TooFew {
-        what: &'static str,
-        needed: usize,
-        got: usize,
-    },
-    /// The reference raises for these arguments (message says why).
-    #[error("{0}")]
-    Invalid(String),
-    /// A linear system had no unique solution.
-    #[error("singular matrix in {0}")]
-    Singular(&'static str),
-}

@@ -1,6 +1,6 @@
 //! The ADF statistic's fast path (centred cross-products, used from 200
-//! points) against the exact QR computation (`fingerprint::adf`, shared
-//! with the analyze crate and verified there against statsmodels) on
+//! points) against the exact QR computation (`numeric::adf`, shared with
+//! the analyze crate and verified in the numeric crate against statsmodels) on
 //! windows of every real NAB series.
 
 use std::path::PathBuf;
@@ -40,7 +40,7 @@ fn fast_path_agrees_with_the_exact_statistic() {
                     continue;
                 }
                 let w = &x[7..7 + len];
-                let exact = fingerprint::adf::adfuller(w, None).map(|r| r.statistic);
+                let exact = numeric::adf::adfuller(w, None).map(|r| r.statistic);
                 let fast = augmented_dickey_fuller(w);
                 match exact {
                     Ok(e) if e.abs() < 1e8 => {

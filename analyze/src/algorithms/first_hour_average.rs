@@ -1,6 +1,7 @@
+use numeric::mean_std;
+
 use super::Vote;
 use crate::series::tail_avg;
-use crate::stats::mean_std;
 
 /// Anomalous when `tail_avg` is more than three sample standard deviations
 /// from the mean of the window's first hour:

@@ -1,11 +1,10 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use statrs::distribution::{ContinuousCDF, StudentsT};
+use numeric::{mean_std, student_t_isf};
 
 use super::Vote;
 use crate::series::tail_avg;
-use crate::stats::mean_std;
 
 /// Grubbs' test, one-sided as in the reference: anomalous when
 /// `z = (tail_avg - mean) / std(ddof=1)` exceeds the critical value `G(n)`
@@ -48,9 +47,7 @@ fn compute_critical_value(n: usize) -> Option<f64> {
         return None;
     }
     let nf = n as f64;
-    let dist = StudentsT::new(0.0, 1.0, nf - 2.0).ok()?;
-    // isf(p) = -ppf(p) by symmetry; avoids losing digits in 1 - p.
-    let t = -dist.inverse_cdf(0.05 / (2.0 * nf));
+    let t = student_t_isf(0.05 / (2.0 * nf), nf - 2.0).ok()?;
     let t2 = t * t;
     Some((nf - 1.0) / nf.sqrt() * (t2 / (nf - 2.0 + t2)).sqrt())
 }

@@ -1,6 +1,7 @@
+use numeric::EqualWidthBins;
+
 use super::Vote;
 use crate::series::tail_avg;
-use crate::stats::EqualWidthBins;
 
 /// Bins holding at most this many points are "rare".
 const RARE_BIN_SIZE: u32 = 20;
@@ -84,7 +85,7 @@ mod tests {
     /// The reference's loop over the full histogram, to check that counting
     /// only the candidate bins decides the same.
     fn full_histogram_vote(values: &[f64]) -> Vote {
-        let (counts, edges) = crate::stats::histogram(values, BINS);
+        let (counts, edges) = numeric::histogram(values, BINS);
         let t = tail_avg(values);
         let fires = counts.iter().enumerate().any(|(i, &c)| {
             c <= RARE_BIN_SIZE

@@ -1,5 +1,6 @@
+use numeric::{adf::adfuller, ks::ks_2samp};
+
 use super::Vote;
-use crate::stats::{adf::adfuller, ks::ks_2samp};
 
 /// Minimum points in each of the two samples.
 const MIN_SAMPLE: usize = 20;

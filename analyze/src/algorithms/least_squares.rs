@@ -1,5 +1,6 @@
+use numeric::{linear_fit, sample_std};
+
 use super::Vote;
-use crate::stats::{linear_fit, sample_std};
 
 /// Anomalous when the mean of the last three residuals from a straight-line
 /// fit over the whole window is beyond three sample standard deviations of

@@ -1,5 +1,6 @@
+use numeric::mean_std;
+
 use super::Vote;
-use crate::stats::mean_std;
 
 /// Anomalous when the last value, after subtracting the mean of all earlier
 /// values, is more than three standard deviations of the earlier (equally

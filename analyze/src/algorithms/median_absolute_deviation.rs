@@ -1,5 +1,6 @@
+use numeric::median_in_place;
+
 use super::Vote;
-use crate::stats::median_in_place;
 
 /// How many median deviations away the last value must be.
 const THRESHOLD: f64 = 6.0;

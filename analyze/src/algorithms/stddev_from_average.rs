@@ -1,6 +1,7 @@
+use numeric::mean_std;
+
 use super::Vote;
 use crate::series::tail_avg;
-use crate::stats::mean_std;
 
 /// Anomalous when `|tail_avg - mean(series)| > 3·std(series, ddof=1)`.
 /// A single point gives NaN std and a False vote.

@@ -1,5 +1,6 @@
+use numeric::ewm_mean_std;
+
 use super::Vote;
-use crate::stats::ewm_mean_std;
 
 /// Centre of mass of the exponential weighting (`alpha = 1/51`).
 const COM: f64 = 50.0;

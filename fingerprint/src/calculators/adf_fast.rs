@@ -1,6 +1,6 @@
 //! A fast path for the ADF statistic on long series.
 //!
-//! statsmodels' `adfuller` (and `crate::adf`, which reproduces it with a QR
+//! statsmodels' `adfuller` (and `numeric::adf`, which reproduces it with a QR
 //! per design) costs O(n·k²) for `k ≈ 12·(n/100)^¼` lags: 30 ms at 10 000
 //! points. Every regression here has a constant, so it can be done on
 //! centred cross-products instead, and the cross-products of the lagged

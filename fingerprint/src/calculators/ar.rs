@@ -41,6 +41,8 @@ pub fn ar_coefficient(x: &[f64], k: usize, coeff: usize) -> f64 {
 /// `k×k` factor `R = U S Vᵀ`: `β = V S⁺ Uᵀ Qᵀy`, with singular values
 /// `≤ 1e-15·s_max` treated as zero (numpy's `pinv(rcond=1e-15)`, which
 /// statsmodels' OLS uses). `None` if the iteration does not converge.
+/// Not `numeric::adf`'s solver: that one is built around ADF's lag search
+/// (one QR for every nested design, statsmodels' rank count), this is one fit.
 pub(crate) fn lstsq_pinv(a: &mut [f64], m: usize, k: usize, mut y: Vec<f64>) -> Option<Vec<f64>> {
     // Householder QR, applying each reflection to the later columns and y
     for j in 0..k {

@@ -2,8 +2,6 @@
 
 use rustfft::{num_complex::Complex, FftPlanner};
 
-use crate::numeric;
-
 /// `autocorrelation(lag)` (the fork's definition, pandas
 /// `Series.autocorr(lag)`): the Pearson correlation of `x[0..n-lag]` with
 /// `x[lag..n]`, each side centred on *its own* mean,
@@ -127,7 +125,7 @@ pub fn augmented_dickey_fuller(x: &[f64]) -> f64 {
             return t;
         }
     }
-    match crate::adf::adfuller(x, None) {
+    match numeric::adf::adfuller(x, None) {
         Ok(r) => r.statistic,
         Err(_) => f64::NAN,
     }

@@ -1,6 +1,6 @@
 //! Changes between consecutive values, runs, and the quantile corridor.
 
-use crate::numeric::{self, quantile_sorted, sorted};
+use numeric::{quantile_sorted, sorted};
 
 fn abs_diffs(x: &[f64]) -> Vec<f64> {
     x.windows(2).map(|w| (w[1] - w[0]).abs()).collect()

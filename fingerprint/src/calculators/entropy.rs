@@ -1,6 +1,6 @@
 //! Entropies.
 
-use crate::numeric::{self, min_max, sorted};
+use numeric::{min_max, sorted};
 
 /// `binned_entropy(max_bins)`: `-Σ p_k ln p_k` over the non-empty bins of
 /// numpy's `histogram(x, bins=max_bins)` (equal-width bins on `[min, max]`,

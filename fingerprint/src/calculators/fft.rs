@@ -2,8 +2,6 @@
 
 use std::f64::consts::PI;
 
-use crate::numeric;
-
 /// `Σ_t a_t·e^{-2πi·t·k/len}` for one bin `k`, twiddles from the reduced
 /// angle `(t·k mod len)/len` so they are exact to the last bit or two.
 fn dft_bin(a: &[f64], k: usize, len: usize) -> (f64, f64) {

@@ -4,7 +4,7 @@
 //! numpy's so the last digits stay close to the reference.
 
 use super::flag;
-use crate::numeric::{self, min_max, quantile_sorted, sorted};
+use numeric::{min_max, quantile_sorted, sorted};
 
 /// `length`: `n`.
 pub fn length(x: &[f64]) -> f64 {
@@ -31,6 +31,9 @@ pub fn median(x: &[f64]) -> f64 {
     median_sorted(&sorted(x))
 }
 
+/// [`median`] of an already sorted, NaN-last slice (the features sort once
+/// and share it). Not `numeric::median`, which selects on an unsorted copy,
+/// orders NaN as a value and averages the middle pair as `(a+b)/2`.
 pub(crate) fn median_sorted(s: &[f64]) -> f64 {
     let n = s.len();
     if n == 0 || s[n - 1].is_nan() {

@@ -1,4 +1,4 @@
-//! `analyze::stats::ks::ks_2samp` against scipy 1.14.1 `ks_2samp` on sample
+//! `numeric::ks::ks_2samp` against scipy 1.14.1 `ks_2samp` on sample
 //! pairs cut from real NAB series: equal and unequal sizes from 1 to 600,
 //! heavy ties, different regimes (p down to underflow), shifted overlapping
 //! windows (p near 1), Analyzer-shaped windows, and pairs built so that
@@ -6,7 +6,7 @@
 
 mod support;
 
-use analyze::stats::ks::ks_2samp;
+use numeric::ks::ks_2samp;
 use serde_json::json;
 
 /// Relative tolerance on the statistic and the p-value.

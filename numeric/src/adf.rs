@@ -91,7 +91,7 @@
 //! on 100–500 points and 20 ms for 4 600 points with the default maxlag
 //! (release build). Memory O(nobs·k).
 
-use super::StatsError;
+use crate::StatsError;
 
 /// Result of [`adfuller`]: statsmodels' `(adf, pvalue, usedlag, nobs)`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,11 +1,14 @@
-//! The Analyzer's statistical building blocks against numpy / scipy / pandas
-//! (pinned in `pyref/requirements.txt`) on windows of real series.
+//! The numeric crate's building blocks against numpy / scipy / pandas
+//! (pinned in `pyref/requirements.txt`) on windows of real series, as the
+//! Analyzer uses them.
 //!
 //! Tolerances (relative, `|a-b| / max(|a|,|b|)`):
 //! * mean, std, median, MAD, histogram edges: 1e-12 (same arithmetic up to
 //!   summation order); histogram counts: exact;
 //! * ewm mean/std: 1e-12 (pandas accumulates recursively, we sum weights);
-//! * Student t quantile: 1e-10 (statrs vs scipy's Boost implementation);
+//! * Student t quantile `student_t_isf(0.05/(2n), n-2)`, the one the Grubbs
+//!   test needs, checked directly: 1e-10 (statrs vs scipy's Boost; worst
+//!   seen 6.9e-12);
 //! * least-squares residual std and tail mean: 1e-8 — numpy fits `[t, 1]`
 //!   with raw epoch seconds, a condition number near 1e13, so its residuals
 //!   carry noise that our centred fit does not have (worst seen: 2.4e-10,
@@ -13,8 +16,7 @@
 
 mod support;
 
-use analyze::algorithms::grubbs_critical_value;
-use analyze::stats::{ewm_mean_std, histogram, linear_fit, mean, median, sample_std, std};
+use numeric::{ewm_mean_std, histogram, linear_fit, mean, median, sample_std, std, student_t_isf};
 use std::collections::BTreeMap;
 
 use serde_json::json;
@@ -166,11 +168,8 @@ fn building_blocks_match_numpy_scipy_pandas() {
         );
     }
     for (n, r) in t_isf_n.iter().zip(reference["t_isf"].as_array().unwrap()) {
-        // recover T from G(n) = (n-1)/√n · √(T²/(n-2+T²))
-        let g = grubbs_critical_value(*n).unwrap();
         let nf = *n as f64;
-        let k = g * nf.sqrt() / (nf - 1.0);
-        let t = (k * k * (nf - 2.0) / (1.0 - k * k)).sqrt();
+        let t = student_t_isf(0.05 / (2.0 * nf), nf - 2.0).unwrap();
         tally.check(
             1e-10,
             "student t isf",

@@ -1,4 +1,4 @@
-//! `stats::adf` against statsmodels 0.14.6 (`pyref/adf_reference.py`) on
+//! `numeric::adf` against statsmodels 0.14.6 (`pyref/adf_reference.py`) on
 //! windows of real series: `adfuller(x, maxlag=10)` as the Analyzer's
 //! ks_test calls it, `adfuller(x)` (default maxlag) as tsfresh does, the
 //! argument errors, a few degenerate designs, and `mackinnonp` on a grid.
@@ -8,7 +8,7 @@
 
 mod support;
 
-use analyze::stats::adf::{adfuller, mackinnonp, AdfResult, AdfTrend};
+use numeric::adf::{adfuller, mackinnonp, AdfResult, AdfTrend};
 use serde_json::{json, Value};
 use support::{num, read_nab, rel_diff, run_reference, shared_data};
 

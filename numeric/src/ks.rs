@@ -51,7 +51,7 @@
 //! Analyzer never gets there: it tests windows of at most ~3000 points
 //! (even an hour of deduplicated integer-second timestamps is only 3600).
 
-use super::StatsError;
+use crate::StatsError;
 
 /// scipy's `MAX_AUTO_N`: 'auto' is exact up to this many values per sample.
 const MAX_EXACT_N: usize = 10_000;
