@@ -200,7 +200,7 @@ type ServiceTask = tokio::task::JoinHandle<Result<()>>;
 /// The fingerprint service with its profiles already loaded.
 struct Deflection {
     fingerprinter: Arc<fingerprint::service::Fingerprinter>,
-    profile_positions: fingerprint::follow::Positions,
+    profile_positions: profiles::Positions,
 }
 
 /// Starts fingerprint (deflection), learn and the console, all on the
@@ -210,7 +210,7 @@ struct Deflection {
 async fn start_deflection(
     config: &Config,
     deflection: Deflection,
-    windows: &Arc<ingest::windows::Windows>,
+    windows: &Arc<windows::Windows>,
     producer: &Producer,
     db: projections::Database,
     shutdown: &Shutdown,
@@ -276,7 +276,7 @@ async fn start_deflection(
 async fn run_demo(
     config: &Config,
     producer: &Producer,
-    windows: &ingest::windows::Windows,
+    windows: &windows::Windows,
     shutdown: Shutdown,
 ) -> Result<()> {
     let file = services::demo_file();

@@ -14,7 +14,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ingest::windows::{by_metric, WindowError, Windows};
 use serde::{Deserialize, Serialize};
 use topics::codec::decode;
 use topics::ids::{alert_id, anomaly_id, check_id};
@@ -27,6 +26,7 @@ use topics::{
     AlertEvent, AlertRoute, AnomalyEvent, CheckRequest, CheckTarget, Datapoint, SeriesPoint,
     SourceApp,
 };
+use windows::{by_metric, WindowError, Windows};
 
 use crate::alert_rules::{AlertRule, Route};
 use crate::stream::{judge_batch, Judgement, MetricState};

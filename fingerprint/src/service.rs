@@ -21,7 +21,6 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ingest::windows::{WindowError, Windows};
 use serde::{Deserialize, Serialize};
 use topics::codec::decode;
 use topics::ids::{alert_id, anomaly_id, match_id};
@@ -34,10 +33,11 @@ use topics::{
     AlertEvent, CheckRequest, CheckTarget, MatchMethod, MatchResult, ProfileAction, ProfileEvent,
     SourceApp,
 };
+use windows::{WindowError, Windows};
 
-use crate::follow::{follow_profiles, load_profiles, Positions, SharedProfiles};
 use crate::matching::{judge, Check, How, MatchSettings, MotifKind, Profile, Verdict};
-use crate::store::ProfileStore;
+use crate::{ProfileStore, SharedProfiles};
+use profiles::{follow_profiles, load_profiles, Positions};
 
 /// How the consumer runs (the `[fingerprint_service]` table).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,7 +270,7 @@ impl Fingerprinter {
     /// ionosphere-enabled flag. Returns where the read stopped, to follow on
     /// from.
     pub async fn load(&self, kafka: &KafkaConfig) -> Result<Positions, ServiceError> {
-        let (store, positions) = load_profiles(
+        let (store, positions) = load_profiles::<Profile>(
             kafka,
             &self.topics.profiles,
             Duration::from_millis(self.service.profiles_idle_ms),

@@ -34,16 +34,17 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use fingerprint::follow::{follow_profiles, load_profiles, SharedProfiles};
 use fingerprint::matching::profile_features;
-use fingerprint::store::{ProfileStore, FEATURES_VERSION};
-use ingest::windows::{WindowError, Windows};
+use fingerprint::SharedProfiles;
+use fingerprint::{ProfileStore, FEATURES_VERSION};
+use profiles::{follow_profiles, load_profiles};
 use topics::codec::decode;
 use topics::ids::learnt_profile_id;
 use topics::kafka::{Consumer, DeadLetters, Error as KafkaError, KafkaConfig, Producer, Record};
 use topics::names::TopicNames;
 use topics::{Label, LearnSettings, MatchMethod, MatchResult, ProfileAction, ProfileEvent};
 use uuid::Uuid;
+use windows::{WindowError, Windows};
 
 use crate::decide::{learn_from_human, learn_from_unmatched, learn_series, LearnData};
 use crate::label::{profile_from_label, LabelError};
@@ -178,8 +179,12 @@ impl Learner {
         kafka: &KafkaConfig,
         shutdown: impl Future<Output = ()>,
     ) -> Result<LearnStats, ServiceError> {
-        let (store, positions) =
-            load_profiles(kafka, &self.topics.profiles, Duration::from_secs(2)).await?;
+        let (store, positions) = load_profiles::<fingerprint::matching::Profile>(
+            kafka,
+            &self.topics.profiles,
+            Duration::from_secs(2),
+        )
+        .await?;
         tracing::info!(profiles = store.len(), "learn: profiles loaded");
         let humans: HumanQueue = Arc::new(Mutex::new(HashMap::new()));
         {
@@ -561,7 +566,8 @@ pub async fn retrain_from_log(
         async { Ok::<(), KafkaError>(()) }
     })
     .await?;
-    let (store, _) = load_profiles(kafka, &names.profiles, idle).await?;
+    let (store, _) =
+        load_profiles::<fingerprint::matching::Profile>(kafka, &names.profiles, idle).await?;
     let read = labels.len();
     let events = tokio::task::spawn_blocking(move || {
         crate::retrain(&labels, &store, &policy, FEATURES_VERSION)
