@@ -19,10 +19,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use analyze::{run_ensemble, Algorithm, Series, Settings};
-use ingest::windows::{RedisWindows, WindowSettings, Windows};
 use topics::codec::{decode, encode};
 use topics::kafka::{ensure_topics, Consumer, KafkaConfig, Producer};
 use topics::Datapoint;
+use windows::{RedisWindows, WindowSettings, Windows};
 
 fn services() -> (String, String) {
     if let (Ok(k), Ok(r)) = (

@@ -11,10 +11,10 @@ use anyhow::{bail, Context, Result};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use ingest::service::IngestSettings;
-use ingest::windows::WindowSettings;
 use serde::{Deserialize, Serialize};
 use topics::kafka::KafkaConfig;
 use topics::names::TopicNames;
+use windows::WindowSettings;
 
 /// Everything configurable, one table per service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,7 +6,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use fingerprint::follow::{follow_profiles, load_profiles, SharedProfiles};
+use fingerprint::SharedProfiles;
+use profiles::{follow_profiles, load_profiles};
 use topics::kafka::Producer;
 
 use crate::config::Config;
@@ -30,7 +31,7 @@ pub fn console(
     config: &Config,
     producer: &Producer,
     db: projections::Database,
-    windows: Option<Arc<ingest::windows::Windows>>,
+    windows: Option<Arc<windows::Windows>>,
     profiles: SharedProfiles,
 ) -> Result<Arc<console::Console>> {
     let writes = console::ApiState {
@@ -85,7 +86,7 @@ pub async fn run(mut config: Config, args: ConsoleArgs) -> Result<()> {
         Some(_) => Some(Arc::new(services::open_windows(&config).await?)),
         None => None,
     };
-    let (store, positions) = load_profiles(
+    let (store, positions) = load_profiles::<fingerprint::matching::Profile>(
         &config.kafka,
         &config.topics.profiles,
         Duration::from_secs(5),

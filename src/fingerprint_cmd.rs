@@ -8,10 +8,10 @@ use std::time::Duration;
 use anyhow::Result;
 use fingerprint::rematch::{rematch, Outcome, RematchQuery, RematchRow, Summary};
 use fingerprint::service::Fingerprinter;
-use ingest::windows::Windows;
 use serde::Serialize;
 use topics::kafka::Producer;
 use topics::MatchMethod;
+use windows::Windows;
 
 use crate::config::Config;
 use crate::services;

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use fingerprint::follow::load_profiles;
-use ingest::windows::Windows;
 use learn::lifecycle;
 use learn::service::Learner;
+use profiles::load_profiles;
 use topics::kafka::Producer;
 use topics::{ProfileAction, ProfileEvent};
 use uuid::Uuid;
+use windows::Windows;
 
 use crate::config::Config;
 use crate::InfraArgs;
@@ -131,7 +131,12 @@ pub async fn run_profile(mut config: Config, command: ProfileCommand) -> Result<
         .operator
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "operator".to_owned());
-    let (store, _) = load_profiles(&config.kafka, &config.topics.profiles, PROFILES_IDLE).await?;
+    let (store, _) = load_profiles::<fingerprint::matching::Profile>(
+        &config.kafka,
+        &config.topics.profiles,
+        PROFILES_IDLE,
+    )
+    .await?;
     let events = if disable {
         lifecycle::disable(&store, args.id, &operator)?
     } else {

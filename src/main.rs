@@ -231,12 +231,15 @@ fn run(cli: Cli) -> Result<()> {
         Command::Replay(ReplayCommand::Windows(args)) => {
             args.infra.apply(&mut config);
             runtime()?.block_on(async {
-                let (events, seconds) = services::replay_windows(
+                let windows::Replayed {
+                    datapoints,
+                    seconds,
+                } = services::replay_windows(
                     &config,
                     std::time::Duration::from_secs(args.idle_seconds),
                 )
                 .await?;
-                eprintln!("replayed {events} datapoints into the windows in {seconds:.1}s");
+                eprintln!("replayed {datapoints} datapoints into the windows in {seconds:.1}s");
                 Ok(())
             })
         }

@@ -3,18 +3,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use analyze::service::Analyzer;
 use anyhow::{Context, Result};
 use ingest::sources::SourceStats;
-use ingest::windows::{MemoryWindows, RedisWindows, Windows};
 use runtime::Runtime;
 use tokio::sync::watch;
-use topics::codec::decode;
 use topics::kafka::{ensure_topics, Producer};
 use topics::shutdown::Shutdown;
-use topics::Datapoint;
+use windows::{MemoryWindows, RedisWindows, Windows};
 
 use crate::config::Config;
 
@@ -129,33 +127,11 @@ pub fn analyzer(config: &Config, windows: Arc<Windows>, producer: Producer) -> A
 }
 
 /// `skyline replay windows`: forget the windows and fold the datapoints
-/// topic again, from its start to where it ended when the replay began
-/// ([`topics::kafka::read_to_end`]), so it finishes while ingest goes on
-/// writing. `idle` is the fallback end for a broker that under-reports
-/// where a partition ends.
-pub async fn replay_windows(config: &Config, idle: Duration) -> Result<(u64, f64)> {
+/// topic again ([`windows::replay`]). `idle` is the fallback end for a
+/// broker that under-reports where a partition ends.
+pub async fn replay_windows(config: &Config, idle: Duration) -> Result<windows::Replayed> {
     let windows = open_windows(config).await?;
-    windows.clear().await.context("clearing the windows")?;
-    let started = Instant::now();
-    let folded = topics::kafka::read_to_end(
-        &config.kafka,
-        "replay-windows",
-        &config.topics.datapoints,
-        idle,
-        |records| {
-            let points: Vec<Datapoint> = records
-                .iter()
-                .filter_map(|r| decode::<Datapoint>(r.payload()).ok())
-                .collect();
-            let windows = &windows;
-            async move {
-                windows.fold(&points).await?;
-                Ok::<(), anyhow::Error>(())
-            }
-        },
-    )
-    .await?;
-    Ok((folded, started.elapsed().as_secs_f64()))
+    Ok(windows::replay(&windows, &config.kafka, &config.topics.datapoints, idle).await?)
 }
 
 /// The demo series bundled with the repository.

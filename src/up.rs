@@ -203,7 +203,7 @@ type ServiceTask = tokio::task::JoinHandle<Result<()>>;
 async fn start_deflection(
     config: &Config,
     fingerprinter: Runtime<Fingerprinter>,
-    windows: &Arc<ingest::windows::Windows>,
+    windows: &Arc<windows::Windows>,
     producer: &Producer,
     db: projections::Database,
     shutdown: &Shutdown,
@@ -264,7 +264,7 @@ async fn start_deflection(
 async fn run_demo(
     config: &Config,
     producer: &Producer,
-    windows: &ingest::windows::Windows,
+    windows: &windows::Windows,
     shutdown: Shutdown,
 ) -> Result<()> {
     let file = services::demo_file();

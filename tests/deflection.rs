@@ -16,13 +16,13 @@ use std::time::Duration;
 use fingerprint::matching::MatchSettings;
 use fingerprint::service::{Fingerprinter, ServiceSettings};
 use fp::{check, day_window, produce, profile, verdicts, CPU, DAILY, NOISY};
-use ingest::windows::{RedisWindows, WindowSettings, Windows};
 use support::{consume_until, Run};
 use topics::codec::decode;
 use topics::ids::{alert_id, match_id};
 use topics::kafka::{ensure_topics, KafkaConfig, Producer};
 use topics::{AlertEvent, MatchMethod, ProfileAction, ProfileEvent, SourceApp};
 use uuid::Uuid;
+use windows::{RedisWindows, WindowSettings, Windows};
 
 const PROFILED: &str = "deflect.daily";
 const UNPROFILED: &str = "deflect.unprofiled";

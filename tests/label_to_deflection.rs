@@ -18,7 +18,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fp::produce;
-use ingest::windows::{RedisWindows, WindowSettings, Windows};
 use support::{consume_until, nab, Run, Services};
 use topics::codec::decode;
 use topics::kafka::{ensure_topics, KafkaConfig};
@@ -27,6 +26,7 @@ use topics::{
     ProfileEvent, SourceApp,
 };
 use uuid::Uuid;
+use windows::{RedisWindows, WindowSettings, Windows};
 
 const METRIC: &str = "e2e.ec2.cpu";
 const SERIES: &str = "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv";

@@ -7,12 +7,12 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use ingest::windows::{RedisWindows, WindowSettings, Windows};
 use support::{backtest_anomalies, consume_until, nab, Run};
 use topics::codec::{decode, encode};
 use topics::ids::anomaly_id;
 use topics::kafka::{ensure_topics, Producer};
 use topics::{AnomalyEvent, Datapoint, DeadLetter, SourceApp};
+use windows::{RedisWindows, WindowSettings, Windows};
 
 const FILE: &str = "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv";
 const METRIC: &str = "nab.ec2_cpu_utilization_825cc2";

@@ -66,7 +66,7 @@ pub fn tail_avg(values: &[f64]) -> f64 {
 pub fn sort_dedup(points: &mut Vec<Point>) -> usize {
     let before = points.len();
     // The windows keep the same rule; one definition for both.
-    ingest::windows::sort_dedup(points);
+    windows::sort_dedup(points);
     before - points.len()
 }
 

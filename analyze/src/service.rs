@@ -14,7 +14,6 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use topics::clock::now_ms;
 
-use ingest::windows::{by_metric, Windows};
 use runtime::{Commit, Context, RunSettings, RunStats, Runtime, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use topics::codec::decode;
@@ -28,6 +27,7 @@ use topics::{
     AlertEvent, AlertRoute, AnomalyEvent, CheckRequest, CheckTarget, Datapoint, SeriesPoint,
     SourceApp,
 };
+use windows::{by_metric, Windows};
 
 use crate::alert_rules::{AlertRule, Route};
 use crate::stream::{judge_batch, Judgement, MetricState};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::http::header::HeaderName;
-use ingest::windows::Windows;
+use windows::Windows;
 
 use crate::auth::{Auth, AuthConfigError, PasswordChecks};
 use crate::units::UnitRule;

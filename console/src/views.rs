@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
-use ingest::windows::Windows;
 use learn::decide::learn_series;
 use projections::browse::{
     self, AnomalyDetail, AnomalyFilter, AnomalyListRow, AnomalyState, CheckKind, CheckRow,
@@ -16,6 +15,7 @@ use projections::Database;
 use serde::{Deserialize, Serialize};
 use topics::ids::learnt_profile_id;
 use uuid::Uuid;
+use windows::Windows;
 
 use crate::graph::mean_and_sigma;
 use crate::units::{unit_of, UnitRule};
@@ -386,7 +386,7 @@ struct Sources {
 
 impl Sources {
     async fn read(windows: &Windows, metric: &str) -> Result<Sources, ViewError> {
-        let unavailable = |e: ingest::windows::WindowError| {
+        let unavailable = |e: windows::WindowError| {
             ViewError::Unavailable(format!("reading the windows of {metric}: {e}"))
         };
         let full = windows
@@ -617,7 +617,7 @@ pub struct Learning {
 /// (generation 0) made with LEARN, whose anomaly and learn settings the
 /// profile records.
 async fn learning(
-    store: &fingerprint::follow::SharedProfiles,
+    store: &fingerprint::SharedProfiles,
     windows: Option<&Arc<Windows>>,
     id: Uuid,
     now: i64,
@@ -678,7 +678,7 @@ pub struct ProfileView {
 /// The page of profile `id`.
 pub async fn profile(
     db: &Database,
-    store: &fingerprint::follow::SharedProfiles,
+    store: &fingerprint::SharedProfiles,
     windows: Option<&Arc<Windows>>,
     id: Uuid,
 ) -> Result<ProfileView, ViewError> {

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
 use console::ApiState;
-use fingerprint::store::ProfileStore;
+use fingerprint::ProfileStore;
 use learn::label::LookupFuture;
 use learn::{CheckLookup, LabelledCheck};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

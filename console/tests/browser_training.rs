@@ -17,7 +17,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use fingerprint::store::FEATURES_VERSION;
+use fingerprint::FEATURES_VERSION;
 use projections::Topic;
 use topics::codec::decode;
 use topics::kafka::Consumer;

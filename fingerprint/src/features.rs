@@ -418,6 +418,10 @@ impl std::str::FromStr for FeatureSet {
     }
 }
 
+/// The features version profiles are made with: part of a label's profile
+/// id, so re-deriving profiles after a features change makes new ones.
+pub const FEATURES_VERSION: &str = "tsfresh-0.20.3-skyline/efficient-210";
+
 /// Whether Ionosphere stores and compares feature `id`: not the 60
 /// `cwt_coefficients` (their names carry literal quotes) nor the 10 whose
 /// parameter tsfresh spells with a float artefact

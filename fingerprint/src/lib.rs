@@ -23,7 +23,8 @@
 //!   and layers, in the reference's order.
 //! * [`service`]: the fingerprint service, a consumer of the checks topic
 //!   publishing verdicts and the alerts of undeflected anomalies (the only
-//!   part with I/O, besides [`follow`]).
+//!   part with I/O). The profiles it matches against are the `profiles`
+//!   crate's read model over [`matching::Profile`] ([`ProfileStore`]).
 //!
 //! Everything else is pure and I/O-free, and nothing panics on outside input:
 //! NaN/±inf values, constant series and series too short for a calculator
@@ -37,11 +38,18 @@
 pub mod calculators;
 pub mod compare;
 pub mod features;
-pub mod follow;
 pub mod matching;
 pub mod rematch;
 pub mod service;
-pub mod store;
 
 pub use compare::{features_sum, percent_different, CommonComparison};
-pub use features::{FeatureSet, Features, FEATURE_NAMES};
+pub use features::{FeatureSet, Features, FEATURES_VERSION, FEATURE_NAMES};
+
+/// The profiles read model ([`profiles::ProfileStore`]) over fingerprint's
+/// matching view of a profile: what the fingerprint service matches
+/// against, and what learn, the console and the binary read.
+pub type ProfileStore = profiles::ProfileStore<matching::Profile>;
+/// A profile of a [`ProfileStore`], with its lineage and flags.
+pub type StoredProfile = profiles::StoredProfile<matching::Profile>;
+/// A [`ProfileStore`] shared between its follower and its readers.
+pub type SharedProfiles = profiles::SharedProfiles<matching::Profile>;

@@ -16,9 +16,9 @@ use topics::names::TopicNames;
 use topics::{CheckRequest, CheckTarget, MatchMethod, MatchResult};
 use uuid::Uuid;
 
-use crate::follow::load_profiles;
 use crate::matching::{MatchSettings, Profile};
 use crate::service::{decide, judge_check, profiles_for};
+use profiles::load_profiles;
 
 /// Which checks to re-judge.
 #[derive(Debug, Clone, Default)]
@@ -149,7 +149,7 @@ pub async fn rematch(
         read_topic(kafka, &names.checks, idle),
         read_topic(kafka, &names.matches, idle),
         async {
-            load_profiles(kafka, &names.profiles, idle)
+            load_profiles::<crate::matching::Profile>(kafka, &names.profiles, idle)
                 .await
                 .map_err(|source| RematchError::Read {
                     topic: names.profiles.clone(),

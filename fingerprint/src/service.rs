@@ -22,7 +22,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use topics::clock::now_ms;
 
-use ingest::windows::Windows;
 use runtime::{Commit, Context, RunSettings, RunStats, Runtime, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use topics::ids::{alert_id, anomaly_id, match_id};
@@ -32,10 +31,11 @@ use topics::{
     AlertEvent, CheckRequest, CheckTarget, MatchMethod, MatchResult, ProfileAction, ProfileEvent,
     SourceApp,
 };
+use windows::Windows;
 
-use crate::follow::{follow_profiles, load_profiles, Positions, SharedProfiles};
 use crate::matching::{judge, Check, How, MatchSettings, MotifKind, Profile, Verdict};
-use crate::store::ProfileStore;
+use crate::{ProfileStore, SharedProfiles};
+use profiles::{follow_profiles, load_profiles, Positions};
 
 /// How the consumer runs (the `[fingerprint_service]` table).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -253,7 +253,7 @@ impl Fingerprinter {
     /// ionosphere-enabled flag (the service's restore phase). Returns where
     /// the read stopped, which the service follows on from.
     pub async fn load(&self, kafka: &KafkaConfig) -> Result<Positions, ServiceError> {
-        let (store, positions) = load_profiles(
+        let (store, positions) = load_profiles::<Profile>(
             kafka,
             &self.topics.profiles,
             Duration::from_millis(self.service.profiles_idle_ms),

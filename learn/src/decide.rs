@@ -19,8 +19,8 @@
 //! profile, which the profile store and projections count once.
 
 use fingerprint::matching::{judge_features_only, Profile};
-use fingerprint::store::{ProfileStore, StoredProfile};
 use fingerprint::{percent_different, Features};
+use fingerprint::{ProfileStore, StoredProfile};
 use topics::ids::learnt_profile_id;
 use topics::{LearnSettings, ProfileAction, ProfileEvent, SeriesPoint};
 use uuid::Uuid;

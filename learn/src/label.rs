@@ -50,7 +50,7 @@ pub fn feature_values(features: &Features) -> Vec<FeatureValue> {
 /// The features profile a not-anomalous label makes (generation 0, no
 /// parent, validated), with `settings` the metric's learn settings and
 /// `features_version` the features version its id is derived with
-/// ([`fingerprint::store::FEATURES_VERSION`] in production).
+/// ([`fingerprint::FEATURES_VERSION`] in production).
 ///
 /// Non-finite points are dropped before the features are computed (the
 /// reference drops NaN). The profile's `full_duration` is the label's, or

@@ -17,7 +17,7 @@
 //!   produces profile events.
 //!
 //! Everything but [`service`] is pure: profiles come in as a
-//! [`fingerprint::store::ProfileStore`], events come out.
+//! [`fingerprint::ProfileStore`], events come out.
 
 pub mod decide;
 pub mod label;

@@ -7,7 +7,7 @@
 //! the projections say so). Each event is an operator action, with a fresh
 //! UUID v7.
 
-use fingerprint::store::{ProfileStore, StoredProfile};
+use fingerprint::{ProfileStore, StoredProfile};
 use topics::clock::now_ms;
 use topics::ids::fresh_id;
 use topics::{ProfileAction, ProfileEvent};

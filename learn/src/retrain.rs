@@ -8,7 +8,7 @@
 //! with its progeny (learnt from the old features, they would never match
 //! the new ones consistently).
 
-use fingerprint::store::ProfileStore;
+use fingerprint::ProfileStore;
 use topics::{Label, ProfileEvent};
 
 use crate::label::{profile_from_label, LabelError};

@@ -35,10 +35,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use topics::clock::now_ms;
 
-use fingerprint::follow::{follow_profiles, load_profiles, Positions, SharedProfiles};
 use fingerprint::matching::profile_features;
-use fingerprint::store::{ProfileStore, FEATURES_VERSION};
-use ingest::windows::Windows;
+use fingerprint::{ProfileStore, SharedProfiles, FEATURES_VERSION};
+use profiles::{follow_profiles, load_profiles, Positions};
 use runtime::{Commit, Context, RunSettings, Runtime, Service, ServiceError};
 use topics::codec::decode;
 use topics::ids::learnt_profile_id;
@@ -46,6 +45,7 @@ use topics::kafka::{Batch, DeadLetters, Error as KafkaError, KafkaConfig, Produc
 use topics::names::TopicNames;
 use topics::{Label, LearnSettings, MatchMethod, MatchResult, ProfileAction, ProfileEvent};
 use uuid::Uuid;
+use windows::Windows;
 
 use crate::decide::{learn_from_human, learn_from_unmatched, learn_series, LearnData};
 use crate::label::{profile_from_label, LabelError};
@@ -569,7 +569,8 @@ pub async fn retrain_from_log(
         async { Ok::<(), KafkaError>(()) }
     })
     .await?;
-    let (store, _) = load_profiles(kafka, &names.profiles, idle).await?;
+    let (store, _) =
+        load_profiles::<fingerprint::matching::Profile>(kafka, &names.profiles, idle).await?;
     let read = labels.len();
     let events = tokio::task::spawn_blocking(move || {
         crate::retrain(&labels, &store, &policy, FEATURES_VERSION)

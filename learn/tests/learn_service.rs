@@ -9,7 +9,6 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ingest::windows::{RedisWindows, WindowSettings, Windows};
 use learn::service::Learner;
 use learn::LearnConfig;
 use topics::codec::encode;
@@ -19,6 +18,7 @@ use topics::{
     SeriesPoint,
 };
 use uuid::Uuid;
+use windows::{RedisWindows, WindowSettings, Windows};
 
 const DAY: i64 = 86_400;
 

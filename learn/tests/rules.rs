@@ -5,7 +5,7 @@
 mod common;
 
 use fingerprint::matching::profile_features;
-use fingerprint::store::ProfileStore;
+use fingerprint::ProfileStore;
 use learn::decide::{learn_from_human, learn_from_unmatched, learn_series, LearnData, Skip};
 use learn::lifecycle::{disable, validate};
 use learn::{profile_from_label, retrain, LearnPolicy};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use fingerprint::matching::profile_features;
-use fingerprint::store::FEATURES_VERSION;
+use fingerprint::FEATURES_VERSION;
 use topics::codec::{decode, encode, Event};
 use topics::ids::{anomaly_id, check_id, derived_id, label_profile_id};
 use topics::kafka::{KafkaConfig, Producer};

@@ -36,7 +36,7 @@ pub mod profiles;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use fingerprint::follow::SharedProfiles;
+use fingerprint::SharedProfiles;
 use learn::label::{LookupError, LookupFuture};
 use learn::{CheckLookup, LabelledCheck};
 use projections::Database;
@@ -57,7 +57,7 @@ pub struct ApiState {
     /// Finds the check a label is about ([`DbChecks`] in production).
     pub checks: Arc<dyn CheckLookup>,
     /// The profiles, kept followed by the caller
-    /// ([`fingerprint::follow::follow_profiles`]); disable and validate read
+    /// ([`profiles::follow_profiles`]); disable and validate read
     /// them and fold their own events in at once.
     pub profiles: SharedProfiles,
     /// `[console] api_token`.

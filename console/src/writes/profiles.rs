@@ -42,7 +42,7 @@ async fn publish_profiles(state: &ApiState, events: &[ProfileEvent]) -> Result<(
 /// The profile events of a lifecycle action on the profile store.
 fn profile_events(
     state: &ApiState,
-    action: impl FnOnce(&fingerprint::store::ProfileStore) -> Result<Vec<ProfileEvent>, LifecycleError>,
+    action: impl FnOnce(&fingerprint::ProfileStore) -> Result<Vec<ProfileEvent>, LifecycleError>,
 ) -> Result<Vec<ProfileEvent>, ApiError> {
     let store = state
         .profiles

@@ -13,9 +13,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use console::{ApiState, Console, ConsoleSettings, DbChecks, User};
-use fingerprint::follow::SharedProfiles;
-use fingerprint::store::ProfileStore;
-use ingest::windows::{RedisWindows, WindowSettings, Windows};
+use fingerprint::ProfileStore;
+use fingerprint::SharedProfiles;
 use projections::fold::InMemoryLog;
 use projections::{Database, Topic};
 use sqlx::Connection;
@@ -24,6 +23,7 @@ use topics::kafka::{ensure_topics, Consumer, KafkaConfig, Producer};
 use topics::names::TopicNames;
 use topics::*;
 use uuid::Uuid;
+use windows::{RedisWindows, WindowSettings, Windows};
 
 pub const USER: &str = "ops";
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -16,7 +16,9 @@ pub mod motifs;
 
 use std::sync::OnceLock;
 
+use profiles::ProfileView;
 use serde::{Deserialize, Serialize};
+use topics::ProfileEvent;
 use uuid::Uuid;
 
 use crate::features::is_stored;
@@ -45,6 +47,48 @@ pub struct Profile {
     pub echo: bool,
     /// Per-profile values computed on first use (min-max side, motif data).
     pub cache: ProfileCache,
+}
+
+/// What the profiles read model keeps of a created or learnt event: its
+/// matching view, stored features only, layers parsed (an unreadable
+/// definition is dropped with a warning; the label API refuses those before
+/// they reach the log).
+impl ProfileView for Profile {
+    fn from_event(e: &ProfileEvent) -> Self {
+        let features = Features::from_pairs(
+            e.features
+                .iter()
+                .filter_map(|f| u16::try_from(f.id).ok().map(|id| (id, f.value)))
+                .filter(|(id, _)| is_stored(*id)),
+        );
+        let layers = e.layers_json.as_deref().and_then(|json| {
+            serde_json::from_str::<Layers>(json)
+                .map_err(|err| {
+                    tracing::warn!(profile = %e.profile_id, %err, "unreadable layers definition ignored")
+                })
+                .ok()
+                .map(|l| (topics::ids::layer_id(e.profile_id), l))
+        });
+        Profile {
+            id: e.profile_id,
+            full_duration: e.full_duration,
+            generation: e.generation,
+            features,
+            features_sum: e.features_sum,
+            series: e.series.iter().map(|p| (p.timestamp, p.value)).collect(),
+            layers,
+            echo: e.description.as_deref() == Some("echo"),
+            cache: ProfileCache::default(),
+        }
+    }
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn full_duration(&self) -> i64 {
+        self.full_duration
+    }
 }
 
 /// Values derived from a profile's series, computed once on first use.

@@ -3,8 +3,8 @@
 //! as the in-memory folder, folding twice changes nothing, and a flush and a
 //! re-fold (what `skyline replay windows` does) rebuild identical windows.
 
-use ingest::windows::{MemoryWindows, RedisWindows, WindowSettings, Windows};
 use topics::Datapoint;
+use windows::{MemoryWindows, RedisWindows, WindowSettings, Windows};
 
 fn redis_url() -> String {
     std::env::var("SKYLINE_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())

@@ -1,7 +1,17 @@
-//! Each metric's recent series, folded from the datapoints topic: the last
-//! `full_duration` at full resolution (what the Analyzer judges) and a
-//! rolled-up long window (mean per `rollup_resolution`, kept for
-//! `rollup_duration`) for the seasonal re-check and learning.
+//! # skyline-windows
+//!
+//! The windows of skyline: each metric's recent series, folded from the
+//! datapoints topic, and the small per-metric state kept beside them. This
+//! crate owns how a window is stored and compacted ([`log`]), its two stores
+//! ([`RedisWindows`], [`MemoryWindows`]) behind [`Windows`], and
+//! [`replay`], which rebuilds them from the topic (`skyline replay
+//! windows`). Ingest writes the datapoints topic; the Analyzer folds it into
+//! windows; fingerprint, learn and the console read them.
+//!
+//! A metric's windows are the last `full_duration` at full resolution (what
+//! the Analyzer judges) and a rolled-up long window (mean per
+//! `rollup_resolution`, kept for `rollup_duration`) for the seasonal
+//! re-check and learning.
 //!
 //! Folding is replay-safe: what a reader sees depends only on the set of
 //! datapoints folded — not on their order, their batching, or on folding one
@@ -22,10 +32,12 @@ use topics::Datapoint;
 pub mod log;
 mod memory;
 mod redis_store;
+mod replay;
 
 pub use log::sort_dedup;
 pub use memory::MemoryWindows;
 pub use redis_store::RedisWindows;
+pub use replay::{replay, ReplayError, Replayed};
 
 /// A point: unix seconds and value.
 pub type Point = (i64, f64);

@@ -7,66 +7,58 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use topics::codec::decode;
-use topics::kafka::{partitions, Consumer, Error as KafkaError, KafkaConfig};
+use topics::kafka::{partitions, read_to_end, Consumer, Error as KafkaError, KafkaConfig};
 use topics::ProfileEvent;
 
-use crate::store::ProfileStore;
+use crate::store::{ProfileStore, ProfileView};
 
 /// A store shared between the follower and the threads that match.
-pub type SharedProfiles = Arc<RwLock<ProfileStore>>;
+pub type SharedProfiles<P> = Arc<RwLock<ProfileStore<P>>>;
 
 /// Where a reader of the profiles topic got to: `(topic, partition, next
 /// offset)` per partition.
 pub type Positions = Vec<(String, i32, i64)>;
 
-/// Reads the profiles topic from the beginning into a new store. Stops once
-/// every partition reached the high watermark seen at start (a hint: some
-/// brokers under-report it) or when no record came for `idle`.
-pub async fn load_profiles(
+/// Reads the profiles topic from the beginning into a new store, to the end
+/// it had when the load began ([`topics::kafka::read_to_end`]; `idle` is the
+/// fallback end for a broker that under-reports where a partition ends).
+/// The positions returned are where [`follow_profiles`] goes on from.
+pub async fn load_profiles<P: ProfileView>(
     kafka: &KafkaConfig,
     topic: &str,
     idle: Duration,
-) -> Result<(ProfileStore, Positions), KafkaError> {
-    let parts = partitions(kafka, topic).await?;
-    let mut positions: Positions = parts.iter().map(|p| (topic.to_owned(), p.0, p.1)).collect();
+) -> Result<(ProfileStore<P>, Positions), KafkaError> {
+    let mut positions: Positions = partitions(kafka, topic)
+        .await?
+        .iter()
+        .map(|(partition, low, _)| (topic.to_owned(), *partition, *low))
+        .collect();
     let mut store = ProfileStore::new();
-    if parts.iter().all(|p| p.2 <= p.1) {
-        return Ok((store, positions));
-    }
-    let group = format!("profiles-loader-{}", uuid::Uuid::now_v7());
-    let consumer = Consumer::assigned(kafka, &kafka.group_id(&group), &group, &positions)?;
-    let caught_up = |positions: &Positions| {
-        positions
-            .iter()
-            .zip(&parts)
-            .all(|(pos, part)| pos.2 >= part.2)
-    };
-    while !caught_up(&positions) {
-        let Ok(batch) = tokio::time::timeout(idle, consumer.next_batch(10_000)).await else {
-            break;
-        };
-        for record in batch.iter() {
+    read_to_end(kafka, "profiles-loader", topic, idle, |records| {
+        for record in &records {
             apply_record(&mut store, record.payload(), record.offset);
             if let Some(pos) = positions.iter_mut().find(|p| p.1 == record.partition) {
                 pos.2 = pos.2.max(record.offset + 1);
             }
         }
-    }
-    consumer.close().await;
+        std::future::ready(Ok::<(), KafkaError>(()))
+    })
+    .await?;
     Ok((store, positions))
 }
 
 /// Follows the profiles topic from `positions` into `store` until
 /// `shutdown`, calling `on_events` with the events of each batch after they
 /// are applied (e.g. to update the ionosphere-enabled flags).
-pub async fn follow_profiles<F, Fut>(
+pub async fn follow_profiles<P, F, Fut>(
     kafka: &KafkaConfig,
-    store: SharedProfiles,
+    store: SharedProfiles<P>,
     positions: &Positions,
     shutdown: impl std::future::Future<Output = ()>,
     mut on_events: F,
 ) -> Result<(), KafkaError>
 where
+    P: ProfileView,
     F: FnMut(Vec<ProfileEvent>) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
@@ -93,7 +85,7 @@ where
     Ok(())
 }
 
-fn apply_record(store: &mut ProfileStore, payload: &[u8], offset: i64) {
+fn apply_record<P: ProfileView>(store: &mut ProfileStore<P>, payload: &[u8], offset: i64) {
     if let Some(e) = decode_logged(payload, offset) {
         store.apply(&e);
     }

@@ -15,7 +15,7 @@
 //! a reader sees is those recorded buckets plus the bucket means of what is
 //! still in the log — so rolling up costs nothing on the fold's hot path.
 
-use super::Point;
+use crate::Point;
 
 /// Bytes per stored point.
 pub const POINT_BYTES: usize = 16;

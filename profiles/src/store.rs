@@ -14,19 +14,23 @@ use std::sync::Arc;
 use topics::{LearnSettings, ProfileAction, ProfileEvent};
 use uuid::Uuid;
 
-use crate::features::is_stored;
-use crate::matching::{Layers, Profile, ProfileCache};
-use crate::Features;
-
-/// The features version profiles are made with: part of a label's profile
-/// id, so re-deriving profiles after a features change makes new ones.
-pub const FEATURES_VERSION: &str = "tsfresh-0.20.3-skyline/efficient-210";
+/// What a reader keeps of a created or learnt profile event beside its
+/// lineage and flags (fingerprint's matching view, for one): made once,
+/// when the creation is folded, and shared from then on.
+pub trait ProfileView {
+    /// The view of a created or learnt event.
+    fn from_event(e: &ProfileEvent) -> Self;
+    /// The profile's id (the event's `profile_id`).
+    fn id(&self) -> Uuid;
+    /// Seconds of data the profile describes.
+    fn full_duration(&self) -> i64;
+}
 
 /// A profile with its lineage and lifecycle.
-#[derive(Debug, Clone)]
-pub struct StoredProfile {
-    /// What matching needs (shared: matching runs on other threads).
-    pub profile: Arc<Profile>,
+#[derive(Debug)]
+pub struct StoredProfile<P> {
+    /// The reader's view (shared: matching runs on other threads).
+    pub profile: Arc<P>,
     pub metric: String,
     pub parent_id: Option<Uuid>,
     pub generation: u32,
@@ -44,13 +48,35 @@ pub struct StoredProfile {
     pub seq: u64,
 }
 
-impl StoredProfile {
+// By hand: a derived `Clone` would ask `P: Clone`, and only the `Arc` is
+// cloned.
+impl<P> Clone for StoredProfile<P> {
+    fn clone(&self) -> Self {
+        StoredProfile {
+            profile: Arc::clone(&self.profile),
+            metric: self.metric.clone(),
+            parent_id: self.parent_id,
+            generation: self.generation,
+            enabled: self.enabled,
+            validated: self.validated,
+            learn: self.learn,
+            learn_settings: self.learn_settings,
+            description: self.description.clone(),
+            anomaly_timestamp: self.anomaly_timestamp,
+            label_id: self.label_id,
+            created_at_ms: self.created_at_ms,
+            seq: self.seq,
+        }
+    }
+}
+
+impl<P: ProfileView> StoredProfile<P> {
     pub fn id(&self) -> Uuid {
-        self.profile.id
+        self.profile.id()
     }
 
     pub fn full_duration(&self) -> i64 {
-        self.profile.full_duration
+        self.profile.full_duration()
     }
 }
 
@@ -66,16 +92,39 @@ pub enum Applied {
 }
 
 /// Every profile, by id and by metric.
-#[derive(Debug, Default, Clone)]
-pub struct ProfileStore {
-    by_id: HashMap<Uuid, StoredProfile>,
+#[derive(Debug)]
+pub struct ProfileStore<P> {
+    by_id: HashMap<Uuid, StoredProfile<P>>,
     by_metric: HashMap<String, Vec<Uuid>>,
     children: HashMap<Uuid, Vec<Uuid>>,
     next_seq: u64,
 }
 
-impl ProfileStore {
-    pub fn new() -> ProfileStore {
+// By hand, as for `StoredProfile`: neither needs anything of `P`.
+impl<P> Default for ProfileStore<P> {
+    fn default() -> Self {
+        ProfileStore {
+            by_id: HashMap::new(),
+            by_metric: HashMap::new(),
+            children: HashMap::new(),
+            next_seq: 0,
+        }
+    }
+}
+
+impl<P> Clone for ProfileStore<P> {
+    fn clone(&self) -> Self {
+        ProfileStore {
+            by_id: self.by_id.clone(),
+            by_metric: self.by_metric.clone(),
+            children: self.children.clone(),
+            next_seq: self.next_seq,
+        }
+    }
+}
+
+impl<P: ProfileView> ProfileStore<P> {
+    pub fn new() -> Self {
         ProfileStore::default()
     }
 
@@ -90,7 +139,7 @@ impl ProfileStore {
                     return Applied::Unchanged;
                 }
                 let stored = StoredProfile {
-                    profile: Arc::new(profile_of(e)),
+                    profile: Arc::new(P::from_event(e)),
                     metric: e.metric.clone(),
                     parent_id: e.parent_id,
                     generation: e.generation,
@@ -135,7 +184,7 @@ impl ProfileStore {
         }
     }
 
-    pub fn get(&self, id: Uuid) -> Option<&StoredProfile> {
+    pub fn get(&self, id: Uuid) -> Option<&StoredProfile<P>> {
         self.by_id.get(&id)
     }
 
@@ -164,7 +213,10 @@ impl ProfileStore {
     }
 
     /// Every profile of `metric`, in creation order.
-    pub fn for_metric<'a>(&'a self, metric: &str) -> impl Iterator<Item = &'a StoredProfile> + 'a {
+    pub fn for_metric<'a>(
+        &'a self,
+        metric: &str,
+    ) -> impl Iterator<Item = &'a StoredProfile<P>> + 'a {
         self.by_metric
             .get(metric)
             .into_iter()
@@ -176,7 +228,7 @@ impl ProfileStore {
     pub fn active_for_metric<'a>(
         &'a self,
         metric: &str,
-    ) -> impl Iterator<Item = &'a StoredProfile> + 'a {
+    ) -> impl Iterator<Item = &'a StoredProfile<P>> + 'a {
         self.for_metric(metric).filter(|p| self.is_active(p.id()))
     }
 
@@ -207,7 +259,7 @@ impl ProfileStore {
     }
 
     /// The generation-0 ancestor of `id` (itself if it has no parent).
-    pub fn origin(&self, id: Uuid) -> Option<&StoredProfile> {
+    pub fn origin(&self, id: Uuid) -> Option<&StoredProfile<P>> {
         let mut current = self.by_id.get(&id)?;
         for _ in 0..=self.by_id.len() {
             match current.parent_id.and_then(|p| self.by_id.get(&p)) {
@@ -219,40 +271,33 @@ impl ProfileStore {
     }
 }
 
-/// The matching view of a created/learnt event: stored features only,
-/// layers parsed (an unreadable definition is dropped with a warning; the
-/// label API refuses those before they reach the log).
-fn profile_of(e: &ProfileEvent) -> Profile {
-    let features = Features::from_pairs(
-        e.features
-            .iter()
-            .filter_map(|f| u16::try_from(f.id).ok().map(|id| (id, f.value)))
-            .filter(|(id, _)| is_stored(*id)),
-    );
-    let layers = e.layers_json.as_deref().and_then(|json| {
-        serde_json::from_str::<Layers>(json)
-            .map_err(|err| {
-                tracing::warn!(profile = %e.profile_id, %err, "unreadable layers definition ignored")
-            })
-            .ok()
-            .map(|l| (topics::ids::layer_id(e.profile_id), l))
-    });
-    Profile {
-        id: e.profile_id,
-        full_duration: e.full_duration,
-        generation: e.generation,
-        features,
-        features_sum: e.features_sum,
-        series: e.series.iter().map(|p| (p.timestamp, p.value)).collect(),
-        layers,
-        echo: e.description.as_deref() == Some("echo"),
-        cache: ProfileCache::default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The least a view can be: what the store itself reads.
+    #[derive(Debug)]
+    struct View {
+        id: Uuid,
+        full_duration: i64,
+    }
+
+    impl ProfileView for View {
+        fn from_event(e: &ProfileEvent) -> Self {
+            View {
+                id: e.profile_id,
+                full_duration: e.full_duration,
+            }
+        }
+
+        fn id(&self) -> Uuid {
+            self.id
+        }
+
+        fn full_duration(&self) -> i64 {
+            self.full_duration
+        }
+    }
 
     fn created(id: u128, parent: Option<u128>, generation: u32) -> ProfileEvent {
         ProfileEvent {
@@ -294,7 +339,7 @@ mod tests {
     /// 1 ─┬─ 2 ─┬─ 4 ── 6
     ///    │     └─ 5
     ///    └─ 3 ── 7
-    fn tree() -> ProfileStore {
+    fn tree() -> ProfileStore<View> {
         let mut s = ProfileStore::new();
         for e in [
             created(1, None, 0),

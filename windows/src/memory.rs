@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use topics::Datapoint;
 
-use super::log::{self, compact, compaction_cutoff, needs_compaction, rollup_view};
-use super::{by_metric, FoldStats, Point, WindowSettings};
+use crate::log::{self, compact, compaction_cutoff, needs_compaction, rollup_view};
+use crate::{by_metric, FoldStats, Point, WindowSettings};
 
 /// Windows in memory.
 pub struct MemoryWindows {

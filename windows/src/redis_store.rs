@@ -19,11 +19,11 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use topics::Datapoint;
 
-use super::log::{
+use crate::log::{
     self, compact, compaction_cutoff, decode_points, encode_points, needs_compaction, rollup_view,
     POINT_BYTES,
 };
-use super::{by_metric, FoldStats, Point, WindowError, WindowSettings};
+use crate::{by_metric, FoldStats, Point, WindowError, WindowSettings};
 
 /// Metrics per pipelined round trip.
 const PIPELINE_METRICS: usize = 2_000;
