@@ -61,7 +61,9 @@ const MAX_EXACT_N: usize = 10_000;
 /// from the same continuous distribution.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KsResult {
+    /// `D`, the largest distance between the two empirical CDFs.
     pub statistic: f64,
+    /// `P(D_{n₁,n₂} ≥ D)` under the null hypothesis.
     pub p_value: f64,
 }
 

@@ -24,6 +24,7 @@
 //! * [`student_t`]: Student's t inverse survival function.
 //! * [`adf`]: augmented Dickey–Fuller (statsmodels `adfuller`).
 //! * [`ks`]: two-sample Kolmogorov–Smirnov (scipy `ks_2samp`).
+#![deny(missing_docs)]
 
 pub mod adf;
 pub mod histogram;
@@ -53,8 +54,11 @@ pub enum StatsError {
     /// Fewer observations than the statistic needs.
     #[error("{what} needs at least {needed} values, got {got}")]
     TooFew {
+        /// The statistic.
         what: &'static str,
+        /// The fewest values it needs.
         needed: usize,
+        /// How many it was given.
         got: usize,
     },
     /// The reference raises for these arguments (message says why).

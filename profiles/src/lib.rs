@@ -11,6 +11,7 @@
 //! Fingerprint's matching `Profile` is the one skyline uses (the
 //! fingerprint service, learn, the console and the binary all read the
 //! store through it), so this crate knows nothing of features.
+#![deny(missing_docs)]
 
 pub mod follow;
 pub mod store;

@@ -31,18 +31,27 @@ pub trait ProfileView {
 pub struct StoredProfile<P> {
     /// The reader's view (shared: matching runs on other threads).
     pub profile: Arc<P>,
+    /// The metric it describes.
     pub metric: String,
+    /// The profile it was learnt from (none for a human one).
     pub parent_id: Option<Uuid>,
+    /// 0 for a human profile, the parent's plus one for a learnt one.
     pub generation: u32,
     /// The profile's own flag (see [`ProfileStore::is_active`]).
     pub enabled: bool,
+    /// Whether an operator validated it.
     pub validated: bool,
     /// Whether skyline may learn from it at longer durations.
     pub learn: bool,
+    /// The learn settings recorded with it (the policy's otherwise).
     pub learn_settings: Option<LearnSettings>,
+    /// What the operator wrote.
     pub description: Option<String>,
+    /// The timestamp of the anomaly it was made from.
     pub anomaly_timestamp: Option<i64>,
+    /// The label it was made from.
     pub label_id: Option<Uuid>,
+    /// When it was created (unix milliseconds).
     pub created_at_ms: i64,
     /// Position in the log (creation order).
     pub seq: u64,
@@ -71,10 +80,12 @@ impl<P> Clone for StoredProfile<P> {
 }
 
 impl<P: ProfileView> StoredProfile<P> {
+    /// The profile's id.
     pub fn id(&self) -> Uuid {
         self.profile.id()
     }
 
+    /// Seconds of series the profile was made over.
     pub fn full_duration(&self) -> i64 {
         self.profile.full_duration()
     }
@@ -124,6 +135,7 @@ impl<P> Clone for ProfileStore<P> {
 }
 
 impl<P: ProfileView> ProfileStore<P> {
+    /// An empty store.
     pub fn new() -> Self {
         ProfileStore::default()
     }
@@ -184,14 +196,17 @@ impl<P: ProfileView> ProfileStore<P> {
         }
     }
 
+    /// The profile `id`, active or not.
     pub fn get(&self, id: Uuid) -> Option<&StoredProfile<P>> {
         self.by_id.get(&id)
     }
 
+    /// Profiles folded.
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
 
+    /// Whether no profile was folded.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
