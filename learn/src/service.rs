@@ -434,6 +434,13 @@ struct Work {
     stats: LearnStats,
 }
 
+impl Work {
+    /// What may be committed: what was read, held back by pending work.
+    fn commit(&self) -> Commit {
+        Commit::UpTo(commit_target(&self.read, &self.pending))
+    }
+}
+
 impl Service for LearnService {
     fn name(&self) -> &str {
         &self.learner.consumer
@@ -512,20 +519,16 @@ impl Service for LearnService {
             let slot = read.entry(key).or_insert(next);
             *slot = (*slot).max(next);
         }
-        Ok(Commit::UpTo(commit_target(read, pending)))
+        Ok(work.commit())
     }
 
     async fn tick(&self, _cx: &Context) -> Result<Commit, ServiceError> {
         let mut work = self.work.lock().await;
-        let Work {
-            pending,
-            read,
-            stats,
-        } = &mut *work;
+        let Work { pending, stats, .. } = &mut *work;
         self.learner
             .do_delayed(&self.profiles, &self.humans, pending, stats)
             .await?;
-        Ok(Commit::UpTo(commit_target(read, pending)))
+        Ok(work.commit())
     }
 }
 

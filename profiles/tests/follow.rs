@@ -3,7 +3,6 @@
 //! `scripts/services` starts), on a fresh topic: `load_profiles` folds what
 //! is there, `follow_profiles` goes on from where it stopped.
 
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -16,32 +15,10 @@ use uuid::Uuid;
 /// Every test is over within this, or fails.
 const TEST_LIMIT: Duration = Duration::from_secs(120);
 
-fn broker() -> String {
-    if let Ok(address) = std::env::var("SKYLINE_TEST_KAFKA") {
-        if !address.trim().is_empty() {
-            return address;
-        }
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
-    let out = Command::new("bash")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running scripts/services");
-    assert!(out.status.success(), "scripts/services failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("export SKYLINE_TEST_KAFKA="))
-        .map(|v| v.trim().trim_matches('\'').to_owned())
-        .expect("scripts/services printed no SKYLINE_TEST_KAFKA")
-}
-
 fn kafka() -> KafkaConfig {
     KafkaConfig {
-        session_timeout_ms: 6_000,
         group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
-        ..KafkaConfig::for_brokers(broker())
+        ..topics::testing::config()
     }
 }
 

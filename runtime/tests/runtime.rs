@@ -5,66 +5,19 @@
 //! uses fresh topics and groups.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use runtime::{Commit, Context, RunSettings, RunStats, Runtime, Service, ServiceError};
 use tokio::sync::Notify;
 use topics::codec;
-use topics::kafka::{ensure_topics, read_to_end, Batch, DeadLetters, KafkaConfig, Producer};
+use topics::kafka::{ensure_topics, read_to_end, Batch, DeadLetters, Producer};
+use topics::testing::{config, unique};
 use topics::{Datapoint, DeadLetter};
-use uuid::Uuid;
 
 /// Every test is over within this, or fails.
 const TEST_LIMIT: Duration = Duration::from_secs(120);
-
-/// The broker's address: `SKYLINE_TEST_KAFKA`, or what `scripts/services`
-/// exports after making sure a broker runs.
-fn broker() -> String {
-    static ADDRESS: OnceLock<String> = OnceLock::new();
-    ADDRESS
-        .get_or_init(|| {
-            if let Ok(address) = std::env::var("SKYLINE_TEST_KAFKA") {
-                if !address.trim().is_empty() {
-                    return address;
-                }
-            }
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/services");
-            let out = Command::new("bash")
-                .arg(&script)
-                .stdin(Stdio::null())
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running scripts/services");
-            assert!(
-                out.status.success(),
-                "scripts/services failed ({}): no broker to test against",
-                out.status
-            );
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .find_map(|l| l.strip_prefix("export SKYLINE_TEST_KAFKA="))
-                .map(|v| v.trim().trim_matches('\'').to_owned())
-                .expect("scripts/services printed no SKYLINE_TEST_KAFKA")
-        })
-        .clone()
-}
-
-fn config() -> KafkaConfig {
-    KafkaConfig {
-        // The smallest a broker accepts by default: joining a group on tansu
-        // takes about half of it.
-        session_timeout_ms: 6_000,
-        ..KafkaConfig::for_brokers(broker())
-    }
-}
-
-fn unique(what: &str) -> String {
-    format!("skyline-test-{what}-{}", Uuid::now_v7().simple())
-}
 
 /// How a [`Recorder`] answers a batch.
 enum Policy {

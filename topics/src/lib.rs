@@ -11,6 +11,8 @@ pub mod ids;
 pub mod kafka;
 pub mod names;
 pub mod shutdown;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use events::*;
 

@@ -3,7 +3,6 @@
 //! produced to a fresh topic are folded into cleared memory windows, and
 //! what was there before the replay is gone.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use topics::codec::encode;
@@ -15,32 +14,10 @@ use windows::{MemoryWindows, WindowSettings, Windows};
 /// Every test is over within this, or fails.
 const TEST_LIMIT: Duration = Duration::from_secs(120);
 
-fn broker() -> String {
-    if let Ok(address) = std::env::var("SKYLINE_TEST_KAFKA") {
-        if !address.trim().is_empty() {
-            return address;
-        }
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
-    let out = Command::new("bash")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running scripts/services");
-    assert!(out.status.success(), "scripts/services failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("export SKYLINE_TEST_KAFKA="))
-        .map(|v| v.trim().trim_matches('\'').to_owned())
-        .expect("scripts/services printed no SKYLINE_TEST_KAFKA")
-}
-
 fn kafka() -> KafkaConfig {
     KafkaConfig {
-        session_timeout_ms: 6_000,
         group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
-        ..KafkaConfig::for_brokers(broker())
+        ..topics::testing::config()
     }
 }
 
