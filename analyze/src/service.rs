@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use topics::codec::decode;
 use topics::ids::{alert_id, anomaly_id, check_id};
 use topics::kafka::{
-    committed_offsets, keyed_messages, read_range, Batch, DeadLetters, KafkaConfig, KeyedMessage,
+    committed_offsets, keyed_messages, read_range, Batch, KafkaConfig, KeyedMessage,
     PartitionRange, Producer,
 };
 use topics::names::TopicNames;
@@ -478,12 +478,8 @@ impl Analyzer {
     /// The Analyzer on the service runtime, dead-lettering what does not
     /// decode.
     pub fn runtime(self: Arc<Self>, kafka: &KafkaConfig) -> Runtime<Analyzer> {
-        let dead = DeadLetters::new(
-            self.producer.clone(),
-            self.topics.deadletter.clone(),
-            self.service.consumer.clone(),
-        );
-        Runtime::new(self, kafka, Some(dead))
+        let (producer, topic) = (self.producer.clone(), self.topics.deadletter.clone());
+        Runtime::dead_lettering(self, kafka, producer, topic)
     }
 
     /// Restores, then consumes the datapoints topic until `shutdown`

@@ -25,7 +25,7 @@ use topics::clock::now_ms;
 use runtime::{Commit, Context, RunSettings, RunStats, Runtime, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use topics::ids::{alert_id, anomaly_id, match_id};
-use topics::kafka::{keyed_messages, Batch, DeadLetters, KafkaConfig, Producer};
+use topics::kafka::{keyed_messages, Batch, KafkaConfig, Producer};
 use topics::names::TopicNames;
 use topics::{
     AlertEvent, CheckRequest, CheckTarget, MatchMethod, MatchResult, ProfileAction, ProfileEvent,
@@ -385,12 +385,8 @@ impl Fingerprinter {
     /// ([`Runtime::restore`]) before starting the analyzer, so the
     /// ionosphere-enabled flags are written before anything is judged.
     pub fn runtime(self: Arc<Self>, kafka: &KafkaConfig) -> Runtime<Fingerprinter> {
-        let dead = DeadLetters::new(
-            self.producer.clone(),
-            self.topics.deadletter.clone(),
-            self.service.consumer.clone(),
-        );
-        Runtime::new(self, kafka, Some(dead))
+        let (producer, topic) = (self.producer.clone(), self.topics.deadletter.clone());
+        Runtime::dead_lettering(self, kafka, producer, topic)
     }
 
     /// Loads the profiles, then consumes the checks topic (following the

@@ -162,11 +162,7 @@ impl Learner {
         kafka: &KafkaConfig,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<LearnStats, ServiceError> {
-        let dead = DeadLetters::new(
-            self.producer.clone(),
-            self.topics.deadletter.clone(),
-            self.consumer.clone(),
-        );
+        let (producer, topic) = (self.producer.clone(), self.topics.deadletter.clone());
         let service = Arc::new(LearnService {
             learner: self,
             profiles: Arc::default(),
@@ -174,7 +170,7 @@ impl Learner {
             positions: Mutex::default(),
             work: tokio::sync::Mutex::default(),
         });
-        Runtime::new(Arc::clone(&service), kafka, Some(dead))
+        Runtime::dead_lettering(Arc::clone(&service), kafka, producer, topic)
             .run(shutdown)
             .await?;
         let stats = service.work.lock().await.stats;

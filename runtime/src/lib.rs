@@ -30,7 +30,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use topics::codec::{decode, CodecError, Event};
 use topics::kafka::{
-    Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, Record, ResumePositions,
+    Batch, Consumer, DeadLetters, Error as KafkaError, KafkaConfig, Producer, Record,
+    ResumePositions,
 };
 
 /// Why a service stopped, or why handling a batch failed (one type for
@@ -296,6 +297,18 @@ impl<S: Service> Runtime<S> {
             stop,
             restored: AtomicBool::new(false),
         }
+    }
+
+    /// A runtime whose refused records are dead-lettered to `topic`
+    /// through `producer`, signed with the service's name.
+    pub fn dead_lettering(
+        service: Arc<S>,
+        kafka: &KafkaConfig,
+        producer: Producer,
+        topic: impl Into<String>,
+    ) -> Self {
+        let dead = DeadLetters::new(producer, topic, service.name());
+        Runtime::new(service, kafka, Some(dead))
     }
 
     /// The service's context.
