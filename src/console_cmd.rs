@@ -2,48 +2,20 @@
 //! `skyline up`), and `skyline hash-password` for `[[console.users]]`.
 
 use std::io::BufRead;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use fingerprint::SharedProfiles;
-use profiles::{follow_profiles, load_profiles};
+use profiles::follow_profiles;
+use stack::services::{self as build, DEFAULT_SQLITE};
+use stack::Config;
 use topics::kafka::Producer;
-
-use crate::config::Config;
-use crate::panorama::{DatabaseArgs, DEFAULT_SQLITE};
-use crate::services;
-use crate::InfraArgs;
 
 #[derive(clap::Args)]
 pub struct ConsoleArgs {
-    #[command(flatten)]
-    infra: InfraArgs,
-    #[command(flatten)]
-    db: DatabaseArgs,
     /// Listen here instead of `[console] listen`.
     #[arg(long)]
     listen: Option<std::net::SocketAddr>,
-}
-
-/// The console over these backends, with the settings checked.
-pub fn console(
-    config: &Config,
-    producer: &Producer,
-    db: projections::Database,
-    windows: Option<Arc<windows::Windows>>,
-    profiles: SharedProfiles,
-) -> Result<Arc<console::Console>> {
-    let writes = console::ApiState {
-        producer: producer.clone(),
-        topics: config.topics.clone(),
-        checks: Arc::new(console::DbChecks(db.clone())),
-        profiles,
-        api_token: config.console.api_token.clone(),
-    };
-    let console = console::Console::new(&config.console, writes, db, windows)
-        .context("invalid [console] table")?;
-    Ok(Arc::new(console))
 }
 
 /// What `skyline up` and `skyline console` print about the console.
@@ -71,33 +43,22 @@ pub fn announce(config: &Config, addr: std::net::SocketAddr) {
     }
 }
 
+/// `skyline console`: the console, following the profiles topic, until
+/// Ctrl-C.
 pub async fn run(mut config: Config, args: ConsoleArgs) -> Result<()> {
-    args.infra.apply(&mut config);
     if let Some(listen) = args.listen {
         config.console.listen = listen;
     }
-    let (_stop, shutdown) = services::shutdown_on_ctrl_c();
-    let db = args
-        .db
-        .open(&config, std::path::Path::new(DEFAULT_SQLITE))
-        .await?;
+    let (_stop, shutdown) = build::shutdown_on_ctrl_c();
+    let db = build::open_database(&config, Path::new(DEFAULT_SQLITE)).await?;
     let producer = Producer::new(&config.kafka)?;
     let windows = match &config.redis {
-        Some(_) => Some(Arc::new(services::open_windows(&config).await?)),
+        Some(_) => Some(Arc::new(build::open_windows(&config).await?)),
         None => None,
     };
-    let (store, positions) = load_profiles::<fingerprint::matching::Profile>(
-        &config.kafka,
-        &config.topics.profiles,
-        Duration::from_secs(5),
-    )
-    .await
-    .context("reading the profiles topic")?;
-    let profiles: SharedProfiles = Arc::new(RwLock::new(store));
-    let console = console(&config, &producer, db, windows, profiles.clone())?;
-    let listener = tokio::net::TcpListener::bind(config.console.listen)
-        .await
-        .with_context(|| format!("binding the console on {}", config.console.listen))?;
+    let (profiles, positions) = build::read_profiles(&config).await?;
+    let console = build::console(&config, &producer, db, windows, profiles.clone())?;
+    let listener = build::bind_console(&config).await?;
     announce(&config, listener.local_addr()?);
     let kafka = config.kafka.clone();
     let stop = shutdown.clone();

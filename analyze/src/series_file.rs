@@ -1,6 +1,7 @@
-//! Reading a static series from a CSV file: `timestamp,value` rows, with or
-//! without a header, timestamps in epoch seconds or `YYYY-MM-DD HH:MM:SS`
-//! (UTC; a `T` separator and fractional seconds are accepted too).
+//! Reading a static series from a file: a CSV of `timestamp,value` rows,
+//! with or without a header, timestamps in epoch seconds or
+//! `YYYY-MM-DD HH:MM:SS` (UTC; a `T` separator and fractional seconds are
+//! accepted too), or Skyline's JSON `{"results": [[ts, value], ...]}`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -45,6 +46,14 @@ pub enum SeriesFileError {
         /// The row's start, as read.
         excerpt: String,
     },
+    /// A JSON series file is not `{"results": [[ts, value], ...]}`.
+    #[error("{path}: {reason}")]
+    Json {
+        /// The file.
+        path: String,
+        /// What is wrong, and where (`results[3]: ...`).
+        reason: String,
+    },
 }
 
 /// What reading a file gave.
@@ -54,6 +63,49 @@ pub struct SeriesFile {
     pub points: Vec<Point>,
     /// Rows refused (only when skipping bad rows): `(line number, reason)`.
     pub bad_rows: Vec<(usize, String)>,
+}
+
+/// Reads a series file of either kind, told apart by its first character
+/// (`{`: JSON, else CSV). From JSON, points whose value is `null` are
+/// dropped, as Skyline drops them, and fractional timestamps are floored.
+pub fn read_series(path: &Path) -> Result<Vec<Point>, SeriesFileError> {
+    let name = || path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| SeriesFileError::Open {
+        path: name(),
+        source,
+    })?;
+    if !text.trim_start().starts_with('{') {
+        return Ok(read_series_csv(path, false)?.points);
+    }
+    let bad = |reason: String| SeriesFileError::Json {
+        path: name(),
+        reason,
+    };
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let Some(results) = doc.get("results").and_then(|r| r.as_array()) else {
+        return Err(bad("expected an object with a \"results\" array".to_owned()));
+    };
+    let mut points = Vec::with_capacity(results.len());
+    for (i, item) in results.iter().enumerate() {
+        let at = |why: &str| bad(format!("results[{i}]: {why}: {item}"));
+        let pair = item
+            .as_array()
+            .filter(|a| a.len() == 2)
+            .ok_or_else(|| at("expected [timestamp, value]"))?;
+        let ts = pair[0]
+            .as_f64()
+            .filter(|t| t.is_finite())
+            .ok_or_else(|| at("timestamp is not a number"))?;
+        if pair[1].is_null() {
+            continue;
+        }
+        let value = pair[1]
+            .as_f64()
+            .ok_or_else(|| at("value is not a number"))?;
+        points.push((ts.floor() as i64, value));
+    }
+    Ok(points)
 }
 
 /// Reads `path`. A malformed row is an error naming the file and line,
@@ -152,6 +204,31 @@ pub fn parse_timestamp(s: &str) -> Result<i64, String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// `text` in a file of its own under the system's temp directory.
+    fn file_with(name: &str, text: &str) -> std::path::PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("skyline-series-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn json_series_drop_nulls_floor_times_and_name_bad_items() {
+        let ok = file_with("ok.json", r#"{"results": [[1.9, 2.5], [3, null], [4, 7]]}"#);
+        assert_eq!(read_series(&ok).unwrap(), [(1, 2.5), (4, 7.0)]);
+        let bad = file_with("bad.json", r#"{"results": [[1, 2], [3, "x"]]}"#);
+        let e = read_series(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("bad.json: results[1]: value is not a number"),
+            "{e}"
+        );
+        let shape = file_with("shape.json", r#"{"points": []}"#);
+        let e = read_series(&shape).unwrap_err().to_string();
+        assert!(e.contains("\"results\" array"), "{e}");
+        let csv = file_with("ok.csv", "timestamp,value\n10,1.5\n");
+        assert_eq!(read_series(&csv).unwrap(), [(10, 1.5)]);
+    }
 
     /// A CSV field as a file may hold it.
     fn field() -> impl Strategy<Value = String> {

@@ -114,6 +114,73 @@ pub struct Summary {
     pub without_original: usize,
 }
 
+/// A method as the report words it.
+fn method_words(m: MatchMethod) -> &'static str {
+    match m {
+        MatchMethod::FeaturesProfile => "features profile",
+        MatchMethod::MinMax => "min-max",
+        MatchMethod::Layers => "layers",
+        MatchMethod::Motif => "motif",
+        MatchMethod::None => "none",
+    }
+}
+
+/// The report's text line for a check: when, what, the verdict now and
+/// whether it changed. No wall-clock value, so the same log prints the
+/// same bytes.
+impl std::fmt::Display for RematchRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let when = chrono::DateTime::from_timestamp(self.timestamp, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| self.timestamp.to_string());
+        write!(f, "{when}  {}  anomaly {}  ", self.metric, self.anomaly_id)?;
+        let method = method_words(self.method);
+        match (self.now, self.profile_id) {
+            (Outcome::Deflected, Some(p)) => {
+                write!(f, "would now be deflected by profile {p} ({method})")?
+            }
+            (Outcome::Deflected, None) => write!(f, "would now be deflected ({method})")?,
+            // A training check (its metric had no profile then) carries no
+            // alerts: the analyzer sent them itself.
+            (Outcome::Alerts, _) if self.alerters.is_empty() => {
+                write!(f, "would not be deflected")?
+            }
+            (Outcome::Alerts, _) => write!(
+                f,
+                "would not be deflected: alerts {}",
+                self.alerters.join(", ")
+            )?,
+        }
+        match (self.original, self.changed) {
+            (None, _) => write!(f, "; no verdict on record"),
+            (Some(Outcome::Deflected), Some(true)) => {
+                write!(f, "; a change: it was deflected when judged")
+            }
+            (Some(Outcome::Alerts), Some(true)) => {
+                write!(f, "; a change: it was not deflected when judged")
+            }
+            (Some(_), _) => write!(f, "; as when judged"),
+        }
+    }
+}
+
+/// The report's closing line: the counts.
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} checks: {} would now be deflected, {} would not; {} newly deflected, {} no longer deflected, {} unchanged, {} with no verdict on record",
+            self.checks,
+            self.deflected,
+            self.alerting,
+            self.newly_deflected,
+            self.newly_alerting,
+            self.unchanged,
+            self.without_original
+        )
+    }
+}
+
 /// Every record of `topic` on the log when the read began
 /// ([`read_to_end`]; `idle` is its fallback end).
 async fn read_topic(

@@ -120,6 +120,27 @@ impl<T> Page<T> {
     }
 }
 
+/// The first `limit` rows of a listing, over as many pages as they take,
+/// and the listing's total: `page(n)` fetches its 1-based page `n`.
+pub async fn first_rows<T, F, Fut>(limit: usize, mut page: F) -> Result<(Vec<T>, i64), Error>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, Error>>,
+{
+    let mut rows = Vec::new();
+    let mut n = 1;
+    loop {
+        let p = page(n).await?;
+        let full = !p.rows.is_empty() && p.rows.len() == p.per_page as usize;
+        rows.extend(p.rows);
+        if !full || rows.len() >= limit {
+            rows.truncate(limit);
+            return Ok((rows, p.total));
+        }
+        n += 1;
+    }
+}
+
 /// Which anomalies [`anomalies`] lists.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default)]

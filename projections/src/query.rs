@@ -210,6 +210,42 @@ pub async fn profiles_of(db: &Database, metric: &str) -> Result<Vec<ProfileRow>,
     rows.iter().map(profile_row).collect()
 }
 
+/// `rows` (one metric's profiles) as a lineage tree, depth-first: each
+/// original at depth 0 — a profile whose parent is not among `rows` counts
+/// as one — and each learnt profile one deeper than the profile it was
+/// learnt from, siblings in `rows`' order. Stored data could hold a
+/// cycle; every row still comes out exactly once.
+pub fn lineage(rows: &[ProfileRow]) -> Vec<(usize, &ProfileRow)> {
+    let ids: std::collections::BTreeSet<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut children: std::collections::BTreeMap<Uuid, Vec<&ProfileRow>> = Default::default();
+    let mut roots = Vec::new();
+    for r in rows {
+        match r.parent.filter(|p| ids.contains(p) && *p != r.id) {
+            Some(p) => children.entry(p).or_default().push(r),
+            None => roots.push(r),
+        }
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    let mut placed = std::collections::BTreeSet::new();
+    let mut stack: Vec<(&ProfileRow, usize)> = roots.iter().rev().map(|r| (*r, 0)).collect();
+    // Rows reachable only through a cycle come out as roots afterwards.
+    let mut rest = rows.iter();
+    while let Some((r, depth)) = stack.pop().or_else(|| {
+        rest.by_ref()
+            .find(|r| !placed.contains(&r.id))
+            .map(|r| (r, 0))
+    }) {
+        if !placed.insert(r.id) {
+            continue;
+        }
+        out.push((depth, r));
+        if let Some(kids) = children.get(&r.id) {
+            stack.extend(kids.iter().rev().map(|k| (*k, depth + 1)));
+        }
+    }
+    out
+}
+
 /// The columns [`profile_row`] reads, in its order: `p` is `profiles` and
 /// `c` a [`MATCH_COUNTS`] subquery grouped by profile. Shared with
 /// [`crate::browse::profile`], which selects more after them.
@@ -268,4 +304,42 @@ pub(crate) fn parse_uuid(s: &str, what: &'static str) -> Result<Uuid, Error> {
         what,
         detail: format!("{s:?}: {e}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(n: u128, parent: Option<u128>) -> ProfileRow {
+        ProfileRow {
+            id: Uuid::from_u128(n),
+            parent: parent.map(Uuid::from_u128),
+            generation: i64::from(parent.is_some()),
+            full_duration: 86_400,
+            enabled: true,
+            validated: false,
+            learn: true,
+            description: None,
+            origin: "created".into(),
+            features_count: 3,
+            features_sum: 1.5,
+            created_at_ms: 0,
+            matches: MatchCounts::default(),
+        }
+    }
+
+    fn shape(rows: &[ProfileRow]) -> Vec<(usize, u128)> {
+        lineage(rows)
+            .iter()
+            .map(|(d, r)| (*d, r.id.as_u128()))
+            .collect()
+    }
+
+    #[test]
+    fn children_sit_under_their_parent_and_cycles_come_out_once() {
+        let rows = [row(1, None), row(2, None), row(3, Some(1)), row(4, Some(3))];
+        assert_eq!(shape(&rows), [(0, 1), (1, 3), (2, 4), (0, 2)]);
+        let cycle = [row(5, Some(6)), row(6, Some(5)), row(7, Some(7))];
+        assert_eq!(shape(&cycle), [(0, 7), (0, 5), (1, 6)]);
+    }
 }

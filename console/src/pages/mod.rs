@@ -19,7 +19,6 @@ pub mod metrics;
 pub mod profiles;
 pub mod training;
 
-use chrono::{TimeZone, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -128,13 +127,7 @@ pub fn error_page(ctx: &PageContext, title: &str, message: &str) -> Markup {
     )
 }
 
-/// A UTC time as the console shows it.
-pub fn utc(ts: i64) -> String {
-    Utc.timestamp_opt(ts, 0)
-        .single()
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| ts.to_string())
-}
+pub use topics::clock::utc;
 
 /// A UTC time from milliseconds.
 pub fn utc_ms(ms: i64) -> String {

@@ -1,7 +1,8 @@
 //! The configuration every `skyline` command reads: built-in defaults, then
 //! the `--config` TOML file (any subset of keys), then `SKYLINE_<TABLE>__<KEY>`
-//! environment variables (e.g. `SKYLINE_ANALYZER__CONSENSUS=5`).
-//! `skyline.example.toml` documents every key.
+//! environment variables (e.g. `SKYLINE_ANALYZER__CONSENSUS=5`), then the
+//! infrastructure flags ([`Infra`]). `skyline.example.toml` documents every
+//! key.
 
 use std::path::Path;
 
@@ -70,7 +71,42 @@ impl Default for Config {
     }
 }
 
+/// Where the infrastructure is, as a command's flags (or their
+/// environment variables) name it: each field that is set overrides its key
+/// in the configuration, the same way for every command.
+#[derive(Debug, Clone, Default)]
+pub struct Infra {
+    /// Kafka bootstrap servers (`[kafka] bootstrap_servers`).
+    pub kafka: Option<String>,
+    /// Redis URL of the windows (`redis`).
+    pub redis: Option<String>,
+    /// The projections' database URL (`[projections] database`).
+    pub database: Option<String>,
+}
+
 impl Config {
+    /// Overrides the configured infrastructure with what `infra` names.
+    pub fn apply(&mut self, infra: &Infra) {
+        if let Some(kafka) = &infra.kafka {
+            self.kafka.bootstrap_servers = kafka.clone();
+        }
+        if let Some(redis) = &infra.redis {
+            self.redis = Some(redis.clone());
+        }
+        if let Some(url) = &infra.database {
+            self.projections.database = Some(url.clone());
+        }
+    }
+
+    /// The projections' database URL: the configured one, else the SQLite
+    /// file `fallback`.
+    pub fn database_url(&self, fallback: &Path) -> String {
+        self.projections
+            .database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", fallback.display()))
+    }
+
     /// Loads defaults ← `file` ← environment, and validates the result.
     pub fn load(file: Option<&Path>) -> Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -167,7 +203,7 @@ mod tests {
 
     #[test]
     fn the_example_config_is_valid_and_says_the_defaults() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("skyline.example.toml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../skyline.example.toml");
         let c = Config::load(Some(&path)).unwrap();
         assert_eq!(c, Config::default(), "the example must show the defaults");
     }

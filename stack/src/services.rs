@@ -1,0 +1,258 @@
+//! Each service built from the configuration, and the shared pieces they
+//! start on: topics, windows, the projections database, the Ctrl-C
+//! shutdown.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use analyze::service::{Analyzer, Restored};
+use anyhow::{bail, Context, Result};
+use fingerprint::service::Fingerprinter;
+use fingerprint::SharedProfiles;
+use learn::service::Learner;
+use profiles::{load_profiles, Positions};
+use projections::Database;
+use runtime::Runtime;
+use tokio::sync::watch;
+use topics::kafka::{ensure_topics, Producer};
+use topics::shutdown::Shutdown;
+use windows::{MemoryWindows, RedisWindows, Windows};
+
+use crate::Config;
+
+/// Where the projections live when nothing names a database: the SQLite
+/// file `skyline up` writes by default, which the other commands read.
+pub const DEFAULT_SQLITE: &str = "skyline-data/projections.sqlite";
+
+/// How long the profiles topic may stay silent before it counts as read,
+/// on a broker that under-reports where it ends.
+const PROFILES_IDLE: Duration = Duration::from_secs(5);
+
+/// Starts listening for Ctrl-C; the sender stops everything too.
+pub fn shutdown_on_ctrl_c() -> (watch::Sender<bool>, Shutdown) {
+    let (tx, shutdown) = Shutdown::new();
+    let on_signal = tx.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("Ctrl-C: stopping");
+            let _ = on_signal.send(true);
+        }
+    });
+    (tx, shutdown)
+}
+
+/// Opens the windows store: Redis when configured, else memory.
+pub async fn open_windows(config: &Config) -> Result<Windows> {
+    Ok(match &config.redis {
+        Some(url) => Windows::Redis(
+            RedisWindows::connect(url, config.windows.clone())
+                .await
+                .with_context(|| format!("connecting to Redis at {url}"))?,
+        ),
+        None => Windows::Memory(MemoryWindows::new(config.windows.clone())),
+    })
+}
+
+/// Creates every skyline topic, the configured input topics and `extra`.
+pub async fn create_topics(config: &Config, extra: &[&str]) -> Result<()> {
+    let t = &config.topics;
+    let mut names = vec![
+        t.datapoints.as_str(),
+        t.anomalies.as_str(),
+        t.checks.as_str(),
+        t.matches.as_str(),
+        t.labels.as_str(),
+        t.profiles.as_str(),
+        t.alerts.as_str(),
+        t.deadletter.as_str(),
+    ];
+    names.extend(config.ingest.kafka_sources.iter().map(|s| s.topic.as_str()));
+    names.extend_from_slice(extra);
+    // Not wrapped in more context: the error is already the one line an
+    // operator needs ("cannot reach Kafka at … (creating topics): …").
+    topics::kafka::ensure_reachable(&config.kafka, "creating topics").await?;
+    ensure_topics(&config.kafka, &names, None)
+        .await
+        .with_context(|| format!("creating topics on {}", config.kafka.bootstrap_servers))
+}
+
+/// Opens the projections database (created if missing; `fallback` is the
+/// SQLite file used when none is configured).
+pub async fn open_database(config: &Config, fallback: &Path) -> Result<Database> {
+    let url = config.database_url(fallback);
+    Database::open(&url).await.with_context(|| {
+        format!(
+            "opening the projections database {}",
+            projections::redact(&url)
+        )
+    })
+}
+
+/// Opens the projections database a reading command needs, refusing to
+/// create an empty SQLite file where none was asked for.
+pub async fn open_database_for_reading(config: &Config) -> Result<Database> {
+    let fallback = Path::new(DEFAULT_SQLITE);
+    if config.projections.database.is_none() && !fallback.is_file() {
+        bail!("no projections database: pass --mysql URL or --sqlite FILE, or set [projections] database");
+    }
+    open_database(config, fallback).await
+}
+
+/// Starts the configured sources ([`ingest::service::start`]).
+pub async fn start_ingest(
+    config: &Config,
+    producer: &Producer,
+    shutdown: &Shutdown,
+) -> Result<ingest::service::Started> {
+    Ok(ingest::service::start(
+        &config.ingest,
+        &config.kafka,
+        &config.topics,
+        producer,
+        shutdown,
+    )
+    .await?)
+}
+
+/// The Analyzer on the service runtime.
+pub fn analyzer(config: &Config, windows: Arc<Windows>, producer: Producer) -> Runtime<Analyzer> {
+    Arc::new(Analyzer::new(
+        config.analyzer.clone(),
+        config.alerts.clone(),
+        config.analyzer_service.clone(),
+        config.topics.clone(),
+        windows,
+        producer,
+    ))
+    .runtime(&config.kafka)
+}
+
+/// Runs the Analyzer's restore phase: with in-memory windows, the windows
+/// and the per-metric states come back from the log up to the group's
+/// commit ([`Analyzer::restore`]); with Redis they are kept there and
+/// nothing is read.
+pub async fn restore_windows(analyzer: &Runtime<Analyzer>) -> Result<Restored> {
+    analyzer
+        .restore()
+        .await
+        .context("restoring the windows from the datapoints topic")?;
+    Ok(analyzer.service().restored())
+}
+
+/// The fingerprint service on the service runtime (its profiles not yet
+/// loaded: that is its restore phase).
+pub fn fingerprinter(
+    config: &Config,
+    windows: Arc<Windows>,
+    producer: Producer,
+) -> Runtime<Fingerprinter> {
+    Arc::new(Fingerprinter::new(
+        config.fingerprint.clone(),
+        config.fingerprint_service.clone(),
+        config.topics.clone(),
+        windows,
+        producer,
+    ))
+    .runtime(&config.kafka)
+}
+
+/// The learn service.
+pub fn learner(config: &Config, windows: Arc<Windows>, producer: Producer) -> Result<Learner> {
+    Ok(Learner {
+        policy: config.learn.policy().context("invalid [learn] table")?,
+        topics: config.topics.clone(),
+        windows,
+        producer,
+        consumer: config.learn.consumer.clone(),
+        poll: Duration::from_secs(config.learn.poll_seconds.max(1)),
+    })
+}
+
+/// Reads the profiles topic to its end: the profiles read model as it is
+/// now, and where to follow it from.
+pub async fn read_profiles(config: &Config) -> Result<(SharedProfiles, Positions)> {
+    let (store, positions) = load_profiles::<fingerprint::matching::Profile>(
+        &config.kafka,
+        &config.topics.profiles,
+        PROFILES_IDLE,
+    )
+    .await
+    .context("reading the profiles topic")?;
+    Ok((Arc::new(RwLock::new(store)), positions))
+}
+
+/// The console over these backends, with its settings checked.
+pub fn console(
+    config: &Config,
+    producer: &Producer,
+    db: Database,
+    windows: Option<Arc<Windows>>,
+    profiles: SharedProfiles,
+) -> Result<Arc<console::Console>> {
+    let writes = console::ApiState {
+        producer: producer.clone(),
+        topics: config.topics.clone(),
+        checks: Arc::new(console::DbChecks(db.clone())),
+        profiles,
+        api_token: config.console.api_token.clone(),
+    };
+    let console = console::Console::new(&config.console, writes, db, windows)
+        .context("invalid [console] table")?;
+    Ok(Arc::new(console))
+}
+
+/// Binds the console's listener (`[console] listen`).
+pub async fn bind_console(config: &Config) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(config.console.listen)
+        .await
+        .with_context(|| format!("binding the console on {}", config.console.listen))
+}
+
+/// Runs the projections `selected` into `db` until `shutdown`.
+pub async fn project(
+    config: &Config,
+    db: Database,
+    selected: Vec<Box<dyn projections::Projection>>,
+    shutdown: Shutdown,
+) -> Result<projections::fold::FoldStats> {
+    let producer = Producer::new(&config.kafka)?;
+    Ok(projections::fold::serve(
+        db,
+        &selected,
+        &config.kafka,
+        &config.topics,
+        producer,
+        &fold_settings(config),
+        shutdown.wait(),
+    )
+    .await?)
+}
+
+/// How the projections fold: `[projections] max_batch`, the rest default.
+pub fn fold_settings(config: &Config) -> projections::fold::FoldSettings {
+    projections::fold::FoldSettings {
+        max_batch: config.projections.max_batch.max(1),
+        ..Default::default()
+    }
+}
+
+/// `skyline replay windows`: forgets the windows and folds the datapoints
+/// topic again ([`windows::replay`]). `idle` is the fallback end for a
+/// broker that under-reports where a partition ends.
+pub async fn replay_windows(config: &Config, idle: Duration) -> Result<windows::Replayed> {
+    let windows = open_windows(config).await?;
+    Ok(windows::replay(&windows, &config.kafka, &config.topics.datapoints, idle).await?)
+}
+
+/// Produces profile events to the profiles topic.
+pub async fn produce_profiles(config: &Config, events: &[topics::ProfileEvent]) -> Result<()> {
+    let producer = Producer::new(&config.kafka)?;
+    let records = topics::kafka::keyed_messages(events, |e| &e.metric)
+        .map_err(|x| anyhow::anyhow!("encoding a profile event: {x}"))?;
+    producer
+        .send_batch(&config.topics.profiles, records)
+        .await
+        .with_context(|| format!("producing to {}", config.topics.profiles))?;
+    Ok(())
+}
