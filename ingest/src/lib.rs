@@ -3,6 +3,7 @@
 //! topic, and the bounded connections and HTTP server every listener of
 //! skyline uses. The windows those datapoints are folded into are the
 //! `windows` crate's.
+#![deny(missing_docs)]
 pub mod connections;
 pub mod http_server;
 pub mod line;

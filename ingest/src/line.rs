@@ -30,24 +30,34 @@ pub enum LineFormat {
 /// Why a line was refused.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum LineError {
+    /// The line is not valid UTF-8.
     #[error("line is not UTF-8")]
     NotUtf8,
+    /// A Graphite line without exactly three fields (how many it had).
     #[error("expected `name value timestamp`, got {0} field(s)")]
     FieldCount(usize),
+    /// The value does not parse as a number.
     #[error("value {0:?} is not a number")]
     Value(String),
+    /// The value is NaN or infinite.
     #[error("value {0} is not finite")]
     NotFinite(f64),
+    /// The timestamp does not parse as unix seconds.
     #[error("timestamp {0:?} is not unix seconds")]
     Timestamp(String),
+    /// The timestamp is below 0 or above [`MAX_TIMESTAMP`].
     #[error("timestamp {0} is out of range (0..={MAX_TIMESTAMP})")]
     TimestampRange(i64),
+    /// The metric name is empty.
     #[error("metric name is empty")]
     EmptyName,
+    /// The metric name is over [`MAX_METRIC_NAME_LEN`] bytes (its length).
     #[error("metric name is {0} bytes long, more than {MAX_METRIC_NAME_LEN}")]
     NameTooLong(usize),
+    /// The metric name holds whitespace or a control character (which one).
     #[error("metric name contains {0:?}, not allowed (whitespace or control characters)")]
     NameCharacter(char),
+    /// A JSON datapoint or body that does not parse (the parser's message).
     #[error("invalid JSON datapoint: {0}")]
     Json(String),
 }
@@ -109,7 +119,9 @@ pub fn parse_json(text: &str) -> Result<Datapoint, LineError> {
 /// parse to.
 #[derive(Debug)]
 pub struct JsonElement<'a> {
+    /// The element's bytes as sent.
     pub raw: &'a [u8],
+    /// The datapoint, or why it was refused.
     pub datapoint: Result<Datapoint, LineError>,
 }
 

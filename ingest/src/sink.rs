@@ -11,8 +11,11 @@ use crate::sources::{DatapointSink, Refusal, SinkError};
 /// Produces to Kafka; `accept` returns once the broker has every datapoint.
 #[derive(Clone)]
 pub struct KafkaSink {
+    /// The producer both topics are written with.
     pub producer: Producer,
+    /// The datapoints topic's name.
     pub datapoints_topic: String,
+    /// The dead-letter topic's name.
     pub deadletter_topic: String,
 }
 

@@ -75,7 +75,9 @@ pub enum EmbeddedBrokerError {
     /// The data directory does not exist and could not be created.
     #[error("cannot create the broker data directory {path}")]
     CreateDataDir {
+        /// The directory.
         path: PathBuf,
+        /// Why it could not be created.
         #[source]
         source: io::Error,
     },
@@ -83,7 +85,9 @@ pub enum EmbeddedBrokerError {
     /// The data directory (or the database file in it) cannot be written.
     #[error("the broker data directory {path} is not writable")]
     DataDirNotWritable {
+        /// The directory.
         path: PathBuf,
+        /// Why the write failed.
         #[source]
         source: io::Error,
     },
@@ -91,12 +95,19 @@ pub enum EmbeddedBrokerError {
     /// The data directory's path cannot be handed to tansu's SQLite storage,
     /// which takes it as a URL path.
     #[error("the broker data directory {path} cannot be used: {reason}")]
-    UnsupportedDataDir { path: PathBuf, reason: &'static str },
+    UnsupportedDataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why it cannot be a URL path.
+        reason: &'static str,
+    },
 
     /// Something else already listens on the requested address.
     #[error("cannot listen on {addr}: the port is already in use")]
     PortInUse {
+        /// The address asked for.
         addr: SocketAddr,
+        /// The error from binding it.
         #[source]
         source: io::Error,
     },
@@ -105,7 +116,9 @@ pub enum EmbeddedBrokerError {
     /// (not a local address, a privileged port, ...).
     #[error("cannot listen on {addr}")]
     Listen {
+        /// The address asked for.
         addr: SocketAddr,
+        /// Why it could not be bound.
         #[source]
         source: io::Error,
     },
@@ -113,7 +126,9 @@ pub enum EmbeddedBrokerError {
     /// tansu could not open or initialise its SQLite storage.
     #[error("cannot open the broker storage {db}")]
     Storage {
+        /// The SQLite file.
         db: PathBuf,
+        /// tansu's error.
         #[source]
         source: BoxError,
     },
@@ -121,14 +136,21 @@ pub enum EmbeddedBrokerError {
     /// The broker task ended while starting up.
     #[error("the embedded broker on {addr} stopped while starting")]
     Serve {
+        /// The address it was to listen on.
         addr: SocketAddr,
+        /// Why the task ended.
         #[source]
         source: BoxError,
     },
 
     /// The broker did not accept a connection within [`START_TIMEOUT`].
     #[error("the embedded broker on {addr} did not accept connections within {timeout:?}")]
-    StartTimeout { addr: SocketAddr, timeout: Duration },
+    StartTimeout {
+        /// The address it listens on.
+        addr: SocketAddr,
+        /// How long skyline waited.
+        timeout: Duration,
+    },
 }
 
 /// A Kafka-protocol broker running as a task on the current Tokio runtime.

@@ -14,9 +14,11 @@ use uuid::Uuid;
 /// One value of one metric (`skyline.datapoints`, key: metric).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Datapoint {
+    /// The metric's full name (a dotted Graphite path).
     pub metric: String,
     /// Unix seconds.
     pub timestamp: i64,
+    /// The measured value.
     pub value: f64,
 }
 
@@ -24,8 +26,11 @@ pub struct Datapoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceApp {
+    /// The Analyzer, judging new points over the full-duration window.
     Analyzer,
+    /// The seasonal re-check over the rolled-up long window.
     Seasonal,
+    /// The fingerprint service, matching against features profiles.
     Fingerprint,
 }
 
@@ -34,11 +39,13 @@ pub enum SourceApp {
 pub struct AnomalyEvent {
     /// UUID v5 of (metric, timestamp, source).
     pub id: Uuid,
+    /// The metric judged.
     pub metric: String,
     /// The anomalous datapoint's timestamp (unix seconds).
     pub timestamp: i64,
     /// The anomalous datapoint's value (of the derivative for counters).
     pub value: f64,
+    /// The service that decided.
     pub source: SourceApp,
     /// Algorithms that ran, in order (skipped ones included, as the
     /// reference's `algorithms_run`).
@@ -62,7 +69,9 @@ pub struct AnomalyEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckTarget {
+    /// The seasonal re-check over the long window.
     Seasonal,
+    /// The fingerprint service.
     Fingerprint,
 }
 
@@ -73,16 +82,23 @@ pub enum CheckTarget {
 pub struct CheckRequest {
     /// UUID v5 of (anomaly id, target).
     pub id: Uuid,
+    /// The anomaly to re-judge.
     pub anomaly_id: Uuid,
+    /// The service that should re-judge it.
     pub target: CheckTarget,
+    /// The metric to re-judge.
     pub metric: String,
+    /// The anomalous datapoint's timestamp (unix seconds).
     pub timestamp: i64,
+    /// The anomalous datapoint's value.
     pub value: f64,
+    /// Algorithms that voted anomalous in the first judgement.
     pub triggered_algorithms: Vec<String>,
     /// For seasonal checks: how many hours of the long window to judge.
     pub second_order_resolution_hours: Option<u32>,
     /// The series judged, as `(unix seconds, value)`.
     pub series: Vec<SeriesPoint>,
+    /// When the check was requested (unix milliseconds).
     pub decided_at_ms: i64,
     /// Seconds of data the check is at (v1 messages: `None`, see
     /// [`CheckRequest::full_duration`]).
@@ -113,6 +129,7 @@ impl CheckRequest {
 /// An alert rule that fires unless a check deflects its anomaly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertRoute {
+    /// The alerter the alert goes to (smtp, webhook, ...).
     pub alerter: String,
     /// The rule's pattern.
     pub rule: String,
@@ -121,7 +138,9 @@ pub struct AlertRoute {
 /// A point of a series carried in an event.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SeriesPoint {
+    /// Unix seconds.
     pub timestamp: i64,
+    /// The value at that time.
     pub value: f64,
 }
 
@@ -129,10 +148,15 @@ pub struct SeriesPoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchMethod {
+    /// Matched a features profile by its features sum.
     FeaturesProfile,
+    /// Matched a features profile after both series were min-max scaled.
     MinMax,
+    /// Matched a layers definition.
     Layers,
+    /// Matched a motif: a subsequence of a profile's series.
     Motif,
+    /// Nothing matched.
     None,
 }
 
@@ -141,18 +165,27 @@ pub enum MatchMethod {
 pub struct MatchResult {
     /// UUID v5 of (check id, profile ids considered).
     pub id: Uuid,
+    /// The check this verdict answers.
     pub check_id: Uuid,
+    /// The anomaly the check was about.
     pub anomaly_id: Uuid,
+    /// The metric judged.
     pub metric: String,
+    /// The anomalous datapoint's timestamp (unix seconds).
     pub timestamp: i64,
+    /// Whether the anomaly matched something normal and is deflected.
     pub matched: bool,
+    /// How it matched ([`MatchMethod::None`] when nothing did).
     pub method: MatchMethod,
+    /// The features profile matched, if any.
     pub profile_id: Option<Uuid>,
+    /// The layers definition matched, if any.
     pub layer_id: Option<Uuid>,
     /// Percent difference of the features sums (features-profile matches).
     pub percent_different: Option<f64>,
     /// Motif distance (motif matches).
     pub distance: Option<f64>,
+    /// When the verdict was made (unix milliseconds).
     pub decided_at_ms: i64,
     /// Matched against a 24 h (echo) profile for a seasonal check.
     #[serde(default)]
@@ -178,7 +211,9 @@ pub struct MatchResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MotifKind {
+    /// The subsequence equals the check's query window point for point.
     Exact,
+    /// Within the batch's distance and area limits, not equal.
     AllInRange,
 }
 
@@ -189,11 +224,13 @@ pub struct MotifMatch {
     pub index: u32,
     /// Its length in points.
     pub size: u32,
+    /// Exact, or within distance and area limits.
     pub kind: MotifKind,
     /// Trapezoid area of the check's query window.
     pub area: f64,
     /// Trapezoid area of the profile's subsequence.
     pub profile_area: f64,
+    /// Percent difference of the two areas.
     pub area_percent_diff: f64,
 }
 
@@ -202,18 +239,23 @@ pub struct MotifMatch {
 pub struct Label {
     /// Fresh UUID v7.
     pub id: Uuid,
+    /// The metric labelled.
     pub metric: String,
+    /// The anomaly labelled, when the label is about one.
     pub anomaly_id: Option<Uuid>,
     /// Training data the label is about when it is not an anomaly.
     pub training_id: Option<Uuid>,
     /// Timestamp of the labelled point.
     pub timestamp: i64,
+    /// Whether the operator says the point is normal.
     pub not_anomalous: bool,
     /// Also learn from it at longer durations.
     pub learn: bool,
     /// Layers definition (JSON), when the label creates layers.
     pub layers_json: Option<String>,
+    /// Who labelled.
     pub operator: String,
+    /// When the label was made (unix milliseconds).
     pub labelled_at_ms: i64,
     /// The check whose series is labelled.
     #[serde(default)]
@@ -234,9 +276,13 @@ pub struct Label {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileAction {
+    /// Made by an operator from a label.
     Created,
+    /// Learnt by skyline from a profile at a shorter duration.
     Learnt,
+    /// Validated by an operator.
     Validated,
+    /// Disabled by an operator.
     Disabled,
 }
 
@@ -245,6 +291,7 @@ pub enum ProfileAction {
 pub struct FeatureValue {
     /// Skyline's feature id.
     pub id: u32,
+    /// The feature's value.
     pub value: f64,
 }
 
@@ -254,17 +301,30 @@ pub struct ProfileEvent {
     /// The event's own id (v5 for learnt/created from labels, v7 for
     /// operator validate/disable).
     pub id: Uuid,
+    /// The profile the event is about.
     pub profile_id: Uuid,
+    /// What happened to it.
     pub action: ProfileAction,
+    /// The profile's metric.
     pub metric: String,
+    /// The profile it was learnt from, if any.
     pub parent_id: Option<Uuid>,
+    /// Learning steps from an operator-made profile (0 for one).
     pub generation: u32,
+    /// Seconds of data the profile describes.
     pub full_duration: i64,
+    /// The profile's feature values.
     pub features: Vec<FeatureValue>,
+    /// Sum of the feature values, compared when matching.
     pub features_sum: f64,
+    /// The series it was made from, oldest first (may be empty for validate and
+    /// disable).
     pub series: Vec<SeriesPoint>,
+    /// Layers definition (JSON), if the profile has layers.
     pub layers_json: Option<String>,
+    /// The label behind this event, if one.
     pub label_id: Option<Uuid>,
+    /// When it happened (unix milliseconds).
     pub at_ms: i64,
     /// Created/learnt: whether the profile starts validated.
     #[serde(default)]
@@ -312,15 +372,23 @@ pub struct LearnSettings {
 pub struct AlertEvent {
     /// UUID v5 of (anomaly id, alerter).
     pub id: Uuid,
+    /// The anomaly alerted on.
     pub anomaly_id: Uuid,
+    /// The anomalous metric.
     pub metric: String,
+    /// The anomalous datapoint's timestamp (unix seconds).
     pub timestamp: i64,
+    /// The anomalous datapoint's value.
     pub value: f64,
+    /// The service that raised the alert.
     pub source: SourceApp,
+    /// The alerter it went to (smtp, webhook, ...).
     pub alerter: String,
     /// The alert rule's pattern.
     pub rule: String,
+    /// Algorithms that voted anomalous.
     pub triggered_algorithms: Vec<String>,
+    /// When the alert was decided (unix milliseconds).
     pub decided_at_ms: i64,
 }
 
@@ -332,20 +400,25 @@ pub struct AlertEvent {
 pub struct DeadLetter {
     /// Fresh UUID v7.
     pub id: Uuid,
+    /// The topic the message was read from.
     pub source_topic: String,
+    /// The partition it was read from, if known.
     pub partition: Option<i32>,
+    /// Its offset in that partition, if known.
     pub offset: Option<i64>,
     /// Raw key bytes. (The `with` attributes make serde see these as bytes,
     /// not as a sequence of numbers, which Avro `bytes` needs; other formats
     /// such as JSON are unaffected.)
     #[serde(with = "apache_avro::serde::bytes_opt")]
     pub key: Option<Vec<u8>>,
+    /// The value's raw bytes (its first [`Self::MAX_PAYLOAD`] when cut).
     #[serde(with = "apache_avro::serde::bytes")]
     pub payload: Vec<u8>,
     /// Why it was refused.
     pub error: String,
     /// Which consumer refused it.
     pub consumer: String,
+    /// When it was refused (unix milliseconds).
     pub at_ms: i64,
     /// Length of the whole value; more than `payload.len()` when cut.
     pub payload_length: Option<i64>,

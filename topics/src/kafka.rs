@@ -141,27 +141,39 @@ pub enum Error {
     /// A message was not acknowledged by the broker.
     #[error("delivering to {topic}: {source}")]
     Delivery {
+        /// The topic produced to.
         topic: String,
+        /// librdkafka's error.
         #[source]
         source: RdKafkaError,
     },
     /// The broker refused to create a topic (other than because it exists).
     #[error("creating topic {topic}: {code}")]
     CreateTopic {
+        /// The topic.
         topic: String,
+        /// The broker's error code.
         code: RDKafkaErrorCode,
     },
     /// No broker answered at start (wrong address, broker down, a
     /// firewall): `step` is what skyline was about to do.
     #[error("cannot reach Kafka at {servers} ({step}): {reason}")]
     Unreachable {
+        /// The bootstrap servers tried.
         servers: String,
+        /// What skyline was about to do.
         step: String,
+        /// librdkafka's explanation.
         reason: String,
     },
     /// A topic was created but did not show up in the metadata in time.
     #[error("topic {topic} not visible in the broker's metadata after {waited:?}")]
-    TopicNotVisible { topic: String, waited: Duration },
+    TopicNotVisible {
+        /// The topic created.
+        topic: String,
+        /// How long skyline waited.
+        waited: Duration,
+    },
     /// A topic name librdkafka cannot take (it contains a NUL byte, or is
     /// empty).
     #[error("invalid topic name {0:?}")]
@@ -300,7 +312,9 @@ pub async fn ensure_reachable(config: &KafkaConfig, step: &str) -> Result<(), Er
 /// Where the broker stored a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivered {
+    /// The partition written to.
     pub partition: i32,
+    /// The message's offset in that partition.
     pub offset: i64,
 }
 
@@ -618,8 +632,11 @@ pub async fn committed_offsets(
 /// not including, `to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionRange {
+    /// The partition.
     pub partition: i32,
+    /// First offset to read.
     pub from: i64,
+    /// Offset to stop before (exclusive).
     pub to: i64,
 }
 
@@ -856,8 +873,11 @@ where
 /// One consumed message, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
+    /// The topic it was read from.
     pub topic: String,
+    /// The partition it was read from.
     pub partition: i32,
+    /// Its offset in that partition.
     pub offset: i64,
     /// `None` for a message without key.
     pub key: Option<Vec<u8>>,

@@ -1,6 +1,7 @@
 //! Every skyline event (datapoints, anomalies, checks, matches, labels,
 //! profiles, alerts, dead letters), its Avro schema and wire codec, the topic
 //! names, the Kafka producer/consumer plumbing and the embedded broker.
+#![deny(missing_docs)]
 
 pub mod clock;
 pub mod codec;

@@ -22,6 +22,7 @@
 //! Two stores: [`RedisWindows`] (production) and [`MemoryWindows`] (the
 //! embedded default); both run the same [`log`] functions, and a test folds
 //! the same data into both and compares.
+#![deny(missing_docs)]
 
 use std::collections::BTreeMap;
 
@@ -81,28 +82,43 @@ impl Default for WindowSettings {
 /// Why folding or reading windows failed.
 #[derive(Debug, Error)]
 pub enum WindowError {
+    /// The Redis store failed.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// A stored window's length is not a whole number of 16-byte points.
     #[error("window of {metric} is {bytes} bytes, not a whole number of points")]
-    Corrupt { metric: String, bytes: usize },
+    Corrupt {
+        /// The metric.
+        metric: String,
+        /// The window's length in bytes.
+        bytes: usize,
+    },
+    /// A rolled-up bucket is not `start:mean`.
     #[error("rolled-up window of {metric} holds an unreadable bucket {member:?}")]
-    CorruptRollup { metric: String, member: String },
+    CorruptRollup {
+        /// The metric.
+        metric: String,
+        /// The stored sorted-set member.
+        member: String,
+    },
 }
 
 /// What a fold did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FoldStats {
+    /// Datapoints folded.
     pub points: usize,
+    /// Distinct metrics among them.
     pub metrics: usize,
     /// Windows compacted (and rolled up) during the fold.
     pub compactions: usize,
 }
 
-/// Groups a batch by metric, keeping each metric's points in batch order.
 /// The state kind of the ionosphere-enabled flag
 /// ([`Windows::fingerprint_enabled`]).
 pub const FINGERPRINT_ENABLED_STATE: &str = "fingerprint_enabled";
 
+/// Groups a batch by metric, keeping each metric's points in batch order.
 pub fn by_metric(batch: &[Datapoint]) -> BTreeMap<&str, Vec<Point>> {
     let mut groups: BTreeMap<&str, Vec<Point>> = BTreeMap::new();
     for d in batch {
@@ -116,11 +132,14 @@ pub fn by_metric(batch: &[Datapoint]) -> BTreeMap<&str, Vec<Point>> {
 
 /// Where windows live.
 pub enum Windows {
+    /// In Redis (production).
     Redis(RedisWindows),
+    /// In this process's memory (the embedded default).
     Memory(MemoryWindows),
 }
 
 impl Windows {
+    /// Folds a batch of datapoints into its metrics' windows.
     pub async fn fold(&self, batch: &[Datapoint]) -> Result<FoldStats, WindowError> {
         match self {
             Windows::Redis(w) => w.fold(batch).await,
@@ -158,6 +177,8 @@ impl Windows {
         }
     }
 
+    /// The rolled-up long window of `metric`: one mean per `rollup_resolution`
+    /// seconds over the last `rollup_duration` seconds.
     pub async fn rollup(&self, metric: &str) -> Result<Vec<Point>, WindowError> {
         match self {
             Windows::Redis(w) => w.rollup(metric).await,
@@ -165,6 +186,7 @@ impl Windows {
         }
     }
 
+    /// Every metric with a window, sorted by name.
     pub async fn metrics(&self) -> Result<Vec<String>, WindowError> {
         match self {
             Windows::Redis(w) => w.metrics().await,
@@ -234,6 +256,7 @@ impl Windows {
         }
     }
 
+    /// How long the windows are and how they roll up.
     pub fn settings(&self) -> &WindowSettings {
         match self {
             Windows::Redis(w) => w.settings(),

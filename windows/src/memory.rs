@@ -33,6 +33,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl MemoryWindows {
+    /// Empty windows with these settings.
     pub fn new(settings: WindowSettings) -> Self {
         MemoryWindows {
             settings,
@@ -41,10 +42,12 @@ impl MemoryWindows {
         }
     }
 
+    /// How long the windows are and how they roll up.
     pub fn settings(&self) -> &WindowSettings {
         &self.settings
     }
 
+    /// Folds a batch of datapoints into its metrics' windows.
     pub fn fold(&self, batch: &[Datapoint]) -> FoldStats {
         let s = &self.settings;
         let groups = by_metric(batch);
@@ -87,6 +90,8 @@ impl MemoryWindows {
         points
     }
 
+    /// The rolled-up long window of `metric`: one mean per `rollup_resolution`
+    /// seconds over the last `rollup_duration` seconds.
     pub fn rollup(&self, metric: &str) -> Vec<Point> {
         let s = &self.settings;
         let all = lock(&self.metrics);
@@ -99,17 +104,21 @@ impl MemoryWindows {
         rollup_view(&recorded, &window, s.rollup_resolution, s.rollup_duration)
     }
 
+    /// Every metric with a window, sorted by name.
     pub fn metrics(&self) -> Vec<String> {
         let mut names: Vec<String> = lock(&self.metrics).keys().cloned().collect();
         names.sort();
         names
     }
 
+    /// Forgets every window and every per-metric state.
     pub fn clear(&self) {
         lock(&self.metrics).clear();
         lock(&self.states).clear();
     }
 
+    /// The state of `kind` of each of `metrics`, in order; `None` where none is
+    /// kept.
     pub fn load_states(&self, kind: &str, metrics: &[&str]) -> Vec<Option<String>> {
         let states = lock(&self.states);
         metrics
@@ -118,6 +127,7 @@ impl MemoryWindows {
             .collect()
     }
 
+    /// Stores `(metric, state)` pairs of `kind`.
     pub fn save_states(&self, kind: &str, states: &[(String, String)]) {
         let mut all = lock(&self.states);
         for (metric, state) in states {

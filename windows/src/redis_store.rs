@@ -47,6 +47,8 @@ struct Due<'a> {
 }
 
 impl RedisWindows {
+    /// Connects to the Redis at `url`, allowing a command up to 30 seconds to
+    /// answer.
     pub async fn connect(url: &str, settings: WindowSettings) -> Result<Self, WindowError> {
         let client = redis::Client::open(url)?;
         // Large pipelines can take a while on a busy server: give them time
@@ -62,6 +64,7 @@ impl RedisWindows {
         })
     }
 
+    /// How long the windows are and how they roll up.
     pub fn settings(&self) -> &WindowSettings {
         &self.settings
     }
@@ -78,6 +81,8 @@ impl RedisWindows {
         self.bases.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The state of `kind` of each of `metrics`, in order; `None` where none is
+    /// kept.
     pub async fn load_states(
         &self,
         kind: &str,
@@ -97,6 +102,7 @@ impl RedisWindows {
         Ok(values)
     }
 
+    /// Stores `(metric, state)` pairs of `kind`, in one pipeline.
     pub async fn save_states(
         &self,
         kind: &str,
@@ -236,6 +242,8 @@ impl RedisWindows {
         })
     }
 
+    /// For each `(metric, after)`, every stored point with timestamp above
+    /// `after`, sorted, one per timestamp.
     pub async fn windows_after(
         &self,
         metrics: &[(&str, i64)],
@@ -257,6 +265,8 @@ impl RedisWindows {
             .collect()
     }
 
+    /// The rolled-up long window of `metric`: one mean per `rollup_resolution`
+    /// seconds over the last `rollup_duration` seconds.
     pub async fn rollup(&self, metric: &str) -> Result<Vec<Point>, WindowError> {
         let s = &self.settings;
         let (stored, members): (Option<Vec<u8>>, Vec<String>) = redis::pipe()
@@ -285,6 +295,7 @@ impl RedisWindows {
         ))
     }
 
+    /// Every metric with a window, sorted by name.
     pub async fn metrics(&self) -> Result<Vec<String>, WindowError> {
         let mut names: Vec<String> = redis::cmd("SMEMBERS")
             .arg(self.metrics_key())

@@ -25,16 +25,22 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// A refused element.
 #[derive(Debug, Serialize)]
 pub struct Refused {
+    /// Its position in the array, from 0.
     pub index: usize,
+    /// Why it was refused.
     pub error: String,
 }
 
 /// The response body.
 #[derive(Debug, Serialize, Default)]
 pub struct IngestResponse {
+    /// How many datapoints were accepted.
     pub accepted: usize,
+    /// The refused elements (left out when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refused: Vec<Refused>,
+    /// Why nothing was accepted: the body is not a JSON array, or the log could
+    /// not take it (left out otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

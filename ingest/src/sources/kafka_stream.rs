@@ -33,6 +33,7 @@ pub struct KafkaSourceConfig {
 }
 
 impl KafkaSourceConfig {
+    /// The consumer's name: `name` if set, else `ingest.<topic>`.
     pub fn consumer_name(&self) -> String {
         self.name
             .clone()

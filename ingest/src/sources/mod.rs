@@ -42,15 +42,19 @@ pub type Refusal = (Vec<u8>, String);
 /// What a source has done since it started.
 #[derive(Debug, Default)]
 pub struct SourceStats {
+    /// Datapoints handed to the sink.
     pub accepted: AtomicU64,
+    /// Lines, elements or bodies refused.
     pub refused: AtomicU64,
 }
 
 impl SourceStats {
+    /// Datapoints accepted so far.
     pub fn accepted(&self) -> u64 {
         self.accepted.load(Ordering::Relaxed)
     }
 
+    /// Lines, elements or bodies refused so far.
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }
