@@ -48,10 +48,20 @@ impl AlertRule {
 /// A rule that cannot work, named by its position in `alerts`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AlertRuleError {
+    /// A rule's `expiration_time` is below zero.
     #[error("alerts[{index}].expiration_time = {value} must not be negative")]
-    NegativeExpiration { index: usize, value: i64 },
+    NegativeExpiration {
+        /// The rule's position in `alerts`.
+        index: usize,
+        /// Its `expiration_time` (seconds).
+        value: i64,
+    },
+    /// A rule names no alerter.
     #[error("alerts[{index}].alerter is empty")]
-    EmptyAlerter { index: usize },
+    EmptyAlerter {
+        /// The rule's position in `alerts`.
+        index: usize,
+    },
 }
 
 /// Checks what serde cannot.
@@ -87,7 +97,10 @@ pub fn matching_rules<'r>(rules: &'r [AlertRule], metric: &str) -> Vec<&'r Alert
 #[derive(Debug, Clone, PartialEq)]
 pub enum Route {
     /// Re-check over this many hours before alerting (Mirage).
-    Seasonal { hours: u32 },
+    Seasonal {
+        /// The first matching rule's `second_order_resolution_hours` (over 24).
+        hours: u32,
+    },
     /// Compare with trained profiles before alerting (Ionosphere).
     Fingerprint,
     /// Alert on these rules now.

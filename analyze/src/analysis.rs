@@ -28,6 +28,7 @@ pub enum Outcome {
 /// The result of [`analyze`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
+    /// What was concluded.
     pub outcome: Outcome,
     /// The newest point of the analysed series (the derivative's when the
     /// metric is a counter): the anomaly's timestamp and value.
@@ -37,10 +38,12 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// Whether the ensemble ran and CONSENSUS found the point anomalous.
     pub fn is_anomalous(&self) -> bool {
         matches!(&self.outcome, Outcome::Judged(e) if e.anomalous)
     }
 
+    /// The ensemble's votes, when it ran.
     pub fn ensemble(&self) -> Option<&Ensemble> {
         match &self.outcome {
             Outcome::Judged(e) => Some(e),
@@ -52,6 +55,7 @@ impl Analysis {
 /// The facts about a metric that come from outside the window.
 #[derive(Debug, Clone, Copy)]
 pub struct MetricContext<'a> {
+    /// The metric's name.
     pub metric: &'a str,
     /// The analysis time ("now"; the wall clock in a live run, the newest
     /// timestamp in a backtest).

@@ -6,16 +6,22 @@ use std::collections::HashMap;
 /// An anomaly still open, keyed by metric.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenAnomaly<Id> {
+    /// The anomaly's id.
     pub id: Id,
+    /// Its datapoint's timestamp (unix seconds).
     pub anomaly_timestamp: i64,
 }
 
 /// An anomaly that has ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndedAnomaly<Id> {
+    /// The metric it was on.
     pub metric: String,
+    /// The anomaly's id.
     pub id: Id,
+    /// Its datapoint's timestamp (unix seconds).
     pub anomaly_timestamp: i64,
+    /// The newest timestamp of the first later analysis that was not anomalous (unix seconds).
     pub end_timestamp: i64,
 }
 
@@ -30,6 +36,8 @@ pub struct CurrentAnomalies<Id> {
 }
 
 impl<Id: Clone> CurrentAnomalies<Id> {
+    /// No open anomalies; [`expire`](Self::expire) drops those older than
+    /// `full_duration` seconds.
     pub fn new(full_duration: i64) -> Self {
         CurrentAnomalies {
             open: HashMap::new(),
@@ -87,6 +95,7 @@ impl<Id: Clone> CurrentAnomalies<Id> {
         dropped
     }
 
+    /// How many anomalies are open, over all metrics.
     pub fn open_count(&self) -> usize {
         self.open.values().map(Vec::len).sum()
     }

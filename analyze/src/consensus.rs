@@ -7,11 +7,14 @@ use crate::series::Series;
 /// configured read [`Vote::Skipped`]), and the verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ensemble {
+    /// Each algorithm's vote, at index `Algorithm as usize`.
     pub votes: [Vote; 9],
+    /// The CONSENSUS verdict.
     pub anomalous: bool,
 }
 
 impl Ensemble {
+    /// `algorithm`'s vote.
     pub fn vote(&self, algorithm: Algorithm) -> Vote {
         self.votes[algorithm as usize]
     }

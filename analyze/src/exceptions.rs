@@ -18,6 +18,7 @@ pub enum Exception {
 }
 
 impl Exception {
+    /// The reference's name for it (`TooShort`, `Stale`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Exception::EmptyTimeseries => "EmptyTimeseries",

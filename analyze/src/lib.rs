@@ -14,6 +14,7 @@
 //! The statistical building blocks (sums, moments, histograms, least
 //! squares, Student's t, the ADF and KS tests) are the `numeric` crate's,
 //! shared with the features fingerprint.
+#![deny(missing_docs)]
 
 pub mod alert_rules;
 pub mod algorithms;

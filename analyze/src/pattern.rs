@@ -30,10 +30,13 @@ impl MetricPattern {
         })
     }
 
+    /// The pattern as written.
     pub fn as_str(&self) -> &str {
         &self.text
     }
 
+    /// Whether `metric` matches: equal, substring, every dot-separated element
+    /// present, or the regex matching at its start.
     pub fn matches(&self, metric: &str) -> bool {
         if self.text == metric || metric.contains(&self.text) {
             return true;

@@ -8,7 +8,9 @@ pub type Point = (i64, f64);
 /// them apart lets value-only algorithms run over contiguous `f64`s.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
+    /// Unix seconds, ascending.
     pub timestamps: Vec<i64>,
+    /// The value at each timestamp.
     pub values: Vec<f64>,
 }
 
@@ -20,6 +22,7 @@ impl Series {
         s
     }
 
+    /// Empty columns with room for `n` points.
     pub fn with_capacity(n: usize) -> Self {
         Series {
             timestamps: Vec::with_capacity(n),
@@ -35,10 +38,12 @@ impl Series {
         self.values.extend(points.iter().map(|p| p.1));
     }
 
+    /// Number of points.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
+    /// Whether there are no points.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

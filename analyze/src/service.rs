@@ -69,11 +69,17 @@ impl Default for ServiceSettings {
 
 /// Everything a running Analyzer needs.
 pub struct Analyzer {
+    /// The `[analyzer]` settings: algorithms, CONSENSUS, full_duration, pre-checks.
     pub settings: Settings,
+    /// The alert rules, in order.
     pub alerts: Vec<AlertRule>,
+    /// How the consumer runs.
     pub service: ServiceSettings,
+    /// The topic names it reads and writes.
     pub topics: TopicNames,
+    /// Each metric's window and the per-metric state blobs.
     pub windows: Arc<Windows>,
+    /// Where anomalies, checks and alerts are produced.
     pub producer: Producer,
     /// What the restore phase did.
     restored: Mutex<Restored>,
@@ -98,14 +104,18 @@ pub struct Restored {
     pub judged: u64,
     /// Metrics seen.
     pub metrics: usize,
+    /// Wall-clock time the restore phase took (seconds).
     pub seconds: f64,
 }
 
 /// The events decided for a batch.
 #[derive(Debug, Default)]
 pub struct Decisions {
+    /// The anomalies found, for `skyline.anomalies`.
     pub anomalies: Vec<AnomalyEvent>,
+    /// The fingerprint checks of the anomalies, for `skyline.checks`.
     pub checks: Vec<CheckRequest>,
+    /// The alerts to send now, for `skyline.alerts`.
     pub alerts: Vec<AlertEvent>,
 }
 

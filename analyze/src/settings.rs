@@ -12,6 +12,7 @@ use crate::pattern::MetricPattern;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomStalePeriod {
+    /// The metrics it applies to.
     pub pattern: MetricPattern,
     /// Seconds without data after which a matching metric is Stale.
     pub seconds: i64,
@@ -90,14 +91,28 @@ impl Default for Settings {
 /// A setting that cannot work, named so the operator can fix the file.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum SettingsError {
+    /// `algorithms` lists none.
     #[error("analyzer.algorithms is empty: at least one algorithm must vote")]
     NoAlgorithms,
+    /// `algorithms` lists this one more than once.
     #[error("analyzer.algorithms lists {0} twice")]
     DuplicateAlgorithm(Algorithm),
+    /// CONSENSUS is 0 or more than the algorithms that vote.
     #[error("analyzer.consensus = {consensus} must be between 1 and the number of algorithms ({algorithms})")]
-    Consensus { consensus: usize, algorithms: usize },
+    Consensus {
+        /// The configured `consensus`.
+        consensus: usize,
+        /// How many algorithms are configured.
+        algorithms: usize,
+    },
+    /// A duration (seconds) that must be above zero is not.
     #[error("analyzer.{key} = {value} must be positive")]
-    NotPositive { key: &'static str, value: i64 },
+    NotPositive {
+        /// The setting's name (`full_duration`, `stale_period`).
+        key: &'static str,
+        /// Its value.
+        value: i64,
+    },
 }
 
 impl Settings {

@@ -23,16 +23,20 @@ use crate::settings::Settings;
 pub struct MetricState {
     /// Timestamp of the newest point analysed.
     pub last_analyzed: Option<i64>,
+    /// Whether the metric is a monotonic counter, and since when.
     pub derivative: DerivativeState,
+    /// When the metric last alerted on each alerter.
     pub alerts: AlertThrottle,
 }
 
 /// The verdict on one point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judgement {
+    /// The point's timestamp (unix seconds).
     pub timestamp: i64,
     /// The point's raw value.
     pub value: f64,
+    /// The analysis of the window ending at this point.
     pub analysis: Analysis,
     /// Where an anomalous metric goes (`Route::Record` when not anomalous).
     pub route: Route,

@@ -34,6 +34,7 @@
 //!
 //! The shared statistics (numpy-order sums, moments, quantiles, statsmodels'
 //! `adfuller`) come from the `numeric` crate, which the Analyzer uses too.
+#![deny(missing_docs)]
 
 pub mod calculators;
 pub mod compare;

@@ -69,6 +69,7 @@ fn poisoned<T>(_: T) -> ServiceError {
 /// What fingerprint decided about one check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
+    /// The verdict, for `skyline.matches`.
     pub result: MatchResult,
     /// The check's alerts, when it was not deflected.
     pub alerts: Vec<AlertEvent>,
@@ -216,10 +217,16 @@ pub fn decide(
 
 /// Everything a running fingerprint service needs.
 pub struct Fingerprinter {
+    /// Matching thresholds (the `[fingerprint]` table): percent similar,
+    /// min-max, echo, layers, motifs.
     pub settings: MatchSettings,
+    /// How the consumer runs.
     pub service: ServiceSettings,
+    /// The topic names it reads and writes.
     pub topics: TopicNames,
+    /// Where each metric's fingerprint-enabled flag is written for the Analyzer.
     pub windows: Arc<Windows>,
+    /// Where verdicts and alerts are produced.
     pub producer: Producer,
     /// The profiles, kept up to date while [`Fingerprinter::run`] runs.
     pub profiles: SharedProfiles,

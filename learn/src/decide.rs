@@ -41,6 +41,7 @@ pub const LEARNT: &str = "LEARNT";
 /// The learn-duration data of an anomaly and its features.
 #[derive(Debug, Clone)]
 pub struct LearnData {
+    /// The metric the anomaly is on.
     pub metric: String,
     /// The anomaly's timestamp (the data ends there).
     pub anomaly_timestamp: i64,
@@ -57,18 +58,35 @@ pub struct LearnData {
 /// Why nothing was learnt (logged at debug level).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Skip {
+    /// The would-be parent (or its origin) is unknown or not active.
     #[error("profile {0} is not known or not active")]
     NotActive(Uuid),
+    /// The human profile was made without LEARN.
     #[error("profile {0} does not learn")]
     NotLearning(Uuid),
+    /// The child's generation would not be below `max_generations`.
     #[error("generation {generation} would reach max_generations {max}")]
-    MaxGenerations { generation: u32, max: u32 },
+    MaxGenerations {
+        /// The child's generation.
+        generation: u32,
+        /// The metric's `max_generations`.
+        max: u32,
+    },
+    /// No learnt profile at this learn duration (seconds) matched the data.
     #[error("no learnt profile at {0} s matched")]
     NoMatch(i64),
+    /// A profile of generation > 1 was learnt within an hour (3600 s) of the anomaly.
     #[error("a profile of generation > 1 was learnt within an hour of this anomaly")]
     RateLimited,
+    /// The data's features sum is too far from the origin's.
     #[error("{pd:?} % from the origin's features sum, more than {max} %")]
-    FarFromOrigin { pd: Option<f64>, max: f64 },
+    FarFromOrigin {
+        /// Percent difference from the origin's features sum (`None`: not computable).
+        pd: Option<f64>,
+        /// The metric's `max_percent_diff_from_origin` (percent).
+        max: f64,
+    },
+    /// The child this would learn (this id) is already in the store.
     #[error("profile {0} is already learnt")]
     AlreadyLearnt(Uuid),
 }

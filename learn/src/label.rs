@@ -111,8 +111,11 @@ pub fn profile_from_label(
 /// was judged, where and when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelledCheck {
+    /// The check's id.
     pub check_id: Uuid,
+    /// The anomaly it was made for.
     pub anomaly_id: Uuid,
+    /// The metric judged.
     pub metric: String,
     /// The anomaly's timestamp.
     pub timestamp: i64,
@@ -126,7 +129,9 @@ pub struct LabelledCheck {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("looking up check {check_id}: {reason}")]
 pub struct LookupError {
+    /// The check looked up.
     pub check_id: Uuid,
+    /// What went wrong.
     pub reason: String,
 }
 
@@ -145,13 +150,17 @@ pub trait CheckLookup: Send + Sync {
 /// What an operator asks for when labelling a check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelRequest {
+    /// The check labelled.
     pub check_id: Uuid,
+    /// Whether the operator says the anomaly was not anomalous (it makes a features profile).
     pub not_anomalous: bool,
     /// Also learn from it at learn_full_duration ("Create and LEARN").
     pub learn: bool,
     /// A layers definition (JSON) to attach.
     pub layers_json: Option<String>,
+    /// What the operator wrote.
     pub description: Option<String>,
+    /// Who labelled.
     pub operator: String,
 }
 

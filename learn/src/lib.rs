@@ -18,6 +18,7 @@
 //!
 //! Everything but [`service`] is pure: profiles come in as a
 //! [`fingerprint::ProfileStore`], events come out.
+#![deny(missing_docs)]
 
 pub mod decide;
 pub mod label;

@@ -16,6 +16,7 @@ use uuid::Uuid;
 /// A validate or disable that cannot be made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LifecycleError {
+    /// No profile has this id.
     #[error("no profile {0}")]
     UnknownProfile(Uuid),
 }

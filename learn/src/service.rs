@@ -66,10 +66,13 @@ pub struct LearnStats {
 
 /// The learn service.
 pub struct Learner {
+    /// How each metric learns (the `[learn]` table with its namespaces compiled).
     pub policy: LearnPolicy,
+    /// The topic names it reads and writes.
     pub topics: TopicNames,
     /// The windows the long window is read from.
     pub windows: Arc<Windows>,
+    /// Where profile events and dead letters are produced.
     pub producer: Producer,
     /// Consumer name (group `<prefix>.<consumer>`).
     pub consumer: String,

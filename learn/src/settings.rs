@@ -75,10 +75,18 @@ impl Default for LearnConfig {
 /// A `[learn]` table that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    /// A namespace's pattern does not compile.
     #[error("learn.namespaces: {pattern:?} is not a valid regex: {reason}")]
-    Pattern { pattern: String, reason: String },
+    Pattern {
+        /// The pattern as written.
+        pattern: String,
+        /// The regex compiler's message.
+        reason: String,
+    },
+    /// This setting (seconds) is below zero.
     #[error("learn: {0} must not be negative")]
     Negative(&'static str),
+    /// `max_percent_diff_from_origin` is NaN or infinite.
     #[error("learn: max_percent_diff_from_origin must be a finite number")]
     PercentDiff,
 }

@@ -103,6 +103,7 @@ impl std::fmt::Display for AnomalyState {
 /// One page of a list, with what the console needs to draw its pager.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page<T> {
+    /// The rows of this page.
     pub rows: Vec<T>,
     /// Rows matching the filter on every page.
     pub total: i64,
@@ -155,6 +156,7 @@ pub struct AnomalyFilter {
     pub state: Option<AnomalyState>,
     /// Unix seconds, inclusive, on the anomaly's timestamp.
     pub since: Option<i64>,
+    /// Unix seconds, inclusive, on the anomaly's timestamp.
     pub until: Option<i64>,
     /// 1-based (0 reads as 1).
     pub page: u32,
@@ -178,18 +180,24 @@ impl Default for AnomalyFilter {
 /// One anomaly as the console lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnomalyListRow {
+    /// The anomaly's id.
     pub id: Uuid,
+    /// The metric's name.
     pub metric: String,
+    /// The anomalous datapoint's timestamp (unix seconds).
     pub timestamp: i64,
+    /// The anomalous datapoint's value (of the derivative for a counter).
     pub value: f64,
     /// The app that found it (`analyzer`, `seasonal`, `fingerprint`).
     pub source: String,
     /// In the order the detector wrote them.
     pub triggered_algorithms: Vec<String>,
+    /// Seconds of data judged.
     pub full_duration: i64,
     /// Its fingerprint check (target `fingerprint`), if any: what an
     /// operator labels.
     pub check_id: Option<Uuid>,
+    /// What came of it: deflected, alerted, awaiting its verdict or not alerted.
     pub state: AnomalyState,
     /// The profile of the deflecting match.
     pub matched_profile: Option<Uuid>,
@@ -200,15 +208,20 @@ pub struct AnomalyListRow {
 /// Everything the console shows on an anomaly's page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnomalyDetail {
+    /// The anomaly as listed.
     pub anomaly: AnomalyListRow,
+    /// The algorithms that ran, in order.
     pub algorithms_run: Vec<String>,
     /// The judged window's first timestamp.
     pub from_timestamp: i64,
+    /// When the anomaly ended (unix seconds); `None` until a fold records it.
     pub end_timestamp: Option<i64>,
     /// Oldest first, as are matches, alerts and labels: the anomaly's
     /// story in order.
     pub checks: Vec<CheckRow>,
+    /// Fingerprint verdicts on its checks.
     pub matches: Vec<MatchRow>,
+    /// Alerts sent for it.
     pub alerts: Vec<AlertRow>,
     /// Labels naming the anomaly or one of its checks.
     pub labels: Vec<LabelRow>,
@@ -217,9 +230,11 @@ pub struct AnomalyDetail {
 /// A check of an anomaly, with the series it was judged on (to draw it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckRow {
+    /// The check's id.
     pub id: Uuid,
     /// `seasonal` or `fingerprint`.
     pub target: String,
+    /// The anomalous datapoint's timestamp (unix seconds).
     pub timestamp: i64,
     /// As the check recorded it; `None` for a check of events version 1
     /// (see [`crate::query::CheckForLabel::full_duration`] for its span).
@@ -231,35 +246,50 @@ pub struct CheckRow {
     pub alerts: Vec<String>,
     /// Those alerts with their rules, in the same order.
     pub routes: Vec<RouteRow>,
+    /// The anomalous datapoint's value.
     pub value: f64,
 }
 
 /// An alert a check carries: who sends it, under which rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RouteRow {
+    /// Where the alert goes (`smtp`, `webhook`, `topic`, …).
     pub alerter: String,
+    /// The alert rule's metric pattern.
     pub rule: String,
 }
 
 /// An alert sent for an anomaly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AlertRow {
+    /// The alert's id.
     pub id: Uuid,
+    /// Where it was sent.
     pub alerter: String,
+    /// The alert rule's metric pattern.
     pub rule: String,
+    /// The anomalous datapoint's timestamp (unix seconds).
     pub timestamp: i64,
 }
 
 /// An operator's judgement of an anomaly or its check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LabelRow {
+    /// The label's id.
     pub id: Uuid,
+    /// The check whose series was labelled, if any.
     pub check_id: Option<Uuid>,
+    /// Whether the operator called it not anomalous (which makes a features profile).
     pub not_anomalous: bool,
+    /// Whether skyline may learn from it at longer durations.
     pub learn: bool,
+    /// The layers definition (JSON) the label attached, if any.
     pub layers_json: Option<String>,
+    /// Who labelled.
     pub operator: String,
+    /// What the operator wrote.
     pub description: Option<String>,
+    /// When it was labelled (unix milliseconds).
     pub labelled_at_ms: i64,
     /// The labelled datapoint's timestamp.
     pub timestamp: i64,
@@ -268,39 +298,58 @@ pub struct LabelRow {
 /// A fingerprint verdict on a check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MatchRow {
+    /// The verdict's id.
     pub id: Uuid,
+    /// The check judged.
     pub check_id: Uuid,
+    /// The anomaly the check is about.
     pub anomaly_id: Uuid,
+    /// The metric's name.
     pub metric: String,
+    /// The check's timestamp (unix seconds).
     pub timestamp: i64,
+    /// Whether something matched (the anomaly was deflected).
     pub matched: bool,
     /// `features_profile`, `min_max`, `layers`, `motif` or `none`.
     pub method: String,
+    /// The profile that matched, if any.
     pub profile_id: Option<Uuid>,
+    /// The layers that matched (layers matches).
     pub layer_id: Option<Uuid>,
+    /// Percent difference of the features sums (features and min-max matches).
     pub percent_different: Option<f64>,
+    /// The motif's z-normalised distance (motif matches).
     pub distance: Option<f64>,
     /// Matched on the 24 h echo series rather than the check's own.
     pub echo: bool,
+    /// Profiles compared by features.
     pub profiles_checked: i64,
     /// Where a motif matched, when the motif columns are set.
     pub motif: Option<MotifRow>,
     /// Matched by layers whose boundaries were only approximately met.
     pub approx_close: bool,
+    /// Σ of the features of the check's series, if calculated.
     pub features_sum: Option<f64>,
+    /// Features common to profile and check (features matches).
     pub common_features: Option<i64>,
+    /// When fingerprint decided (unix milliseconds).
     pub decided_at_ms: i64,
 }
 
 /// Where in the check a motif matched the profile's series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MotifRow {
+    /// Start of the matching subsequence in the profile's series (points).
     pub index: i64,
+    /// Its length in points.
     pub size: i64,
     /// `exact` or `all_in_range`.
     pub kind: Option<String>,
+    /// Trapezoid area of the check's query window.
     pub area: Option<f64>,
+    /// Trapezoid area of the profile's subsequence.
     pub profile_area: Option<f64>,
+    /// `|area − profile_area|` in percent of `profile_area`.
     pub area_percent_diff: Option<f64>,
 }
 
@@ -347,6 +396,7 @@ pub struct MatchFilter {
     pub matched_only: bool,
     /// Unix seconds, inclusive, on the match's (its check's) timestamp.
     pub since: Option<i64>,
+    /// Unix seconds, inclusive, on the match's timestamp.
     pub until: Option<i64>,
     /// 1-based (0 reads as 1).
     pub page: u32,
@@ -374,17 +424,24 @@ impl Default for MatchFilter {
 pub struct ProfileDetail {
     /// With its match counts.
     pub profile: ProfileRow,
+    /// The metric's name.
     pub metric: String,
     /// The series it was made from, by timestamp.
     pub series: Vec<(i64, f64)>,
+    /// Its layers definition, if it has one.
     pub layers: Option<LayersRow>,
     /// The check, label and anomaly it was made from (an operator's
     /// profile; learnt ones may have none).
     pub check_id: Option<Uuid>,
+    /// The label it was made from.
     pub label_id: Option<Uuid>,
+    /// The anomalous datapoint's timestamp it was made from (unix seconds).
     pub anomaly_timestamp: Option<i64>,
+    /// The operator who made it (`None` for a learnt profile).
     pub operator: Option<String>,
+    /// When an operator validated it (unix milliseconds).
     pub validated_at_ms: Option<i64>,
+    /// When it was disabled (unix milliseconds).
     pub disabled_at_ms: Option<i64>,
     /// The profile whose disabling disabled this one.
     pub disabled_with: Option<Uuid>,
@@ -395,9 +452,11 @@ pub struct ProfileDetail {
 /// A profile's layers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LayersRow {
+    /// The layers' id.
     pub id: Uuid,
     /// The layers as JSON, as the operator defined them.
     pub definition: String,
+    /// Whether the layers are enabled (they are disabled with their profile).
     pub enabled: bool,
 }
 
@@ -835,9 +894,11 @@ pub async fn metrics(
 /// metrics page list it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricActivityRow {
+    /// The metric's name.
     pub name: String,
     /// Its first and latest datapoint timestamps (unix seconds, data time).
     pub first_seen: i64,
+    /// Its latest datapoint timestamp (unix seconds, data time).
     pub last_seen: i64,
     /// Datapoints received in all.
     pub datapoints: i64,

@@ -20,7 +20,9 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 /// Which SQL the database speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// MySQL or MariaDB.
     MySql,
+    /// SQLite (the embedded default).
     Sqlite,
 }
 
@@ -126,10 +128,12 @@ impl Database {
         Ok(())
     }
 
+    /// Which SQL the database speaks.
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }
 
+    /// The underlying sqlx pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -237,16 +241,22 @@ pub fn redact(url: &str) -> String {
 /// The type of a column, as the dump renders it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// An integer (also booleans and timestamps).
     Int,
+    /// A floating-point number.
     Real,
+    /// Text (also UUIDs and JSON).
     Text,
 }
 
 /// A value bound into a statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// An integer or boolean; `None` is NULL.
     Int(Option<i64>),
+    /// A floating-point number; `None` is NULL.
     Real(Option<f64>),
+    /// Text (also a UUID); `None` is NULL.
     Text(Option<String>),
 }
 
@@ -308,7 +318,12 @@ pub enum OnConflict<'a> {
     Keep,
     /// `SET` clauses per dialect, e.g. MySQL `c = VALUES(c)` and SQLite
     /// `c = excluded.c`.
-    Update { mysql: &'a str, sqlite: &'a str },
+    Update {
+        /// The MySQL clauses (`c = VALUES(c)`).
+        mysql: &'a str,
+        /// The SQLite clauses (`c = excluded.c`).
+        sqlite: &'a str,
+    },
 }
 
 /// Rows per statement: well under both drivers' bind-parameter limits.

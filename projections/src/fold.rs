@@ -35,6 +35,7 @@ pub struct FoldSettings {
     /// First wait after a failed transaction; it doubles up to
     /// `max_backoff`.
     pub backoff: Duration,
+    /// Longest wait between retries (default 5 s).
     pub max_backoff: Duration,
 }
 
@@ -358,6 +359,7 @@ pub struct InMemoryLog {
 }
 
 impl InMemoryLog {
+    /// An empty log over the topics named in `names`; offsets start at 0.
     pub fn new(names: TopicNames) -> Self {
         InMemoryLog {
             names,
@@ -365,6 +367,7 @@ impl InMemoryLog {
         }
     }
 
+    /// The topic names events are filed under.
     pub fn names(&self) -> &TopicNames {
         &self.names
     }
@@ -422,7 +425,9 @@ impl InMemoryLog {
 /// What a rebuild did.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ReplaySummary {
+    /// What the folds read, wrote and skipped.
     pub stats: FoldStats,
+    /// Wall-clock time the rebuild took (seconds).
     pub seconds: f64,
 }
 

@@ -20,6 +20,7 @@
 //!
 //! Adding a projection is one module: implement [`Projection`] and list it
 //! in [`all`].
+#![deny(missing_docs)]
 
 pub mod browse;
 pub mod db;
@@ -38,45 +39,66 @@ pub use query::CheckForLabel;
 /// What can go wrong in a projection.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A query or connection failed.
     #[error("database: {0}")]
     Sql(#[from] sqlx::Error),
+    /// Applying the migrations failed.
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL is neither MySQL/MariaDB nor `sqlite://…`.
     #[error("unsupported database URL {0:?}: use mysql://… or sqlite://FILE")]
     Url(String),
+    /// A file operation failed on this path (making the SQLite file's directory).
     #[error("{0}: {1}")]
     Io(String, #[source] std::io::Error),
+    /// Reading or producing on Kafka failed.
     #[error(transparent)]
     Kafka(#[from] topics::kafka::Error),
     /// A folding consumer stopped on the service runtime.
     #[error(transparent)]
     Service(#[from] runtime::ServiceError),
+    /// A name that is no projection or table (the name, then the known ones).
     #[error("unknown projection or table {0:?} (known: {1})")]
     Unknown(String, String),
     /// A stored value the queries cannot read back (a table written by
     /// something other than these projections, or edited by hand).
     #[error("unreadable {what} in the projections: {detail}")]
-    Stored { what: &'static str, detail: String },
+    Stored {
+        /// What was being read (`check series`, `anomaly state`, …).
+        what: &'static str,
+        /// The value and why it could not be read.
+        detail: String,
+    },
 }
 
 /// A table a projection owns: its name, key columns and every column with
 /// its kind (for full dumps and comparisons).
 #[derive(Debug)]
 pub struct Table {
+    /// The table's name.
     pub name: &'static str,
+    /// The columns of its primary key.
     pub key: &'static [&'static str],
+    /// Every column, in order, with how its values are dumped.
     pub columns: &'static [(&'static str, Kind)],
 }
 
 /// Which topic of the deployment a record came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
+    /// `skyline.datapoints`.
     Datapoints,
+    /// `skyline.anomalies`.
     Anomalies,
+    /// `skyline.checks`.
     Checks,
+    /// `skyline.matches`.
     Matches,
+    /// `skyline.labels`.
     Labels,
+    /// `skyline.profiles`.
     Profiles,
+    /// `skyline.alerts`.
     Alerts,
 }
 
@@ -127,12 +149,19 @@ impl Topic {
 /// A decoded event of one of the folded topics.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// A datapoint (for the list of metrics received).
     Datapoint(Datapoint),
+    /// An anomaly the Analyzer found.
     Anomaly(AnomalyEvent),
+    /// A request to re-judge an anomaly (fingerprint or seasonal).
     Check(CheckRequest),
+    /// A fingerprint verdict.
     Match(MatchResult),
+    /// An operator's label on a check.
     Label(Label),
+    /// A profile created, learnt, validated or disabled.
     Profile(ProfileEvent),
+    /// An alert sent.
     Alert(AlertEvent),
 }
 

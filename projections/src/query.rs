@@ -12,9 +12,13 @@ use crate::{metric_id, Error};
 /// it was judged on (`skyline label` and the console's labels API).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckForLabel {
+    /// The check's id.
     pub check_id: Uuid,
+    /// The anomaly it re-judges.
     pub anomaly_id: Uuid,
+    /// The metric's name.
     pub metric: String,
+    /// The anomaly's timestamp (unix seconds).
     pub timestamp: i64,
     /// Seconds of data the check was judged at: as the check recorded it,
     /// or (checks of version 1, which did not) the series' span.
@@ -86,7 +90,9 @@ pub struct MatchCounts {
     pub features: i64,
     /// Matched by comparing min-max scaled features.
     pub min_max: i64,
+    /// Matched by motif (MASS).
     pub motif: i64,
+    /// Matched by a layers definition.
     pub layers: i64,
     /// Timestamp of the latest check it matched.
     pub last_matched: Option<i64>,
@@ -107,7 +113,9 @@ impl MatchCounts {
 /// A profile's [`MatchCounts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileMatchCount {
+    /// The profile counted.
     pub profile_id: Uuid,
+    /// Its matches by method.
     pub counts: MatchCounts,
 }
 
@@ -173,12 +181,17 @@ pub async fn profile_match_counts(
 /// A features profile as the console and `skyline profiles` list it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ProfileRow {
+    /// The profile's id.
     pub id: Uuid,
     /// The profile it was learnt from (`None` for an operator's original).
     pub parent: Option<Uuid>,
+    /// 0 for an operator's original, one more than its parent's for a learnt one.
     pub generation: i64,
+    /// Seconds of data it was made over.
     pub full_duration: i64,
+    /// Whether it is enabled (no Disabled event folded for it yet).
     pub enabled: bool,
+    /// Whether an operator validated it.
     pub validated: bool,
     /// Whether skyline may learn from it at longer durations.
     pub learn: bool,
@@ -186,9 +199,13 @@ pub struct ProfileRow {
     pub description: Option<String>,
     /// `created` or `learnt`.
     pub origin: String,
+    /// How many features it stores.
     pub features_count: i64,
+    /// Σ of its features (NaN skipped).
     pub features_sum: f64,
+    /// When it was created (unix milliseconds).
     pub created_at_ms: i64,
+    /// How often it matched, by method.
     pub matches: MatchCounts,
 }
 

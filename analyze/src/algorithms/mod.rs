@@ -33,9 +33,13 @@ use crate::series::Series;
 /// run ([`Vote::Skipped`]). CONSENSUS treats both as "not False".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Vote {
+    /// The algorithm judged the newest point anomalous (`True`).
     Anomalous,
+    /// The algorithm judged it not anomalous (`False`).
     NotAnomalous,
+    /// The algorithm could not run on this series (raised, `None`).
     Error,
+    /// Not run: the early exit had already decided the verdict.
     Skipped,
 }
 
@@ -62,14 +66,31 @@ impl Vote {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Algorithm {
+    /// [`histogram_bins`](fn@histogram_bins): `tail_avg` in a rare bin of a
+    /// 15-bin histogram.
     HistogramBins,
+    /// [`first_hour_average`](fn@first_hour_average): `tail_avg` beyond 3σ of
+    /// the window's first hour.
     FirstHourAverage,
+    /// [`stddev_from_average`](fn@stddev_from_average): `tail_avg` beyond 3σ of
+    /// the window's mean.
     StddevFromAverage,
+    /// [`grubbs`](fn@grubbs): one-sided Grubbs' test on `tail_avg`.
     Grubbs,
+    /// [`ks_test`](fn@ks_test): the last 10 minutes distributed unlike the 50
+    /// before (KS, then ADF).
     KsTest,
+    /// [`mean_subtraction_cumulation`](fn@mean_subtraction_cumulation): the
+    /// last value, less the earlier values' mean, beyond 3σ of them.
     MeanSubtractionCumulation,
+    /// [`median_absolute_deviation`](fn@median_absolute_deviation): the last
+    /// value more than 6 MADs from the median.
     MedianAbsoluteDeviation,
+    /// [`stddev_from_moving_average`](fn@stddev_from_moving_average): the last
+    /// value beyond 3 exponentially weighted σ.
     StddevFromMovingAverage,
+    /// [`least_squares`](fn@least_squares): the last three residuals of a
+    /// straight-line fit beyond 3σ.
     LeastSquares,
 }
 

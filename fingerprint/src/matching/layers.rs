@@ -27,16 +27,22 @@ use serde::{Deserialize, Serialize};
 /// `>` non-strictly (as `<=` and `>=`); so do we.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Condition {
+    /// `<`: evaluated as `value <= boundary`, like the reference.
     #[serde(rename = "<")]
     Lt,
+    /// `<=`: `value <= boundary`.
     #[serde(rename = "<=")]
     Le,
+    /// `>`: evaluated as `value >= boundary`, like the reference.
     #[serde(rename = ">")]
     Gt,
+    /// `>=`: `value >= boundary`.
     #[serde(rename = ">=")]
     Ge,
+    /// `==`: `value == boundary`.
     #[serde(rename = "==")]
     Eq,
+    /// `!=`: `value != boundary`.
     #[serde(rename = "!=")]
     Ne,
 }
@@ -45,7 +51,9 @@ pub enum Condition {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
+    /// How the value is compared with the boundary.
     pub condition: Condition,
+    /// The value compared with.
     pub boundary: f64,
 }
 
@@ -53,8 +61,11 @@ pub struct Rule {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleInRow {
+    /// How each value is compared with the boundary.
     pub condition: Condition,
+    /// The value compared with.
     pub boundary: f64,
+    /// How many of the last values the rule reads (at least 1).
     pub times_in_row: u32,
 }
 
@@ -90,10 +101,20 @@ pub enum LayersError {
     Json(String),
     /// A `times_in_row` of 0 (a rule over no values could never decide).
     #[error("layer {layer}: times_in_row must be at least 1, got {got}")]
-    TimesInRow { layer: &'static str, got: u32 },
+    TimesInRow {
+        /// The layer (`d1` or `e`).
+        layer: &'static str,
+        /// The `times_in_row` given.
+        got: u32,
+    },
     /// A NaN or infinite boundary.
     #[error("layer {layer}: boundary must be a finite number, got {got}")]
-    Boundary { layer: &'static str, got: f64 },
+    Boundary {
+        /// The layer (`d`, `d1` or `e`).
+        layer: &'static str,
+        /// The boundary given.
+        got: f64,
+    },
     /// A day name other than `mon` … `sun`.
     #[error("layer es: unknown day {0:?} (expected mon, tue, wed, thu, fri, sat or sun)")]
     Day(String),
@@ -102,7 +123,12 @@ pub enum LayersError {
     NoDays,
     /// A time of day that is not `HH:MM` (00:00 … 23:59).
     #[error("layer {layer}: {value:?} is not a time of day HH:MM (00:00 to 23:59)")]
-    Time { layer: &'static str, value: String },
+    Time {
+        /// The layer (`f1` or `f2`).
+        layer: &'static str,
+        /// The text given.
+        value: String,
+    },
 }
 
 /// Day names as a definition's `es` spells them, in the order of

@@ -41,9 +41,13 @@ use rustfft::{Fft, FftPlanner};
 /// one length.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WindowStats {
+    /// Each window's mean.
     pub mean: Vec<f64>,
+    /// Each window's population standard deviation (ddof 0).
     pub std: Vec<f64>,
+    /// Each window's smallest value.
     pub min: Vec<f64>,
+    /// Each window's largest value.
     pub max: Vec<f64>,
 }
 
@@ -95,12 +99,17 @@ pub fn window_stats(x: &[f64], m: usize, step: usize) -> WindowStats {
 /// A query: its values and their statistics.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
+    /// The query's values, oldest first.
     pub values: Vec<f64>,
     /// `q_t − μ_q`.
     pub centred: Vec<f64>,
+    /// `μ_q`, the mean.
     pub mean: f64,
+    /// `σ_q`, the population standard deviation.
     pub std: f64,
+    /// The smallest value.
     pub min: f64,
+    /// The largest value.
     pub max: f64,
 }
 
@@ -165,6 +174,7 @@ thread_local! {
 
 /// Forward and inverse FFTs of one size with a scratch buffer.
 pub struct FftPair {
+    /// The transform length.
     pub len: usize,
     forward: Arc<dyn Fft<f64>>,
     inverse: Arc<dyn Fft<f64>>,

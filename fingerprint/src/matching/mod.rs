@@ -31,9 +31,11 @@ pub use motifs::find_motif;
 /// A features profile as matching needs it.
 #[derive(Debug)]
 pub struct Profile {
+    /// The profile's id.
     pub id: Uuid,
     /// Seconds of data the profile describes.
     pub full_duration: i64,
+    /// 0 for a profile an operator made, one more than its parent's for a learnt one.
     pub generation: u32,
     /// The stored features (only ids for which [`crate::features::is_stored`]).
     pub features: Features,
@@ -118,9 +120,13 @@ impl Profile {
 /// min-max scaled series.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MinMaxSide {
+    /// The smallest value of the profile's series.
     pub min: f64,
+    /// The largest value of the profile's series.
     pub max: f64,
+    /// Points in the profile's series.
     pub values_count: usize,
+    /// Σ of the features of the series min-max scaled to `[0, 1]`.
     pub scaled_features_sum: f64,
 }
 
@@ -144,10 +150,15 @@ pub struct Check<'a> {
 pub struct MotifBatch {
     /// Query length in points at 60 s resolution.
     pub size: usize,
+    /// How many of the best aligned windows the mass2_batch search keeps (default 50).
     pub top_matches: usize,
+    /// Largest z-normalised distance of a motif (defaults 30, 25, 23, 22 by batch).
     pub max_distance: f64,
+    /// Largest percent difference of the query's and window's trapezoid areas (default 20).
     pub max_area_percent_diff: f64,
+    /// Padding of the query's value range, in percent of that range (default 10).
     pub range_padding_percent: f64,
+    /// Also search every offset for an exact copy of the query (default false).
     pub find_exact_matches: bool,
 }
 
@@ -214,16 +225,22 @@ impl Default for MatchSettings {
 /// How a check matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum How {
+    /// The features sums of check and profile are within the percent similar.
     FeaturesProfile,
+    /// The min-max scaled series' features sums are within the percent similar.
     MinMax,
+    /// A layers definition of the profile holds for the check.
     Layers,
+    /// The end of the check's series is shaped like a stretch of the profile's (MASS).
     Motif,
 }
 
 /// How a motif matched (the reference's `motif_match_types`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MotifKind {
+    /// The profile's window is an exact copy of the query.
     Exact,
+    /// The window is within the maximum distance, in range, and close in area.
     AllInRange,
 }
 
@@ -236,18 +253,22 @@ pub struct MotifMatch {
     pub size: usize,
     /// z-normalised Euclidean distance.
     pub distance: f64,
+    /// Exact copy or all in range.
     pub kind: MotifKind,
     /// Trapezoid area of the check's query window.
     pub area: f64,
     /// Trapezoid area of the profile's subsequence.
     pub profile_area: f64,
+    /// `|area − profile_area|` in percent of `profile_area`.
     pub area_percent_diff: f64,
 }
 
 /// A match.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Match {
+    /// Which comparison matched.
     pub how: How,
+    /// The profile that matched.
     pub profile_id: Uuid,
     /// Percent difference of the features sums (features and min-max).
     pub percent_different: Option<f64>,
@@ -261,6 +282,7 @@ pub struct Match {
     pub layer_id: Option<Uuid>,
     /// The layer would not have matched without approximately-close.
     pub approx_close: bool,
+    /// Where the motif matched (motif matches).
     pub motif: Option<MotifMatch>,
 }
 

@@ -85,6 +85,7 @@ pub fn data_frequency(timestamps: &[i64]) -> Option<i64> {
 pub struct BatchPlan {
     /// Query length in points.
     pub size: usize,
+    /// Largest z-normalised distance of a motif at this size.
     pub max_distance: f64,
 }
 
@@ -118,14 +119,20 @@ pub fn batch_plan(batch: &MotifBatch, resolution: i64) -> Option<BatchPlan> {
 /// both ends move by `pct` % of themselves.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PaddedRange {
+    /// The query's smallest value.
     pub min: f64,
+    /// The query's largest value.
     pub max: f64,
+    /// `(max − min)/100 · pct`: how close a window's extremes must come to the query's.
     pub pad: f64,
+    /// Lower end of the padded range.
     pub low: f64,
+    /// Upper end of the padded range.
     pub high: f64,
 }
 
 impl PaddedRange {
+    /// The padded range of a query spanning `min`..`max`, padded by `padding_percent` %.
     pub fn new(min: f64, max: f64, padding_percent: f64) -> PaddedRange {
         let pad = (max - min) / 100.0 * padding_percent;
         let mut low = if min > 0.0 && min - pad > 0.0 {
@@ -167,7 +174,10 @@ pub enum SearchPath {
     /// the full sliding distance profile, every window a candidate.
     Sliding,
     /// mass2_batch: the `k` best aligned windows.
-    Blocks { k: usize },
+    Blocks {
+        /// How many aligned windows are kept.
+        k: usize,
+    },
 }
 
 /// Chooses the search for a profile of `n` points and a batch of `b`, with

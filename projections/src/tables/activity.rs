@@ -18,8 +18,11 @@ use sqlx::AnyConnection;
 use crate::db::{insert_rows, Dialect, Kind, OnConflict, Value};
 use crate::{metric_id, Error, Event, Projection, Table, Topic};
 
+/// The `metric_activity` projection, folded from the datapoints.
 pub struct Activity;
 
+/// `metric_activity`: one row per metric received, with its first and last
+/// timestamps (unix seconds) and datapoints counted.
 pub static METRIC_ACTIVITY: Table = Table {
     name: "metric_activity",
     key: &["metric_id"],

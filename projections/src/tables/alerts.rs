@@ -12,6 +12,7 @@ pub const PROJECTION: EventTable = EventTable {
     row,
 };
 
+/// `alerts`: one row per alert sent.
 pub static ALERTS: Table = Table {
     name: "alerts",
     key: &["id"],

@@ -19,8 +19,10 @@ use super::{insert_events, source_name};
 use crate::db::{insert_rows, Dialect, Kind, OnConflict, Value};
 use crate::{csv, metric_id, Error, Event, Projection, Table, Topic};
 
+/// The `anomalies`, `metrics` and `metric_profiles` projection.
 pub struct Anomalies;
 
+/// `anomalies`: one row per anomaly the Analyzer found.
 pub static ANOMALIES: Table = Table {
     name: "anomalies",
     key: &["id"],
@@ -41,6 +43,7 @@ pub static ANOMALIES: Table = Table {
     ],
 };
 
+/// `metrics`: one row per metric with an anomaly or a profile, with its learn settings.
 pub static METRICS: Table = Table {
     name: "metrics",
     key: &["id"],
@@ -60,6 +63,7 @@ pub static METRICS: Table = Table {
     ],
 };
 
+/// `metric_profiles`: each profile's metric and whether it is enabled (for `ionosphere_enabled`).
 pub static METRIC_PROFILES: Table = Table {
     name: "metric_profiles",
     key: &["profile_id"],

@@ -24,6 +24,7 @@ pub const PROJECTION: EventTable = EventTable {
     row,
 };
 
+/// `checks`: one row per check, with the series it was judged on.
 pub static CHECKS: Table = Table {
     name: "checks",
     key: &["id"],

@@ -14,6 +14,7 @@ pub const PROJECTION: EventTable = EventTable {
     row,
 };
 
+/// `labels`: one row per label.
 pub static LABELS: Table = Table {
     name: "labels",
     key: &["id"],

@@ -17,6 +17,7 @@ pub const PROJECTION: EventTable = EventTable {
     row,
 };
 
+/// `matches`: one row per fingerprint verdict.
 pub static MATCHES: Table = Table {
     name: "matches",
     key: &["id"],

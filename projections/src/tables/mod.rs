@@ -22,7 +22,9 @@ use crate::{Error, Event, Projection, Table, Topic};
 /// row. (Projections that derive several tables, like anomalies and
 /// profiles, implement [`Projection`] themselves.)
 pub struct EventTable {
+    /// The projection's name (consumer group `projections.<name>`).
     pub name: &'static str,
+    /// The topics it reads.
     pub topics: &'static [Topic],
     /// Its one table.
     pub table: &'static [&'static Table; 1],

@@ -24,8 +24,10 @@ use super::matches::method_name;
 use crate::db::{insert_rows, Dialect, Kind, OnConflict, Value};
 use crate::{metric_id, Error, Event, Projection, Table, Topic};
 
+/// The `anomaly_outcomes` projection.
 pub struct Outcomes;
 
+/// `anomaly_outcomes`: one row per anomaly, its facts and the `state` derived from them.
 pub static OUTCOMES: Table = Table {
     name: "anomaly_outcomes",
     key: &["anomaly_id"],

@@ -24,8 +24,10 @@ use super::insert_events;
 use crate::db::{Dialect, Kind, Value};
 use crate::{layer_id, metric_id, Error, Event, Projection, Table, Topic};
 
+/// The `profiles`, `profile_features`, `profile_series` and `layers` projection.
 pub struct Profiles;
 
+/// `profiles`: one row per features profile, with its lineage, flags and learn settings.
 pub static PROFILES: Table = Table {
     name: "profiles",
     key: &["id"],
@@ -59,6 +61,7 @@ pub static PROFILES: Table = Table {
     ],
 };
 
+/// `profile_features`: one row per (profile, feature id) with its value.
 pub static PROFILE_FEATURES: Table = Table {
     name: "profile_features",
     key: &["profile_id", "feature_id"],
@@ -69,6 +72,7 @@ pub static PROFILE_FEATURES: Table = Table {
     ],
 };
 
+/// `profile_series`: one row per point of the series a profile was made from.
 pub static PROFILE_SERIES: Table = Table {
     name: "profile_series",
     key: &["profile_id", "series_timestamp"],
@@ -79,6 +83,7 @@ pub static PROFILE_SERIES: Table = Table {
     ],
 };
 
+/// `layers`: one row per layers definition (JSON), keyed by layer id.
 pub static LAYERS: Table = Table {
     name: "layers",
     key: &["id"],
