@@ -73,7 +73,8 @@ fn start(
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let stats = service
-            .run(&kafka, async {
+            .runtime(&kafka)
+            .run(async {
                 let _ = stopped.await;
             })
             .await

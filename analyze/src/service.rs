@@ -10,11 +10,10 @@
 //! events, and decision ids are derived from what they are about — so the
 //! replay re-emits the same events with the same ids and loses none.
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use topics::clock::now_ms;
 
-use runtime::{Commit, Context, RunSettings, RunStats, Runtime, Service, ServiceError};
+use runtime::{Commit, Context, RunSettings, Runtime, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use topics::codec::decode;
 use topics::ids::{alert_id, anomaly_id, check_id};
@@ -490,16 +489,6 @@ impl Analyzer {
     pub fn runtime(self: Arc<Self>, kafka: &KafkaConfig) -> Runtime<Analyzer> {
         let (producer, topic) = (self.producer.clone(), self.topics.deadletter.clone());
         Runtime::dead_lettering(self, kafka, producer, topic)
-    }
-
-    /// Restores, then consumes the datapoints topic until `shutdown`
-    /// resolves.
-    pub async fn run(
-        self: Arc<Self>,
-        kafka: &KafkaConfig,
-        shutdown: impl Future<Output = ()> + Send,
-    ) -> Result<RunStats, ServiceError> {
-        self.runtime(kafka).run(shutdown).await
     }
 }
 

@@ -42,7 +42,7 @@ async fn start(token: Option<&str>, checks: Vec<LabelledCheck>, store: ProfileSt
     let kafka = KafkaConfig {
         partitions: 1,
         group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
-        ..KafkaConfig::for_brokers(common::services()["SKYLINE_TEST_KAFKA"].clone())
+        ..KafkaConfig::for_brokers(topics::testing::service("SKYLINE_TEST_KAFKA"))
     };
     let tag = Uuid::now_v7().simple().to_string();
     let topics = TopicNames {

@@ -17,12 +17,11 @@
 //! the alerter ([`alert_id`]), the replay re-emits the same ids.
 
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use topics::clock::now_ms;
 
-use runtime::{Commit, Context, RunSettings, RunStats, Runtime, Service, ServiceError};
+use runtime::{Commit, Context, RunSettings, Runtime, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use topics::ids::{alert_id, anomaly_id, match_id};
 use topics::kafka::{keyed_messages, Batch, KafkaConfig, Producer};
@@ -394,16 +393,6 @@ impl Fingerprinter {
     pub fn runtime(self: Arc<Self>, kafka: &KafkaConfig) -> Runtime<Fingerprinter> {
         let (producer, topic) = (self.producer.clone(), self.topics.deadletter.clone());
         Runtime::dead_lettering(self, kafka, producer, topic)
-    }
-
-    /// Loads the profiles, then consumes the checks topic (following the
-    /// profiles) until `shutdown` resolves.
-    pub async fn run(
-        self: Arc<Self>,
-        kafka: &KafkaConfig,
-        shutdown: impl Future<Output = ()> + Send,
-    ) -> Result<RunStats, ServiceError> {
-        self.runtime(kafka).run(shutdown).await
     }
 }
 

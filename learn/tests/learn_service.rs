@@ -63,7 +63,7 @@ async fn labels_become_profiles_and_profiles_learn_generations() {
     let series = common::nab_series();
     let windows = Windows::Redis(
         RedisWindows::connect(
-            &common::services()["SKYLINE_TEST_REDIS"],
+            &topics::testing::service("SKYLINE_TEST_REDIS"),
             WindowSettings {
                 key_prefix: format!("learn-test-{}", Uuid::now_v7().simple()),
                 ..WindowSettings::default()
@@ -243,7 +243,7 @@ async fn delayed_work_survives_a_restart() {
     let series = common::nab_series();
     let windows = Windows::Redis(
         RedisWindows::connect(
-            &common::services()["SKYLINE_TEST_REDIS"],
+            &topics::testing::service("SKYLINE_TEST_REDIS"),
             WindowSettings {
                 key_prefix: format!("learn-test-{}", Uuid::now_v7().simple()),
                 ..WindowSettings::default()

@@ -2,50 +2,20 @@
 //! binary as child processes, and consuming topics.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command};
+
 use std::time::{Duration, Instant};
 
 use topics::kafka::{Consumer, KafkaConfig};
 use topics::names::TopicNames;
 
-/// Addresses of the services the tests use: from the environment
-/// (`scripts/test` exports them), else started by `scripts/services`.
-pub fn services() -> &'static BTreeMap<String, String> {
-    static S: OnceLock<BTreeMap<String, String>> = OnceLock::new();
-    S.get_or_init(|| {
-        let mut vars = BTreeMap::new();
-        for k in ["SKYLINE_TEST_KAFKA", "SKYLINE_TEST_REDIS"] {
-            if let Ok(v) = std::env::var(k) {
-                vars.insert(k.to_owned(), v);
-            }
-        }
-        if vars.len() < 2 {
-            let out = Command::new("bash")
-                .arg(repo().join("scripts/services"))
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running scripts/services");
-            assert!(out.status.success(), "scripts/services failed");
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
-                    vars.entry(k.to_owned())
-                        .or_insert_with(|| v.trim_matches('\'').to_owned());
-                }
-            }
-        }
-        vars
-    })
-}
-
 pub fn kafka() -> String {
-    services()["SKYLINE_TEST_KAFKA"].clone()
+    topics::testing::service("SKYLINE_TEST_KAFKA")
 }
 
 pub fn redis() -> String {
-    services()["SKYLINE_TEST_REDIS"].clone()
+    topics::testing::service("SKYLINE_TEST_REDIS")
 }
 
 pub fn repo() -> PathBuf {

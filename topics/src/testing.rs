@@ -1,6 +1,8 @@
-//! For tests against a real broker (feature `testing`, a dev-dependency
-//! of the crates whose tests need one): where the broker is and fresh names.
+//! For tests against real services (feature `testing`, a dev-dependency
+//! of the crates whose tests need one): where the broker, Redis and MariaDB
+//! are, and fresh names.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -9,37 +11,46 @@ use uuid::Uuid;
 
 use crate::kafka::KafkaConfig;
 
-/// The test broker's address: `SKYLINE_TEST_KAFKA`, or what
-/// `scripts/services` exports after making sure a broker runs (the tests
-/// never skip).
-pub fn broker() -> String {
-    static ADDRESS: OnceLock<String> = OnceLock::new();
-    ADDRESS
-        .get_or_init(|| {
-            if let Ok(address) = std::env::var("SKYLINE_TEST_KAFKA") {
-                if !address.trim().is_empty() {
-                    return address;
-                }
-            }
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/services");
-            let out = Command::new("bash")
-                .arg(&script)
-                .stdin(Stdio::null())
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running scripts/services");
-            assert!(
-                out.status.success(),
-                "scripts/services failed ({}): no broker to test against",
-                out.status
-            );
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .find_map(|l| l.strip_prefix("export SKYLINE_TEST_KAFKA="))
-                .map(|v| v.trim().trim_matches('\'').to_owned())
-                .expect("scripts/services printed no SKYLINE_TEST_KAFKA")
-        })
+/// The address of a test service, by the variable `scripts/services`
+/// exports for it (`SKYLINE_TEST_KAFKA`, `SKYLINE_TEST_REDIS`,
+/// `SKYLINE_TEST_MYSQL`): from the environment (`scripts/test` sets them),
+/// else from running `scripts/services` once, which starts what is missing
+/// (the tests never skip).
+pub fn service(variable: &str) -> String {
+    if let Ok(address) = std::env::var(variable) {
+        if !address.trim().is_empty() {
+            return address;
+        }
+    }
+    static STARTED: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    let exported = STARTED.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/services");
+        let out = Command::new("bash")
+            .arg(&script)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("running scripts/services");
+        assert!(
+            out.status.success(),
+            "scripts/services failed ({}): nothing to test against",
+            out.status
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim_start_matches("export ").split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.trim().trim_matches('\'').to_owned()))
+            .collect()
+    });
+    exported
+        .get(variable)
+        .unwrap_or_else(|| panic!("scripts/services exported no {variable}"))
         .clone()
+}
+
+/// The test broker's address ([`service`] `SKYLINE_TEST_KAFKA`).
+pub fn broker() -> String {
+    service("SKYLINE_TEST_KAFKA")
 }
 
 /// A client of the test broker. The session timeout is the smallest a

@@ -5,62 +5,14 @@
 //! tested with the runtime, in `runtime/tests/runtime.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use topics::kafka::{ensure_topics, Consumer, KafkaConfig, Producer};
-use uuid::Uuid;
+use topics::testing::{config, unique};
 
 /// Every test is over within this, or fails.
 const TEST_LIMIT: Duration = Duration::from_secs(120);
-
-/// The broker's address: `SKYLINE_TEST_KAFKA`, or what `scripts/services`
-/// exports after making sure a broker runs.
-fn broker() -> String {
-    static ADDRESS: OnceLock<String> = OnceLock::new();
-    ADDRESS
-        .get_or_init(|| {
-            if let Ok(address) = std::env::var("SKYLINE_TEST_KAFKA") {
-                if !address.trim().is_empty() {
-                    return address;
-                }
-            }
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/services");
-            let out = Command::new("bash")
-                .arg(&script)
-                .stdin(Stdio::null())
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running scripts/services");
-            assert!(
-                out.status.success(),
-                "scripts/services failed ({}): no broker to test against",
-                out.status
-            );
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            stdout
-                .lines()
-                .find_map(|l| l.strip_prefix("export SKYLINE_TEST_KAFKA="))
-                .map(|v| v.trim().trim_matches('\'').to_owned())
-                .expect("scripts/services printed no SKYLINE_TEST_KAFKA")
-        })
-        .clone()
-}
-
-fn config() -> KafkaConfig {
-    KafkaConfig {
-        // The smallest a broker accepts by default: joining a group on tansu
-        // takes about half of it.
-        session_timeout_ms: 6_000,
-        ..KafkaConfig::for_brokers(broker())
-    }
-}
-
-fn unique(what: &str) -> String {
-    format!("skyline-test-{what}-{}", Uuid::now_v7().simple())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_broker_is_one_line_within_seconds() {

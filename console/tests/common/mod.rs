@@ -5,10 +5,9 @@
 //! cookies by hand (so tests say exactly which ones a request carries).
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -28,38 +27,6 @@ use windows::{RedisWindows, WindowSettings, Windows};
 pub const USER: &str = "ops";
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const TOKEN: &str = "a-script-token";
-
-/// `SKYLINE_TEST_*` from the environment, else from `scripts/services`.
-pub fn services() -> &'static BTreeMap<String, String> {
-    static S: OnceLock<BTreeMap<String, String>> = OnceLock::new();
-    S.get_or_init(|| {
-        let keys = [
-            "SKYLINE_TEST_KAFKA",
-            "SKYLINE_TEST_MYSQL",
-            "SKYLINE_TEST_REDIS",
-        ];
-        let mut vars: BTreeMap<String, String> = keys
-            .iter()
-            .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
-            .collect();
-        if vars.len() < keys.len() {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
-            let out = Command::new("bash")
-                .arg(script)
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running scripts/services");
-            assert!(out.status.success(), "scripts/services failed");
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
-                    vars.entry(k.to_owned())
-                        .or_insert_with(|| v.trim_matches('\'').to_owned());
-                }
-            }
-        }
-        vars
-    })
-}
 
 /// A NAB series from `shared/data` (`timestamp,value` with a header).
 pub fn nab(rel: &str) -> Vec<(i64, f64)> {
@@ -136,7 +103,7 @@ async fn database(backend: Backend, tag: &str) -> (Database, Option<(String, Str
             (Database::sqlite(&dir.join("p.sqlite")).await.unwrap(), None)
         }
         Backend::MariaDb => {
-            let url = &services()["SKYLINE_TEST_MYSQL"];
+            let url = &topics::testing::service("SKYLINE_TEST_MYSQL");
             let server = match url.rfind('/') {
                 Some(i) if i > "mysql://".len() => url[..i].to_owned(),
                 _ => url.clone(),
@@ -164,7 +131,7 @@ impl Fixture {
         let kafka = KafkaConfig {
             partitions: 1,
             group_id_prefix: format!("t{tag}"),
-            ..KafkaConfig::for_brokers(services()["SKYLINE_TEST_KAFKA"].clone())
+            ..KafkaConfig::for_brokers(topics::testing::service("SKYLINE_TEST_KAFKA"))
         };
         let topics = TopicNames {
             datapoints: format!("skyline.datapoints.{tag}"),
@@ -204,9 +171,10 @@ impl Fixture {
                 key_prefix: format!("skyline-console-{tag}"),
                 ..WindowSettings::default()
             };
-            let redis = RedisWindows::connect(&services()["SKYLINE_TEST_REDIS"], settings)
-                .await
-                .unwrap();
+            let redis =
+                RedisWindows::connect(&topics::testing::service("SKYLINE_TEST_REDIS"), settings)
+                    .await
+                    .unwrap();
             Some(Arc::new(Windows::Redis(redis)))
         } else {
             None

@@ -39,45 +39,12 @@ pub fn rolled_up(series: &[(i64, f64)], resolution: i64) -> Vec<(i64, f64)> {
     out.into_iter().map(|(b, s, n)| (b, s / n as f64)).collect()
 }
 
-use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use topics::codec::{decode, Event};
 use topics::kafka::{Consumer, KafkaConfig};
 use topics::names::TopicNames;
 use uuid::Uuid;
-
-/// `SKYLINE_TEST_*` from the environment, else from `scripts/services`
-/// (which starts the broker and Redis where they are missing).
-pub fn services() -> &'static BTreeMap<String, String> {
-    static S: OnceLock<BTreeMap<String, String>> = OnceLock::new();
-    S.get_or_init(|| {
-        let mut vars = BTreeMap::new();
-        for k in ["SKYLINE_TEST_KAFKA", "SKYLINE_TEST_REDIS"] {
-            if let Ok(v) = std::env::var(k) {
-                vars.insert(k.to_owned(), v);
-            }
-        }
-        if vars.len() < 2 {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
-            let out = Command::new("bash")
-                .arg(script)
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running scripts/services");
-            assert!(out.status.success(), "scripts/services failed");
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
-                    vars.entry(k.to_owned())
-                        .or_insert_with(|| v.trim_matches('\'').to_owned());
-                }
-            }
-        }
-        vars
-    })
-}
 
 /// The test broker, one partition per topic, a group prefix of the test's
 /// own.
@@ -86,7 +53,7 @@ pub fn kafka() -> KafkaConfig {
         partitions: 1,
         session_timeout_ms: 6_000,
         group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
-        ..KafkaConfig::for_brokers(services()["SKYLINE_TEST_KAFKA"].clone())
+        ..KafkaConfig::for_brokers(topics::testing::service("SKYLINE_TEST_KAFKA"))
     }
 }
 

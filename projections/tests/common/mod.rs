@@ -4,8 +4,6 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use projections::Database;
@@ -18,47 +16,18 @@ use topics::names::TopicNames;
 use topics::*;
 use uuid::Uuid;
 
-/// `SKYLINE_TEST_*` from the environment, else from `scripts/services`.
-pub fn services() -> &'static BTreeMap<String, String> {
-    static S: OnceLock<BTreeMap<String, String>> = OnceLock::new();
-    S.get_or_init(|| {
-        let mut vars = BTreeMap::new();
-        for k in ["SKYLINE_TEST_KAFKA", "SKYLINE_TEST_MYSQL"] {
-            if let Ok(v) = std::env::var(k) {
-                vars.insert(k.to_owned(), v);
-            }
-        }
-        if vars.len() < 2 {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
-            let out = Command::new("bash")
-                .arg(script)
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("running scripts/services");
-            assert!(out.status.success(), "scripts/services failed");
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
-                if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
-                    vars.entry(k.to_owned())
-                        .or_insert_with(|| v.trim_matches('\'').to_owned());
-                }
-            }
-        }
-        vars
-    })
-}
-
 pub fn kafka() -> KafkaConfig {
     KafkaConfig {
         partitions: 3,
         session_timeout_ms: 6_000,
         group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
-        ..KafkaConfig::for_brokers(services()["SKYLINE_TEST_KAFKA"].clone())
+        ..KafkaConfig::for_brokers(topics::testing::service("SKYLINE_TEST_KAFKA"))
     }
 }
 
 /// The shared MariaDB server's URL without a database.
 pub fn mysql_server() -> String {
-    let url = &services()["SKYLINE_TEST_MYSQL"];
+    let url = &topics::testing::service("SKYLINE_TEST_MYSQL");
     match url.rfind('/') {
         Some(i) if i > "mysql://".len() => url[..i].to_owned(),
         _ => url.clone(),
