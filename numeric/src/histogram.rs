@@ -84,6 +84,7 @@ impl EqualWidthBins {
 
 /// Histogram of the non-NaN values of `xs` with [`EqualWidthBins`]:
 /// `(counts, edges)`; empty input gives all-zero counts and NaN edges.
+#[inline]
 pub fn histogram(xs: &[f64], bins: usize) -> (Vec<u32>, Vec<f64>) {
     let mut counts = vec![0u32; bins];
     let Some(binning) = EqualWidthBins::spanning(xs, bins) else {

@@ -15,6 +15,11 @@
 //! I/O-free, and nothing panics on outside input; what cannot be computed is
 //! a [`StatsError`] or NaN, as each item says.
 //!
+//! The small kernels are `#[inline]`: without LTO a non-generic function is
+//! not inlined into another crate, and the Analyzer's hot loops slowed by
+//! 13% (`stddev_from_moving_average`) when these moved here out of
+//! `analyze`.
+//!
 //! * [`summation`]: numpy's pairwise sum ([`sum`], [`sum_map`]).
 //! * [`moments`]: mean, variance and standard deviation, the EWM moments.
 //! * [`order`]: min/max (NaN-propagating or NaN-skipping), sorting, median,

@@ -25,6 +25,7 @@ pub fn var_with_mean(xs: &[f64], m: f64) -> f64 {
 
 /// Standard deviation with `ddof` delta degrees of freedom,
 /// `sqrt(Σ(x-mean)² / (n-ddof))`; NaN when `n <= ddof` (numpy/pandas).
+#[inline]
 pub fn std(xs: &[f64], ddof: usize) -> f64 {
     mean_std(xs, ddof).1
 }
@@ -32,6 +33,7 @@ pub fn std(xs: &[f64], ddof: usize) -> f64 {
 /// [`mean`] and [`std()`] together. Two passes (mean first, then squared
 /// deviations) rather than `Σx²` and `Σx`: values with an epoch-sized offset
 /// would otherwise cancel catastrophically.
+#[inline]
 pub fn mean_std(xs: &[f64], ddof: usize) -> (f64, f64) {
     let n = xs.len();
     let m = mean(xs);
@@ -43,6 +45,7 @@ pub fn mean_std(xs: &[f64], ddof: usize) -> (f64, f64) {
 }
 
 /// Sample standard deviation (ddof = 1), as pandas' `Series.std()`.
+#[inline]
 pub fn sample_std(xs: &[f64]) -> f64 {
     std(xs, 1)
 }
@@ -56,6 +59,7 @@ pub fn sample_std(xs: &[f64]) -> f64 {
 /// `σ² = [Σw·(x-μ)² / Σw] · (Σw)² / ((Σw)² - Σw²)`, the reliability-weights
 /// bias correction. σ is NaN when that denominator is not positive (a single
 /// point).
+#[inline]
 pub fn ewm_mean_std(xs: &[f64], com: f64) -> (f64, f64) {
     if xs.is_empty() {
         return (f64::NAN, f64::NAN);

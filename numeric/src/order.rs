@@ -3,6 +3,7 @@
 /// `(min, max)` propagating NaN like `np.min`/`np.max`: `(NaN, NaN)` when
 /// any value is NaN, and when `xs` is empty (numpy raises there; every
 /// caller treats that as NaN).
+#[inline]
 pub fn min_max(xs: &[f64]) -> (f64, f64) {
     if xs.is_empty() {
         return (f64::NAN, f64::NAN);
@@ -25,6 +26,7 @@ pub fn min_max(xs: &[f64]) -> (f64, f64) {
 /// other operand when one is NaN); `(inf, -inf)` when there are none, so
 /// `lo <= hi` tells whether anything was seen. Four lanes, for
 /// instruction-level parallelism on the Analyzer's long windows.
+#[inline]
 pub fn min_max_skip_nan(xs: &[f64]) -> (f64, f64) {
     let mut lo = [f64::INFINITY; 4];
     let mut hi = [f64::NEG_INFINITY; 4];
@@ -58,6 +60,7 @@ pub fn sorted(xs: &[f64]) -> Vec<f64> {
 
 /// Median with numpy's convention (mean of the two middle values when `n` is
 /// even); NaN for an empty slice. Works on a scratch copy: O(n) selection.
+#[inline]
 pub fn median(xs: &[f64]) -> f64 {
     let mut scratch = xs.to_vec();
     median_in_place(&mut scratch)
@@ -65,6 +68,7 @@ pub fn median(xs: &[f64]) -> f64 {
 
 /// [`median`] reordering `xs` instead of copying it. NaN values sort last
 /// (`total_cmp`), which matches numpy only for NaN-free input; callers filter.
+#[inline]
 pub fn median_in_place(xs: &mut [f64]) -> f64 {
     let n = xs.len();
     if n == 0 {
@@ -99,6 +103,7 @@ pub fn lerp(a: f64, b: f64, t: f64) -> f64 {
 /// slice: virtual index `h = n·q + (1 - q) - 1` (numpy's way of writing
 /// `(n-1)·q`, which rounds differently), then [`lerp`] between the
 /// neighbouring order statistics. NaN when empty.
+#[inline]
 pub fn quantile_sorted(s: &[f64], q: f64) -> f64 {
     let n = s.len();
     if n == 0 {

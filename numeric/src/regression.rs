@@ -8,6 +8,7 @@ use crate::StatsError;
 /// so epoch-second abscissae lose no precision (numpy's raw `[x, 1]` design
 /// has a condition number near 1e13 there).
 /// Returns `(m, c)`; `Err` when fewer than 2 points or all `x` equal.
+#[inline]
 pub fn linear_fit(x: &[f64], y: &[f64]) -> Result<(f64, f64), StatsError> {
     let n = x.len().min(y.len());
     if n < 2 {
