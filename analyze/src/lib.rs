@@ -1,7 +1,8 @@
 //! The Analyzer of skyline: the nine three-sigma algorithms, CONSENSUS, the
 //! exception pre-checks (TooShort, Stale, Boring), the MAD pre-filter for
 //! low-priority metrics, monotonic counters as derivatives, anomaly end
-//! detection and alert-rule routing.
+//! detection and alert-rule routing; and Boundary's hard conditions on key
+//! metrics (`boundary.rs`), judged beside the ensemble.
 //!
 //! Everything here is pure computation over in-memory series; reading windows
 //! and writing events is the caller's business. Behaviour follows Skyline's
@@ -21,6 +22,7 @@ pub mod algorithms;
 pub mod analysis;
 pub mod anomaly_end;
 pub mod backtest;
+pub mod boundary;
 pub mod consensus;
 pub mod derivative;
 pub mod exceptions;

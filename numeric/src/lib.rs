@@ -29,6 +29,8 @@
 //! * [`student_t`]: Student's t inverse survival function.
 //! * [`adf`]: augmented Dickey–Fuller (statsmodels `adfuller`).
 //! * [`ks`]: two-sample Kolmogorov–Smirnov (scipy `ks_2samp`).
+//! * `reference` (feature `reference`, for tests): the real series and the
+//!   Python references every crate's numerical tests compare against.
 #![deny(missing_docs)]
 
 pub mod adf;
@@ -36,6 +38,8 @@ pub mod histogram;
 pub mod ks;
 pub mod moments;
 pub mod order;
+#[cfg(feature = "reference")]
+pub mod reference;
 pub mod regression;
 pub mod student_t;
 pub mod summation;

@@ -6,7 +6,7 @@
 //! Statistic and p-value must agree to a relative 1e-9, used lag and nobs
 //! exactly, and every error must fall where statsmodels raises.
 
-mod support;
+use numeric::reference as support;
 
 use numeric::adf::{adfuller, mackinnonp, AdfResult, AdfTrend};
 use serde_json::{json, Value};

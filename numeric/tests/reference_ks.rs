@@ -4,7 +4,7 @@
 //! windows (p near 1), Analyzer-shaped windows, and pairs built so that
 //! scipy's exact computation falls back to the `kstwo` distribution.
 
-mod support;
+use numeric::reference as support;
 
 use numeric::ks::ks_2samp;
 use serde_json::json;

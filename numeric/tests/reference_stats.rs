@@ -14,7 +14,7 @@
 //!   carry noise that our centred fit does not have (worst seen: 2.4e-10,
 //!   on a tail mean close to zero).
 
-mod support;
+use numeric::reference as support;
 
 use numeric::{ewm_mean_std, histogram, linear_fit, mean, median, sample_std, std, student_t_isf};
 use std::collections::BTreeMap;

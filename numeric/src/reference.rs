@@ -1,6 +1,8 @@
-//! Test support: real series from `../shared/data/` and the Python reference
-//! (numpy/scipy/pandas/statsmodels in a pinned venv, see `pyref/`).
-#![allow(dead_code)]
+//! The numerical references and the real series, for tests (feature
+//! `reference`; the numeric crate's own tests and the Analyzer's use it):
+//! series from `../shared/data/` and the Python references
+//! (numpy/scipy/pandas/statsmodels in a pinned venv, see `pyref/`), run as
+//! `pyref/<script>` with JSON on stdin and stdout.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
