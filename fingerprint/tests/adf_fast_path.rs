@@ -7,11 +7,7 @@ use std::path::PathBuf;
 
 use fingerprint::calculators::autocorrelation::augmented_dickey_fuller;
 
-fn shared_data() -> PathBuf {
-    std::env::var_os("SKYLINE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
-}
+use numeric::reference::shared_data;
 
 #[test]
 fn fast_path_agrees_with_the_exact_statistic() {

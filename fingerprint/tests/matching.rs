@@ -6,8 +6,6 @@
 //! tests relabel real values at 60 s, as a FULL_DURATION series of 1 440
 //! points is in production.
 
-use std::path::PathBuf;
-
 use fingerprint::matching::{
     judge, profile_features, Check, How, Layers, LayersError, MatchSettings, MotifKind, Profile,
     ProfileCache, Verdict,
@@ -15,13 +13,7 @@ use fingerprint::matching::{
 use fingerprint::Features;
 use uuid::Uuid;
 
-fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("SKYLINE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(dir.is_dir(), "shared data not found at {}", dir.display());
-    dir
-}
+use numeric::reference::shared_data;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {

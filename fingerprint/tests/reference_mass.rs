@@ -16,27 +16,9 @@
 //! or by a rounding residue of ~1e-16 (a huge or NaN distance): for them we
 //! require NaN here and a non-finite or impossible (> 2√m) value there.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
 use fingerprint::matching::mass;
+use numeric::reference::{run_python, shared_data};
 use serde_json::{json, Value};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("SKYLINE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/data"));
-    assert!(dir.is_dir(), "shared data not found at {}", dir.display());
-    dir
-}
 
 fn values(rel: &str) -> Vec<f64> {
     let path = shared_data().join(rel);
@@ -123,42 +105,17 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn python() -> PathBuf {
-    let script = repo_root().join("pyref/fingerprint/ensure-venv.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running pyref/fingerprint/ensure-venv.sh");
-    assert!(
-        out.status.success(),
-        "pyref/fingerprint/ensure-venv.sh failed (it needs python3 with venv and PyPI access)"
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 fn run_reference(cases: &[Case]) -> Vec<Value> {
-    let mut child = Command::new(python())
-        .arg(repo_root().join("pyref/fingerprint/mass_distances.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting the reference python");
     let input = json!({
         "cases": cases.iter().map(|c| json!({
             "series": c.series, "query": c.query, "pieces": c.pieces, "top_matches": c.top_matches,
         })).collect::<Vec<_>>()
     });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "mass_distances.py failed");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("reference JSON");
+    let v = run_python(
+        "pyref/fingerprint/ensure-venv.sh",
+        "pyref/fingerprint/mass_distances.py",
+        &input,
+    );
     v["results"].as_array().expect("results").clone()
 }
 

@@ -26,31 +26,9 @@
 //!   samples decides; numpy's AVX-512 `exp` differs from the C library's by
 //!   an ulp there. Counts on the 60- and 1 440-point series are exact.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
 use fingerprint::{FeatureSet, Features, FEATURE_NAMES};
+use numeric::reference::{run_python, shared_data};
 use serde_json::{json, Value};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("SKYLINE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/data"));
-    assert!(
-        dir.is_dir(),
-        "shared data not found at {} (set SKYLINE_SHARED_DATA)",
-        dir.display()
-    );
-    dir
-}
 
 /// The values (last column) of a CSV under `shared/data`, header skipped.
 fn values(rel: &str) -> Vec<f64> {
@@ -122,38 +100,12 @@ fn cases() -> Vec<(String, Vec<f64>)> {
     out
 }
 
-fn python() -> PathBuf {
-    let script = repo_root().join("pyref/fingerprint/ensure-venv.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running pyref/fingerprint/ensure-venv.sh");
-    assert!(
-        out.status.success(),
-        "pyref/fingerprint/ensure-venv.sh failed (it needs python3 with venv and PyPI access)"
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 fn run_reference(series: &[Vec<f64>]) -> Value {
-    let mut child = Command::new(python())
-        .arg(repo_root().join("pyref/fingerprint/tsfresh_features.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting the reference python");
-    let input = json!({ "series": series }).to_string();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "tsfresh_features.py failed");
-    serde_json::from_slice(&out.stdout).expect("reference JSON")
+    run_python(
+        "pyref/fingerprint/ensure-venv.sh",
+        "pyref/fingerprint/tsfresh_features.py",
+        &json!({ "series": series }),
+    )
 }
 
 fn num(v: &Value) -> f64 {

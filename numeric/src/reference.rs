@@ -4,10 +4,11 @@
 //! (numpy/scipy/pandas/statsmodels in a pinned venv, see `pyref/`), run as
 //! `pyref/<script>` with JSON on stdin and stdout.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// The repository root (the workspace directory).
 pub fn repo_root() -> PathBuf {
@@ -55,24 +56,38 @@ pub fn parse_utc(s: &str) -> i64 {
         .timestamp()
 }
 
-fn python() -> &'static Path {
-    static PY: OnceLock<PathBuf> = OnceLock::new();
-    PY.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(repo_root().join("pyref/ensure-venv.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("running pyref/ensure-venv.sh");
-        assert!(out.status.success(), "pyref/ensure-venv.sh failed");
-        PathBuf::from(String::from_utf8(out.stdout).expect("utf-8 path").trim())
-    })
+/// The python of the venv that `ensure_venv` (a script under the
+/// repository, printing the interpreter's path) makes sure exists; each
+/// venv is asked for once per test binary.
+fn python(ensure_venv: &str) -> PathBuf {
+    static READY: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut ready = READY
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    ready
+        .entry(ensure_venv.to_owned())
+        .or_insert_with(|| {
+            let out = Command::new("bash")
+                .arg(repo_root().join(ensure_venv))
+                .stderr(Stdio::inherit())
+                .output()
+                .unwrap_or_else(|e| panic!("running {ensure_venv}: {e}"));
+            assert!(
+                out.status.success(),
+                "{ensure_venv} failed (it needs python3 with venv and PyPI access)"
+            );
+            PathBuf::from(String::from_utf8(out.stdout).expect("utf-8 path").trim())
+        })
+        .clone()
 }
 
-/// Runs `pyref/<script>` in the reference venv with `input` as JSON on stdin
-/// and returns the JSON it prints.
-pub fn run_reference(script: &str, input: &serde_json::Value) -> serde_json::Value {
-    let mut child = Command::new(python())
-        .arg(repo_root().join("pyref").join(script))
+/// Runs `script` (a path under the repository) with the python of the venv
+/// `ensure_venv` makes, `input` as JSON on stdin; returns the JSON it
+/// prints.
+pub fn run_python(ensure_venv: &str, script: &str, input: &serde_json::Value) -> serde_json::Value {
+    let mut child = Command::new(python(ensure_venv))
+        .arg(repo_root().join(script))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -85,8 +100,14 @@ pub fn run_reference(script: &str, input: &serde_json::Value) -> serde_json::Val
         .write_all(input.to_string().as_bytes())
         .expect("writing reference input");
     let out = child.wait_with_output().expect("reference python");
-    assert!(out.status.success(), "pyref/{script} failed");
+    assert!(out.status.success(), "{script} failed");
     serde_json::from_slice(&out.stdout).expect("reference output is JSON")
+}
+
+/// Runs `pyref/<script>` in the numpy/scipy/pandas/statsmodels venv
+/// (`pyref/ensure-venv.sh`).
+pub fn run_reference(script: &str, input: &serde_json::Value) -> serde_json::Value {
+    run_python("pyref/ensure-venv.sh", &format!("pyref/{script}"), input)
 }
 
 /// Relative difference `|a-b| / max(|a|,|b|,tiny)`; NaN == NaN counts as equal.
