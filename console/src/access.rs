@@ -98,24 +98,6 @@ fn write_access(console: &Console, headers: &HeaderMap) -> Result<Writer, ApiErr
     }
 }
 
-/// What a logged-in operator's pages carry: their name and the session's
-/// CSRF token.
-pub(crate) fn context(console: &Console, session: &Session) -> PageContext {
-    PageContext {
-        user: Some(session.user.clone()),
-        csrf: Some(console.auth.csrf_token(session)),
-    }
-}
-
-/// The page context of a request: its session's, else anonymous.
-pub(crate) fn page_context(console: &Console, headers: &HeaderMap) -> PageContext {
-    console
-        .auth
-        .session(headers)
-        .map(|session| context(console, &session))
-        .unwrap_or_default()
-}
-
 /// An HTML page's reader: the page context, or the redirect to the login
 /// page (which comes back here) when the request may not read.
 pub struct PageReader(pub PageContext);
@@ -128,7 +110,7 @@ impl FromRequestParts<Arc<Console>> for PageReader {
         console: &Arc<Console>,
     ) -> Result<Self, Self::Rejection> {
         match console.auth.session(&parts.headers) {
-            Some(session) => Ok(PageReader(context(console, &session))),
+            Some(session) => Ok(PageReader(console.session_context(&session))),
             None if console.anonymous_read => Ok(PageReader(PageContext::default())),
             None => {
                 let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -220,7 +202,7 @@ impl FromRequest<Arc<Console>> for FormWriter {
             )
             .into());
         };
-        let ctx = context(console, &session);
+        let ctx = console.session_context(&session);
         if console
             .auth
             .csrf_ok(&session, field(&fields, "csrf").unwrap_or(""))

@@ -22,7 +22,6 @@ use maud::Markup;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::access::page_context;
 use crate::pages::{self, PageContext};
 use crate::views::ViewError;
 use crate::Console;
@@ -189,7 +188,7 @@ impl<Q: DeserializeOwned> FromRequestParts<Arc<Console>> for PageQuery<Q> {
         match Query::<Q>::from_request_parts(parts, console).await {
             Ok(Query(q)) => Ok(PageQuery(q)),
             Err(e) => Err(error_page(
-                &page_context(console, &parts.headers),
+                &console.page_context(&parts.headers),
                 StatusCode::BAD_REQUEST,
                 "Bad Request",
                 &e.body_text(),

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use axum::http::header::HeaderName;
+use axum::http::HeaderMap;
 use windows::Windows;
 
-use crate::auth::{Auth, AuthConfigError, PasswordChecks};
+use crate::auth::{Auth, AuthConfigError, PasswordChecks, Session};
+use crate::pages::PageContext;
 use crate::units::UnitRule;
 use crate::writes::ApiState;
 use crate::ConsoleSettings;
@@ -60,5 +62,22 @@ impl Console {
             client_address_header,
             units: settings.units.clone(),
         })
+    }
+
+    /// What a logged-in operator's pages carry: their name and the
+    /// session's CSRF token.
+    pub(crate) fn session_context(&self, session: &Session) -> PageContext {
+        PageContext {
+            user: Some(session.user.clone()),
+            csrf: Some(self.auth.csrf_token(session)),
+        }
+    }
+
+    /// The page context of a request: its session's, else anonymous.
+    pub(crate) fn page_context(&self, headers: &HeaderMap) -> PageContext {
+        self.auth
+            .session(headers)
+            .map(|session| self.session_context(&session))
+            .unwrap_or_default()
     }
 }
