@@ -219,26 +219,15 @@ fn generation_2_and_above_are_rate_limited_per_hour() {
 fn child(id: u128, parent: u128, generation: u32) -> ProfileEvent {
     ProfileEvent {
         id: Uuid::from_u128(10_000 + id),
-        profile_id: Uuid::from_u128(id),
         action: ProfileAction::Learnt,
-        metric: METRIC.into(),
         parent_id: Some(Uuid::from_u128(parent)),
         generation,
         full_duration: 7 * DAY,
-        features: vec![],
         features_sum: 1.0,
-        series: vec![],
-        layers_json: None,
-        label_id: None,
-        at_ms: 0,
         validated: generation <= 1,
-        learn: true,
-        learn_settings: None,
         description: Some("LEARNT".into()),
-        operator: None,
         anomaly_timestamp: Some(0),
-        check_id: None,
-        disabled_with: None,
+        ..topics::testing::profile_event(Uuid::from_u128(id), METRIC)
     }
 }
 

@@ -317,30 +317,15 @@ mod tests {
     fn created(id: u128, parent: Option<u128>, generation: u32) -> ProfileEvent {
         ProfileEvent {
             id: Uuid::from_u128(1000 + id),
-            profile_id: Uuid::from_u128(id),
             action: if parent.is_some() {
                 ProfileAction::Learnt
             } else {
                 ProfileAction::Created
             },
-            metric: "m".into(),
             parent_id: parent.map(Uuid::from_u128),
             generation,
-            full_duration: 86_400,
-            features: vec![],
-            features_sum: 0.0,
-            series: vec![],
-            layers_json: None,
-            label_id: None,
-            at_ms: 0,
             validated: generation <= 1,
-            learn: true,
-            learn_settings: None,
-            description: None,
-            operator: None,
-            anomaly_timestamp: None,
-            check_id: None,
-            disabled_with: None,
+            ..topics::testing::profile_event(Uuid::from_u128(id), "m")
         }
     }
 

@@ -12,9 +12,6 @@ use topics::kafka::{ensure_topics, KafkaConfig, Producer};
 use topics::{ProfileAction, ProfileEvent};
 use uuid::Uuid;
 
-/// Every test is over within this, or fails.
-const TEST_LIMIT: Duration = Duration::from_secs(120);
-
 fn kafka() -> KafkaConfig {
     KafkaConfig {
         group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
@@ -51,27 +48,12 @@ impl ProfileView for View {
 
 fn event(profile: u128, action: ProfileAction, parent: Option<u128>) -> ProfileEvent {
     ProfileEvent {
-        id: Uuid::now_v7(),
-        profile_id: Uuid::from_u128(profile),
         action,
-        metric: "follow.m".into(),
         parent_id: parent.map(Uuid::from_u128),
         generation: u32::from(parent.is_some()),
         full_duration: if parent.is_some() { 2 * 86_400 } else { 86_400 },
-        features: vec![],
-        features_sum: 0.0,
-        series: vec![],
-        layers_json: None,
-        label_id: None,
-        at_ms: 0,
-        validated: false,
-        learn: true,
-        learn_settings: None,
         description: Some(format!("profile {profile}")),
-        operator: None,
-        anomaly_timestamp: None,
-        check_id: None,
-        disabled_with: None,
+        ..topics::testing::profile_event(Uuid::from_u128(profile), "follow.m")
     }
 }
 
@@ -88,14 +70,12 @@ async fn produce(producer: &Producer, topic: &str, events: &[ProfileEvent]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_folds_the_topic_and_follow_goes_on() {
-    tokio::time::timeout(TEST_LIMIT, load_then_follow())
-        .await
-        .expect("test did not finish in time");
+    topics::testing::in_time(load_then_follow()).await;
 }
 
 async fn load_then_follow() {
     let kafka = kafka();
-    let topic = format!("skyline-test-profiles-{}", Uuid::now_v7().simple());
+    let topic = topics::testing::unique("profiles");
     ensure_topics(&kafka, &[&topic], Some(1))
         .await
         .expect("ensure_topics");

@@ -16,9 +16,6 @@ use topics::kafka::{ensure_topics, read_to_end, Batch, DeadLetters, Producer};
 use topics::testing::{config, unique};
 use topics::{Datapoint, DeadLetter};
 
-/// Every test is over within this, or fails.
-const TEST_LIMIT: Duration = Duration::from_secs(120);
-
 /// How a [`Recorder`] answers a batch.
 enum Policy {
     /// Commit the batch.
@@ -133,9 +130,7 @@ async fn produce_numbers(topic: &str, numbers: impl Iterator<Item = u64>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_service_resumes_at_the_committed_offsets() {
-    tokio::time::timeout(TEST_LIMIT, resumes())
-        .await
-        .expect("test did not finish in time");
+    topics::testing::in_time(resumes()).await;
 }
 
 async fn resumes() {
@@ -226,9 +221,7 @@ async fn resumes() {
 /// the next run read that record (and everything after it) again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_back_commit_is_where_the_next_run_resumes() {
-    tokio::time::timeout(TEST_LIMIT, held_back())
-        .await
-        .expect("test did not finish in time");
+    topics::testing::in_time(held_back()).await;
 }
 
 async fn held_back() {
@@ -266,9 +259,7 @@ async fn held_back() {
 /// keeps failing ends the run with `GaveUp`, nothing of it committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_batch_is_retried_then_given_up() {
-    tokio::time::timeout(TEST_LIMIT, retries())
-        .await
-        .expect("test did not finish in time");
+    topics::testing::in_time(retries()).await;
 }
 
 async fn retries() {
@@ -356,9 +347,7 @@ impl Service for Decoder {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_messages_are_dead_lettered_and_consumption_goes_on() {
-    tokio::time::timeout(TEST_LIMIT, poison())
-        .await
-        .expect("test did not finish in time");
+    topics::testing::in_time(poison()).await;
 }
 
 async fn poison() {

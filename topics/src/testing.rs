@@ -66,3 +66,43 @@ pub fn config() -> KafkaConfig {
 pub fn unique(what: &str) -> String {
     format!("skyline-test-{what}-{}", Uuid::now_v7().simple())
 }
+
+/// How long a test against real services may take before it fails.
+pub const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs `test` to its end, or panics when it takes longer than
+/// [`TEST_LIMIT`] (a hung broker fails the test instead of the whole run).
+pub async fn in_time<T>(test: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(TEST_LIMIT, test)
+        .await
+        .unwrap_or_else(|_| panic!("test did not finish within {TEST_LIMIT:?}"))
+}
+
+/// A profile's creation event for tests, its optional parts empty: set
+/// what a test is about with struct update syntax
+/// (`ProfileEvent { generation: 2, ..profile_event(id, "m") }`).
+pub fn profile_event(profile: Uuid, metric: &str) -> crate::ProfileEvent {
+    crate::ProfileEvent {
+        id: Uuid::now_v7(),
+        profile_id: profile,
+        action: crate::ProfileAction::Created,
+        metric: metric.to_owned(),
+        parent_id: None,
+        generation: 0,
+        full_duration: 86_400,
+        features: vec![],
+        features_sum: 0.0,
+        series: vec![],
+        layers_json: None,
+        label_id: None,
+        at_ms: 0,
+        validated: false,
+        learn: true,
+        learn_settings: None,
+        description: None,
+        operator: None,
+        anomaly_timestamp: None,
+        check_id: None,
+        disabled_with: None,
+    }
+}

@@ -11,9 +11,6 @@ use std::time::{Duration, Instant};
 use topics::kafka::{ensure_topics, Consumer, KafkaConfig, Producer};
 use topics::testing::{config, unique};
 
-/// Every test is over within this, or fails.
-const TEST_LIMIT: Duration = Duration::from_secs(120);
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_broker_is_one_line_within_seconds() {
     let config = KafkaConfig {
@@ -40,9 +37,7 @@ async fn an_unreachable_broker_is_one_line_within_seconds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_range_read_stops_at_a_groups_commit() {
-    tokio::time::timeout(TEST_LIMIT, range_read())
-        .await
-        .expect("test did not finish in time");
+    topics::testing::in_time(range_read()).await;
 }
 
 async fn range_read() {
@@ -130,9 +125,7 @@ async fn range_read() {
 /// runs), on this broker too, which under-reports its high watermarks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reading_to_the_end_finishes_while_a_producer_goes_on() {
-    tokio::time::timeout(TEST_LIMIT, to_the_end())
-        .await
-        .expect("test did not finish in time");
+    topics::testing::in_time(to_the_end()).await;
 }
 
 async fn to_the_end() {

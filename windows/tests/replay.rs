@@ -11,9 +11,6 @@ use topics::Datapoint;
 use uuid::Uuid;
 use windows::{MemoryWindows, WindowSettings, Windows};
 
-/// Every test is over within this, or fails.
-const TEST_LIMIT: Duration = Duration::from_secs(120);
-
 fn kafka() -> KafkaConfig {
     KafkaConfig {
         group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
@@ -31,14 +28,12 @@ fn point(metric: &str, timestamp: i64, value: f64) -> Datapoint {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_folds_the_datapoints_topic_into_cleared_windows() {
-    tokio::time::timeout(TEST_LIMIT, replay_into_memory())
-        .await
-        .expect("test did not finish in time");
+    topics::testing::in_time(replay_into_memory()).await;
 }
 
 async fn replay_into_memory() {
     let kafka = kafka();
-    let topic = format!("skyline-test-replay-{}", Uuid::now_v7().simple());
+    let topic = topics::testing::unique("replay");
     ensure_topics(&kafka, &[&topic], Some(2))
         .await
         .expect("ensure_topics");
