@@ -9,33 +9,11 @@
 //! that long on its own). Both end on an ordinary, non-anomalous point, the
 //! common case the early exit is for.
 
-use std::path::{Path, PathBuf};
-
 use analyze::{analyze, run_ensemble, Algorithm, MetricContext, Point, Series, Settings};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn nab(rel: &str) -> Vec<Point> {
-    let dir = std::env::var_os("SKYLINE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let path = dir.join("nab").join(rel);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .skip(1)
-        .map(|l| {
-            let (t, v) = l.split_once(',').unwrap();
-            let t = epoch(t);
-            (t, v.parse().unwrap())
-        })
-        .collect()
-}
-
-/// `YYYY-MM-DD HH:MM:SS` (UTC) → epoch seconds.
-fn epoch(s: &str) -> i64 {
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
-        .unwrap()
-        .and_utc()
-        .timestamp()
+    numeric::reference::read_nab(rel)
 }
 
 fn windows() -> Vec<(usize, Vec<Point>)> {

@@ -13,38 +13,9 @@ use fingerprint::matching::{
 use fingerprint::Features;
 use uuid::Uuid;
 
-use numeric::reference::shared_data;
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `YYYY-MM-DD HH:MM:SS` (UTC) to a Unix timestamp.
-fn parse_ts(s: &str) -> i64 {
-    let n = |a: usize, b: usize| s[a..b].parse::<i64>().unwrap();
-    days_from_civil(n(0, 4), n(5, 7), n(8, 10)) * 86_400
-        + n(11, 13) * 3600
-        + n(14, 16) * 60
-        + n(17, 19)
-}
-
 /// A NAB CSV (`timestamp,value` with a header) as `(ts, value)` points.
 fn nab(rel: &str) -> Vec<(i64, f64)> {
-    let path = shared_data().join("nab").join(rel);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let (t, v) = l.split_once(',')?;
-            Some((parse_ts(t.trim()), v.trim().parse().ok()?))
-        })
-        .collect()
+    numeric::reference::read_nab(rel)
 }
 
 fn window(rel: &str, start: usize, len: usize) -> Vec<(i64, f64)> {

@@ -36,25 +36,8 @@ pub use settings::{LearnConfig, LearnPolicy, NamespaceLearn};
 
 #[cfg(test)]
 pub(crate) mod test_data {
-    use std::path::PathBuf;
-
     /// The NAB series every unit test learns from (5-minute points).
     pub fn nab_series() -> Vec<(i64, f64)> {
-        let dir = std::env::var_os("SKYLINE_SHARED_DATA")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-        let path = dir.join("nab/realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv");
-        let mut reader = csv::Reader::from_path(&path).expect("the NAB data");
-        reader
-            .records()
-            .map(|r| {
-                let r = r.expect("a csv row");
-                let t = chrono::NaiveDateTime::parse_from_str(&r[0], "%Y-%m-%d %H:%M:%S")
-                    .expect("a timestamp")
-                    .and_utc()
-                    .timestamp();
-                (t, r[1].parse::<f64>().expect("a value"))
-            })
-            .collect()
+        numeric::reference::read_nab("realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv")
     }
 }

@@ -174,19 +174,7 @@ format = "graphite"
 
 /// Reads a NAB file as `(epoch seconds, value)`, sorted, one per timestamp.
 pub fn nab(rel: &str) -> Vec<(i64, f64)> {
-    let text = std::fs::read_to_string(shared_data().join("nab").join(rel)).unwrap();
-    let mut pts: Vec<(i64, f64)> = text
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let (t, v) = l.split_once(',').unwrap();
-            let t = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
-                .unwrap()
-                .and_utc()
-                .timestamp();
-            (t, v.parse().unwrap())
-        })
-        .collect();
+    let mut pts = numeric::reference::read_nab(rel);
     pts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
     pts.dedup_by_key(|p| p.0);
     pts

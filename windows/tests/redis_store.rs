@@ -10,34 +10,16 @@ fn redis_url() -> String {
     std::env::var("SKYLINE_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// NAB's `ec2_network_in_5abac7` as datapoints.
 fn nab_series() -> Vec<Datapoint> {
-    let dir = std::env::var_os("SKYLINE_SHARED_DATA")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
-        });
-    let text = std::fs::read_to_string(dir.join("nab/realAWSCloudwatch/ec2_network_in_5abac7.csv"))
-        .unwrap();
-    text.lines()
-        .skip(1)
-        .map(|l| {
-            let (t, v) = l.split_once(',').unwrap();
-            let t = epoch(t);
-            Datapoint {
-                metric: "nab.ec2_network_in".into(),
-                timestamp: t,
-                value: v.parse().unwrap(),
-            }
+    numeric::reference::read_nab("realAWSCloudwatch/ec2_network_in_5abac7.csv")
+        .into_iter()
+        .map(|(timestamp, value)| Datapoint {
+            metric: "nab.ec2_network_in".into(),
+            timestamp,
+            value,
         })
         .collect()
-}
-
-/// `YYYY-MM-DD HH:MM:SS` (UTC) → epoch seconds.
-fn epoch(s: &str) -> i64 {
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
-        .unwrap()
-        .and_utc()
-        .timestamp()
 }
 
 fn settings() -> WindowSettings {

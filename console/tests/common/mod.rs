@@ -6,7 +6,6 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
@@ -30,20 +29,7 @@ pub const TOKEN: &str = "a-script-token";
 
 /// A NAB series from `shared/data` (`timestamp,value` with a header).
 pub fn nab(rel: &str) -> Vec<(i64, f64)> {
-    let root = std::env::var_os("SKYLINE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data"))
-        });
-    let text = std::fs::read_to_string(root.join("nab").join(rel)).expect("reading a NAB series");
-    text.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let (t, v) = l.split_once(',')?;
-            let t = chrono::NaiveDateTime::parse_from_str(t.trim(), "%Y-%m-%d %H:%M:%S").ok()?;
-            Some((t.and_utc().timestamp(), v.trim().parse().ok()?))
-        })
-        .collect()
+    numeric::reference::read_nab(rel)
 }
 
 /// Which database the console reads.
