@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::{bail, Context, Result};
 use profiles::follow_profiles;
@@ -56,7 +56,8 @@ pub async fn run(mut config: Config, args: ConsoleArgs) -> Result<()> {
         Some(_) => Some(Arc::new(build::open_windows(&config).await?)),
         None => None,
     };
-    let (profiles, positions) = build::read_profiles(&config).await?;
+    let (store, positions) = build::read_profiles(&config).await?;
+    let profiles: fingerprint::SharedProfiles = Arc::new(RwLock::new(store));
     let console = build::console(&config, &producer, db, windows, profiles.clone())?;
     let listener = build::bind_console(&config).await?;
     announce(&config, listener.local_addr()?);

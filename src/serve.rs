@@ -127,7 +127,8 @@ pub async fn project(config: Config, args: ProjectArgs) -> Result<()> {
     let db = build::open_database(&config, Path::new(DEFAULT_SQLITE)).await?;
     let (_stop, shutdown) = shutdown_on_ctrl_c();
     eprintln!("projections: {} into {}", names(&selected), db.url());
-    let stats = build::project(&config, db, selected, shutdown).await?;
+    let producer = Producer::new(&config.kafka)?;
+    let stats = build::project(&config, db, selected, producer, shutdown).await?;
     eprintln!(
         "projections: {} records, {} rows written, {} refused",
         stats.events, stats.rows, stats.refused

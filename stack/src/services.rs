@@ -3,7 +3,7 @@
 //! shutdown.
 
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use analyze::service::{Analyzer, Restored};
@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use fingerprint::service::Fingerprinter;
 use fingerprint::SharedProfiles;
 use learn::service::Learner;
-use profiles::{load_profiles, Positions};
+use profiles::{load_profiles, Positions, ProfileStore};
 use projections::Database;
 use runtime::Runtime;
 use tokio::sync::watch;
@@ -171,15 +171,12 @@ pub fn learner(config: &Config, windows: Arc<Windows>, producer: Producer) -> Re
 
 /// Reads the profiles topic to its end: the profiles read model as it is
 /// now, and where to follow it from.
-pub async fn read_profiles(config: &Config) -> Result<(SharedProfiles, Positions)> {
-    let (store, positions) = load_profiles::<fingerprint::matching::Profile>(
-        &config.kafka,
-        &config.topics.profiles,
-        PROFILES_IDLE,
-    )
-    .await
-    .context("reading the profiles topic")?;
-    Ok((Arc::new(RwLock::new(store)), positions))
+pub async fn read_profiles(
+    config: &Config,
+) -> Result<(ProfileStore<fingerprint::matching::Profile>, Positions)> {
+    load_profiles(&config.kafka, &config.topics.profiles, PROFILES_IDLE)
+        .await
+        .context("reading the profiles topic")
 }
 
 /// The console over these backends, with its settings checked.
@@ -209,14 +206,15 @@ pub async fn bind_console(config: &Config) -> Result<tokio::net::TcpListener> {
         .with_context(|| format!("binding the console on {}", config.console.listen))
 }
 
-/// Runs the projections `selected` into `db` until `shutdown`.
+/// Runs the projections `selected` into `db` until `shutdown`;
+/// `producer` sends what they cannot fold to the dead letters.
 pub async fn project(
     config: &Config,
     db: Database,
     selected: Vec<Box<dyn projections::Projection>>,
+    producer: Producer,
     shutdown: Shutdown,
 ) -> Result<projections::fold::FoldStats> {
-    let producer = Producer::new(&config.kafka)?;
     Ok(projections::fold::serve(
         db,
         &selected,

@@ -75,16 +75,11 @@ pub async fn change_profile(
     operator: &str,
     disable: bool,
 ) -> Result<Vec<ProfileEvent>> {
-    let (profiles, _) = build::read_profiles(config).await?;
-    let events = {
-        let store = profiles
-            .read()
-            .map_err(|_| anyhow!("the profiles store is poisoned"))?;
-        if disable {
-            lifecycle::disable(&store, id, operator)?
-        } else {
-            vec![lifecycle::validate(&store, id, operator)?]
-        }
+    let (store, _) = build::read_profiles(config).await?;
+    let events = if disable {
+        lifecycle::disable(&store, id, operator)?
+    } else {
+        vec![lifecycle::validate(&store, id, operator)?]
     };
     build::produce_profiles(config, &events).await?;
     Ok(events)

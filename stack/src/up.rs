@@ -146,7 +146,10 @@ impl Up {
         let database = db.url().to_owned();
         let projections = {
             let (config, db, stop) = (config.clone(), db.clone(), shutdown.clone());
-            tokio::spawn(async move { build::project(&config, db, projections::all(), stop).await })
+            let producer = producer.clone();
+            tokio::spawn(async move {
+                build::project(&config, db, projections::all(), producer, stop).await
+            })
         };
 
         // Fingerprint, learn and the console share the windows (so the
