@@ -177,10 +177,7 @@ pub fn decisions_for(
                 Route::Seasonal { hours } => Some(hours),
                 _ => None,
             },
-            series: judged
-                .iter()
-                .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
-                .collect(),
+            series: series_of(judged),
             decided_at_ms,
             full_duration: Some(settings.full_duration),
             echo_series: None,
@@ -231,9 +228,23 @@ pub fn decisions_for(
                 rule: rule.pattern.as_str().to_owned(),
                 triggered_algorithms: triggered.clone(),
                 decided_at_ms,
+                series: Some(series_of(judged)),
+                full_duration: Some(settings.full_duration),
+                expiration_time: Some(rule.expiration_time),
+                boundary: None,
+                fingerprinted: false,
+                test: false,
             });
         }
     }
+}
+
+/// A judged window as events carry it.
+pub fn series_of(window: &[(i64, f64)]) -> Vec<SeriesPoint> {
+    window
+        .iter()
+        .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
+        .collect()
 }
 
 impl Analyzer {

@@ -201,6 +201,12 @@ async fn seed(fixture: &mut Fixture) -> Seeded {
                             rule: "test".into(),
                             triggered_algorithms: anomaly.triggered_algorithms.clone(),
                             decided_at_ms: anomaly.decided_at_ms + 1_500,
+                            series: None,
+                            full_duration: None,
+                            expiration_time: None,
+                            boundary: None,
+                            fingerprinted: false,
+                            test: false,
                         };
                         batch.push(rec(Topic::Alerts, &alert));
                     }

@@ -34,6 +34,12 @@ fn alert(a: &AnomalyEvent) -> AlertEvent {
         rule: "web".into(),
         triggered_algorithms: a.triggered_algorithms.clone(),
         decided_at_ms: a.decided_at_ms,
+        series: None,
+        full_duration: None,
+        expiration_time: None,
+        boundary: None,
+        fingerprinted: false,
+        test: false,
     }
 }
 

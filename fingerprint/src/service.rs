@@ -208,6 +208,12 @@ pub fn decide(
                 rule: route.rule.clone(),
                 triggered_algorithms: check.triggered_algorithms.clone(),
                 decided_at_ms,
+                series: Some(check.series.clone()),
+                full_duration: Some(check.full_duration()),
+                expiration_time: None,
+                boundary: None,
+                fingerprinted: true,
+                test: false,
             })
             .collect()
     };

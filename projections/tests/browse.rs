@@ -122,6 +122,12 @@ fn alert(a: &AnomalyEvent, alerter: &str) -> AlertEvent {
         rule: format!("{alerter} rule"),
         triggered_algorithms: a.triggered_algorithms.clone(),
         decided_at_ms: a.decided_at_ms + 5,
+        series: None,
+        full_duration: None,
+        expiration_time: None,
+        boundary: None,
+        fingerprinted: false,
+        test: false,
     }
 }
 

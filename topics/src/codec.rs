@@ -21,18 +21,22 @@
 //! | id | type           | schema file                |
 //! |----|----------------|----------------------------|
 //! | 1  | `Datapoint`    | `schemas/datapoint.avsc`   |
-//! | 2  | `AnomalyEvent` | `schemas/anomaly.avsc`     |
+//! | 2  | `AnomalyEvent` v1 | `schemas/v1/anomaly.avsc` |
 //! | 3  | `CheckRequest` v1 | `schemas/v1/check.avsc` |
 //! | 4  | `MatchResult` v1  | `schemas/v1/match.avsc` |
 //! | 5  | `Label` v1        | `schemas/v1/label.avsc` |
 //! | 6  | `ProfileEvent` v1 | `schemas/v1/profile.avsc` |
-//! | 7  | `AlertEvent`   | `schemas/alert.avsc`       |
+//! | 7  | `AlertEvent` v1   | `schemas/v1/alert.avsc`   |
 //! | 8  | `DeadLetter` v1   | `schemas/v1/deadletter.avsc` |
 //! | 9  | `CheckRequest` | `schemas/check.avsc`       |
 //! | 10 | `MatchResult`  | `schemas/match.avsc`       |
 //! | 11 | `Label`        | `schemas/label.avsc`       |
 //! | 12 | `ProfileEvent` | `schemas/profile.avsc`     |
 //! | 13 | `DeadLetter`   | `schemas/deadletter.avsc`  |
+//! | 14 | `AnomalyEvent` | `schemas/anomaly.avsc`     |
+//! | 15 | `AlertEvent`   | `schemas/alert.avsc`       |
+//! | 16 | `DeliveryEvent` | `schemas/delivery.avsc`   |
+//! | 17 | `MuteEvent`    | `schemas/mute.avsc`        |
 //!
 //! Ids 3–6 and 8 are the first versions of five types, still read (resolved
 //! to the current schema) but no longer written.
@@ -65,7 +69,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::events::{
-    AlertEvent, AnomalyEvent, CheckRequest, Datapoint, DeadLetter, Label, MatchResult, ProfileEvent,
+    AlertEvent, AnomalyEvent, CheckRequest, Datapoint, DeadLetter, DeliveryEvent, Label,
+    MatchResult, MuteEvent, ProfileEvent,
 };
 
 /// First byte of every message: the Confluent wire-format version.
@@ -399,7 +404,13 @@ macro_rules! event {
     };
 }
 
-event!(AnomalyEvent, 2, "AnomalyEvent", "anomaly.avsc");
+event!(
+    AnomalyEvent,
+    14,
+    "AnomalyEvent",
+    "anomaly.avsc",
+    [(2, "v1/anomaly.avsc")]
+);
 event!(
     CheckRequest,
     9,
@@ -422,7 +433,15 @@ event!(
     "profile.avsc",
     [(6, "v1/profile.avsc")]
 );
-event!(AlertEvent, 7, "AlertEvent", "alert.avsc");
+event!(
+    AlertEvent,
+    15,
+    "AlertEvent",
+    "alert.avsc",
+    [(7, "v1/alert.avsc")]
+);
+event!(DeliveryEvent, 16, "DeliveryEvent", "delivery.avsc");
+event!(MuteEvent, 17, "MuteEvent", "mute.avsc");
 event!(
     DeadLetter,
     13,

@@ -32,6 +32,22 @@ pub enum SourceApp {
     Seasonal,
     /// The fingerprint service, matching against features profiles.
     Fingerprint,
+    /// Boundary: an operator's hard condition on one metric (a drop off a
+    /// cliff, a value below or above a threshold), judged beside the
+    /// Analyzer.
+    Boundary,
+}
+
+impl SourceApp {
+    /// Its serde name, as ids, tables and alerts write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceApp::Analyzer => "analyzer",
+            SourceApp::Seasonal => "seasonal",
+            SourceApp::Fingerprint => "fingerprint",
+            SourceApp::Boundary => "boundary",
+        }
+    }
 }
 
 /// A metric judged anomalous (`skyline.anomalies`, key: metric).
@@ -390,6 +406,120 @@ pub struct AlertEvent {
     pub triggered_algorithms: Vec<String>,
     /// When the alert was decided (unix milliseconds).
     pub decided_at_ms: i64,
+    /// The window judged, oldest first: the alert's graph is drawn from it
+    /// (`None` in version 1 messages).
+    #[serde(default)]
+    pub series: Option<Vec<SeriesPoint>>,
+    /// Seconds of data judged.
+    #[serde(default)]
+    pub full_duration: Option<i64>,
+    /// The rule's expiration time: seconds before this alerter alerts on
+    /// the metric again.
+    #[serde(default)]
+    pub expiration_time: Option<i64>,
+    /// Boundary alerts: what the rule fired on.
+    #[serde(default)]
+    pub boundary: Option<BoundaryTrigger>,
+    /// Sent by fingerprint: compared with the metric's features profiles,
+    /// it matched none (the reference's alerts returned by Ionosphere).
+    #[serde(default)]
+    pub fingerprinted: bool,
+    /// A test alert (`skyline alert test`), marked TEST wherever shown.
+    #[serde(default)]
+    pub test: bool,
+}
+
+/// What a Boundary rule fired on (carried by its alerts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoundaryTrigger {
+    /// `detect_drop_off_cliff`, `less_than` or `greater_than`.
+    pub algorithm: String,
+    /// The rule's trigger value.
+    pub trigger_value: f64,
+    /// Consecutive triggers needed before alerting.
+    pub alert_threshold: i32,
+}
+
+/// What became of one attempt to deliver an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    /// The receiver accepted it.
+    Delivered,
+    /// This attempt did not get through; another may follow.
+    Failed,
+    /// No more attempts: the deadline passed, or the receiver refused it
+    /// for good (a 4xx answer, a rejected recipient).
+    GaveUp,
+    /// Not sent: a mute held for the metric.
+    Muted,
+}
+
+impl DeliveryOutcome {
+    /// The outcome as written in tables and pages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Failed => "failed",
+            DeliveryOutcome::GaveUp => "gave_up",
+            DeliveryOutcome::Muted => "muted",
+        }
+    }
+}
+
+/// One delivery attempt's outcome (`skyline.deliveries`, key: metric).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryEvent {
+    /// UUID v5 of (alert id, attempt).
+    pub id: Uuid,
+    /// The alert delivered.
+    pub alert_id: Uuid,
+    /// The anomaly the alert is about.
+    pub anomaly_id: Uuid,
+    /// The anomalous metric.
+    pub metric: String,
+    /// The alerter's name.
+    pub alerter: String,
+    /// The alerter's kind (`smtp`, `webhook`, `slack`, `pagerduty`, `topic`).
+    pub kind: String,
+    /// What happened.
+    pub outcome: DeliveryOutcome,
+    /// Attempt number, from 1 (0 when muted).
+    pub attempt: i32,
+    /// The receiver's answer or the error; the mute's id when muted.
+    pub detail: Option<String>,
+    /// When the attempt ended (unix milliseconds).
+    pub at_ms: i64,
+}
+
+/// Mute or unmute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MuteAction {
+    /// Start muting.
+    Mute,
+    /// End the mute of the same id early.
+    Unmute,
+}
+
+/// An operator muting the alerts of matching metrics for a while
+/// (`skyline.mutes`, key: pattern).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MuteEvent {
+    /// The mute's id (UUID v7); an unmute carries the id it ends.
+    pub id: Uuid,
+    /// Mute or unmute.
+    pub action: MuteAction,
+    /// The metrics muted, as an alert rule's pattern.
+    pub pattern: String,
+    /// When the mute ends (unix milliseconds).
+    pub until_ms: i64,
+    /// Why, as the operator wrote it.
+    pub reason: Option<String>,
+    /// Who muted.
+    pub operator: Option<String>,
+    /// When it was made (unix milliseconds).
+    pub at_ms: i64,
 }
 
 /// A message a consumer could not use (`skyline.deadletter`, key: the

@@ -42,15 +42,6 @@ fn push_field(name: &mut Vec<u8>, field: &[u8]) {
     name.extend_from_slice(field);
 }
 
-/// The stable tag of a source app inside ids (its serde name).
-fn source_tag(source: SourceApp) -> &'static str {
-    match source {
-        SourceApp::Analyzer => "analyzer",
-        SourceApp::Seasonal => "seasonal",
-        SourceApp::Fingerprint => "fingerprint",
-    }
-}
-
 /// The stable tag of a check target inside ids (its serde name).
 fn target_tag(target: CheckTarget) -> &'static str {
     match target {
@@ -64,7 +55,7 @@ fn target_tag(target: CheckTarget) -> &'static str {
 ///
 /// Fields, for reproducing it elsewhere: kind `anomaly`, the metric's UTF-8
 /// bytes, the timestamp as 8 big-endian bytes (two's complement), the source
-/// as its serde name (`analyzer`, `seasonal`, `fingerprint`). Ids given as
+/// as its serde name (`analyzer`, `seasonal`, `fingerprint`, `boundary`). Ids given as
 /// fields to the other helpers are their 16 raw bytes.
 pub fn anomaly_id(metric: &str, timestamp: i64, source: SourceApp) -> Uuid {
     derived_id(
@@ -72,7 +63,7 @@ pub fn anomaly_id(metric: &str, timestamp: i64, source: SourceApp) -> Uuid {
         &[
             metric.as_bytes(),
             &timestamp.to_be_bytes(),
-            source_tag(source).as_bytes(),
+            source.as_str().as_bytes(),
         ],
     )
 }
@@ -88,6 +79,13 @@ pub fn check_id(anomaly_id: Uuid, target: CheckTarget) -> Uuid {
 /// The id of the alert about `anomaly_id` sent through `alerter`.
 pub fn alert_id(anomaly_id: Uuid, alerter: &str) -> Uuid {
     derived_id("alert", &[anomaly_id.as_bytes(), alerter.as_bytes()])
+}
+
+/// The id of attempt `attempt` at delivering alert `alert_id` (0: the
+/// alert was muted). A redelivery after a crash repeats the attempt
+/// numbers, so its outcomes fold onto the same ids.
+pub fn delivery_id(alert_id: Uuid, attempt: i32) -> Uuid {
+    derived_id("delivery", &[alert_id.as_bytes(), &attempt.to_be_bytes()])
 }
 
 /// The id of the verdict on `check_id` given the profiles considered.

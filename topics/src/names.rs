@@ -18,6 +18,10 @@ pub const LABELS: &str = "skyline.labels";
 pub const PROFILES: &str = "skyline.profiles";
 /// Alerts sent ([`crate::AlertEvent`]).
 pub const ALERTS: &str = "skyline.alerts";
+/// Each alert delivery attempt's outcome ([`crate::DeliveryEvent`]).
+pub const DELIVERIES: &str = "skyline.deliveries";
+/// Operators' mutes of alerts ([`crate::MuteEvent`]).
+pub const MUTES: &str = "skyline.mutes";
 /// Messages a consumer refused ([`crate::DeadLetter`]).
 pub const DEADLETTER: &str = "skyline.deadletter";
 
@@ -45,6 +49,10 @@ pub struct TopicNames {
     /// Dead letters, keyed by the topic they came from (default
     /// `skyline.deadletter`).
     pub deadletter: String,
+    /// Delivery outcomes, keyed by metric (default `skyline.deliveries`).
+    pub deliveries: String,
+    /// Mutes, keyed by pattern (default `skyline.mutes`).
+    pub mutes: String,
 }
 
 impl Default for TopicNames {
@@ -58,13 +66,15 @@ impl Default for TopicNames {
             profiles: PROFILES.to_owned(),
             alerts: ALERTS.to_owned(),
             deadletter: DEADLETTER.to_owned(),
+            deliveries: DELIVERIES.to_owned(),
+            mutes: MUTES.to_owned(),
         }
     }
 }
 
 impl TopicNames {
     /// Every topic, e.g. to create them all at start-up.
-    pub fn all(&self) -> [&str; 8] {
+    pub fn all(&self) -> [&str; 10] {
         [
             &self.datapoints,
             &self.anomalies,
@@ -74,6 +84,8 @@ impl TopicNames {
             &self.profiles,
             &self.alerts,
             &self.deadletter,
+            &self.deliveries,
+            &self.mutes,
         ]
     }
 }
@@ -109,6 +121,6 @@ mod tests {
         let mut all = names.all().to_vec();
         all.sort_unstable();
         all.dedup();
-        assert_eq!(all.len(), 8);
+        assert_eq!(all.len(), 10);
     }
 }

@@ -381,6 +381,12 @@ fn alerts() -> Vec<AlertEvent> {
             rule: "stats.*.cpu.*".into(),
             triggered_algorithms: vec!["grubbs".into()],
             decided_at_ms: 1_700_003_603_000,
+            series: Some(series(1440)),
+            full_duration: Some(86_340),
+            expiration_time: Some(3600),
+            boundary: None,
+            fingerprinted: true,
+            test: false,
         },
         AlertEvent {
             id: uuid(62),
@@ -393,6 +399,86 @@ fn alerts() -> Vec<AlertEvent> {
             rule: String::new(),
             triggered_algorithms: vec![],
             decided_at_ms: 0,
+            series: None,
+            full_duration: None,
+            expiration_time: None,
+            boundary: None,
+            fingerprinted: false,
+            test: true,
+        },
+        AlertEvent {
+            id: uuid(64),
+            anomaly_id: uuid(65),
+            metric: "disk.write_bytes".into(),
+            timestamp: 1_700_000_000,
+            value: 0.5,
+            source: SourceApp::Boundary,
+            alerter: "ops-hook".into(),
+            rule: "disk.*".into(),
+            triggered_algorithms: vec!["less_than".into()],
+            decided_at_ms: 1_700_000_000_001,
+            series: Some(vec![]),
+            full_duration: Some(0),
+            expiration_time: Some(900),
+            boundary: Some(BoundaryTrigger {
+                algorithm: "less_than".into(),
+                trigger_value: 1.0,
+                alert_threshold: 3,
+            }),
+            fingerprinted: false,
+            test: false,
+        },
+    ]
+}
+
+fn deliveries() -> Vec<DeliveryEvent> {
+    vec![
+        DeliveryEvent {
+            id: ids::delivery_id(uuid(60), 1),
+            alert_id: uuid(60),
+            anomaly_id: uuid(61),
+            metric: "stats.web01.cpu.user".into(),
+            alerter: "ops-mail".into(),
+            kind: "smtp".into(),
+            outcome: DeliveryOutcome::Failed,
+            attempt: 1,
+            detail: Some("550 5.1.1 mailbox unavailable".into()),
+            at_ms: 1_700_003_604_000,
+        },
+        DeliveryEvent {
+            id: uuid(66),
+            alert_id: uuid(62),
+            anomaly_id: uuid(63),
+            metric: "m".into(),
+            alerter: String::new(),
+            kind: "webhook".into(),
+            outcome: DeliveryOutcome::Muted,
+            attempt: 0,
+            detail: None,
+            at_ms: 0,
+        },
+    ]
+}
+
+fn mutes() -> Vec<MuteEvent> {
+    vec![
+        MuteEvent {
+            id: uuid(67),
+            action: MuteAction::Mute,
+            pattern: "stats.web01.*".into(),
+            until_ms: 1_700_007_200_000,
+            reason: Some("maintenance".into()),
+            operator: Some("ops".into()),
+            at_ms: 1_700_000_000_000,
+        },
+        MuteEvent {
+            id: uuid(67),
+            action: MuteAction::Unmute,
+            pattern: String::new(),
+            until_ms: 0,
+            reason: None,
+            operator: None,
+            at_ms: -1,
         },
     ]
 }
@@ -463,6 +549,8 @@ fn all_encoded() -> Vec<(&'static str, Vec<u8>)> {
     all.extend(enc(profiles()));
     all.extend(enc(alerts()));
     all.extend(enc(dead_letters()));
+    all.extend(enc(deliveries()));
+    all.extend(enc(mutes()));
     all
 }
 
@@ -478,6 +566,8 @@ fn decode_as_everything(bytes: &[u8]) -> usize {
         decode::<ProfileEvent>(bytes).is_ok(),
         decode::<AlertEvent>(bytes).is_ok(),
         decode::<DeadLetter>(bytes).is_ok(),
+        decode::<DeliveryEvent>(bytes).is_ok(),
+        decode::<MuteEvent>(bytes).is_ok(),
     ]
     .iter()
     .filter(|ok| **ok)
@@ -541,6 +631,8 @@ fn every_event_round_trips() {
     roundtrip_all(profiles());
     roundtrip_all(alerts());
     roundtrip_all(dead_letters());
+    roundtrip_all(deliveries());
+    roundtrip_all(mutes());
 }
 
 #[test]
@@ -679,6 +771,20 @@ fn schema_files() -> Vec<(
             DeadLetter::NAME,
             DeadLetter::schema(),
         ),
+        (
+            "delivery.avsc",
+            include_str!("../schemas/delivery.avsc"),
+            DeliveryEvent::SCHEMA_ID,
+            DeliveryEvent::NAME,
+            DeliveryEvent::schema(),
+        ),
+        (
+            "mute.avsc",
+            include_str!("../schemas/mute.avsc"),
+            MuteEvent::SCHEMA_ID,
+            MuteEvent::NAME,
+            MuteEvent::schema(),
+        ),
     ]
 }
 
@@ -689,13 +795,15 @@ fn schema_ids_are_the_documented_ones() {
         ids,
         [
             (1, "Datapoint"),
-            (2, "AnomalyEvent"),
+            (14, "AnomalyEvent"),
             (9, "CheckRequest"),
             (10, "MatchResult"),
             (11, "Label"),
             (12, "ProfileEvent"),
-            (7, "AlertEvent"),
+            (15, "AlertEvent"),
             (13, "DeadLetter"),
+            (16, "DeliveryEvent"),
+            (17, "MuteEvent"),
         ]
     );
     // The first versions stay readable under their own ids.
@@ -705,6 +813,8 @@ fn schema_ids_are_the_documented_ones() {
     assert_eq!(earlier(Label::EARLIER_SCHEMAS), [5]);
     assert_eq!(earlier(ProfileEvent::EARLIER_SCHEMAS), [6]);
     assert_eq!(earlier(DeadLetter::EARLIER_SCHEMAS), [8]);
+    assert_eq!(earlier(AnomalyEvent::EARLIER_SCHEMAS), [2]);
+    assert_eq!(earlier(AlertEvent::EARLIER_SCHEMAS), [7]);
 }
 
 #[test]
@@ -811,6 +921,10 @@ fn types_shared_between_files_are_defined_identically() {
         get("anomaly.avsc", "SourceApp"),
         get("alert.avsc", "SourceApp")
     );
+    assert_eq!(
+        get("check.avsc", "SeriesPoint"),
+        get("alert.avsc", "SeriesPoint")
+    );
 }
 
 /// The serde names of `values`, in order.
@@ -839,8 +953,22 @@ fn enum_symbols_are_the_serde_names_in_declaration_order() {
         serde_names(&[
             SourceApp::Analyzer,
             SourceApp::Seasonal,
-            SourceApp::Fingerprint
+            SourceApp::Fingerprint,
+            SourceApp::Boundary,
         ])
+    );
+    assert_eq!(
+        symbols("delivery.avsc", "DeliveryOutcome"),
+        serde_names(&[
+            DeliveryOutcome::Delivered,
+            DeliveryOutcome::Failed,
+            DeliveryOutcome::GaveUp,
+            DeliveryOutcome::Muted,
+        ])
+    );
+    assert_eq!(
+        symbols("mute.avsc", "MuteAction"),
+        serde_names(&[MuteAction::Mute, MuteAction::Unmute])
     );
     assert_eq!(
         symbols("check.avsc", "CheckTarget"),
@@ -932,6 +1060,8 @@ fn every_serde_shape_matches_its_schema() {
     shape_matches_schema(profiles());
     shape_matches_schema(alerts());
     shape_matches_schema(dead_letters());
+    shape_matches_schema(deliveries());
+    shape_matches_schema(mutes());
 }
 
 // ---------------------------------------------------------------------------
@@ -1290,8 +1420,12 @@ fn first_version_messages_decode_with_defaults_for_the_new_fields() {
         Label::EARLIER_SCHEMAS[0].1,
         ProfileEvent::EARLIER_SCHEMAS[0].1,
         DeadLetter::EARLIER_SCHEMAS[0].1,
+        AnomalyEvent::EARLIER_SCHEMAS[0].1,
+        AlertEvent::EARLIER_SCHEMAS[0].1,
     ] {
         let new = match schema().name().map(|n| n.name()) {
+            Some("AnomalyEvent") => AnomalyEvent::schema(),
+            Some("AlertEvent") => AlertEvent::schema(),
             Some("CheckRequest") => CheckRequest::schema(),
             Some("MatchResult") => MatchResult::schema(),
             Some("Label") => Label::schema(),
@@ -1331,6 +1465,25 @@ fn first_version_messages_decode_with_defaults_for_the_new_fields() {
     assert_eq!(
         (old.learn, old.learn_settings, old.validated),
         (false, None, false)
+    );
+
+    let anomaly = anomalies().remove(0);
+    let old: AnomalyEvent = decode(&as_version_one(&anomaly)).unwrap();
+    assert_eq!(old, anomaly);
+
+    let alert = alerts().remove(0);
+    let old: AlertEvent = decode(&as_version_one(&alert)).unwrap();
+    assert_eq!((&old.metric, old.value), (&alert.metric, alert.value));
+    assert_eq!(
+        (
+            old.series,
+            old.full_duration,
+            old.expiration_time,
+            old.boundary,
+            old.fingerprinted,
+            old.test
+        ),
+        (None, None, None, None, false, false)
     );
 
     let letter = dead_letters().remove(0);
@@ -1510,4 +1663,6 @@ fn resolution_handles_every_field_kind() {
     same_via_resolution(profiles());
     same_via_resolution(alerts());
     same_via_resolution(dead_letters());
+    same_via_resolution(deliveries());
+    same_via_resolution(mutes());
 }

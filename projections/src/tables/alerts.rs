@@ -1,6 +1,6 @@
 //! `alerts`: every alert sent.
 
-use super::{source_name, EventTable};
+use super::EventTable;
 use crate::db::{Kind, Value};
 use crate::{csv, metric_id, Event, Table, Topic};
 
@@ -40,7 +40,7 @@ fn row(event: &Event) -> Option<Vec<Value>> {
         metric_id(&a.metric).into(),
         a.timestamp.into(),
         a.value.into(),
-        source_name(a.source).into(),
+        a.source.as_str().into(),
         a.alerter.as_str().into(),
         a.rule.as_str().into(),
         csv(&a.triggered_algorithms).into(),

@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 use topics::{LearnSettings, ProfileAction};
 
-use super::{insert_events, source_name};
+use super::insert_events;
 use crate::db::{insert_rows, Dialect, Kind, OnConflict, Value};
 use crate::{csv, metric_id, Error, Event, Projection, Table, Topic};
 
@@ -119,7 +119,7 @@ impl Projection for Anomalies {
                             id.into(),
                             a.timestamp.into(),
                             a.value.into(),
-                            source_name(a.source).into(),
+                            a.source.as_str().into(),
                             csv(&a.algorithms_run).into(),
                             csv(&a.triggered_algorithms).into(),
                             a.full_duration.into(),

@@ -80,11 +80,3 @@ pub(crate) async fn insert_events(
     .await
 }
 
-/// The stable name of a source app in the tables (its serde name).
-pub(crate) fn source_name(source: topics::SourceApp) -> &'static str {
-    match source {
-        topics::SourceApp::Analyzer => "analyzer",
-        topics::SourceApp::Seasonal => "seasonal",
-        topics::SourceApp::Fingerprint => "fingerprint",
-    }
-}

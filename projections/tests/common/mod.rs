@@ -384,6 +384,12 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
             rule: "host.*".into(),
             triggered_algorithms: vec!["grubbs".into()],
             decided_at_ms: 1_700_000_000_000 + i,
+            series: None,
+            full_duration: None,
+            expiration_time: None,
+            boundary: None,
+            fingerprinted: false,
+            test: false,
         };
         out.push((
             names.alerts.clone(),
