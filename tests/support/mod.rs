@@ -73,6 +73,8 @@ labels = "labels.{id}"
 profiles = "profiles.{id}"
 alerts = "alerts.{id}"
 deadletter = "deadletter.{id}"
+deliveries = "deliveries.{id}"
+mutes = "mutes.{id}"
 
 [windows]
 key_prefix = "{id}"
@@ -103,16 +105,7 @@ format = "graphite"
 
     /// The run's topic names, as its config file gives them.
     pub fn topic_names(&self) -> TopicNames {
-        TopicNames {
-            datapoints: self.topic("datapoints"),
-            anomalies: self.topic("anomalies"),
-            checks: self.topic("checks"),
-            matches: self.topic("matches"),
-            labels: self.topic("labels"),
-            profiles: self.topic("profiles"),
-            alerts: self.topic("alerts"),
-            deadletter: self.topic("deadletter"),
-        }
+        TopicNames::default().renamed(|name| self.topic(name.trim_start_matches("skyline.")))
     }
 
     pub fn kafka_config(&self) -> KafkaConfig {

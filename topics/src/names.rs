@@ -73,6 +73,23 @@ impl Default for TopicNames {
 }
 
 impl TopicNames {
+    /// The same set with every name passed through `rename`, e.g. to give
+    /// one test run its own topics.
+    pub fn renamed(&self, rename: impl Fn(&str) -> String) -> TopicNames {
+        TopicNames {
+            datapoints: rename(&self.datapoints),
+            anomalies: rename(&self.anomalies),
+            checks: rename(&self.checks),
+            matches: rename(&self.matches),
+            labels: rename(&self.labels),
+            profiles: rename(&self.profiles),
+            alerts: rename(&self.alerts),
+            deadletter: rename(&self.deadletter),
+            deliveries: rename(&self.deliveries),
+            mutes: rename(&self.mutes),
+        }
+    }
+
     /// Every topic, e.g. to create them all at start-up.
     pub fn all(&self) -> [&str; 10] {
         [

@@ -119,16 +119,7 @@ impl Fixture {
             group_id_prefix: format!("t{tag}"),
             ..KafkaConfig::for_brokers(topics::testing::service("SKYLINE_TEST_KAFKA"))
         };
-        let topics = TopicNames {
-            datapoints: format!("skyline.datapoints.{tag}"),
-            anomalies: format!("skyline.anomalies.{tag}"),
-            checks: format!("skyline.checks.{tag}"),
-            matches: format!("skyline.matches.{tag}"),
-            labels: format!("skyline.labels.{tag}"),
-            profiles: format!("skyline.profiles.{tag}"),
-            alerts: format!("skyline.alerts.{tag}"),
-            deadletter: format!("skyline.deadletter.{tag}"),
-        };
+        let topics = TopicNames::default().renamed(|name| format!("{name}.{tag}"));
         ensure_topics(&kafka, &[&topics.labels, &topics.profiles], None)
             .await
             .unwrap();

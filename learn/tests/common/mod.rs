@@ -44,16 +44,7 @@ pub fn kafka() -> KafkaConfig {
 pub fn topic_names() -> TopicNames {
     let tag = Uuid::now_v7().simple().to_string();
     let t = TopicNames::default();
-    TopicNames {
-        datapoints: format!("{}.{tag}", t.datapoints),
-        anomalies: format!("{}.{tag}", t.anomalies),
-        checks: format!("{}.{tag}", t.checks),
-        matches: format!("{}.{tag}", t.matches),
-        labels: format!("{}.{tag}", t.labels),
-        profiles: format!("{}.{tag}", t.profiles),
-        alerts: format!("{}.{tag}", t.alerts),
-        deadletter: format!("{}.{tag}", t.deadletter),
-    }
+    t.renamed(|name| format!("{name}.{tag}"))
 }
 
 /// Reads `topic` (partition 0) from offset 0 until `done` holds for what

@@ -79,4 +79,3 @@ pub(crate) async fn insert_events(
     )
     .await
 }
-

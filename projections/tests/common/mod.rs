@@ -81,16 +81,7 @@ impl MySqlDb {
 /// Unique topic names for one test.
 pub fn topic_names() -> TopicNames {
     let id = Uuid::now_v7().simple().to_string();
-    TopicNames {
-        datapoints: format!("datapoints.{id}"),
-        anomalies: format!("anomalies.{id}"),
-        checks: format!("checks.{id}"),
-        matches: format!("matches.{id}"),
-        labels: format!("labels.{id}"),
-        profiles: format!("profiles.{id}"),
-        alerts: format!("alerts.{id}"),
-        deadletter: format!("deadletter.{id}"),
-    }
+    TopicNames::default().renamed(|name| format!("{}.{id}", name.trim_start_matches("skyline.")))
 }
 
 /// A message for one topic: (topic, key, value).
