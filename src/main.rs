@@ -2,6 +2,7 @@
 //! arguments, loads the configuration, starts what the `stack` crate builds
 //! and prints; the work is in the library crates (see ARCHITECTURE.md).
 
+mod alert_cmd;
 mod backtest;
 mod console_cmd;
 mod features_cmd;
@@ -114,6 +115,9 @@ enum Command {
     /// Label a check: `--not-anomalous` makes a features profile of its
     /// series (`--learn`: and learn from it at learn_full_duration).
     Label(training::LabelArgs),
+    /// Deliver alerts (one queue per [[alerters]] table, each attempt
+    /// recorded on skyline.deliveries); `alert test`, `alert mute`.
+    Alert(alert_cmd::AlertArgs),
     /// Run the learn service: profiles from labels, learnt profiles from
     /// LEARN profiles and unmatched anomalies.
     Learn,
@@ -177,6 +181,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Analyze => block_on(serve::analyze(config)),
         Command::Fingerprint => block_on(serve::fingerprint(config)),
         Command::Learn => block_on(serve::learn(config)),
+        Command::Alert(args) => block_on(alert_cmd::run(config, args)),
         Command::Project(args) => block_on(serve::project(config, args)),
         Command::Console(args) => block_on(console_cmd::run(config, args)),
         Command::Rematch(args) => block_on(rematch::run(config, args)),

@@ -78,7 +78,7 @@ async fn an_operator_trains_a_profile_in_the_browser_and_disables_it() {
         r#"
 [[alerts]]
 pattern = "e2e"
-alerter = "smtp"
+alerter = "topic"
 expiration_time = 0
 
 [learn]

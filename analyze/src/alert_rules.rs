@@ -80,6 +80,25 @@ pub fn validate(rules: &[AlertRule]) -> Result<(), AlertRuleError> {
     Ok(())
 }
 
+/// The rules with one alerter each: a rule whose `alerter` names several
+/// (`"ops-mail|ops-hook"`, as the reference writes `smtp|slack`) becomes one
+/// rule per name, in place, so "first match per alerter" holds for each.
+pub fn one_per_alerter(rules: &[AlertRule]) -> Vec<AlertRule> {
+    rules
+        .iter()
+        .flat_map(|rule| {
+            rule.alerter
+                .split('|')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(move |name| AlertRule {
+                    alerter: name.to_owned(),
+                    ..rule.clone()
+                })
+        })
+        .collect()
+}
+
 /// For `metric`, the first matching rule of each alerter, in rule order
 /// (later rules of an alerter that already matched never fire: the first
 /// match sets the alert key they would find).
@@ -176,6 +195,23 @@ mod tests {
         assert_eq!(m[0].expiration_time, 600);
         assert_eq!(m[1].alerter, "webhook");
         assert!(matching_rules(&rules, "other.cpu").is_empty());
+    }
+
+    #[test]
+    fn several_alerters_become_one_rule_each() {
+        let rules = [
+            rule("stats.web", "mail | hook", 600, None),
+            rule("stats", "mail", 3600, None),
+        ];
+        let one = one_per_alerter(&rules);
+        assert_eq!(one.len(), 3);
+        assert_eq!(
+            (one[0].alerter.as_str(), one[1].alerter.as_str()),
+            ("mail", "hook")
+        );
+        let m = matching_rules(&one, "stats.web.cpu");
+        assert_eq!(m.len(), 2);
+        assert!(m.iter().all(|r| r.expiration_time == 600));
     }
 
     #[test]

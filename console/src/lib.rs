@@ -34,7 +34,7 @@
 pub mod access;
 mod assets;
 pub mod auth;
-pub mod graph;
+pub use graph;
 pub mod pages;
 pub mod reply;
 pub mod router;
@@ -98,6 +98,10 @@ pub struct ConsoleSettings {
     pub units: Vec<units::UnitRule>,
     /// Bounds on the console's connections (`[console.connections]`).
     pub connections: ingest::connections::HttpLimits,
+    /// The console's address as operators reach it (e.g.
+    /// `https://skyline.example.com`), for the links in alerts to an
+    /// anomaly's training page and graph. Unset: `http://<listen>`.
+    pub public_url: Option<String>,
 }
 
 impl Default for ConsoleSettings {
@@ -114,11 +118,19 @@ impl Default for ConsoleSettings {
             client_address_header: None,
             units: Vec::new(),
             connections: ingest::connections::HttpLimits::default(),
+            public_url: None,
         }
     }
 }
 
 impl ConsoleSettings {
+    /// Where alerts link to: `public_url`, else `http://<listen>`.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
     /// The authentication these settings describe.
     pub fn auth(&self) -> Result<Auth, AuthConfigError> {
         Auth::new(

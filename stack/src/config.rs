@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use alert::AlerterConfig;
 use analyze::alert_rules::{self, AlertRule};
 use analyze::service::ServiceSettings;
 use anyhow::{bail, Context, Result};
@@ -28,6 +29,10 @@ pub struct Config {
     /// `ALERTS`: tested in order, first match per alerter wins; metrics that
     /// match no rule are low priority and never alert.
     pub alerts: Vec<AlertRule>,
+    /// `[[alerters]]`: where alerts go, by the names alert rules use
+    /// (`kind` smtp, webhook, slack, pagerduty or topic, and the kind's
+    /// keys). A `topic` alerter exists even when none is declared.
+    pub alerters: Vec<AlerterConfig>,
     /// Where datapoints come from.
     pub ingest: IngestSettings,
     /// The Kafka cluster (ignored by `skyline up` without `--kafka`, which
@@ -57,6 +62,7 @@ impl Default for Config {
             analyzer: analyze::Settings::default(),
             analyzer_service: ServiceSettings::default(),
             alerts: vec![AlertRule::catch_all()],
+            alerters: Vec::new(),
             ingest: IngestSettings::default(),
             kafka: KafkaConfig::default(),
             topics: TopicNames::default(),
@@ -85,6 +91,22 @@ pub struct Infra {
 }
 
 impl Config {
+    /// Every alerter an alert rule names is declared (or is the implicit
+    /// `topic` alerter).
+    fn check_alerter_names(&self) -> Result<()> {
+        let alerters = alert::config::effective(&self.alerters);
+        for (index, rule) in self.alerts.iter().enumerate() {
+            if let Some(name) = alert::config::undeclared(&alerters, &rule.alerter) {
+                let declared: Vec<&str> = alerters.iter().map(AlerterConfig::name).collect();
+                bail!(
+                    "invalid configuration: alerts[{index}].alerter names {name:?}, which no [[alerters]] table declares (declared: {})",
+                    declared.join(", ")
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Overrides the configured infrastructure with what `infra` names.
     pub fn apply(&mut self, infra: &Infra) {
         if let Some(kafka) = &infra.kafka {
@@ -135,6 +157,8 @@ impl Config {
             .validate()
             .context("invalid configuration")?;
         alert_rules::validate(&config.alerts).context("invalid configuration")?;
+        alert::config::validate(&config.alerters).context("invalid configuration")?;
+        config.check_alerter_names()?;
         config.learn.policy().context("invalid configuration")?;
         config
             .console
@@ -199,6 +223,30 @@ mod tests {
             .to_string();
         assert!(e.contains("not a valid regex"), "{e}");
         assert!(Config::load(Some(Path::new("/nonexistent/skyline.toml"))).is_err());
+    }
+
+    #[test]
+    fn alert_rules_name_declared_alerters() {
+        let alerters = "[[alerters]]\nname = \"ops-hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n";
+        let c = load_str(&format!(
+            "{alerters}[[alerts]]\npattern = \"stats\"\nalerter = \"ops-hook|topic\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.alerters.len(), 1);
+        let e = load_str(&format!(
+            "{alerters}[[alerts]]\npattern = \"stats\"\nalerter = \"topic\"\n[[alerts]]\npattern = \"x\"\nalerter = \"ops-hook|ops-mail\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("alerts[1].alerter names \"ops-mail\", which no [[alerters]] table declares (declared: ops-hook, topic)"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            load_str("[[alerters]]\nname = \"m\"\nkind = \"smtp\"\nhost = \"h\"\nsender = \"nobody\"\ndefault_recipients = [\"a@b.c\"]\n").unwrap_err()
+        );
+        assert!(e.contains("alerters[0].sender"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alert::AlertService;
 use analyze::service::{Analyzer, Restored};
 use anyhow::{bail, Context, Result};
 use fingerprint::service::Fingerprinter;
@@ -56,17 +57,7 @@ pub async fn open_windows(config: &Config) -> Result<Windows> {
 
 /// Creates every skyline topic, the configured input topics and `extra`.
 pub async fn create_topics(config: &Config, extra: &[&str]) -> Result<()> {
-    let t = &config.topics;
-    let mut names = vec![
-        t.datapoints.as_str(),
-        t.anomalies.as_str(),
-        t.checks.as_str(),
-        t.matches.as_str(),
-        t.labels.as_str(),
-        t.profiles.as_str(),
-        t.alerts.as_str(),
-        t.deadletter.as_str(),
-    ];
+    let mut names = config.topics.all().to_vec();
     names.extend(config.ingest.kafka_sources.iter().map(|s| s.topic.as_str()));
     names.extend_from_slice(extra);
     // Not wrapped in more context: the error is already the one line an
@@ -119,7 +110,7 @@ pub async fn start_ingest(
 pub fn analyzer(config: &Config, windows: Arc<Windows>, producer: Producer) -> Runtime<Analyzer> {
     Arc::new(Analyzer::new(
         config.analyzer.clone(),
-        config.alerts.clone(),
+        analyze::alert_rules::one_per_alerter(&config.alerts),
         config.analyzer_service.clone(),
         config.topics.clone(),
         windows,
@@ -167,6 +158,46 @@ pub fn learner(config: &Config, windows: Arc<Windows>, producer: Producer) -> Re
         consumer: config.learn.consumer.clone(),
         poll: Duration::from_secs(config.learn.poll_seconds.max(1)),
     })
+}
+
+/// One alerter service per alerter in effect (the `[[alerters]]` and the
+/// implicit `topic` alerter), each its own consumer group and so its own
+/// queue; their links point at `[console] public_url`.
+pub fn alerters(config: &Config, producer: &Producer) -> Result<Vec<Runtime<AlertService>>> {
+    let links = alert::Links::new(Some(&config.console.public_url()));
+    alert::config::effective(&config.alerters)
+        .iter()
+        .map(|alerter| {
+            let transport = alert::Transport::new(alerter, links.clone())?;
+            let service = AlertService::new(transport, producer.clone(), config.topics.clone());
+            Ok(Runtime::dead_lettering(
+                Arc::new(service),
+                &config.kafka,
+                producer.clone(),
+                config.topics.deadletter.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// Runs the alerter services until `shutdown`; an alerter that fails stops
+/// only itself (logged), so one broken alerter never silences the others.
+pub async fn run_alerters(alerters: Vec<Runtime<AlertService>>, shutdown: Shutdown) -> Result<()> {
+    let runs = alerters.into_iter().map(|runtime| {
+        let stop = shutdown.clone();
+        async move {
+            let name = runtime.service().alerter().to_owned();
+            let outcome = runtime.run(stop.wait()).await;
+            if let Err(e) = &outcome {
+                tracing::error!(alerter = %name, error = %e, "alerter stopped");
+            }
+            outcome
+                .map(|_| ())
+                .with_context(|| format!("alerter {name}"))
+        }
+    });
+    let outcomes = futures::future::join_all(runs).await;
+    outcomes.into_iter().collect()
 }
 
 /// Reads the profiles topic to its end: the profiles read model as it is

@@ -171,6 +171,9 @@ impl Up {
         let (kafka, stop) = (config.kafka.clone(), shutdown.clone());
         let learn =
             tokio::spawn(async move { Ok(learner.run(&kafka, stop.wait()).await.map(|_| ())?) });
+        let alerters = build::alerters(&config, &producer)?;
+        let stop = shutdown.clone();
+        let alert = tokio::spawn(async move { build::run_alerters(alerters, stop).await });
         let (limits, stop) = (config.console.connections.clone(), shutdown.clone());
         let console = tokio::spawn(async move {
             Ok(console::serve_within(listener, console, &limits, stop.wait()).await?)
@@ -190,6 +193,7 @@ impl Up {
             others: vec![
                 ("fingerprint", fingerprint),
                 ("learn", learn),
+                ("alert", alert),
                 ("console", console),
             ],
             #[cfg(feature = "embedded-broker")]

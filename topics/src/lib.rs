@@ -8,6 +8,7 @@ pub mod codec;
 #[cfg(feature = "embedded-broker")]
 pub mod embedded;
 pub mod events;
+pub mod follow;
 pub mod ids;
 pub mod kafka;
 pub mod names;

@@ -1,0 +1,443 @@
+//! The alerter service: one consumer per alerter (group `alert.<name>`), so
+//! each alerter is its own queue and a dead SMTP server never delays a
+//! webhook. Each alert read is delivered in the background, every attempt's
+//! outcome written to `skyline.deliveries`; the committed offset of a
+//! partition stays before its oldest alert not yet finished (delivered,
+//! given up or muted), as an arroyo strategy commits only what is done.
+//!
+//! At-least-once: a crash after sending and before the outcome is written
+//! sends that alert again at the next start (receivers de-duplicate on the
+//! alert id: the webhook's `Idempotency-Key`, the mail's Message-ID). What
+//! was finished before — read back from `skyline.deliveries` in the restore
+//! phase — is never sent twice.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use runtime::{Commit, Context, RunSettings, Service, ServiceError};
+use tokio::sync::Semaphore;
+use topics::codec::encode;
+use topics::follow::{self, Positions};
+use topics::ids::delivery_id;
+use topics::kafka::{Batch, Error as KafkaError, Producer};
+use topics::names::TopicNames;
+use topics::{AlertEvent, DeliveryEvent, DeliveryOutcome, MuteEvent};
+use uuid::Uuid;
+
+use crate::config::{AlerterConfig, DeliverySettings};
+use crate::mutes::MuteBook;
+use crate::retry::{self, Attempt, Next};
+use crate::send::Transport;
+
+/// The consumer name of alerter `name`.
+pub fn service_name(alerter: &str) -> String {
+    format!("alert.{alerter}")
+}
+
+/// Offsets read and alerts still being delivered, per partition: what may
+/// be committed is one past the newest record read, held back to the oldest
+/// alert not finished.
+#[derive(Debug, Default)]
+pub struct Inflight {
+    read: BTreeMap<(String, i32), i64>,
+    pending: BTreeMap<(String, i32), BTreeSet<i64>>,
+}
+
+impl Inflight {
+    /// A record at `offset` was read.
+    pub fn read(&mut self, topic: &str, partition: i32, offset: i64) {
+        let next = self.read.entry((topic.to_owned(), partition)).or_insert(0);
+        *next = (*next).max(offset + 1);
+    }
+
+    /// The alert at `offset` is being delivered.
+    pub fn start(&mut self, topic: &str, partition: i32, offset: i64) {
+        self.read(topic, partition, offset);
+        self.pending
+            .entry((topic.to_owned(), partition))
+            .or_default()
+            .insert(offset);
+    }
+
+    /// The alert at `offset` is finished.
+    pub fn finish(&mut self, topic: &str, partition: i32, offset: i64) {
+        if let Some(set) = self.pending.get_mut(&(topic.to_owned(), partition)) {
+            set.remove(&offset);
+        }
+    }
+
+    /// Alerts being delivered.
+    pub fn pending(&self) -> usize {
+        self.pending.values().map(BTreeSet::len).sum()
+    }
+
+    /// The next offsets that may be committed.
+    pub fn commit_target(&self) -> BTreeMap<(String, i32), i64> {
+        let mut target = self.read.clone();
+        for (key, offsets) in &self.pending {
+            if let (Some(slot), Some(oldest)) = (target.get_mut(key), offsets.first()) {
+                *slot = (*slot).min(*oldest);
+            }
+        }
+        target
+    }
+}
+
+/// Alerts whose delivery finished, from `skyline.deliveries`: those of
+/// `alerter` whose outcome is final.
+pub fn finished_alerts(deliveries: &[DeliveryEvent], alerter: &str) -> HashSet<Uuid> {
+    deliveries
+        .iter()
+        .filter(|d| d.alerter == alerter && d.outcome != DeliveryOutcome::Failed)
+        .map(|d| d.alert_id)
+        .collect()
+}
+
+/// One alerter's consumer.
+pub struct AlertService {
+    inner: Arc<Deliverer>,
+}
+
+struct Deliverer {
+    name: String,
+    transport: Transport,
+    delivery: DeliverySettings,
+    producer: Producer,
+    names: TopicNames,
+    mutes: RwLock<MuteBook>,
+    mute_positions: Mutex<Positions>,
+    finished: Mutex<HashSet<Uuid>>,
+    inflight: Mutex<Inflight>,
+    slots: Semaphore,
+}
+
+impl AlertService {
+    /// The consumer of `transport`'s alerter, writing outcomes with
+    /// `producer` to `names.deliveries`.
+    pub fn new(transport: Transport, producer: Producer, names: TopicNames) -> AlertService {
+        let config: &AlerterConfig = transport.config();
+        let delivery = config.delivery();
+        AlertService {
+            inner: Arc::new(Deliverer {
+                name: service_name(config.name()),
+                slots: Semaphore::new(delivery.concurrency.max(1)),
+                delivery,
+                transport,
+                producer,
+                names,
+                mutes: RwLock::new(MuteBook::default()),
+                mute_positions: Mutex::new(Vec::new()),
+                finished: Mutex::new(HashSet::new()),
+                inflight: Mutex::new(Inflight::default()),
+            }),
+        }
+    }
+
+    /// The alerter's name.
+    pub fn alerter(&self) -> &str {
+        self.inner.transport.config().name()
+    }
+
+    /// Alerts being delivered now.
+    pub fn pending(&self) -> usize {
+        lock(&self.inner.inflight).pending()
+    }
+}
+
+impl Service for AlertService {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![self.inner.names.alerts.clone()]
+    }
+
+    fn settings(&self) -> RunSettings {
+        RunSettings {
+            max_batch: 1_000,
+            tick: Some(Duration::from_millis(500)),
+            ..RunSettings::default()
+        }
+    }
+
+    async fn restore(&self, cx: &Context) -> Result<(), ServiceError> {
+        let d = &self.inner;
+        let idle = Duration::from_secs(2);
+        let mut deliveries = Vec::new();
+        follow::load(
+            cx.kafka(),
+            &format!("{}-deliveries", d.name),
+            &d.names.deliveries,
+            idle,
+            |e: DeliveryEvent| deliveries.push(e),
+        )
+        .await?;
+        let finished = finished_alerts(&deliveries, self.alerter());
+        let mut book = MuteBook::default();
+        let positions = follow::load(
+            cx.kafka(),
+            &format!("{}-mutes", d.name),
+            &d.names.mutes,
+            idle,
+            |e: MuteEvent| book.apply(&e),
+        )
+        .await?;
+        tracing::info!(service = %d.name, finished = finished.len(), "alert: deliveries and mutes read");
+        *lock(&d.finished) = finished;
+        *d.mutes.write().map_err(ServiceError::task)? = book;
+        *lock(&d.mute_positions) = positions;
+        Ok(())
+    }
+
+    async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {
+        let d = &self.inner;
+        let alerts = cx.decode::<AlertEvent>(batch).await?;
+        let mut inflight = lock(&d.inflight);
+        for r in batch.iter() {
+            inflight.read(&r.topic, r.partition, r.offset);
+        }
+        for (record, alert) in alerts {
+            if alert.alerter != self.alerter() || lock(&d.finished).contains(&alert.id) {
+                continue;
+            }
+            inflight.start(&record.topic, record.partition, record.offset);
+            let at = (record.topic.clone(), record.partition, record.offset);
+            tokio::spawn(Arc::clone(d).deliver(cx.clone(), alert, at));
+        }
+        Ok(Commit::UpTo(inflight.commit_target()))
+    }
+
+    async fn tick(&self, _cx: &Context) -> Result<Commit, ServiceError> {
+        Ok(Commit::UpTo(lock(&self.inner.inflight).commit_target()))
+    }
+
+    async fn background(&self, cx: &Context) {
+        let d = &self.inner;
+        let positions = lock(&d.mute_positions).clone();
+        let outcome = follow::follow(
+            cx.kafka(),
+            &format!("{}-mutes", d.name),
+            &positions,
+            cx.stopped(),
+            |events: Vec<MuteEvent>| {
+                if let Ok(mut book) = d.mutes.write() {
+                    for e in &events {
+                        book.apply(e);
+                    }
+                }
+                async {}
+            },
+        )
+        .await;
+        if let Err(e) = outcome {
+            tracing::error!(service = %d.name, error = %e, "following the mutes stopped; mutes made from now on are not seen until a restart");
+        }
+    }
+}
+
+impl Deliverer {
+    /// Delivers one alert to the end (or until the service stops), then
+    /// marks its offset finished.
+    async fn deliver(self: Arc<Self>, cx: Context, alert: AlertEvent, at: (String, i32, i64)) {
+        match self.attempts(&cx, &alert).await {
+            Ok(true) => {
+                lock(&self.finished).insert(alert.id);
+                lock(&self.inflight).finish(&at.0, at.1, at.2);
+            }
+            // Stopped mid-way: the offset stays uncommitted and the next
+            // run goes on with it.
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(service = %self.name, alert = %alert.id, error = %e, "a delivery's outcome could not be written; the alert stays uncommitted and is retried at the next start");
+            }
+        }
+    }
+
+    /// The attempts at one alert; `Ok(false)` when the service stopped
+    /// before it finished.
+    async fn attempts(&self, cx: &Context, alert: &AlertEvent) -> Result<bool, ServiceError> {
+        let deadline_ms = alert
+            .decided_at_ms
+            .saturating_add((self.delivery.give_up_after as i64).saturating_mul(1000));
+        let mut attempt: u32 = 0;
+        loop {
+            let now = topics::clock::now_ms();
+            if let Some(mute) = self.muting(alert, now) {
+                self.record(
+                    alert,
+                    DeliveryOutcome::Muted,
+                    attempt,
+                    Some(mute.to_string()),
+                )
+                .await?;
+                return Ok(true);
+            }
+            attempt += 1;
+            if attempt == 1 && now >= deadline_ms {
+                self.record(
+                    alert,
+                    DeliveryOutcome::GaveUp,
+                    attempt,
+                    Some("the deadline passed before the first attempt".into()),
+                )
+                .await?;
+                return Ok(true);
+            }
+            let result = {
+                let _slot = self.slots.acquire().await;
+                tokio::select! {
+                    result = self.transport.attempt(alert) => result,
+                    () = cx.stopped() => return Ok(false),
+                }
+            };
+            let detail = Some(result.detail().to_owned());
+            match retry::next(
+                &result,
+                attempt,
+                topics::clock::now_ms(),
+                deadline_ms,
+                &self.delivery,
+            ) {
+                Next::Done(outcome) => {
+                    let detail = match (&result, outcome) {
+                        (Attempt::Transient(d), DeliveryOutcome::GaveUp) => {
+                            Some(format!("deadline reached; last answer: {d}"))
+                        }
+                        _ => detail,
+                    };
+                    self.record(alert, outcome, attempt, detail).await?;
+                    return Ok(true);
+                }
+                Next::RetryAfter(wait) => {
+                    self.record(alert, DeliveryOutcome::Failed, attempt, detail)
+                        .await?;
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = cx.stopped() => return Ok(false),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The id of the mute that holds for the alert when it was decided or
+    /// now.
+    fn muting(&self, alert: &AlertEvent, now_ms: i64) -> Option<Uuid> {
+        let book = self.mutes.read().ok()?;
+        book.muting(&alert.metric, &[alert.decided_at_ms, now_ms])
+            .map(|m| m.id)
+    }
+
+    /// Writes one attempt's outcome to the deliveries topic.
+    async fn record(
+        &self,
+        alert: &AlertEvent,
+        outcome: DeliveryOutcome,
+        attempt: u32,
+        detail: Option<String>,
+    ) -> Result<(), ServiceError> {
+        let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
+        let event = DeliveryEvent {
+            id: delivery_id(alert.id, attempt),
+            alert_id: alert.id,
+            anomaly_id: alert.anomaly_id,
+            metric: alert.metric.clone(),
+            alerter: alert.alerter.clone(),
+            kind: self.transport.config().kind().to_owned(),
+            outcome,
+            attempt,
+            detail,
+            at_ms: topics::clock::now_ms(),
+        };
+        match outcome {
+            DeliveryOutcome::Delivered | DeliveryOutcome::Muted => {
+                tracing::info!(alerter = %alert.alerter, metric = %alert.metric, alert = %alert.id, outcome = outcome.as_str(), attempt, "alert delivery")
+            }
+            _ => {
+                tracing::warn!(alerter = %alert.alerter, metric = %alert.metric, alert = %alert.id, outcome = outcome.as_str(), attempt, detail = ?event.detail, "alert delivery")
+            }
+        }
+        let payload = encode(&event)?;
+        self.producer
+            .send(&self.names.deliveries, alert.metric.as_bytes(), &payload)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Reads every delivery event on `topic` (for `skyline alert` status and
+/// tests).
+pub async fn read_deliveries(
+    kafka: &topics::kafka::KafkaConfig,
+    topic: &str,
+    idle: Duration,
+) -> Result<Vec<DeliveryEvent>, KafkaError> {
+    let mut out = Vec::new();
+    follow::load(
+        kafka,
+        "deliveries-reader",
+        topic,
+        idle,
+        |e: DeliveryEvent| out.push(e),
+    )
+    .await?;
+    Ok(out)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking delivery task cannot leave these half-updated (each
+    // update is one call), so a poisoned lock's data is still good.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_stop_before_the_oldest_unfinished_alert() {
+        let mut f = Inflight::default();
+        f.read("a", 0, 4);
+        f.start("a", 0, 5);
+        f.start("a", 0, 7);
+        f.read("a", 0, 9);
+        f.read("a", 1, 2);
+        let t = f.commit_target();
+        assert_eq!(t[&("a".to_owned(), 0)], 5);
+        assert_eq!(t[&("a".to_owned(), 1)], 3);
+        f.finish("a", 0, 5);
+        assert_eq!(f.commit_target()[&("a".to_owned(), 0)], 7);
+        f.finish("a", 0, 7);
+        assert_eq!(f.commit_target()[&("a".to_owned(), 0)], 10);
+        assert_eq!(f.pending(), 0);
+    }
+
+    #[test]
+    fn finished_means_a_final_outcome_of_this_alerter() {
+        let event = |alerter: &str, n: u128, outcome| DeliveryEvent {
+            id: Uuid::from_u128(n + 100),
+            alert_id: Uuid::from_u128(n),
+            anomaly_id: Uuid::nil(),
+            metric: "m".into(),
+            alerter: alerter.into(),
+            kind: "webhook".into(),
+            outcome,
+            attempt: 1,
+            detail: None,
+            at_ms: 0,
+        };
+        let all = [
+            event("hook", 1, DeliveryOutcome::Failed),
+            event("hook", 2, DeliveryOutcome::Delivered),
+            event("hook", 3, DeliveryOutcome::GaveUp),
+            event("hook", 4, DeliveryOutcome::Muted),
+            event("mail", 5, DeliveryOutcome::Delivered),
+        ];
+        let f = finished_alerts(&all, "hook");
+        assert_eq!(f.len(), 3);
+        assert!(!f.contains(&Uuid::from_u128(1)));
+        assert!(!f.contains(&Uuid::from_u128(5)));
+    }
+}
