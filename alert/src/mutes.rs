@@ -28,6 +28,24 @@ pub struct Mute {
 }
 
 impl Mute {
+    /// What a muted delivery records: the mute, its pattern, its end and
+    /// why, so the operator reading it knows which mute to end.
+    pub fn describe(&self) -> String {
+        let until = chrono::DateTime::from_timestamp_millis(self.until_ms)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_else(|| self.until_ms.to_string());
+        let mut text = format!(
+            "muted by {} (mute {}) until {until}",
+            self.pattern.as_str(),
+            self.id
+        );
+        if let Some(reason) = &self.reason {
+            text.push_str(": ");
+            text.push_str(reason);
+        }
+        text
+    }
+
     /// Whether it holds for `metric` at `at_ms`.
     pub fn holds(&self, metric: &str, at_ms: i64) -> bool {
         self.from_ms <= at_ms && at_ms < self.until_ms && self.pattern.matches(metric)

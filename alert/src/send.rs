@@ -229,8 +229,9 @@ pub fn graph_png(alert: &AlertEvent) -> Option<Vec<u8>> {
         ..graph::GraphOptions::alert((alert.timestamp, alert.value))
     }
     .with_title(format!(
-        "{} - {} - anomalous value: {}",
+        "{} - ALERT - at {} hours - {} - anomalous value: {}",
         message::context(alert),
+        alert.full_duration.unwrap_or(86_400) / 3600,
         alert.metric,
         message::format_value(alert.value)
     ));

@@ -265,13 +265,8 @@ impl Deliverer {
         loop {
             let now = topics::clock::now_ms();
             if let Some(mute) = self.muting(alert, now) {
-                self.record(
-                    alert,
-                    DeliveryOutcome::Muted,
-                    attempt,
-                    Some(mute.to_string()),
-                )
-                .await?;
+                self.record(alert, DeliveryOutcome::Muted, attempt, Some(mute))
+                    .await?;
                 return Ok(true);
             }
             attempt += 1;
@@ -322,12 +317,12 @@ impl Deliverer {
         }
     }
 
-    /// The id of the mute that holds for the alert when it was decided or
-    /// now.
-    fn muting(&self, alert: &AlertEvent, now_ms: i64) -> Option<Uuid> {
+    /// The mute that holds for the alert when it was decided or now, as
+    /// its delivery records it.
+    fn muting(&self, alert: &AlertEvent, now_ms: i64) -> Option<String> {
         let book = self.mutes.read().ok()?;
         book.muting(&alert.metric, &[alert.decided_at_ms, now_ms])
-            .map(|m| m.id)
+            .map(|m| m.describe())
     }
 
     /// Writes one attempt's outcome to the deliveries topic.

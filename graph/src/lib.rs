@@ -56,6 +56,10 @@ pub struct GraphOptions {
     pub unit: Option<String>,
     /// A caption above the graph (alert mails name the metric and value).
     pub title: Option<String>,
+    /// Draw the band with the sample standard deviation
+    /// (`s = sqrt(Σ(x − x̄)² / (n − 1))`, as the reference's alert graph
+    /// and the mail's own figures) rather than the population one.
+    pub sample_sigma: bool,
 }
 
 /// Axis text size in pixels. The SVGs are shown at their own size (never
@@ -107,6 +111,7 @@ impl GraphOptions {
             height: 360,
             bands: true,
             mark: Some(mark),
+            sample_sigma: true,
             ..GraphOptions::default()
         }
     }
@@ -459,7 +464,17 @@ fn draw<DB: DrawingBackend>(
     // The band only when it is finite: mean ± 3σ of values near the limits
     // is not.
     let stats = if options.bands {
+        let n = points.len() as f64;
         mean_and_sigma(points.iter().map(|p| p.1))
+            .map(|(m, s)| {
+                // s² = σ² · n / (n − 1); one point has no sample spread.
+                let ddof1 = if n > 1.0 {
+                    s * (n / (n - 1.0)).sqrt()
+                } else {
+                    0.0
+                };
+                (m, if options.sample_sigma { ddof1 } else { s })
+            })
             .filter(|(m, s)| (m + 3.0 * s).is_finite() && (m - 3.0 * s).is_finite())
     } else {
         None

@@ -104,6 +104,13 @@ pub fn run_python(ensure_venv: &str, script: &str, input: &serde_json::Value) ->
     serde_json::from_slice(&out.stdout).expect("reference output is JSON")
 }
 
+/// The python of the reference venv (`pyref/ensure-venv.sh`), for tests
+/// that run a reference program of their own (the alert tests' SMTP
+/// server).
+pub fn reference_python() -> PathBuf {
+    python("pyref/ensure-venv.sh")
+}
+
 /// Runs `pyref/<script>` in the numpy/scipy/pandas/statsmodels venv
 /// (`pyref/ensure-venv.sh`).
 pub fn run_reference(script: &str, input: &serde_json::Value) -> serde_json::Value {

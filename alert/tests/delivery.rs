@@ -1,0 +1,380 @@
+//! The alerter service against a real Kafka-protocol broker and real HTTP
+//! receivers (axum on a local port): retries of a failing webhook with one
+//! idempotency key and a verifiable signature, no retry of a refusal,
+//! mutes, and a restart that does not deliver twice.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alert::config::AlerterConfig;
+use alert::{AlertService, Links, Transport};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use runtime::Runtime;
+use topics::codec::encode;
+use topics::kafka::{ensure_topics, Consumer, KafkaConfig, Producer};
+use topics::names::TopicNames;
+use topics::{AlertEvent, DeliveryEvent, DeliveryOutcome, SeriesPoint, SourceApp};
+use uuid::Uuid;
+
+/// What a receiver got: its headers and raw body, per request.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+    /// Statuses to answer, in order; 200 once they run out.
+    answers: Arc<Mutex<Vec<u16>>>,
+}
+
+impl Receiver {
+    fn requests(&self) -> Vec<(HeaderMap, Bytes)> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    r.got.lock().unwrap().push((headers, body));
+    let mut answers = r.answers.lock().unwrap();
+    let status = if answers.is_empty() {
+        200
+    } else {
+        answers.remove(0)
+    };
+    StatusCode::from_u16(status).unwrap()
+}
+
+/// A webhook receiver on a free local port answering `answers` in turn.
+async fn receiver(answers: &[u16]) -> (Receiver, SocketAddr) {
+    let r = Receiver {
+        answers: Arc::new(Mutex::new(answers.to_vec())),
+        ..Receiver::default()
+    };
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (r, addr)
+}
+
+fn kafka() -> KafkaConfig {
+    KafkaConfig {
+        partitions: 1,
+        session_timeout_ms: 6_000,
+        group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
+        ..KafkaConfig::for_brokers(topics::testing::broker())
+    }
+}
+
+fn topic_names() -> TopicNames {
+    let tag = Uuid::now_v7().simple().to_string();
+    TopicNames::default().renamed(|name| format!("{name}.{tag}"))
+}
+
+/// An alert of `metric` to `alerter`, decided now, with its window.
+fn alert(metric: &str, alerter: &str) -> AlertEvent {
+    let now_ms = topics::clock::now_ms();
+    let t = now_ms / 1000;
+    let series: Vec<SeriesPoint> = (0..120)
+        .map(|i| SeriesPoint {
+            timestamp: t - (120 - i) * 60,
+            value: 10.0 + (i % 5) as f64,
+        })
+        .chain([SeriesPoint {
+            timestamp: t,
+            value: 95.0,
+        }])
+        .collect();
+    AlertEvent {
+        id: Uuid::now_v7(),
+        anomaly_id: Uuid::now_v7(),
+        metric: metric.to_owned(),
+        timestamp: t,
+        value: 95.0,
+        source: SourceApp::Analyzer,
+        alerter: alerter.to_owned(),
+        rule: "stats.*".to_owned(),
+        triggered_algorithms: vec!["first_hour_average".into(), "grubbs".into()],
+        decided_at_ms: now_ms,
+        series: Some(series),
+        full_duration: Some(86_400),
+        expiration_time: Some(3_600),
+        boundary: None,
+        fingerprinted: false,
+        test: false,
+    }
+}
+
+/// The webhook alerter `hook` posting to `addr`, retrying fast.
+fn webhook(addr: SocketAddr, extra: &str) -> AlerterConfig {
+    toml::from_str(&format!(
+        r#"
+        kind = "webhook"
+        name = "hook"
+        url = "http://{addr}/hook"
+        secret = "s3cret"
+        [delivery]
+        first_backoff_ms = 50
+        max_backoff_ms = 200
+        timeout = 5
+        {extra}
+        "#
+    ))
+    .unwrap()
+}
+
+struct Alerter {
+    stop: tokio::sync::watch::Sender<bool>,
+    run: tokio::task::JoinHandle<()>,
+}
+
+impl Alerter {
+    async fn start(config: &AlerterConfig, kafka: &KafkaConfig, names: &TopicNames) -> Alerter {
+        let transport = Transport::new(config, Links::new(Some("http://console.test"))).unwrap();
+        let producer = Producer::new(kafka).unwrap();
+        let service = AlertService::new(transport, producer, names.clone());
+        let runtime = Runtime::new(Arc::new(service), kafka, None);
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let run = tokio::spawn(async move {
+            runtime
+                .run(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+                .expect("the alerter runs");
+        });
+        Alerter { stop, run }
+    }
+
+    async fn stop(self) {
+        self.stop.send_replace(true);
+        self.run.await.unwrap();
+    }
+}
+
+async fn setup() -> (KafkaConfig, TopicNames, Producer) {
+    let kafka = kafka();
+    let names = topic_names();
+    ensure_topics(&kafka, &names.all(), Some(1)).await.unwrap();
+    let producer = Producer::new(&kafka).unwrap();
+    (kafka, names, producer)
+}
+
+async fn send<E: topics::codec::Event>(producer: &Producer, topic: &str, key: &str, event: &E) {
+    producer
+        .send(topic, key.as_bytes(), &encode(event).unwrap())
+        .await
+        .unwrap();
+}
+
+/// Reads `topic` from the start until `done` holds or a minute passes.
+async fn deliveries_until(
+    kafka: &KafkaConfig,
+    topic: &str,
+    done: impl Fn(&[DeliveryEvent]) -> bool,
+) -> Vec<DeliveryEvent> {
+    let group = format!("reader-{}", Uuid::now_v7());
+    let consumer =
+        Consumer::assigned(kafka, &group, &group, &[(topic.to_owned(), 0, 0)]).expect("a reader");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut got = Vec::new();
+    while !done(&got) && tokio::time::Instant::now() < deadline {
+        if let Ok(batch) =
+            tokio::time::timeout(Duration::from_secs(2), consumer.next_batch(1_000)).await
+        {
+            got.extend(
+                batch
+                    .iter()
+                    .filter_map(|r| topics::codec::decode::<DeliveryEvent>(r.payload()).ok()),
+            );
+        }
+    }
+    consumer.close().await;
+    got
+}
+
+fn outcomes(deliveries: &[DeliveryEvent], alert: Uuid) -> Vec<(DeliveryOutcome, i32)> {
+    deliveries
+        .iter()
+        .filter(|d| d.alert_id == alert)
+        .map(|d| (d.outcome, d.attempt))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_webhook_is_retried_with_one_key_until_it_accepts() {
+    topics::testing::in_time(async {
+        let (hook, addr) = receiver(&[500, 503, 500]).await;
+        let (kafka, names, producer) = setup().await;
+        let alerter = Alerter::start(&webhook(addr, ""), &kafka, &names).await;
+        let sent = alert("stats.web01.requests", "hook");
+        send(&producer, &names.alerts, &sent.metric, &sent).await;
+        // Another alerter's alert is not this one's to deliver.
+        let other = alert("stats.web01.requests", "ops-mail");
+        send(&producer, &names.alerts, &other.metric, &other).await;
+
+        let deliveries = deliveries_until(&kafka, &names.deliveries, |d| {
+            d.iter().any(|d| d.outcome == DeliveryOutcome::Delivered)
+        })
+        .await;
+        alerter.stop().await;
+
+        use DeliveryOutcome::*;
+        assert_eq!(
+            outcomes(&deliveries, sent.id),
+            [(Failed, 1), (Failed, 2), (Failed, 3), (Delivered, 4)]
+        );
+        assert!(outcomes(&deliveries, other.id).is_empty());
+        let d = &deliveries[0];
+        assert_eq!(
+            (d.alerter.as_str(), d.kind.as_str(), d.anomaly_id),
+            ("hook", "webhook", sent.anomaly_id)
+        );
+        assert!(
+            d.detail.as_deref().unwrap_or_default().contains("500"),
+            "{:?}",
+            d.detail
+        );
+
+        let requests = hook.requests();
+        assert_eq!(requests.len(), 4);
+        for (headers, body) in &requests {
+            assert_eq!(headers["idempotency-key"], sent.id.to_string().as_str());
+            // The receiver's check: HMAC-SHA256 of the raw body, recomputed.
+            assert_eq!(
+                headers["x-skyline-signature"],
+                alert::message::signature("s3cret", body).as_str()
+            );
+        }
+        let payload: serde_json::Value = serde_json::from_slice(&requests[3].1).unwrap();
+        assert_eq!(payload["alert"]["metric"], "stats.web01.requests");
+        assert_eq!(payload["alert"]["value"], 95.0);
+        assert_eq!(
+            payload["links"]["training"],
+            format!("http://console.test/anomalies/{}", sent.anomaly_id)
+        );
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusal_is_not_retried_and_a_mute_holds_alerts_back() {
+    topics::testing::in_time(async {
+        let (hook, addr) = receiver(&[400]).await;
+        let (kafka, names, producer) = setup().await;
+        let now = topics::clock::now_ms();
+        let mute = alert::mutes::mute_event(
+            "stats.db*",
+            now - 1_000,
+            3_600_000,
+            Some("maintenance".into()),
+            Some("ops".into()),
+        );
+        send(&producer, &names.mutes, &mute.pattern, &mute).await;
+        let alerter = Alerter::start(&webhook(addr, ""), &kafka, &names).await;
+
+        let refused = alert("stats.web01.requests", "hook");
+        let muted = alert("stats.db01.queries", "hook");
+        send(&producer, &names.alerts, &refused.metric, &refused).await;
+        send(&producer, &names.alerts, &muted.metric, &muted).await;
+        let deliveries = deliveries_until(&kafka, &names.deliveries, |d| d.len() >= 2).await;
+        // Nothing more comes of either (no retry of the refusal).
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        alerter.stop().await;
+
+        use DeliveryOutcome::*;
+        assert_eq!(outcomes(&deliveries, refused.id), [(GaveUp, 1)]);
+        assert_eq!(outcomes(&deliveries, muted.id), [(Muted, 0)]);
+        let detail = deliveries
+            .iter()
+            .find(|d| d.alert_id == muted.id)
+            .and_then(|d| d.detail.clone())
+            .unwrap_or_default();
+        assert!(
+            detail.contains("stats.db*") && detail.contains("maintenance"),
+            "{detail}"
+        );
+        assert_eq!(hook.requests().len(), 1, "the muted alert was not posted");
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_alerter_does_not_deliver_again() {
+    topics::testing::in_time(async {
+        let (hook, addr) = receiver(&[]).await;
+        let (kafka, names, producer) = setup().await;
+        let config = webhook(addr, "");
+        let first = alert("stats.web01.requests", "hook");
+        send(&producer, &names.alerts, &first.metric, &first).await;
+        let alerter = Alerter::start(&config, &kafka, &names).await;
+        deliveries_until(&kafka, &names.deliveries, |d| !d.is_empty()).await;
+        alerter.stop().await;
+
+        // A new consumer group (committed offsets lost): it reads the
+        // alerts topic from the start again, and the deliveries topic
+        // tells it the first alert went.
+        let kafka = KafkaConfig {
+            group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
+            ..kafka
+        };
+        let second = alert("stats.web02.requests", "hook");
+        send(&producer, &names.alerts, &second.metric, &second).await;
+        let alerter = Alerter::start(&config, &kafka, &names).await;
+        let deliveries = deliveries_until(&kafka, &names.deliveries, |d| {
+            d.iter().any(|d| d.alert_id == second.id)
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        alerter.stop().await;
+
+        assert_eq!(
+            outcomes(&deliveries, first.id),
+            [(DeliveryOutcome::Delivered, 1)]
+        );
+        assert_eq!(
+            outcomes(&deliveries, second.id),
+            [(DeliveryOutcome::Delivered, 1)]
+        );
+        assert_eq!(hook.requests().len(), 2, "each alert posted once");
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_receiver_is_given_up_at_the_deadline() {
+    topics::testing::in_time(async {
+        // A port nothing listens on: connection refused, every try.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let (kafka, names, producer) = setup().await;
+        // The service reads the deliveries and mutes topics before it
+        // consumes (seconds): the deadline leaves room for a few tries after.
+        let config = webhook(addr, "give_up_after = 8");
+        let alerter = Alerter::start(&config, &kafka, &names).await;
+        let sent = alert("stats.web01.requests", "hook");
+        send(&producer, &names.alerts, &sent.metric, &sent).await;
+        let deliveries = deliveries_until(&kafka, &names.deliveries, |d| {
+            d.iter().any(|d| d.outcome == DeliveryOutcome::GaveUp)
+        })
+        .await;
+        alerter.stop().await;
+
+        let seen = outcomes(&deliveries, sent.id);
+        let (last, failed) = seen.split_last().expect("attempts recorded");
+        assert_eq!(last.0, DeliveryOutcome::GaveUp, "{seen:?}");
+        assert!(failed.len() >= 2, "retried before giving up: {seen:?}");
+        assert!(failed.iter().all(|f| f.0 == DeliveryOutcome::Failed));
+        let detail = deliveries
+            .last()
+            .unwrap()
+            .detail
+            .clone()
+            .unwrap_or_default();
+        assert!(detail.to_lowercase().contains("connect"), "{detail}");
+    })
+    .await
+}
