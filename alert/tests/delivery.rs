@@ -378,3 +378,101 @@ async fn an_unreachable_receiver_is_given_up_at_the_deadline() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_down_for_a_while_gets_every_alert_when_it_returns() {
+    topics::testing::in_time(async {
+        // The receiver's port, with nothing on it yet.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let (kafka, names, producer) = setup().await;
+        let alerter = Alerter::start(&webhook(addr, ""), &kafka, &names).await;
+        let sent: Vec<AlertEvent> = (0..50)
+            .map(|i| alert(&format!("stats.web{i:02}.requests"), "hook"))
+            .collect();
+        for a in &sent {
+            send(&producer, &names.alerts, &a.metric, a).await;
+        }
+        // Down for 10 s (the suite's time; nothing here depends on how
+        // long, short of the give-up deadline), then back.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let hook = Receiver::default();
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(hook.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let deliveries = deliveries_until(&kafka, &names.deliveries, |d| {
+            d.iter()
+                .filter(|d| d.outcome == DeliveryOutcome::Delivered)
+                .count()
+                >= sent.len()
+        })
+        .await;
+        alerter.stop().await;
+
+        for a in &sent {
+            let seen = outcomes(&deliveries, a.id);
+            let (last, before) = seen.split_last().expect("attempts recorded");
+            assert_eq!(last.0, DeliveryOutcome::Delivered, "{seen:?}");
+            assert!(
+                !before.is_empty() && before.iter().all(|b| b.0 == DeliveryOutcome::Failed),
+                "{seen:?}"
+            );
+        }
+        let keys: std::collections::HashSet<String> = hook
+            .requests()
+            .iter()
+            .map(|(h, _)| h["idempotency-key"].to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            keys.len(),
+            sent.len(),
+            "every alert posted once it was back"
+        );
+        assert_eq!(hook.requests().len(), sent.len(), "and only once");
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_go_out_again_once_a_mute_expires_or_is_ended() {
+    topics::testing::in_time(async {
+        let (hook, addr) = receiver(&[]).await;
+        let (kafka, names, producer) = setup().await;
+        let now = topics::clock::now_ms();
+        let short = alert::mutes::mute_event("stats.web*", now, 6_000, None, None);
+        let long = alert::mutes::mute_event("stats.db*", now, 3_600_000, None, None);
+        for m in [&short, &long] {
+            send(&producer, &names.mutes, &m.pattern, m).await;
+        }
+        let alerter = Alerter::start(&webhook(addr, ""), &kafka, &names).await;
+        let during = alert("stats.web01.requests", "hook");
+        send(&producer, &names.alerts, &during.metric, &during).await;
+        deliveries_until(&kafka, &names.deliveries, |d| !d.is_empty()).await;
+
+        // The mute made while the alerter runs is followed too.
+        let ended =
+            alert::mutes::unmute_event(long.id, &long.pattern, topics::clock::now_ms(), None);
+        send(&producer, &names.mutes, &ended.pattern, &ended).await;
+        let wait = (short.until_ms - topics::clock::now_ms()).max(0) as u64 + 200;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let after = alert("stats.web01.requests", "hook");
+        let unmuted = alert("stats.db01.queries", "hook");
+        for a in [&after, &unmuted] {
+            send(&producer, &names.alerts, &a.metric, a).await;
+        }
+        let deliveries = deliveries_until(&kafka, &names.deliveries, |d| d.len() >= 3).await;
+        alerter.stop().await;
+
+        use DeliveryOutcome::*;
+        assert_eq!(outcomes(&deliveries, during.id), [(Muted, 0)]);
+        assert_eq!(outcomes(&deliveries, after.id), [(Delivered, 1)]);
+        assert_eq!(outcomes(&deliveries, unmuted.id), [(Delivered, 1)]);
+        assert_eq!(hook.requests().len(), 2);
+    })
+    .await
+}
