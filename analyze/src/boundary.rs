@@ -18,7 +18,9 @@ use crate::pattern::{any_matches, MetricPattern};
 use crate::series::Series;
 
 /// Boundary's algorithms (`BOUNDARY_ALGORITHMS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BoundaryAlgorithm {
     /// A sudden drop of a metric to (near) zero ([`detect_drop_off_cliff`]).
@@ -30,6 +32,18 @@ pub enum BoundaryAlgorithm {
 }
 
 impl BoundaryAlgorithm {
+    /// Every algorithm, in the reference's order.
+    pub const ALL: [BoundaryAlgorithm; 3] = [
+        BoundaryAlgorithm::DetectDropOffCliff,
+        BoundaryAlgorithm::LessThan,
+        BoundaryAlgorithm::GreaterThan,
+    ];
+
+    /// The algorithm called `name` (its reference name), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     /// The reference's name (`detect_drop_off_cliff`, `less_than`,
     /// `greater_than`).
     pub fn name(self) -> &'static str {
@@ -375,6 +389,25 @@ pub struct AlerterLimit {
     pub window: i64,
 }
 
+impl AlerterLimit {
+    /// The reference's `BOUNDARY_ALERTER_OPTS` for an alerter of `kind`:
+    /// `smtp` 100 sends per 60 s, `pagerduty` 15 per 1800 s, `slack` 30 per
+    /// 1800 s (`alerter_limit` / `alerter_expiration_time`); any other kind
+    /// is unlimited (window 160 s, the reference's default).
+    pub fn reference(kind: &str) -> Self {
+        let (limit, window) = match kind {
+            "smtp" => (100, 60),
+            "pagerduty" => (15, 1800),
+            "slack" => (30, 1800),
+            _ => return AlerterLimit::default(),
+        };
+        AlerterLimit {
+            limit: Some(limit),
+            window,
+        }
+    }
+}
+
 impl Default for AlerterLimit {
     /// Unlimited, with the reference's default window of 160 s.
     fn default() -> Self {
@@ -552,6 +585,23 @@ mod tests {
         // The window slides from the last send (20 + 100).
         assert!(gate.admit("mail", "b", cliff, 120, 600, limit));
         assert!(gate.admit("mail", "a", cliff, 600, 600, limit), "expired");
+    }
+
+    #[test]
+    fn reference_alerter_limits_and_algorithm_names() {
+        let limit = |l, window| AlerterLimit {
+            limit: Some(l),
+            window,
+        };
+        assert_eq!(AlerterLimit::reference("smtp"), limit(100, 60));
+        assert_eq!(AlerterLimit::reference("pagerduty"), limit(15, 1800));
+        assert_eq!(AlerterLimit::reference("slack"), limit(30, 1800));
+        assert_eq!(AlerterLimit::reference("webhook"), AlerterLimit::default());
+        assert_eq!(AlerterLimit::default().limit, None);
+        for a in BoundaryAlgorithm::ALL {
+            assert_eq!(BoundaryAlgorithm::from_name(a.name()), Some(a));
+        }
+        assert_eq!(BoundaryAlgorithm::from_name("mock_less_than"), None);
     }
 
     #[test]

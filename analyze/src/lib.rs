@@ -23,6 +23,7 @@ pub mod analysis;
 pub mod anomaly_end;
 pub mod backtest;
 pub mod boundary;
+pub mod boundary_stream;
 pub mod consensus;
 pub mod derivative;
 pub mod exceptions;
