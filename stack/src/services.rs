@@ -115,17 +115,26 @@ pub async fn start_ingest(
     .await?)
 }
 
-/// The Analyzer on the service runtime.
-pub fn analyzer(config: &Config, windows: Arc<Windows>, producer: Producer) -> Runtime<Analyzer> {
-    Arc::new(Analyzer::new(
+/// The Analyzer on the service runtime, judging the `[[boundary]]` rules
+/// beside the ensemble (refused when a table is invalid).
+pub fn analyzer(
+    config: &Config,
+    windows: Arc<Windows>,
+    producer: Producer,
+) -> Result<Runtime<Analyzer>> {
+    let boundary = config
+        .boundary_rules()
+        .context("invalid [[boundary]] tables")?;
+    Ok(Arc::new(Analyzer::new(
         config.analyzer.clone(),
         config.alerts.clone(),
+        boundary,
         config.analyzer_service.clone(),
         config.topics.clone(),
         windows,
         producer,
     ))
-    .runtime(&config.kafka)
+    .runtime(&config.kafka))
 }
 
 /// Runs the Analyzer's restore phase: with in-memory windows, the windows
