@@ -18,9 +18,7 @@ use crate::pattern::{any_matches, MetricPattern};
 use crate::series::Series;
 
 /// Boundary's algorithms (`BOUNDARY_ALGORITHMS`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BoundaryAlgorithm {
     /// A sudden drop of a metric to (near) zero ([`detect_drop_off_cliff`]).

@@ -417,14 +417,33 @@ mod tests {
         let lt = rule(BoundaryAlgorithm::LessThan, 5.0, 1, 0);
         let mut state = BoundaryState::default();
         let mut sends = AlerterSends::default();
-        let j = judge_points(&points, &[&lt], true, 500, &mut state, &mut sends, unlimited)
-            .unwrap();
+        let j = judge_points(
+            &points,
+            &[&lt],
+            true,
+            500,
+            &mut state,
+            &mut sends,
+            unlimited,
+        )
+        .unwrap();
         assert!(j.firings.is_empty());
         assert_eq!(j.value, 10.0);
-        assert_eq!(j.from_timestamp, 60, "the derivative starts at the second point");
+        assert_eq!(
+            j.from_timestamp, 60,
+            "the derivative starts at the second point"
+        );
         points.push((60 * 40, 390.0));
-        let j = judge_points(&points, &[&lt], true, 500, &mut state, &mut sends, unlimited)
-            .unwrap();
+        let j = judge_points(
+            &points,
+            &[&lt],
+            true,
+            500,
+            &mut state,
+            &mut sends,
+            unlimited,
+        )
+        .unwrap();
         assert_eq!(j.value, 0.0);
         assert_eq!(j.firings.len(), 1);
         assert_eq!(j.algorithms_run, [BoundaryAlgorithm::LessThan]);

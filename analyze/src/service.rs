@@ -320,8 +320,7 @@ pub fn boundary_decisions_for(
                 boundary: Some(BoundaryTrigger {
                     algorithm: algorithm.to_owned(),
                     trigger_value: firing.rule.trigger_value,
-                    alert_threshold: i32::try_from(firing.rule.alert_threshold)
-                        .unwrap_or(i32::MAX),
+                    alert_threshold: i32::try_from(firing.rule.alert_threshold).unwrap_or(i32::MAX),
                 }),
                 fingerprinted: false,
                 test: false,

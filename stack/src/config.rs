@@ -483,9 +483,11 @@ excludes = ["stats.db.replica"]
         .unwrap_err()
         .to_string();
         assert!(e.contains("triger_value"), "{e}");
-        let e = load_str("[[boundary]]\npattern = \"a\"\nalgorithm = \"less_than\"\nalerters = \"smtp\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = load_str(
+            "[[boundary]]\npattern = \"a\"\nalgorithm = \"less_than\"\nalerters = \"smtp\"\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("expiration"), "{e}");
         // An invalid table stops the load, naming it.
         let e = format!(
@@ -493,7 +495,10 @@ excludes = ["stats.db.replica"]
             load_str("[[boundary]]\npattern = \"a\"\nalgorithm = \"foo\"\nexpiration = 60\nalerters = \"smtp\"\n")
                 .unwrap_err()
         );
-        assert!(e.contains("boundary[0].algorithm: unknown algorithm \"foo\""), "{e}");
+        assert!(
+            e.contains("boundary[0].algorithm: unknown algorithm \"foo\""),
+            "{e}"
+        );
     }
 
     #[test]

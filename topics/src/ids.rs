@@ -91,7 +91,11 @@ pub fn alert_id(anomaly_id: Uuid, alerter: &str) -> Uuid {
 pub fn boundary_alert_id(anomaly_id: Uuid, alerter: &str, algorithm: &str) -> Uuid {
     derived_id(
         "boundary-alert",
-        &[anomaly_id.as_bytes(), alerter.as_bytes(), algorithm.as_bytes()],
+        &[
+            anomaly_id.as_bytes(),
+            alerter.as_bytes(),
+            algorithm.as_bytes(),
+        ],
     )
 }
 
@@ -223,7 +227,11 @@ mod tests {
         assert_ne!(id, alert_id(a, "smtp"));
         assert_ne!(
             id,
-            boundary_alert_id(anomaly_id("m", 11, SourceApp::Boundary), "smtp", "less_than")
+            boundary_alert_id(
+                anomaly_id("m", 11, SourceApp::Boundary),
+                "smtp",
+                "less_than"
+            )
         );
         // If this literal changes, the Boundary alerts on the topics are
         // orphaned. (Cross-checked with Python as `anomaly_id_is_stable`.)
