@@ -5,11 +5,11 @@
 //! Everything here is pure: which rules cover a metric ([`rules_for`]), the
 //! pre-checks ([`precheck`]), the three algorithms ([`detect_drop_off_cliff`],
 //! [`less_than`], [`greater_than`]), the successive-trigger count
-//! ([`SuccessiveTriggers`]) and the per-alerter expiry and rate limit
-//! ([`AlertGate`]). Times are data time (the points' timestamps), so a
-//! replay judges the same way.
-
-use std::collections::HashMap;
+//! ([`SuccessiveTriggers`]) and the per-alerter rate limits
+//! ([`AlerterLimit`]). Times are data time (the points' timestamps), so a
+//! replay judges the same way. How the Analyzer's consumer runs them point
+//! by point, with their expiry and rate-limit state, is
+//! [`crate::boundary_stream`].
 
 use serde::{Deserialize, Serialize};
 
@@ -416,49 +416,6 @@ impl Default for AlerterLimit {
     }
 }
 
-/// Which Boundary alerts go out: per alerter, metric and algorithm once per
-/// `expiration_time`, and per alerter no more than its [`AlerterLimit`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AlertGate {
-    /// `(alerter, metric, algorithm)` → data time until which it is quiet.
-    expiry: HashMap<(String, String, BoundaryAlgorithm), i64>,
-    /// Alerter → (sends in the window, data time the window ends).
-    sent: HashMap<String, (u32, i64)>,
-}
-
-impl AlertGate {
-    /// Whether an alert of `metric` by `algorithm` at `at` goes to
-    /// `alerter`; when it does, the expiry and the alerter's count are
-    /// recorded.
-    pub fn admit(
-        &mut self,
-        alerter: &str,
-        metric: &str,
-        algorithm: BoundaryAlgorithm,
-        at: i64,
-        expiration_time: i64,
-        limit: AlerterLimit,
-    ) -> bool {
-        let sent = match self.sent.get(alerter) {
-            Some(&(count, until)) if at < until => count,
-            _ => 0,
-        };
-        if limit.limit.is_some_and(|l| sent >= l) {
-            return false;
-        }
-        let key = (alerter.to_owned(), metric.to_owned(), algorithm);
-        if self.expiry.get(&key).is_some_and(|&until| at < until) {
-            return false;
-        }
-        self.expiry.insert(key, at.saturating_add(expiration_time));
-        self.sent.insert(
-            alerter.to_owned(),
-            (sent + 1, at.saturating_add(limit.window)),
-        );
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,31 +515,6 @@ mod tests {
         let mut once = SuccessiveTriggers::default();
         assert_eq!(once.observe(true, 0, 300, 0), Some(1));
         assert_eq!(once.observe(true, 300, 300, 0), Some(1));
-    }
-
-    #[test]
-    fn the_gate_expires_per_algorithm_and_limits_per_alerter() {
-        let mut gate = AlertGate::default();
-        let cliff = BoundaryAlgorithm::DetectDropOffCliff;
-        let lt = BoundaryAlgorithm::LessThan;
-        let limit = AlerterLimit {
-            limit: Some(2),
-            window: 100,
-        };
-        assert!(gate.admit("mail", "a", cliff, 0, 600, limit));
-        assert!(!gate.admit("mail", "a", cliff, 10, 600, limit), "expiry");
-        assert!(
-            gate.admit("mail", "a", lt, 20, 600, limit),
-            "other algorithm"
-        );
-        assert!(!gate.admit("mail", "b", cliff, 30, 600, limit), "limit");
-        assert!(
-            gate.admit("hook", "b", cliff, 30, 600, limit),
-            "other alerter"
-        );
-        // The window slides from the last send (20 + 100).
-        assert!(gate.admit("mail", "b", cliff, 120, 600, limit));
-        assert!(gate.admit("mail", "a", cliff, 600, 600, limit), "expired");
     }
 
     #[test]
