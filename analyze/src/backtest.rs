@@ -242,7 +242,13 @@ mod tests {
             excludes: Vec::new(),
         };
         let judged = backtest(&pts, "test.metric", &settings, &[], false, |_| {});
-        let rows = backtest_boundary(&pts, "test.metric", &settings, &[rule.clone()], &judged);
+        let rows = backtest_boundary(
+            &pts,
+            "test.metric",
+            &settings,
+            std::slice::from_ref(&rule),
+            &judged,
+        );
         // The drop at 1425, and again 300 s later (the expiration) while
         // the last ten points still hold it: four high, six zeros.
         let at: Vec<i64> = rows.iter().map(|r| (r.timestamp - pts[0].0) / 60).collect();
