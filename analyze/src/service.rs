@@ -104,10 +104,11 @@ struct MetricWork {
 }
 
 /// The states a batch leaves, as stored: each metric's [`MetricState`]
-/// and Boundary's alerter counters.
+/// and Boundary's alerter counters (`None` when there are no Boundary
+/// rules, so none are read or written).
 struct NewStates {
     metrics: Vec<(String, String)>,
-    sends: String,
+    sends: Option<String>,
 }
 
 /// What [`Analyzer::restore`] did.
@@ -378,8 +379,11 @@ impl Analyzer {
             .save_states(STATE_KIND, &states.metrics)
             .await
             .map_err(ServiceError::state)?;
+        let Some(sends) = &states.sends else {
+            return Ok(());
+        };
         self.windows
-            .save_states(SENDS_KIND, &[(SENDS_KEY.to_owned(), states.sends.clone())])
+            .save_states(SENDS_KIND, &[(SENDS_KEY.to_owned(), sends.clone())])
             .await
             .map_err(ServiceError::state)
     }
@@ -421,11 +425,19 @@ impl Analyzer {
             .fingerprint_enabled(&metrics)
             .await
             .map_err(ServiceError::state)?;
-        let mut sends: AlerterSends = self
-            .windows
-            .load_states(SENDS_KIND, &[SENDS_KEY])
-            .await
-            .map_err(ServiceError::state)?
+        // Boundary's per-alerter counters are shared by every metric: the
+        // batch's metrics spend them in name order, each metric's points in
+        // time order (a replay of the same batches decides the same way).
+        let boundary_rules = !self.boundary.is_empty();
+        let stored_sends = if boundary_rules {
+            self.windows
+                .load_states(SENDS_KIND, &[SENDS_KEY])
+                .await
+                .map_err(ServiceError::state)?
+        } else {
+            Vec::new()
+        };
+        let mut sends: AlerterSends = stored_sends
             .into_iter()
             .flatten()
             .next()
@@ -515,7 +527,7 @@ impl Analyzer {
                 let state_json = serde_json::to_string(&state).unwrap_or_default();
                 new_states.push((metric, state_json));
             }
-            let sends = serde_json::to_string(&sends).unwrap_or_default();
+            let sends = boundary_rules.then(|| serde_json::to_string(&sends).unwrap_or_default());
             (
                 decisions,
                 NewStates {
