@@ -28,6 +28,11 @@ pub struct BacktestArgs {
     /// The metric name the alert rules see (default: the file's stem).
     #[arg(long)]
     metric: Option<String>,
+    /// Also judge the `[[boundary]]` rules at every point, as the Analyzer
+    /// does, and write where they alert here as CSV
+    /// (`timestamp,value,algorithm,times_seen,alerters`).
+    #[arg(long)]
+    boundary_out: Option<PathBuf>,
 }
 
 pub fn run(config: &Config, args: BacktestArgs) -> Result<()> {
@@ -70,6 +75,24 @@ pub fn run(config: &Config, args: BacktestArgs) -> Result<()> {
         None => backtest::write_csv(&rows, &mut BufWriter::new(std::io::stdout().lock())),
     }
     .context("writing the backtest CSV")?;
+
+    if let Some(path) = &args.boundary_out {
+        let rules = config
+            .boundary_rules()
+            .context("invalid [[boundary]] tables")?;
+        let fired = backtest::backtest_boundary(&points, &metric, &config.analyzer, &rules, &rows);
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        backtest::write_boundary_csv(&fired, &mut BufWriter::new(file))
+            .with_context(|| format!("writing the Boundary CSV {}", path.display()))?;
+        let matching = analyze::boundary::rules_for(&rules, &metric).len();
+        eprintln!(
+            "{metric}: {} Boundary alert{} from {matching} matching rule{}",
+            fired.len(),
+            if fired.len() == 1 { "" } else { "s" },
+            if matching == 1 { "" } else { "s" },
+        );
+    }
 
     let s = backtest::summarise(&rows);
     writeln!(

@@ -70,7 +70,7 @@ pub fn print_restored(r: &analyze::service::Restored) {
 pub async fn analyze(config: Config) -> Result<()> {
     let (producer, windows) = prepare(&config).await?;
     let (_stop, shutdown) = shutdown_on_ctrl_c();
-    let analyzer = build::analyzer(&config, windows, producer);
+    let analyzer = build::analyzer(&config, windows, producer)?;
     print_restored(&build::restore_windows(&analyzer).await?);
     let stats = analyzer.run(shutdown.wait()).await?;
     eprintln!(

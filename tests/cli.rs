@@ -72,6 +72,71 @@ fn headerless_epoch_input_and_out_file() {
 }
 
 #[test]
+fn boundary_out_writes_where_the_boundary_rules_alert() {
+    let dir = scratch_dir("boundary");
+    let input = dir.join("m.csv");
+    // See-sawing one-minute values (not a counter), then 500 three times.
+    let csv: String = (0..300)
+        .map(|i| {
+            let v = if i >= 297 {
+                500.0
+            } else {
+                10.0 + (i % 2) as f64
+            };
+            format!("{},{v}\n", 1_400_000_000 + i * 60)
+        })
+        .collect();
+    std::fs::write(&input, csv).unwrap();
+    let cfg = dir.join("boundary.toml");
+    std::fs::write(
+        &cfg,
+        "[[boundary]]\npattern = \"stats.web\"\nalgorithm = \"greater_than\"\nexpiration = 3600\ntrigger_value = 400.0\nalert_threshold = 2\nalerters = \"smtp|webhook\"\n",
+    )
+    .unwrap();
+    let out = dir.join("boundary.csv");
+    let o = skyline(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "backtest",
+        input.to_str().unwrap(),
+        "--metric",
+        "stats.web.requests",
+        "--boundary-out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The second point over 400 alerts on both alerters; the third is
+    // within the expiration.
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "timestamp,value,algorithm,times_seen,alerters\n1400017880,500,greater_than,2,smtp|webhook\n"
+    );
+    assert!(
+        stderr(&o).contains("1 Boundary alert from 1 matching rule"),
+        "{}",
+        stderr(&o)
+    );
+
+    std::fs::write(
+        &cfg,
+        "[[boundary]]\npattern = \"stats\"\nalgorithm = \"foo\"\nexpiration = 60\nalerters = \"smtp\"\n",
+    )
+    .unwrap();
+    let o = skyline(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "backtest",
+        input.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("boundary[0].algorithm: unknown algorithm \"foo\""),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn malformed_row_names_file_and_line() {
     let dir = scratch_dir("malformed");
     let input = dir.join("bad.csv");

@@ -6,6 +6,8 @@
 use std::io::Write;
 
 use crate::alert_rules::AlertRule;
+use crate::boundary::{rules_for, AlerterLimit, BoundaryAlgorithm, BoundaryRule};
+use crate::boundary_stream::{judge_points, AlerterSends, BoundaryState};
 use crate::exceptions::Exception;
 use crate::stream::{judge_batch, Judgement, MetricState};
 use crate::{Algorithm, Outcome, Point, Settings, Vote};
@@ -77,6 +79,94 @@ pub fn backtest(
     judged
 }
 
+/// The Boundary CSV header (`skyline backtest --boundary-out`): one row
+/// per rule that fired and alerted.
+pub const BOUNDARY_HEADER: &str = "timestamp,value,algorithm,times_seen,alerters";
+
+/// A Boundary rule that fired and alerted at a backtested point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundaryRow {
+    /// The point's timestamp.
+    pub timestamp: i64,
+    /// The value judged (of the derivative for counters).
+    pub value: f64,
+    /// The rule's algorithm.
+    pub algorithm: BoundaryAlgorithm,
+    /// Anomalous points in a row, this one included.
+    pub times_seen: u32,
+    /// The alerters alerted.
+    pub alerters: Vec<String>,
+}
+
+/// Replays the points [`backtest`] judged (`judged`, over the same sorted
+/// `points`) through `metric`'s Boundary rules as the live consumer does:
+/// each on its window `(t - full_duration, t]`, in order, the expiry and
+/// rate-limit state carried from point to point.
+pub fn backtest_boundary(
+    points: &[Point],
+    metric: &str,
+    settings: &Settings,
+    rules: &[BoundaryRule],
+    judged: &[Judgement],
+) -> Vec<BoundaryRow> {
+    let rules = rules_for(rules, metric);
+    let stale_period = settings.stale_period_for(metric);
+    let mut state = BoundaryState::default();
+    let mut sends = AlerterSends::default();
+    let mut out = Vec::new();
+    if rules.is_empty() {
+        return out;
+    }
+    for j in judged {
+        let start =
+            points.partition_point(|p| p.0 <= j.timestamp.saturating_sub(settings.full_duration));
+        let end = points.partition_point(|p| p.0 <= j.timestamp);
+        let Some(window) = points.get(start..end) else {
+            continue;
+        };
+        let verdict = judge_points(
+            window,
+            &rules,
+            j.derivative,
+            stale_period,
+            &mut state,
+            &mut sends,
+            AlerterLimit::reference,
+        );
+        for (v, f) in verdict
+            .iter()
+            .flat_map(|v| v.firings.iter().map(move |f| (v, f)))
+        {
+            out.push(BoundaryRow {
+                timestamp: v.timestamp,
+                value: v.value,
+                algorithm: f.rule.algorithm,
+                times_seen: f.times_seen,
+                alerters: f.alerters.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Writes Boundary rows as CSV under [`BOUNDARY_HEADER`] (alerters
+/// separated by `|`).
+pub fn write_boundary_csv(rows: &[BoundaryRow], out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "{BOUNDARY_HEADER}")?;
+    for r in rows {
+        writeln!(
+            out,
+            "{},{},{},{},{}",
+            r.timestamp,
+            r.value,
+            r.algorithm.name(),
+            r.times_seen,
+            r.alerters.join("|")
+        )?;
+    }
+    out.flush()
+}
+
 /// Writes the rows as CSV under [`HEADER`].
 pub fn write_csv(rows: &[Judgement], out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "{HEADER}")?;
@@ -128,6 +218,53 @@ pub fn summarise(rows: &[Judgement]) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boundary_backtest_finds_the_cliff_the_consumer_would() {
+        // A day of 1-minute values see-sawing around 100 (not a counter),
+        // then a drop to 0 held 15 minutes.
+        let mut pts: Vec<Point> = (0..1440)
+            .map(|i| (1_400_000_000 + i * 60, 100.0 + (i % 2) as f64 * 5.0))
+            .collect();
+        for p in &mut pts[1425..] {
+            p.1 = 0.0;
+        }
+        let settings = Settings::default();
+        let rule = BoundaryRule {
+            pattern: crate::pattern::MetricPattern::new("test").unwrap(),
+            algorithm: BoundaryAlgorithm::DetectDropOffCliff,
+            expiration_time: 300,
+            min_average: 0.0,
+            min_average_seconds: 0,
+            trigger_value: 0.0,
+            alert_threshold: 1,
+            alerters: "smtp|webhook".to_owned(),
+            excludes: Vec::new(),
+        };
+        let judged = backtest(&pts, "test.metric", &settings, &[], false, |_| {});
+        let rows = backtest_boundary(
+            &pts,
+            "test.metric",
+            &settings,
+            std::slice::from_ref(&rule),
+            &judged,
+        );
+        // The drop at 1425, and again 300 s later (the expiration) while
+        // the last ten points still hold it: four high, six zeros.
+        let at: Vec<i64> = rows.iter().map(|r| (r.timestamp - pts[0].0) / 60).collect();
+        assert_eq!(at, [1425, 1430]);
+        assert_eq!(rows[0].alerters, ["smtp", "webhook"]);
+        assert_eq!(rows[0].value, 0.0);
+        assert!(backtest_boundary(&pts, "other", &settings, &[rule], &judged).is_empty());
+        let mut csv = Vec::new();
+        write_boundary_csv(&rows, &mut csv).unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        assert_eq!(csv.lines().next(), Some(BOUNDARY_HEADER));
+        assert_eq!(
+            csv.lines().nth(1),
+            Some(format!("{},0,detect_drop_off_cliff,1,smtp|webhook", pts[1425].0).as_str())
+        );
+    }
 
     #[test]
     fn a_spike_alerts_once_per_expiration_time() {

@@ -5,11 +5,11 @@
 //! Everything here is pure: which rules cover a metric ([`rules_for`]), the
 //! pre-checks ([`precheck`]), the three algorithms ([`detect_drop_off_cliff`],
 //! [`less_than`], [`greater_than`]), the successive-trigger count
-//! ([`SuccessiveTriggers`]) and the per-alerter expiry and rate limit
-//! ([`AlertGate`]). Times are data time (the points' timestamps), so a
-//! replay judges the same way.
-
-use std::collections::HashMap;
+//! ([`SuccessiveTriggers`]) and the per-alerter rate limits
+//! ([`AlerterLimit`]). Times are data time (the points' timestamps), so a
+//! replay judges the same way. How the Analyzer's consumer runs them point
+//! by point, with their expiry and rate-limit state, is
+//! [`crate::boundary_stream`].
 
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +18,7 @@ use crate::pattern::{any_matches, MetricPattern};
 use crate::series::Series;
 
 /// Boundary's algorithms (`BOUNDARY_ALGORITHMS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BoundaryAlgorithm {
     /// A sudden drop of a metric to (near) zero ([`detect_drop_off_cliff`]).
@@ -30,6 +30,18 @@ pub enum BoundaryAlgorithm {
 }
 
 impl BoundaryAlgorithm {
+    /// Every algorithm, in the reference's order.
+    pub const ALL: [BoundaryAlgorithm; 3] = [
+        BoundaryAlgorithm::DetectDropOffCliff,
+        BoundaryAlgorithm::LessThan,
+        BoundaryAlgorithm::GreaterThan,
+    ];
+
+    /// The algorithm called `name` (its reference name), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     /// The reference's name (`detect_drop_off_cliff`, `less_than`,
     /// `greater_than`).
     pub fn name(self) -> &'static str {
@@ -375,6 +387,25 @@ pub struct AlerterLimit {
     pub window: i64,
 }
 
+impl AlerterLimit {
+    /// The reference's `BOUNDARY_ALERTER_OPTS` for an alerter of `kind`:
+    /// `smtp` 100 sends per 60 s, `pagerduty` 15 per 1800 s, `slack` 30 per
+    /// 1800 s (`alerter_limit` / `alerter_expiration_time`); any other kind
+    /// is unlimited (window 160 s, the reference's default).
+    pub fn reference(kind: &str) -> Self {
+        let (limit, window) = match kind {
+            "smtp" => (100, 60),
+            "pagerduty" => (15, 1800),
+            "slack" => (30, 1800),
+            _ => return AlerterLimit::default(),
+        };
+        AlerterLimit {
+            limit: Some(limit),
+            window,
+        }
+    }
+}
+
 impl Default for AlerterLimit {
     /// Unlimited, with the reference's default window of 160 s.
     fn default() -> Self {
@@ -382,49 +413,6 @@ impl Default for AlerterLimit {
             limit: None,
             window: 160,
         }
-    }
-}
-
-/// Which Boundary alerts go out: per alerter, metric and algorithm once per
-/// `expiration_time`, and per alerter no more than its [`AlerterLimit`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AlertGate {
-    /// `(alerter, metric, algorithm)` → data time until which it is quiet.
-    expiry: HashMap<(String, String, BoundaryAlgorithm), i64>,
-    /// Alerter → (sends in the window, data time the window ends).
-    sent: HashMap<String, (u32, i64)>,
-}
-
-impl AlertGate {
-    /// Whether an alert of `metric` by `algorithm` at `at` goes to
-    /// `alerter`; when it does, the expiry and the alerter's count are
-    /// recorded.
-    pub fn admit(
-        &mut self,
-        alerter: &str,
-        metric: &str,
-        algorithm: BoundaryAlgorithm,
-        at: i64,
-        expiration_time: i64,
-        limit: AlerterLimit,
-    ) -> bool {
-        let sent = match self.sent.get(alerter) {
-            Some(&(count, until)) if at < until => count,
-            _ => 0,
-        };
-        if limit.limit.is_some_and(|l| sent >= l) {
-            return false;
-        }
-        let key = (alerter.to_owned(), metric.to_owned(), algorithm);
-        if self.expiry.get(&key).is_some_and(|&until| at < until) {
-            return false;
-        }
-        self.expiry.insert(key, at.saturating_add(expiration_time));
-        self.sent.insert(
-            alerter.to_owned(),
-            (sent + 1, at.saturating_add(limit.window)),
-        );
-        true
     }
 }
 
@@ -530,28 +518,20 @@ mod tests {
     }
 
     #[test]
-    fn the_gate_expires_per_algorithm_and_limits_per_alerter() {
-        let mut gate = AlertGate::default();
-        let cliff = BoundaryAlgorithm::DetectDropOffCliff;
-        let lt = BoundaryAlgorithm::LessThan;
-        let limit = AlerterLimit {
-            limit: Some(2),
-            window: 100,
+    fn reference_alerter_limits_and_algorithm_names() {
+        let limit = |l, window| AlerterLimit {
+            limit: Some(l),
+            window,
         };
-        assert!(gate.admit("mail", "a", cliff, 0, 600, limit));
-        assert!(!gate.admit("mail", "a", cliff, 10, 600, limit), "expiry");
-        assert!(
-            gate.admit("mail", "a", lt, 20, 600, limit),
-            "other algorithm"
-        );
-        assert!(!gate.admit("mail", "b", cliff, 30, 600, limit), "limit");
-        assert!(
-            gate.admit("hook", "b", cliff, 30, 600, limit),
-            "other alerter"
-        );
-        // The window slides from the last send (20 + 100).
-        assert!(gate.admit("mail", "b", cliff, 120, 600, limit));
-        assert!(gate.admit("mail", "a", cliff, 600, 600, limit), "expired");
+        assert_eq!(AlerterLimit::reference("smtp"), limit(100, 60));
+        assert_eq!(AlerterLimit::reference("pagerduty"), limit(15, 1800));
+        assert_eq!(AlerterLimit::reference("slack"), limit(30, 1800));
+        assert_eq!(AlerterLimit::reference("webhook"), AlerterLimit::default());
+        assert_eq!(AlerterLimit::default().limit, None);
+        for a in BoundaryAlgorithm::ALL {
+            assert_eq!(BoundaryAlgorithm::from_name(a.name()), Some(a));
+        }
+        assert_eq!(BoundaryAlgorithm::from_name("mock_less_than"), None);
     }
 
     #[test]

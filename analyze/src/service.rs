@@ -10,30 +10,38 @@
 //! events, and decision ids are derived from what they are about — so the
 //! replay re-emits the same events with the same ids and loses none.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use topics::clock::now_ms;
 
 use runtime::{Commit, Context, RunSettings, Runtime, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use topics::codec::decode;
-use topics::ids::{alert_id, anomaly_id, check_id};
+use topics::ids::{alert_id, anomaly_id, boundary_alert_id, check_id};
 use topics::kafka::{
     committed_offsets, keyed_messages, read_range, Batch, KafkaConfig, KeyedMessage,
     PartitionRange, Producer,
 };
 use topics::names::TopicNames;
 use topics::{
-    AlertEvent, AlertRoute, AnomalyEvent, CheckRequest, CheckTarget, Datapoint, SeriesPoint,
-    SourceApp,
+    AlertEvent, AlertRoute, AnomalyEvent, BoundaryTrigger, CheckRequest, CheckTarget, Datapoint,
+    SeriesPoint, SourceApp,
 };
 use windows::{by_metric, Windows};
 
 use crate::alert_rules::{AlertRule, Route};
+use crate::boundary::{rules_for, AlerterLimit, BoundaryRule};
+use crate::boundary_stream::{judge_points, AlerterSends, BoundaryJudgement};
 use crate::stream::{judge_batch, Judgement, MetricState};
 use crate::{Algorithm, Settings};
 
 /// The Redis state kind under which [`MetricState`]s are kept.
 const STATE_KIND: &str = "analyzer";
+/// The state kind and key of Boundary's per-alerter rate-limit counters
+/// ([`AlerterSends`]), shared by every metric.
+const SENDS_KIND: &str = "boundary-alerters";
+/// See [`SENDS_KIND`].
+const SENDS_KEY: &str = "sends";
 
 /// How the consumer runs (the `[analyzer_service]` table).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +80,12 @@ pub struct Analyzer {
     pub settings: Settings,
     /// The alert rules, in order.
     pub alerts: Vec<AlertRule>,
+    /// The Boundary rules (`[[boundary]]`), in order.
+    pub boundary: Vec<BoundaryRule>,
+    /// Each alerter's Boundary rate limit, by the name rules use (from its
+    /// kind: see [`Analyzer::with_boundary_limits`]); a name not here is
+    /// limited as [`AlerterLimit::reference`] of the name itself.
+    pub boundary_limits: BTreeMap<String, AlerterLimit>,
     /// How the consumer runs.
     pub service: ServiceSettings,
     /// The topic names it reads and writes.
@@ -92,6 +106,14 @@ struct MetricWork {
     new: Vec<(i64, f64)>,
     state: MetricState,
     fingerprint_enabled: bool,
+}
+
+/// The states a batch leaves, as stored: each metric's [`MetricState`]
+/// and Boundary's alerter counters (`None` when there are no Boundary
+/// rules, so none are read or written).
+struct NewStates {
+    metrics: Vec<(String, String)>,
+    sends: Option<String>,
 }
 
 /// What [`Analyzer::restore`] did.
@@ -239,6 +261,80 @@ pub fn decisions_for(
     }
 }
 
+/// Turns Boundary's verdict on one point of `metric` into events: when
+/// rules fired, one [`SourceApp::Boundary`] anomaly for the point (two
+/// rules firing at one point are one anomaly, as the reference's Panorama
+/// record of the point is one) and one alert per `(alerter, algorithm)`
+/// that alerts, its id [`boundary_alert_id`]. Boundary anomalies get no
+/// check: they are hard conditions, never deflected by profiles.
+pub fn boundary_decisions_for(
+    metric: &str,
+    window: &[(i64, f64)],
+    verdict: &BoundaryJudgement,
+    derivative: bool,
+    settings: &Settings,
+    out: &mut Decisions,
+) {
+    if verdict.firings.is_empty() {
+        return;
+    }
+    let BoundaryJudgement {
+        timestamp, value, ..
+    } = *verdict;
+    let id = anomaly_id(metric, timestamp, SourceApp::Boundary);
+    let decided_at_ms = now_ms();
+    let triggered: Vec<String> = verdict
+        .firings
+        .iter()
+        .map(|f| f.rule.algorithm.name().to_owned())
+        .collect();
+    out.anomalies.push(AnomalyEvent {
+        id,
+        metric: metric.to_owned(),
+        timestamp,
+        value,
+        source: SourceApp::Boundary,
+        algorithms_run: verdict
+            .algorithms_run
+            .iter()
+            .map(|a| a.name().to_owned())
+            .collect(),
+        triggered_algorithms: triggered,
+        full_duration: timestamp.saturating_sub(verdict.from_timestamp),
+        from_timestamp: verdict.from_timestamp,
+        check_id: None,
+        derivative,
+        decided_at_ms,
+    });
+    for firing in &verdict.firings {
+        let algorithm = firing.rule.algorithm.name();
+        for alerter in &firing.alerters {
+            out.alerts.push(AlertEvent {
+                id: boundary_alert_id(id, alerter, algorithm),
+                anomaly_id: id,
+                metric: metric.to_owned(),
+                timestamp,
+                value,
+                source: SourceApp::Boundary,
+                alerter: alerter.clone(),
+                rule: firing.rule.pattern.as_str().to_owned(),
+                triggered_algorithms: vec![algorithm.to_owned()],
+                decided_at_ms,
+                series: Some(series_of(window)),
+                full_duration: Some(settings.full_duration),
+                expiration_time: Some(firing.rule.expiration_time),
+                boundary: Some(BoundaryTrigger {
+                    algorithm: algorithm.to_owned(),
+                    trigger_value: firing.rule.trigger_value,
+                    alert_threshold: i32::try_from(firing.rule.alert_threshold).unwrap_or(i32::MAX),
+                }),
+                fingerprinted: false,
+                test: false,
+            });
+        }
+    }
+}
+
 /// A judged window as events carry it.
 pub fn series_of(window: &[(i64, f64)]) -> Vec<SeriesPoint> {
     window
@@ -252,6 +348,7 @@ impl Analyzer {
     pub fn new(
         settings: Settings,
         alerts: Vec<AlertRule>,
+        boundary: Vec<BoundaryRule>,
         service: ServiceSettings,
         topics: TopicNames,
         windows: Arc<Windows>,
@@ -260,12 +357,22 @@ impl Analyzer {
         Analyzer {
             settings,
             alerts,
+            boundary,
+            boundary_limits: BTreeMap::new(),
             service,
             topics,
             windows,
             producer,
             restored: Mutex::default(),
         }
+    }
+
+    /// With the Boundary rate limit of each alerter name: the reference
+    /// limits by kind (`smtp` 100 per 60 s, ...), so an alerter named
+    /// `ops-mail` of kind `smtp` is limited as SMTP.
+    pub fn with_boundary_limits(mut self, limits: BTreeMap<String, AlerterLimit>) -> Self {
+        self.boundary_limits = limits;
+        self
     }
 
     /// Judges, publishes and folds one batch of datapoints.
@@ -276,20 +383,29 @@ impl Analyzer {
             .fold(&points)
             .await
             .map_err(ServiceError::state)?;
-        self.windows
-            .save_states(STATE_KIND, &new_states)
-            .await
-            .map_err(ServiceError::state)?;
+        self.save(&new_states).await?;
         Ok(decisions)
     }
 
+    /// Saves what [`Analyzer::judge`] returned as the new states.
+    async fn save(&self, states: &NewStates) -> Result<(), ServiceError> {
+        self.windows
+            .save_states(STATE_KIND, &states.metrics)
+            .await
+            .map_err(ServiceError::state)?;
+        let Some(sends) = &states.sends else {
+            return Ok(());
+        };
+        self.windows
+            .save_states(SENDS_KIND, &[(SENDS_KEY.to_owned(), sends.clone())])
+            .await
+            .map_err(ServiceError::state)
+    }
+
     /// Judges `points` against the windows and the metrics' states as they
-    /// stand; returns the decisions and each metric's new state (as stored),
+    /// stand; returns the decisions and the new states (as stored),
     /// changing nothing.
-    async fn judge(
-        &self,
-        points: &[Datapoint],
-    ) -> Result<(Decisions, Vec<(String, String)>), ServiceError> {
+    async fn judge(&self, points: &[Datapoint]) -> Result<(Decisions, NewStates), ServiceError> {
         let groups = by_metric(points);
         let metrics: Vec<&str> = groups.keys().copied().collect();
         // Each new point t is judged on (t - full_duration, t]: read from
@@ -323,6 +439,28 @@ impl Analyzer {
             .fingerprint_enabled(&metrics)
             .await
             .map_err(ServiceError::state)?;
+        // Boundary's per-alerter counters are shared by every metric: the
+        // batch's metrics spend them in name order, each metric's points in
+        // time order (a replay of the same batches decides the same way).
+        let boundary_rules = !self.boundary.is_empty();
+        let stored_sends = if boundary_rules {
+            self.windows
+                .load_states(SENDS_KIND, &[SENDS_KEY])
+                .await
+                .map_err(ServiceError::state)?
+        } else {
+            Vec::new()
+        };
+        let mut sends: AlerterSends = stored_sends
+            .into_iter()
+            .flatten()
+            .next()
+            .and_then(|s| {
+                serde_json::from_str(&s)
+                    .map_err(|e| tracing::warn!(error = %e, "unreadable Boundary alerter counters; starting afresh"))
+                    .ok()
+            })
+            .unwrap_or_default();
         let work: Vec<MetricWork> = groups
             .iter()
             .zip(windows)
@@ -347,6 +485,14 @@ impl Analyzer {
             .collect();
         let settings = self.settings.clone();
         let alerts = self.alerts.clone();
+        let boundary = self.boundary.clone();
+        let limits = self.boundary_limits.clone();
+        let limit_of = move |alerter: &str| {
+            limits
+                .get(alerter)
+                .copied()
+                .unwrap_or_else(|| AlerterLimit::reference(alerter))
+        };
         let interval = self.service.interval;
         // CPU-bound: off the async executor.
         tokio::task::spawn_blocking(move || {
@@ -371,10 +517,45 @@ impl Analyzer {
                     fingerprint_enabled,
                 );
                 decisions_for(&metric, &window, &judged, &settings, &mut decisions);
+                // Boundary, beside the ensemble and whatever it concluded:
+                // the same points, on the same windows.
+                let rules = rules_for(&boundary, &metric);
+                if !rules.is_empty() {
+                    let stale_period = settings.stale_period_for(&metric);
+                    for j in &judged {
+                        let judged_window = &window[j.window.0..=j.window.1];
+                        let verdict = judge_points(
+                            judged_window,
+                            &rules,
+                            j.derivative,
+                            stale_period,
+                            &mut state.boundary,
+                            &mut sends,
+                            &limit_of,
+                        );
+                        if let Some(verdict) = verdict {
+                            boundary_decisions_for(
+                                &metric,
+                                judged_window,
+                                &verdict,
+                                j.derivative,
+                                &settings,
+                                &mut decisions,
+                            );
+                        }
+                    }
+                }
                 let state_json = serde_json::to_string(&state).unwrap_or_default();
                 new_states.push((metric, state_json));
             }
-            (decisions, new_states)
+            let sends = boundary_rules.then(|| serde_json::to_string(&sends).unwrap_or_default());
+            (
+                decisions,
+                NewStates {
+                    metrics: new_states,
+                    sends,
+                },
+            )
         })
         .await
         .map_err(ServiceError::task)
@@ -467,10 +648,7 @@ impl Analyzer {
                 windows.fold(&old).await.map_err(ServiceError::state)?;
                 let (_, states) = self.judge(&recent).await?;
                 windows.fold(&recent).await.map_err(ServiceError::state)?;
-                windows
-                    .save_states(STATE_KIND, &states)
-                    .await
-                    .map_err(ServiceError::state)?;
+                self.save(&states).await?;
                 Ok::<(), ServiceError>(())
             }
         })

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert_rules::{matching_rules, route, AlertRule, AlertThrottle, Route};
 use crate::analysis::{analyze, Analysis, MetricContext};
+use crate::boundary_stream::BoundaryState;
 use crate::derivative::{is_monotonic_counter, DerivativeState};
 use crate::pattern::any_matches;
 use crate::series::{sort_dedup, Point, Series};
@@ -27,6 +28,10 @@ pub struct MetricState {
     pub derivative: DerivativeState,
     /// When the metric last alerted on each alerter.
     pub alerts: AlertThrottle,
+    /// Boundary's successive triggers and expiry keys (absent from states
+    /// saved before Boundary ran in the stream).
+    #[serde(default)]
+    pub boundary: BoundaryState,
 }
 
 /// The verdict on one point.

@@ -106,17 +106,29 @@ pub async fn start_ingest(
     .await?)
 }
 
-/// The Analyzer on the service runtime.
-pub fn analyzer(config: &Config, windows: Arc<Windows>, producer: Producer) -> Runtime<Analyzer> {
-    Arc::new(Analyzer::new(
-        config.analyzer.clone(),
-        analyze::alert_rules::one_per_alerter(&config.alerts),
-        config.analyzer_service.clone(),
-        config.topics.clone(),
-        windows,
-        producer,
-    ))
-    .runtime(&config.kafka)
+/// The Analyzer on the service runtime, judging the `[[boundary]]` rules
+/// beside the ensemble (refused when a table is invalid).
+pub fn analyzer(
+    config: &Config,
+    windows: Arc<Windows>,
+    producer: Producer,
+) -> Result<Runtime<Analyzer>> {
+    let boundary = config
+        .boundary_rules()
+        .context("invalid [[boundary]] tables")?;
+    Ok(Arc::new(
+        Analyzer::new(
+            config.analyzer.clone(),
+            analyze::alert_rules::one_per_alerter(&config.alerts),
+            boundary,
+            config.analyzer_service.clone(),
+            config.topics.clone(),
+            windows,
+            producer,
+        )
+        .with_boundary_limits(config.boundary_limits()),
+    )
+    .runtime(&config.kafka))
 }
 
 /// Runs the Analyzer's restore phase: with in-memory windows, the windows

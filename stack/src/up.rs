@@ -135,7 +135,7 @@ impl Up {
         // The Analyzer's consumer group is the same at every start, so it
         // resumes where it committed; in-memory windows are restored from
         // the log first (without deciding anything again).
-        let analyzer = build::analyzer(&config, windows.clone(), producer.clone());
+        let analyzer = build::analyzer(&config, windows.clone(), producer.clone())?;
         let restored = build::restore_windows(&analyzer).await?;
         let ingest = build::start_ingest(&config, &producer, shutdown).await?;
         let stop = shutdown.clone();

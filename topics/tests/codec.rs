@@ -1236,7 +1236,7 @@ fn another_types_message_is_the_wrong_schema() {
             err,
             CodecError::WrongSchema {
                 found: 1,
-                expected: 2,
+                expected: 14,
                 name: "AnomalyEvent"
             }
         ),
@@ -1245,7 +1245,7 @@ fn another_types_message_is_the_wrong_schema() {
     let text = err.to_string();
     assert!(text.contains("wrong schema"), "{text}");
     assert!(
-        text.contains("schema id 1") && text.contains("expected 2"),
+        text.contains("schema id 1") && text.contains("expected 14"),
         "{text}"
     );
 
