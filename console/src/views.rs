@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use learn::decide::learn_series;
+use projections::alerting::{self, delivery_summaries, DeliveryRow, DeliverySummary, MuteRow};
 use projections::browse::{
     self, AnomalyDetail, AnomalyFilter, AnomalyListRow, AnomalyState, CheckKind, CheckRow,
     MatchFilter, MatchRow, Page, ProfileDetail,
@@ -323,6 +324,10 @@ pub struct TrainingView {
     pub profiles: Vec<ProfileRow>,
     /// Profiles made from labelling this anomaly's check.
     pub resulting_profiles: Vec<Uuid>,
+    /// Where each of its alerts stands with each alerter: the latest
+    /// attempt's outcome and the attempts made (the attempts themselves
+    /// are `detail.deliveries`).
+    pub delivery_outcomes: Vec<DeliverySummary>,
 }
 
 /// The training page of anomaly `id`, its durations' graphs placed as
@@ -359,6 +364,7 @@ pub async fn training(
         Some(c) => browse::profiles_from_check(db, c.id).await?,
         None => Vec::new(),
     };
+    let delivery_outcomes = delivery_summaries(&detail.deliveries);
     Ok(TrainingView {
         unit: unit_of(units, &metric),
         detail,
@@ -371,6 +377,7 @@ pub async fn training(
         windows_available: windows.is_some(),
         profiles,
         resulting_profiles,
+        delivery_outcomes,
     })
 }
 
@@ -900,4 +907,35 @@ mod tests {
         assert_eq!(bounds(&Some(" ".into()), &None).unwrap(), (None, None));
         assert!(page_number(Some(0)).is_err());
     }
+}
+
+/// How many ended mutes the mutes page lists.
+pub const ENDED_MUTES: u32 = 20;
+
+/// How many delivery attempts the mutes page lists.
+pub const LATEST_DELIVERIES: u32 = 50;
+
+/// The mutes page (`/mutes`, `GET /api/v1/mutes`): the mutes in force, the
+/// latest ended ones, and the latest delivery attempts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MutesView {
+    /// When the page was gathered (unix milliseconds).
+    pub now_ms: i64,
+    /// The mutes in force, soonest-ending first.
+    pub active: Vec<MuteRow>,
+    /// The latest [`ENDED_MUTES`] ended (or ended early), latest first.
+    pub ended: Vec<MuteRow>,
+    /// The latest [`LATEST_DELIVERIES`] delivery attempts, newest first.
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+/// The mutes in force now, the latest ended and the latest deliveries.
+pub async fn mutes(db: &Database) -> Result<MutesView, ViewError> {
+    let now_ms = topics::clock::now_ms();
+    Ok(MutesView {
+        now_ms,
+        active: alerting::active_mutes(db, now_ms).await?,
+        ended: alerting::ended_mutes(db, now_ms, ENDED_MUTES).await?,
+        deliveries: alerting::latest_deliveries(db, LATEST_DELIVERIES).await?,
+    })
 }

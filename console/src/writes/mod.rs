@@ -31,6 +31,7 @@
 //! done, or answer with the page again saying what was wrong.
 
 pub mod labels;
+pub mod mutes;
 pub mod profiles;
 
 use std::sync::Arc;

@@ -8,6 +8,7 @@ use maud::{html, Markup};
 
 use crate::graph::GraphOptions;
 use crate::pages::anomalies::html::state_badge;
+use crate::pages::mutes::html::{delivery_table, mute_form};
 use crate::pages::{duration, graph, layout, short, utc, utc_ms, value, PageContext, Section};
 use crate::views::{GraphsAt, LongerSeries, TrainingView};
 
@@ -273,6 +274,27 @@ pub fn render(ctx: &PageContext, view: &TrainingView, form: &FormState) -> Marku
                     p.form-error #layers-error role="alert" hidden {}
                 }
             }
+        }
+        section #alerts {
+            h2 { "Alerts" }
+            @if view.detail.alerts.is_empty() && view.delivery_outcomes.is_empty() {
+                p.empty { "No alert was sent for this anomaly." }
+            } @else {
+                @if !view.detail.alerts.is_empty() {
+                    ul.alerts {
+                        @for al in &view.detail.alerts {
+                            li { "Alert " span title=(al.id) { (short(&al.id)) } " to " strong { (al.alerter) } " (rule " code { (al.rule) } ")" }
+                        }
+                    }
+                }
+                @if view.delivery_outcomes.is_empty() {
+                    p.empty #no-deliveries { "No delivery recorded yet (the alerter records each attempt)." }
+                } @else {
+                    (delivery_table(&view.delivery_outcomes))
+                }
+            }
+            h3 { "Mute this metric's alerts" }
+            (mute_form(ctx, &a.metric, &format!("/anomalies/{}", a.id), false))
         }
         @if labelled {
             section #labels {
