@@ -202,7 +202,8 @@ async fn bad_mutes_and_unauthenticated_ones_are_refused_and_produce_nothing() {
             client.post_form(&url, cookie.as_deref(), &pairs).await
         }
     };
-    let cases: [(&str, Vec<(String, String)>, Option<String>, u16); 8] = [
+    type Case<'a> = (&'a str, Vec<(String, String)>, Option<String>, u16);
+    let cases: [Case; 8] = [
         ("no session", fields(&csrf, METRIC, "2h"), None, 401),
         (
             "no CSRF token",
