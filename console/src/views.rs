@@ -328,6 +328,9 @@ pub struct TrainingView {
     /// attempt's outcome and the attempts made (the attempts themselves
     /// are `detail.deliveries`).
     pub delivery_outcomes: Vec<DeliverySummary>,
+    /// The mutes in force now whose pattern matches the metric: its alerts
+    /// are held back while one holds.
+    pub muted_by: Vec<MuteRow>,
 }
 
 /// The training page of anomaly `id`, its durations' graphs placed as
@@ -365,6 +368,7 @@ pub async fn training(
         None => Vec::new(),
     };
     let delivery_outcomes = delivery_summaries(&detail.deliveries);
+    let muted_by = mutes_matching(db, &metric).await?;
     Ok(TrainingView {
         unit: unit_of(units, &metric),
         detail,
@@ -378,7 +382,21 @@ pub async fn training(
         profiles,
         resulting_profiles,
         delivery_outcomes,
+        muted_by,
     })
+}
+
+/// The mutes in force now that match `metric` (as the alerter matches
+/// them; a pattern that is not a valid regex matches nothing, as the
+/// alerter skips it).
+async fn mutes_matching(db: &Database, metric: &str) -> Result<Vec<MuteRow>, ViewError> {
+    let active = alerting::active_mutes(db, topics::clock::now_ms()).await?;
+    Ok(active
+        .into_iter()
+        .filter(|m| {
+            analyze::pattern::MetricPattern::new(&m.pattern).is_ok_and(|p| p.matches(metric))
+        })
+        .collect())
 }
 
 /// What the windows hold of a metric.

@@ -72,6 +72,7 @@ async fn mute_and_unmute(backend: Backend) {
     let mute_id = id_in(r.location(), "muted");
     let back = client.get(&f.url(r.location()), Some(&session)).await;
     assert!(back.body.contains("Muted (mute"), "no notice");
+    assert!(!back.body.contains("id=\"muted-by\""), "not folded yet");
 
     let events: Vec<MuteEvent> = f.read_all(&f.topics.mutes, 1).await;
     assert_eq!(events.len(), 1);
@@ -97,6 +98,10 @@ async fn mute_and_unmute(backend: Backend) {
     let api = client.get(&f.url("/api/v1/mutes"), Some(&session)).await;
     assert_eq!(api.status, 200, "{}", api.body);
     assert_eq!(api.json()["active"][0]["id"], mute_id.to_string());
+    // The anomaly page says its metric is muted, until when and why.
+    let page = client.get(&f.url(&page_path), Some(&session)).await;
+    assert!(page.body.contains("id=\"muted-by\""), "{}", page.body);
+    assert!(page.body.contains("disk swap &lt;tonight&gt;"));
 
     // Unmute: back to the mutes page; the unmute carries the mute's id.
     let r = client
@@ -118,6 +123,8 @@ async fn mute_and_unmute(backend: Backend) {
     let mutes = client.get(&f.url("/mutes"), Some(&session)).await;
     assert!(mutes.body.contains("No mute is in force"), "{}", mutes.body);
     assert!(mutes.body.contains(&format!("unmuted by {USER}")));
+    let page = client.get(&f.url(&page_path), Some(&session)).await;
+    assert!(!page.body.contains("id=\"muted-by\""), "unmuted");
     // Ending it again is refused: it is no longer in force.
     let r = client
         .post_form(

@@ -277,6 +277,14 @@ pub fn render(ctx: &PageContext, view: &TrainingView, form: &FormState) -> Marku
         }
         section #alerts {
             h2 { "Alerts" }
+            @for m in &view.muted_by {
+                p.notice.muted #muted-by {
+                    "This metric's alerts are muted by " code { (m.pattern) } " until " (utc_ms(m.until_ms))
+                    @if let Some(o) = &m.operator { " (" (o) ")" }
+                    @if let Some(r) = &m.reason { ": " (r) }
+                    ". " a href="/mutes" { "Mutes →" }
+                }
+            }
             @if view.detail.alerts.is_empty() && view.delivery_outcomes.is_empty() {
                 p.empty { "No alert was sent for this anomaly." }
             } @else {
