@@ -70,7 +70,7 @@ pub fn mute_form(ctx: &PageContext, pattern: &str, next: &str, compact: bool) ->
         form.mute method="post" action="/mutes" class=[compact.then_some("inline-mute")] {
             input type="hidden" name="csrf" value=[ctx.csrf.as_deref()];
             input type="hidden" name="next" value=(next);
-            label { "Pattern " input type="text" name="pattern" value=(pattern) required maxlength="1000"; }
+            label { "Pattern " input type="text" name="pattern" value=(pattern) required maxlength="1000" placeholder="e.g. web01.cpu or ^db\\."; }
             label { "For " input type="text" name="duration" required size="6" placeholder="2h" value=(DEFAULT_DURATION); }
             label { "Reason " input type="text" name="reason" maxlength="500" placeholder="why (optional)"; }
             button type="submit" { "Mute" }
