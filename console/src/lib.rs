@@ -21,10 +21,10 @@
 //!   by construction; the graphs inline SVG from [`graph`], no script or
 //!   network needed) or served as JSON, and the error page or
 //!   `{"error"}` when it cannot be gathered;
-//! * [`writes`] — labels ([`writes::labels`]) and profile validate and
-//!   disable ([`writes::profiles`]), each for a script's JSON and an
-//!   operator's form, which become events on the log ([`topics::Label`],
-//!   [`topics::ProfileEvent`]).
+//! * [`writes`] — labels ([`writes::labels`]), profile validate and
+//!   disable ([`writes::profiles`]) and mutes ([`writes::mutes`]), each for
+//!   a script's JSON and an operator's form, which become events on the log
+//!   ([`topics::Label`], [`topics::ProfileEvent`], [`topics::MuteEvent`]).
 //!
 //! [`auth`] holds the logins (Argon2), signed session cookies and CSRF
 //! tokens; [`units`] the units of metrics' values the graphs show.

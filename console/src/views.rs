@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use learn::decide::learn_series;
+use projections::alerting::{self, delivery_summaries, DeliveryRow, DeliverySummary, MuteRow};
 use projections::browse::{
     self, AnomalyDetail, AnomalyFilter, AnomalyListRow, AnomalyState, CheckKind, CheckRow,
     MatchFilter, MatchRow, Page, ProfileDetail,
@@ -323,6 +324,13 @@ pub struct TrainingView {
     pub profiles: Vec<ProfileRow>,
     /// Profiles made from labelling this anomaly's check.
     pub resulting_profiles: Vec<Uuid>,
+    /// Where each of its alerts stands with each alerter: the latest
+    /// attempt's outcome and the attempts made (the attempts themselves
+    /// are `detail.deliveries`).
+    pub delivery_outcomes: Vec<DeliverySummary>,
+    /// The mutes in force now whose pattern matches the metric: its alerts
+    /// are held back while one holds.
+    pub muted_by: Vec<MuteRow>,
 }
 
 /// The training page of anomaly `id`, its durations' graphs placed as
@@ -359,6 +367,8 @@ pub async fn training(
         Some(c) => browse::profiles_from_check(db, c.id).await?,
         None => Vec::new(),
     };
+    let delivery_outcomes = delivery_summaries(&detail.deliveries);
+    let muted_by = mutes_matching(db, &metric).await?;
     Ok(TrainingView {
         unit: unit_of(units, &metric),
         detail,
@@ -371,7 +381,22 @@ pub async fn training(
         windows_available: windows.is_some(),
         profiles,
         resulting_profiles,
+        delivery_outcomes,
+        muted_by,
     })
+}
+
+/// The mutes in force now that match `metric` (as the alerter matches
+/// them; a pattern that is not a valid regex matches nothing, as the
+/// alerter skips it).
+async fn mutes_matching(db: &Database, metric: &str) -> Result<Vec<MuteRow>, ViewError> {
+    let active = alerting::active_mutes(db, topics::clock::now_ms()).await?;
+    Ok(active
+        .into_iter()
+        .filter(|m| {
+            analyze::pattern::MetricPattern::new(&m.pattern).is_ok_and(|p| p.matches(metric))
+        })
+        .collect())
 }
 
 /// What the windows hold of a metric.
@@ -900,4 +925,35 @@ mod tests {
         assert_eq!(bounds(&Some(" ".into()), &None).unwrap(), (None, None));
         assert!(page_number(Some(0)).is_err());
     }
+}
+
+/// How many ended mutes the mutes page lists.
+pub const ENDED_MUTES: u32 = 20;
+
+/// How many delivery attempts the mutes page lists.
+pub const LATEST_DELIVERIES: u32 = 50;
+
+/// The mutes page (`/mutes`, `GET /api/v1/mutes`): the mutes in force, the
+/// latest ended ones, and the latest delivery attempts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MutesView {
+    /// When the page was gathered (unix milliseconds).
+    pub now_ms: i64,
+    /// The mutes in force, soonest-ending first.
+    pub active: Vec<MuteRow>,
+    /// The latest [`ENDED_MUTES`] ended (or ended early), latest first.
+    pub ended: Vec<MuteRow>,
+    /// The latest [`LATEST_DELIVERIES`] delivery attempts, newest first.
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+/// The mutes in force now, the latest ended and the latest deliveries.
+pub async fn mutes(db: &Database) -> Result<MutesView, ViewError> {
+    let now_ms = topics::clock::now_ms();
+    Ok(MutesView {
+        now_ms,
+        active: alerting::active_mutes(db, now_ms).await?,
+        ended: alerting::ended_mutes(db, now_ms, ENDED_MUTES).await?,
+        deliveries: alerting::latest_deliveries(db, LATEST_DELIVERIES).await?,
+    })
 }

@@ -382,6 +382,8 @@ async fn every_documented_path_is_served() {
         "/api/v1/labels",
         "/api/v1/profiles/{id}/disable",
         "/api/v1/profiles/{id}/validate",
+        "/api/v1/mutes",
+        "/api/v1/mutes/{id}/unmute",
     ] {
         assert!(paths.contains_key(want), "{want} is not documented");
     }

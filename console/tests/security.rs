@@ -10,7 +10,7 @@ mod common;
 
 use common::*;
 use projections::Topic;
-use topics::{Label, ProfileEvent};
+use topics::{Label, MuteEvent, ProfileEvent};
 
 /// Metric names an attacker (or an unlucky naming scheme) could send.
 const NASTY: [&str; 4] = [
@@ -63,6 +63,10 @@ fn writes(s: &Seeded) -> Vec<(String, bool)> {
         ("/api/v1/labels".to_owned(), false),
         (format!("/api/v1/profiles/{}/disable", s.profile), false),
         (format!("/api/v1/profiles/{}/validate", s.profile), false),
+        ("/mutes".to_owned(), true),
+        (format!("/mutes/{}/unmute", s.profile), true),
+        ("/api/v1/mutes".to_owned(), false),
+        (format!("/api/v1/mutes/{}/unmute", s.profile), false),
     ]
 }
 
@@ -83,6 +87,10 @@ async fn assert_nothing_produced(f: &Fixture) {
             .await
             .is_empty(),
         "a refused write produced a profile event"
+    );
+    assert!(
+        f.read_all::<MuteEvent>(&f.topics.mutes, 0).await.is_empty(),
+        "a refused write produced a mute"
     );
 }
 

@@ -225,6 +225,9 @@ pub struct AnomalyDetail {
     pub alerts: Vec<AlertRow>,
     /// Labels naming the anomaly or one of its checks.
     pub labels: Vec<LabelRow>,
+    /// Every attempt to deliver its alerts, oldest first (see
+    /// [`crate::alerting::delivery_summaries`] for each alerter's standing).
+    pub deliveries: Vec<crate::alerting::DeliveryRow>,
 }
 
 /// A check of an anomaly, with the series it was judged on (to draw it).
@@ -607,7 +610,7 @@ async fn anomalies_in_state(
     ))
 }
 
-/// Anomaly `id` with its checks, matches, alerts and labels, or `None` if
+/// Anomaly `id` with its checks, matches, alerts, labels and deliveries, or `None` if
 /// the projections have not seen it.
 pub async fn anomaly(db: &Database, id: Uuid) -> Result<Option<AnomalyDetail>, Error> {
     let id_text = id.to_string();
@@ -695,6 +698,7 @@ pub async fn anomaly(db: &Database, id: Uuid) -> Result<Option<AnomalyDetail>, E
         }
     }
     labels.sort_by_key(|l| (l.labelled_at_ms, l.id));
+    let deliveries = crate::alerting::deliveries_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Some(AnomalyDetail {
         anomaly,
@@ -705,6 +709,7 @@ pub async fn anomaly(db: &Database, id: Uuid) -> Result<Option<AnomalyDetail>, E
         matches,
         alerts,
         labels,
+        deliveries,
     }))
 }
 

@@ -1,6 +1,6 @@
 //! Panorama, skyline's anomaly memory: folds the log's topics (anomalies,
-//! checks, matches, profiles, labels, alerts, and the datapoints into a
-//! list of the metrics received) into MySQL/MariaDB tables, or
+//! checks, matches, profiles, labels, alerts, deliveries and mutes, and the
+//! datapoints into a list of the metrics received) into MySQL/MariaDB tables, or
 //! SQLite for the embedded default, so the console, operators' SQL and
 //! root-cause work can query every anomaly, metric, profile, match and alert.
 //!
@@ -22,6 +22,7 @@
 //! in [`all`].
 #![deny(missing_docs)]
 
+pub mod alerting;
 pub mod browse;
 pub mod db;
 pub mod fold;
@@ -31,7 +32,10 @@ pub mod tables;
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 use topics::names::TopicNames;
-use topics::{AlertEvent, AnomalyEvent, CheckRequest, Datapoint, Label, MatchResult, ProfileEvent};
+use topics::{
+    AlertEvent, AnomalyEvent, CheckRequest, Datapoint, DeliveryEvent, Label, MatchResult,
+    MuteEvent, ProfileEvent,
+};
 
 pub use db::{redact, Database, Dialect, Kind};
 pub use query::CheckForLabel;
@@ -100,6 +104,10 @@ pub enum Topic {
     Profiles,
     /// `skyline.alerts`.
     Alerts,
+    /// `skyline.deliveries`.
+    Deliveries,
+    /// `skyline.mutes`.
+    Mutes,
 }
 
 impl Topic {
@@ -113,6 +121,8 @@ impl Topic {
             Topic::Labels => &names.labels,
             Topic::Profiles => &names.profiles,
             Topic::Alerts => &names.alerts,
+            Topic::Deliveries => &names.deliveries,
+            Topic::Mutes => &names.mutes,
         }
     }
 
@@ -126,6 +136,8 @@ impl Topic {
             Topic::Labels,
             Topic::Profiles,
             Topic::Alerts,
+            Topic::Deliveries,
+            Topic::Mutes,
         ]
         .into_iter()
         .find(|t| t.name(names) == name)
@@ -142,6 +154,8 @@ impl Topic {
             Topic::Labels => Event::Label(decode(payload)?),
             Topic::Profiles => Event::Profile(decode(payload)?),
             Topic::Alerts => Event::Alert(decode(payload)?),
+            Topic::Deliveries => Event::Delivery(decode(payload)?),
+            Topic::Mutes => Event::Mute(decode(payload)?),
         })
     }
 }
@@ -163,6 +177,10 @@ pub enum Event {
     Profile(ProfileEvent),
     /// An alert sent.
     Alert(AlertEvent),
+    /// One attempt to deliver an alert.
+    Delivery(DeliveryEvent),
+    /// An operator's mute or unmute.
+    Mute(MuteEvent),
 }
 
 /// A group of tables filled by one folding consumer (consumer group
@@ -197,6 +215,8 @@ pub fn all() -> Vec<Box<dyn Projection>> {
         Box::new(tables::alerts::PROJECTION),
         Box::new(tables::outcomes::Outcomes),
         Box::new(tables::activity::Activity),
+        Box::new(tables::deliveries::PROJECTION),
+        Box::new(tables::mutes::Mutes),
     ]
 }
 

@@ -16,6 +16,7 @@ pub mod anomalies;
 pub mod login;
 pub mod matches;
 pub mod metrics;
+pub mod mutes;
 pub mod profiles;
 pub mod training;
 
@@ -51,6 +52,10 @@ pub(crate) struct NoticeQuery {
     pub done: Option<String>,
     /// `now`: the training page's graphs end at the newest data.
     pub graphs: Option<String>,
+    /// Set after a mute was made (its id).
+    pub muted: Option<String>,
+    /// Set after a mute was ended (its id).
+    pub unmuted: Option<String>,
 }
 
 /// The top navigation's sections.
@@ -64,6 +69,8 @@ pub enum Section {
     Matches,
     /// The metrics.
     Metrics,
+    /// The mutes and the latest deliveries.
+    Mutes,
     /// None of them (the login and error pages).
     None,
 }
@@ -75,6 +82,7 @@ pub fn layout(ctx: &PageContext, title: &str, section: Section, body: Markup) ->
         (Section::Profiles, "/profiles", "Profiles"),
         (Section::Matches, "/matches", "Matches"),
         (Section::Metrics, "/metrics", "Metrics"),
+        (Section::Mutes, "/mutes", "Mutes"),
     ];
     html! {
         (DOCTYPE)

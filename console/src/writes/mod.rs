@@ -1,9 +1,10 @@
 //! The console's writes, which become events on the log: labels
-//! ([`labels`]: a check labelled not anomalous, to learn from) and profile
-//! actions ([`profiles`]: validate, disable). Each is served twice, to
-//! scripts as JSON and to operators as a form, through one function that
-//! does the write ([`labels::label`], [`profiles::disable`],
-//! [`profiles::validate`]).
+//! ([`labels`]: a check labelled not anomalous, to learn from), profile
+//! actions ([`profiles`]: validate, disable) and mutes ([`mutes`]: mute a
+//! pattern's alerts for a while, end a mute early). Each is served twice,
+//! to scripts as JSON and to operators as a form, through one function
+//! that does the write ([`labels::label`], [`profiles::disable`],
+//! [`profiles::validate`], [`mutes::mute`], [`mutes::unmute`]).
 //!
 //! The JSON writes:
 //!
@@ -15,6 +16,11 @@
 //!   profile and its progeny; `200 {"disabled": [ids]}`.
 //! * `POST /api/v1/profiles/{id}/validate` — body `{operator?}`;
 //!   `200 {"validated": id}`.
+//! * `POST /api/v1/mutes` — body `{pattern, duration, reason?, operator}`
+//!   (`duration` like `2h`): produces the [`topics::MuteEvent`] to the
+//!   mutes topic; `201 {"id", "pattern", "until_ms"}`.
+//! * `POST /api/v1/mutes/{id}/unmute` — body `{operator?}`: ends a mute in
+//!   force (404 unknown, 409 no longer in force); `200 {"unmuted": id}`.
 //!
 //! A script authenticates with `Authorization: Bearer <token>` (compared in
 //! constant time with `[console] api_token`); a logged-in page with its
@@ -26,11 +32,13 @@
 //! unreachable).
 //!
 //! The forms (`POST /anomalies/{id}/label`, `POST /profiles/{id}/disable`,
-//! `POST /profiles/{id}/validate`) need a session and its CSRF token in the
+//! `POST /profiles/{id}/validate`, `POST /mutes`,
+//! `POST /mutes/{id}/unmute`) need a session and its CSRF token in the
 //! form; they redirect to the page they came from, which says what was
 //! done, or answer with the page again saying what was wrong.
 
 pub mod labels;
+pub mod mutes;
 pub mod profiles;
 
 use std::sync::Arc;

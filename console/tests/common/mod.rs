@@ -120,9 +120,13 @@ impl Fixture {
             ..KafkaConfig::for_brokers(topics::testing::service("SKYLINE_TEST_KAFKA"))
         };
         let topics = TopicNames::default().renamed(|name| format!("{name}.{tag}"));
-        ensure_topics(&kafka, &[&topics.labels, &topics.profiles], None)
-            .await
-            .unwrap();
+        ensure_topics(
+            &kafka,
+            &[&topics.labels, &topics.profiles, &topics.mutes],
+            None,
+        )
+        .await
+        .unwrap();
         let (db, mysql) = database(options.backend, &tag).await;
         let profiles: SharedProfiles = Arc::new(RwLock::new(ProfileStore::new()));
         let settings = ConsoleSettings {

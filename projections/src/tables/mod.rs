@@ -6,8 +6,10 @@ pub mod activity;
 pub mod alerts;
 pub mod anomalies;
 pub mod checks;
+pub mod deliveries;
 pub mod labels;
 pub mod matches;
+pub mod mutes;
 pub mod outcomes;
 pub mod profiles;
 

@@ -4,6 +4,7 @@
 
 use maud::{html, Markup};
 
+use crate::pages::mutes::html::mute_form;
 use crate::pages::{layout, pager, utc, PageContext, Section};
 use crate::views::MetricsView;
 
@@ -22,7 +23,7 @@ pub fn render(ctx: &PageContext, view: &MetricsView) -> Markup {
             table.list #metrics {
                 thead { tr {
                     th { "Metric" } th { "Last seen" } th.num { "Points in window" }
-                    th.num { "Received" } th { "Ionosphere" } th.num { "Anomalies (24 h)" }
+                    th.num { "Received" } th { "Ionosphere" } th.num { "Anomalies (24 h)" } th { "Alerts" }
                 } }
                 tbody {
                     @for (m, points) in view.page.rows.iter().zip(&view.points_in_window) {
@@ -37,6 +38,12 @@ pub fn render(ctx: &PageContext, view: &MetricsView) -> Markup {
                                 } @else { "not yet" }
                             }
                             td.num { (m.anomalies_24h) }
+                            td {
+                                details.mute {
+                                    summary { "Mute…" }
+                                    (mute_form(ctx, &m.name, "/mutes", true))
+                                }
+                            }
                         }
                     }
                 }

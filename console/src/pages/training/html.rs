@@ -8,6 +8,7 @@ use maud::{html, Markup};
 
 use crate::graph::GraphOptions;
 use crate::pages::anomalies::html::state_badge;
+use crate::pages::mutes::html::{delivery_table, mute_form};
 use crate::pages::{duration, graph, layout, short, utc, utc_ms, value, PageContext, Section};
 use crate::views::{GraphsAt, LongerSeries, TrainingView};
 
@@ -225,6 +226,35 @@ pub fn render(ctx: &PageContext, view: &TrainingView, form: &FormState) -> Marku
                     li class=(if fired { "fired" } else { "quiet" }) { (alg) @if fired { " — triggered" } }
                 }
             }
+        }
+        section #alerts {
+            h2 { "Alerts" }
+            @for m in &view.muted_by {
+                p.notice.muted #muted-by {
+                    "This metric's alerts are muted by " code { (m.pattern) } " until " (utc_ms(m.until_ms))
+                    @if let Some(o) = &m.operator { " (" (o) ")" }
+                    @if let Some(r) = &m.reason { ": " (r) }
+                    ". " a href="/mutes" { "Mutes →" }
+                }
+            }
+            @if view.detail.alerts.is_empty() && view.delivery_outcomes.is_empty() {
+                p.empty { "No alert was sent for this anomaly." }
+            } @else {
+                @if !view.detail.alerts.is_empty() {
+                    ul.alerts {
+                        @for al in &view.detail.alerts {
+                            li { "Alert " span title=(al.id) { (short(&al.id)) } " to " strong { (al.alerter) } " (rule " code { (al.rule) } ")" }
+                        }
+                    }
+                }
+                @if view.delivery_outcomes.is_empty() {
+                    p.empty #no-deliveries { "No delivery recorded yet (the alerter records each attempt)." }
+                } @else {
+                    (delivery_table(&view.delivery_outcomes))
+                }
+            }
+            h3 { "Mute this metric's alerts" }
+            (mute_form(ctx, &a.metric, &format!("/anomalies/{}", a.id), false))
         }
         (durations(view))
         section #profiles {

@@ -29,13 +29,16 @@ pub(crate) async fn page(
     State(console): State<Arc<Console>>,
     Path(id): Path<String>,
     PageReader(ctx): PageReader,
-    LenientQuery(NoticeQuery {
-        labelled, graphs, ..
-    }): LenientQuery<NoticeQuery>,
+    LenientQuery(query): LenientQuery<NoticeQuery>,
 ) -> PageResult {
-    let notice = labelled.map(|_| {
-        "Label saved. skyline makes the profile from it: it is listed below once learnt.".to_owned()
-    });
+    let notice = match &query.labelled {
+        Some(_) => Some(
+            "Label saved. skyline makes the profile from it: it is listed below once learnt."
+                .to_owned(),
+        ),
+        None => crate::pages::mutes::html::notice(&query),
+    };
+    let graphs = query.graphs;
     let form = FormState {
         notice,
         ..FormState::default()
