@@ -205,11 +205,13 @@ async fn every_alert_is_delivered_through_ten_sigkills_of_the_alerter() {
     let _last = Services(vec![alerter]);
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(120) {
-        let got = received.keys.lock().unwrap();
-        if sent.iter().all(|id| got.contains_key(id)) {
+        let all = {
+            let got = received.keys.lock().unwrap();
+            sent.iter().all(|id| got.contains_key(id))
+        };
+        if all {
             break;
         }
-        drop(got);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Anything still in flight has landed.

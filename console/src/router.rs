@@ -28,6 +28,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/anomalies", get(anomalies::page))
         .route("/anomalies/{id}", get(training::page))
         .route("/anomalies/{id}/label", post(labels::form))
+        .route("/anomalies/{id}/graph.png", get(training::graph_png))
         .route("/profiles", get(profiles::index_page))
         .route("/profiles/{id}", get(profiles::page))
         .route("/profiles/{id}/compare", get(profiles::compare_page))

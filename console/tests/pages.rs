@@ -201,6 +201,18 @@ async fn pages_show_what_the_projections_hold(backend: Backend) {
     );
     assert_eq!(get("/anomalies/not-an-id".into()).await.status, 400);
 
+    // Its graph as a PNG, for the links alerts carry.
+    let png = get(format!("/anomalies/{}/graph.png", a.id)).await;
+    assert_eq!(png.status, 200);
+    assert_eq!(png.headers["content-type"], "image/png");
+    assert!(png.body.contains("PNG") && png.body.contains("IHDR"));
+    assert_eq!(
+        get(format!("/anomalies/{}/graph.png", Uuid::now_v7()))
+            .await
+            .status,
+        404
+    );
+
     // Its JSON twin carries the judged series exactly.
     let json = get(format!("/api/v1/anomalies/{}", a.id)).await.json();
     let judged: Vec<(i64, f64)> = serde_json::from_value(json["check"]["series"].clone()).unwrap();

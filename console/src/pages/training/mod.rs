@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use crate::access::{ApiReader, PageReader};
@@ -64,6 +65,59 @@ pub(crate) async fn show(
     };
     let render = move |ctx: &PageContext, view: &TrainingView| html::render(ctx, view, &form);
     reply::graphs_page(ctx, status, view, render).await
+}
+
+/// `GET /anomalies/{id}/graph.png`: the series the anomaly was judged on as
+/// a PNG, with its mean, the 3σ band and the anomalous datapoint — the
+/// graph an alert mail carries, for the links in webhook, Slack and
+/// PagerDuty alerts. 404 when the anomaly has no judged series.
+pub(crate) async fn graph_png(
+    State(console): State<Arc<Console>>,
+    Path(id): Path<String>,
+    PageReader(ctx): PageReader,
+) -> Result<Response, Response> {
+    let refuse = |status: StatusCode, message: String| {
+        reply::error_page(
+            &ctx,
+            status,
+            status.canonical_reason().unwrap_or("Error"),
+            &message,
+        )
+    };
+    let id = anomaly_id(&id).map_err(|e| refuse(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let view = views::training(
+        &console.db,
+        console.windows.as_ref(),
+        &console.units,
+        id,
+        GraphsAt::parse(None),
+    )
+    .await
+    .map_err(|e| match e {
+        ViewError::NotFound(m) => refuse(StatusCode::NOT_FOUND, m),
+        ViewError::BadRequest(m) => refuse(StatusCode::BAD_REQUEST, m),
+        ViewError::Unavailable(m) => refuse(StatusCode::SERVICE_UNAVAILABLE, m),
+    })?;
+    let a = &view.detail.anomaly;
+    let Some(series) = view.check.map(|c| c.series) else {
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            format!("anomaly {id} has no judged series to draw"),
+        ));
+    };
+    let options = graph::GraphOptions::alert((a.timestamp, a.value))
+        .with_title(format!(
+            "{} - anomalous value: {}",
+            a.metric,
+            graph::format_value(a.value)
+        ))
+        .with_unit(view.unit.as_deref());
+    let drawn = tokio::task::spawn_blocking(move || graph::series_png(&series, &options)).await;
+    match drawn {
+        Ok(Ok(png)) => Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response()),
+        Ok(Err(e)) => Err(refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+        Err(e) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
 }
 
 /// `GET /api/v1/anomalies/{id}`.
