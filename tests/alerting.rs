@@ -1,8 +1,11 @@
-//! `skyline alert` as operators run it: the test command's answers and exit
-//! status, config errors naming the key, and the alerter killed with
+//! `skyline alert` as operators run it: a NAB series through ingest and
+//! analyze to a mail on a real SMTP server; the test command's answers and
+//! exit status; config errors naming the key; and the alerter killed with
 //! SIGKILL ten times mid-stream while every alert still reaches a real
 //! webhook receiver (duplicates counted).
 
+#[path = "../alert/tests/common/smtp_sink.rs"]
+mod smtp_sink;
 mod support;
 
 use std::collections::HashMap;
@@ -236,4 +239,79 @@ async fn every_alert_is_delivered_through_ten_sigkills_of_the_alerter() {
     // ignored the recorded deliveries would resend whole rounds (30 each,
     // over 1,000 in all).
     assert!(duplicates <= KILLS * 32, "{duplicates} duplicates");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nab_series_in_and_its_alert_mail_out() {
+    use mail_parser::{MessageParser, MimeHeaders};
+
+    const METRIC: &str = "nab.ec2_cpu_utilization_825cc2";
+    let sink = smtp_sink::SmtpSink::start();
+    let extra = format!(
+        r#"
+[[alerters]]
+kind = "smtp"
+name = "ops-mail"
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+sender = "skyline@example.org"
+default_recipients = ["ops@example.org"]
+
+[[alerts]]
+pattern = "nab"
+alerter = "ops-mail"
+
+[console]
+public_url = "https://skyline.example.org"
+"#,
+        port = sink.port
+    );
+    let run = Run::new("alertmail", &extra);
+    let _services = Services(vec![
+        run.spawn(&["ingest"], "ingest"),
+        run.spawn(&["analyze"], "analyze"),
+        run.spawn(&["alert"], "alert"),
+    ]);
+    let points = support::nab("realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv");
+    support::produce_lines(&run, support::graphite_lines(METRIC, &points)).await;
+
+    let started = Instant::now();
+    while sink.mails().is_empty() && started.elapsed() < Duration::from_secs(180) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mails = sink.mails();
+    assert!(
+        !mails.is_empty(),
+        "no mail; alert log:\n{}",
+        run.log("alert")
+    );
+    let (envelope, raw) = &mails[0];
+    assert_eq!(envelope["rcpt_tos"], serde_json::json!(["ops@example.org"]));
+    let mail = MessageParser::default().parse(raw).expect("a MIME message");
+    assert_eq!(
+        mail.subject(),
+        Some(format!("[Skyline alert] - Analyzer ALERT - {METRIC}").as_str())
+    );
+    let text = mail.body_text(0).expect("a plain part");
+    assert!(
+        text.contains("https://skyline.example.org/anomalies/"),
+        "{text}"
+    );
+    let graph = mail
+        .parts
+        .iter()
+        .find(|p| p.content_id() == Some("graph"))
+        .expect("the inline graph");
+    let png = graph.contents();
+    let _ = std::fs::write(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/alert-mail-nab.png"),
+        png,
+    );
+    let info = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .expect("a PNG")
+        .info()
+        .clone();
+    assert_eq!((info.width, info.height), (800, 360));
 }

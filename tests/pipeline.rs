@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use support::{backtest_anomalies, consume_until, nab, Run};
+use support::{backtest_anomalies, consume_until, nab, produce_lines, Run};
 use topics::codec::{decode, encode};
 use topics::ids::anomaly_id;
 use topics::kafka::{ensure_topics, Producer};
@@ -17,26 +17,8 @@ use windows::{RedisWindows, WindowSettings, Windows};
 const FILE: &str = "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv";
 const METRIC: &str = "nab.ec2_cpu_utilization_825cc2";
 
-async fn produce_lines(run: &Run, lines: Vec<String>) {
-    let producer = Producer::new(&run.kafka_config()).unwrap();
-    ensure_topics(&run.kafka_config(), &[run.input_topic.as_str()], Some(3))
-        .await
-        .unwrap();
-    let records: Vec<(Vec<u8>, Vec<u8>)> = lines
-        .into_iter()
-        .map(|l| (b"k".to_vec(), l.into_bytes()))
-        .collect();
-    producer
-        .send_batch(&run.input_topic, records)
-        .await
-        .unwrap();
-}
-
 fn graphite_lines(points: &[(i64, f64)]) -> Vec<String> {
-    points
-        .iter()
-        .map(|(t, v)| format!("{METRIC} {v} {t}"))
-        .collect()
+    support::graphite_lines(METRIC, points)
 }
 
 /// The anomaly events (distinct by id) on the run's anomalies topic, once

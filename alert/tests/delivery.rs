@@ -476,3 +476,75 @@ async fn alerts_go_out_again_once_a_mute_expires_or_is_ended() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slack_and_pagerduty_alerters_post_their_documented_payloads() {
+    topics::testing::in_time(async {
+        let (slack_hook, slack_addr) = receiver(&[]).await;
+        let (pd_hook, pd_addr) = receiver(&[429]).await;
+        let (kafka, names, producer) = setup().await;
+        let slack: AlerterConfig = toml::from_str(&format!(
+            "kind = \"slack\"\nname = \"hook\"\nurl = \"http://{slack_addr}/hook\"\n"
+        ))
+        .unwrap();
+        let pagerduty: AlerterConfig = toml::from_str(&format!(
+            "kind = \"pagerduty\"\nname = \"pager\"\nrouting_key = \"R0UT1NG\"\nurl = \"http://{pd_addr}/hook\"\n[delivery]\nfirst_backoff_ms = 50\n"
+        ))
+        .unwrap();
+        let a = Alerter::start(&slack, &kafka, &names).await;
+        let b = Alerter::start(&pagerduty, &kafka, &names).await;
+        let to_slack = alert("stats.web01.requests", "hook");
+        let to_pager = alert("stats.web01.requests", "pager");
+        for x in [&to_slack, &to_pager] {
+            send(&producer, &names.alerts, &x.metric, x).await;
+        }
+        let deliveries = deliveries_until(&kafka, &names.deliveries, |d| {
+            d.iter()
+                .filter(|d| d.outcome == DeliveryOutcome::Delivered)
+                .count()
+                >= 2
+        })
+        .await;
+        a.stop().await;
+        b.stop().await;
+
+        use DeliveryOutcome::*;
+        assert_eq!(outcomes(&deliveries, to_slack.id), [(Delivered, 1)]);
+        // 429: PagerDuty's rate limit, retried.
+        assert_eq!(
+            outcomes(&deliveries, to_pager.id),
+            [(Failed, 1), (Delivered, 2)]
+        );
+
+        let slack_body: serde_json::Value =
+            serde_json::from_slice(&slack_hook.requests()[0].1).unwrap();
+        assert_eq!(
+            slack_body["text"],
+            "[Skyline alert] - Analyzer ALERT - stats.web01.requests"
+        );
+        let blocks = slack_body["blocks"].as_array().unwrap();
+        assert_eq!(blocks[0]["type"], "header");
+        let training = format!("http://console.test/anomalies/{}", to_slack.anomaly_id);
+        assert!(
+            blocks.iter().any(|b| b["text"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains(&training))),
+            "{slack_body}"
+        );
+
+        let requests = pd_hook.requests();
+        assert_eq!(requests.len(), 2);
+        let pd: serde_json::Value = serde_json::from_slice(&requests[1].1).unwrap();
+        assert_eq!(pd["routing_key"], "R0UT1NG");
+        assert_eq!(pd["event_action"], "trigger");
+        assert_eq!(pd["dedup_key"], "stats.web01.requests|stats.*");
+        assert_eq!(pd["payload"]["severity"], "error");
+        assert_eq!(pd["payload"]["source"], "stats.web01.requests");
+        assert_eq!(
+            pd["payload"]["custom_details"]["alert_id"],
+            to_pager.id.to_string()
+        );
+        assert_eq!(requests[0].1, requests[1].1, "a retry sends the same event");
+    })
+    .await
+}

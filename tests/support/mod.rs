@@ -173,6 +173,31 @@ pub fn nab(rel: &str) -> Vec<(i64, f64)> {
     pts
 }
 
+/// Produces `lines` to the run's input topic (an operator's Kafka stream
+/// of metric lines), creating it with 3 partitions.
+pub async fn produce_lines(run: &Run, lines: Vec<String>) {
+    let producer = topics::kafka::Producer::new(&run.kafka_config()).unwrap();
+    topics::kafka::ensure_topics(&run.kafka_config(), &[run.input_topic.as_str()], Some(3))
+        .await
+        .unwrap();
+    let records: Vec<(Vec<u8>, Vec<u8>)> = lines
+        .into_iter()
+        .map(|l| (b"k".to_vec(), l.into_bytes()))
+        .collect();
+    producer
+        .send_batch(&run.input_topic, records)
+        .await
+        .unwrap();
+}
+
+/// Graphite plaintext lines of `metric`'s points.
+pub fn graphite_lines(metric: &str, points: &[(i64, f64)]) -> Vec<String> {
+    points
+        .iter()
+        .map(|(t, v)| format!("{metric} {v} {t}"))
+        .collect()
+}
+
 /// `skyline backtest` on a file: the timestamps it flags anomalous.
 pub fn backtest_anomalies(path: &Path) -> Vec<i64> {
     let out = Command::new(env!("CARGO_BIN_EXE_skyline"))
