@@ -90,7 +90,7 @@ fn boundary_out_writes_where_the_boundary_rules_alert() {
     let cfg = dir.join("boundary.toml");
     std::fs::write(
         &cfg,
-        "[[boundary]]\npattern = \"stats.web\"\nalgorithm = \"greater_than\"\nexpiration = 3600\ntrigger_value = 400.0\nalert_threshold = 2\nalerters = \"smtp|webhook\"\n",
+        "[[alerters]]\nname = \"smtp\"\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nsender = \"s@example.org\"\ndefault_recipients = [\"ops@example.org\"]\n\n[[alerters]]\nname = \"webhook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\n\n[[boundary]]\npattern = \"stats.web\"\nalgorithm = \"greater_than\"\nexpiration = 3600\ntrigger_value = 400.0\nalert_threshold = 2\nalerters = \"smtp|webhook\"\n",
     )
     .unwrap();
     let out = dir.join("boundary.csv");
@@ -249,7 +249,7 @@ fn no_rule_matches_means_no_alert() {
     let cfg = dir.join("rules.toml");
     std::fs::write(
         &cfg,
-        "[[alerts]]\npattern = \"stats.web\"\nalerter = \"smtp\"\n",
+        "[[alerts]]\npattern = \"stats.web\"\nalerter = \"topic\"\n",
     )
     .unwrap();
     let o = skyline(&[
