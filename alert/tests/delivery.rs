@@ -549,3 +549,59 @@ async fn slack_and_pagerduty_alerters_post_their_documented_payloads() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_smtp_server_does_not_delay_the_webhook() {
+    topics::testing::in_time(async {
+        // An SMTP server that accepts connections and never greets: every
+        // mail waits for its timeout.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let smtp_port = silent.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = silent.accept().await {
+                held.push(socket);
+            }
+        });
+        let (hook, addr) = receiver(&[]).await;
+        let (kafka, names, producer) = setup().await;
+        let smtp: AlerterConfig = toml::from_str(&format!(
+            "kind = \"smtp\"\nname = \"ops-mail\"\nhost = \"127.0.0.1\"\nport = {smtp_port}\ntls = \"none\"\n\
+             sender = \"skyline@example.org\"\ndefault_recipients = [\"ops@example.org\"]\n\
+             [delivery]\ntimeout = 30\n"
+        ))
+        .unwrap();
+        let mail = Alerter::start(&smtp, &kafka, &names).await;
+        let web = Alerter::start(&webhook(addr, ""), &kafka, &names).await;
+        let mut to_hook = Vec::new();
+        for i in 0..20 {
+            let metric = format!("stats.web{i:02}.requests");
+            let m = alert(&metric, "ops-mail");
+            let h = alert(&metric, "hook");
+            send(&producer, &names.alerts, &metric, &m).await;
+            send(&producer, &names.alerts, &metric, &h).await;
+            to_hook.push(h.id);
+        }
+        let deliveries = deliveries_until(&kafka, &names.deliveries, |d| {
+            d.iter()
+                .filter(|d| d.alerter == "hook" && d.outcome == DeliveryOutcome::Delivered)
+                .count()
+                >= to_hook.len()
+        })
+        .await;
+        mail.stop().await;
+        web.stop().await;
+
+        for id in &to_hook {
+            assert_eq!(outcomes(&deliveries, *id), [(DeliveryOutcome::Delivered, 1)]);
+        }
+        assert_eq!(hook.requests().len(), to_hook.len());
+        // Every webhook alert went while every mail was still waiting on
+        // the silent server (30 s each): no mail attempt had ended.
+        assert!(
+            !deliveries.iter().any(|d| d.alerter == "ops-mail"),
+            "no mail attempt ended yet"
+        );
+    })
+    .await
+}
