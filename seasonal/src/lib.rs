@@ -1,0 +1,28 @@
+//! # skyline-seasonal
+//!
+//! The seasonal re-check (the reference's Mirage): a metric the Analyzer
+//! flagged over its full-resolution window is judged again over days
+//! (`second_order_resolution_hours`, typically 7 days), so that daily and
+//! weekly seasonality is taken into account.
+//!
+//! So far this crate owns the series it judges (`seasonal.md` §7), as pure
+//! functions over `(unix seconds, value)` points:
+//!
+//! * [`data_frequency`]: a series' resolution, from its most common step;
+//! * [`downsample`]: pandas' backward resample (`origin='end'`, mean), each
+//!   bucket re-aligned down to the target resolution;
+//! * [`merge_long_and_full`]: the long (roll-up) series with its last day
+//!   replaced by the full-resolution series resampled to the long series'
+//!   resolution, so the newest bucket is never a partially filled one.
+#![deny(missing_docs)]
+
+mod frequency;
+mod merge;
+mod resample;
+
+pub use frequency::data_frequency;
+pub use merge::merge_long_and_full;
+pub use resample::{downsample, resample_rule_seconds, ResampleError};
+
+/// One point of a series: `(unix seconds, value)`.
+pub type Point = (i64, f64);
