@@ -3,10 +3,16 @@ determine_data_frequency, and pandas' backward resample
 (`df.resample(rule, origin='end').mean()`) with each bucket's label
 re-aligned down to the target resolution and NaN buckets removed.
 
+And downsample_full_duration_and_merge_graphite as §7 writes it, with
+Graphite's nonNegativeDerivative (negative steps dropped).
+
 Input:  {"frequency": [[ts, ...], ...],
-         "downsample": [{"series": [[t, v], ...], "from": f, "to": r}, ...]}
+         "downsample": [{"series": [[t, v], ...], "from": f, "to": r}, ...],
+         "merge": [{"long": [[t, v], ...], "full": [[t, v], ...], "full_res": f,
+                    "analysis_resolution": r or 0, "derivative": bool}, ...]}
 Output: {"frequency": [r or null, ...],
-         "downsample": [[[t, v], ...], ...]}
+         "downsample": [[[t, v], ...], ...],
+         "merge": [[[t, v], ...], ...]}
 """
 from collections import Counter
 
@@ -56,6 +62,32 @@ def downsample(series, from_res, to_res):
     ]
 
 
+def non_negative_derivative(series):
+    out = []
+    prev = None
+    for t, v in series:
+        if prev is not None and v - prev >= 0:
+            out.append([t, v - prev])
+        prev = v
+    return out
+
+
+def merge(long, full, full_res, analysis_resolution, derivative):
+    g_res = frequency([p[0] for p in long])
+    if g_res is None or g_res == 60:
+        return []
+    use_res = g_res
+    if analysis_resolution and g_res < analysis_resolution:
+        use_res = analysis_resolution
+        long = downsample(long, g_res, use_res)
+    aligned = downsample(sorted(full), full_res, use_res)
+    if derivative:
+        aligned = non_negative_derivative(aligned)
+    if not aligned:
+        return []
+    return [p for p in long if p[0] < aligned[0][0]] + aligned
+
+
 def main():
     req = read_input()
     write_output(
@@ -63,6 +95,10 @@ def main():
             "frequency": [frequency(ts) for ts in req.get("frequency", [])],
             "downsample": [
                 downsample(c["series"], c["from"], c["to"]) for c in req.get("downsample", [])
+            ],
+            "merge": [
+                merge(c["long"], c["full"], c["full_res"], c["analysis_resolution"], c["derivative"])
+                for c in req.get("merge", [])
             ],
         }
     )

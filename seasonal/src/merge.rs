@@ -21,7 +21,9 @@ use crate::{data_frequency, downsample, Point, ResampleError};
 /// * `aligned` = `full` downsampled from `full_res` to that resolution
 ///   (empty buckets dropped); for a `derivative` metric (a counter) its
 ///   `nonNegativeDerivative` — the long part came derived from the store
-///   at its own resolution, this part is averaged first, then derived;
+///   at its own resolution, this part is averaged first, then derived
+///   (the Analyzer's `non_negative_derivative`, which leaves a series of
+///   three points or fewer as it is, where Graphite's would derive it);
 /// * result: the points of `long` before `aligned`'s first timestamp, then
 ///   `aligned` (empty when `aligned` is).
 pub fn merge_long_and_full(

@@ -3,7 +3,8 @@
 //! recorded and at 60 s (the same values, their timestamps compressed five
 //! times, since NAB holds no minutely series), to 300, 600, 900, 3600 and
 //! 7200 s.
-//! Timestamps must match exactly, values within 1e-9 relative.
+//! Timestamps must match exactly, values within 1e-9 relative. And
+//! `merge_long_and_full` against §7's pseudocode on the same series.
 
 use numeric::reference::{num, read_nab, rel_diff, run_reference};
 use seasonal::{data_frequency, downsample, Point};
@@ -147,4 +148,63 @@ fn data_frequency_matches_the_reference() {
         );
     }
     eprintln!("{} samples", samples.len());
+}
+
+/// `merge_long_and_full` against §7's pseudocode in Python: each NAB series
+/// at 300 s as the long series, the last day of another one at 60 s (its
+/// steps compressed, shifted to end up to two minutes after the long one)
+/// as the full-resolution series; plain and derivative, with and without an
+/// analysis resolution. (The Rust side derives with the Analyzer's
+/// `non_negative_derivative`, identical to Graphite's for more than three
+/// points, which every case has.)
+#[test]
+fn merge_matches_the_reference() {
+    /// label, long, full, analysis resolution (0: off), derivative
+    type Case = (String, Vec<Point>, Vec<Point>, i64, bool);
+    let mut cases: Vec<Case> = Vec::new();
+    for (i, name) in SERIES.iter().enumerate() {
+        let long = read_nab(name);
+        let other = minutely(&read_nab(SERIES[(i + 3) % SERIES.len()]));
+        let day = &other[other.len() - 1440.min(other.len())..];
+        let shift = long.last().unwrap().0 + (i as i64 % 3) * 60 - day.last().unwrap().0;
+        let full: Vec<Point> = day.iter().map(|&(t, v)| (t + shift, v)).collect();
+        for (analysis, derivative) in [(0, false), (0, true), (1800, false), (3600, true)] {
+            cases.push((
+                format!("{name} analysis {analysis} derivative {derivative}"),
+                long.clone(),
+                full.clone(),
+                analysis,
+                derivative,
+            ));
+        }
+    }
+    let input = json!({
+        "merge": cases
+            .iter()
+            .map(|(_, long, full, analysis, derivative)| json!({
+                "long": to_json(long),
+                "full": to_json(full),
+                "full_res": 60,
+                "analysis_resolution": analysis,
+                "derivative": derivative,
+            }))
+            .collect::<Vec<_>>(),
+    });
+    let out = run_reference("seasonal_reference.py", &input);
+    let expected = out["merge"].as_array().expect("results");
+    assert_eq!(expected.len(), cases.len());
+    for ((label, long, full, analysis, derivative), want) in cases.iter().zip(expected) {
+        let want = points(want);
+        let analysis = (*analysis > 0).then_some(*analysis);
+        let got = seasonal::merge_long_and_full(long, full, 60, analysis, *derivative)
+            .expect("valid resolutions");
+        assert!(!got.is_empty(), "{label}: nothing merged");
+        assert_eq!(got.len(), want.len(), "{label}: length");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g.0, w.0, "{label}: point {i} timestamp");
+            let d = rel_diff(g.1, w.1);
+            assert!(d <= TOLERANCE, "{label}: point {i}: {} vs {}", g.1, w.1);
+        }
+    }
+    eprintln!("{} merge cases", cases.len());
 }
