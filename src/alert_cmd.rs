@@ -41,8 +41,8 @@ enum AlertCommand {
     Mute {
         /// Metric pattern, as an alert rule writes it.
         pattern: String,
-        /// How long, e.g. 30m, 2h, 1d.
-        #[arg(long = "for", value_parser = humantime::parse_duration)]
+        /// How long, e.g. 30m, 2h, 1d (at most 366 days).
+        #[arg(long = "for", value_parser = alert::mutes::mute_duration)]
         duration: Duration,
         /// Why (shown with the mute).
         #[arg(long)]

@@ -4,6 +4,7 @@
 //! a mute here is a pattern, so metrics that appear later are muted too.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use analyze::pattern::MetricPattern;
 use topics::{MuteAction, MuteEvent};
@@ -110,6 +111,28 @@ impl MuteBook {
     }
 }
 
+/// The longest a mute may be asked for: a year. (Longer is a typo, or an
+/// alert rule that should be removed.)
+pub const MAX_MUTE: Duration = Duration::from_secs(366 * 86_400);
+
+/// `text` as a mute's length (`30m`, `2h`, `1d 12h`): a positive duration
+/// up to [`MAX_MUTE`]. The console's forms and `skyline alert mute --for`
+/// read it alike.
+pub fn mute_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let d = humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is not a duration ({e}): write e.g. 30m, 2h, 1d"))?;
+    if d.is_zero() {
+        return Err("A mute must last longer than 0 s.".to_owned());
+    }
+    if d > MAX_MUTE {
+        return Err(format!(
+            "{text:?} is longer than a mute may last (366 days)."
+        ));
+    }
+    Ok(d)
+}
+
 /// A mute event for `pattern` from `at_ms` for `duration_ms`, with a fresh
 /// id.
 pub fn mute_event(
@@ -173,5 +196,18 @@ mod tests {
         let mut book = MuteBook::default();
         book.apply(&mute_event("a[", 0, 10, None, None));
         assert!(book.active(1).is_empty());
+    }
+
+    #[test]
+    fn durations_are_positive_and_at_most_a_year() {
+        assert_eq!(mute_duration("2h"), Ok(Duration::from_secs(7_200)));
+        assert_eq!(mute_duration(" 1d 12h "), Ok(Duration::from_secs(129_600)));
+        assert!(mute_duration("0s").unwrap_err().contains("longer than 0"));
+        assert!(mute_duration("400d").unwrap_err().contains("366 days"));
+        assert!(mute_duration("soon")
+            .unwrap_err()
+            .contains("not a duration"));
+        assert!(mute_duration("").is_err());
+        assert!(mute_duration("99999999999999999999h").is_err());
     }
 }

@@ -8,9 +8,8 @@
 //! alerts while it holds, and the projections fold it into `mutes`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use alert::mutes::{mute_event, unmute_event};
+use alert::mutes::{mute_duration, mute_event, unmute_event};
 use analyze::pattern::MetricPattern;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -28,10 +27,6 @@ use crate::access::{ApiWriter, FormWriter};
 use crate::pages::login::safe_next;
 use crate::reply::{error, error_page, ApiError};
 use crate::Console;
-
-/// The longest a mute may be asked for: a year. (Longer is a typo, or
-/// an alert rule that should be removed.)
-pub const MAX_MUTE: Duration = Duration::from_secs(366 * 86_400);
 
 /// The longest reason kept.
 pub const MAX_REASON: usize = 500;
@@ -56,22 +51,6 @@ fn unprocessable(message: String) -> ApiError {
     error(StatusCode::UNPROCESSABLE_ENTITY, message)
 }
 
-/// `text` as a mute's length: a positive duration up to [`MAX_MUTE`].
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let d = humantime::parse_duration(text)
-        .map_err(|e| format!("{text:?} is not a duration ({e}): write e.g. 30m, 2h, 1d"))?;
-    if d.is_zero() {
-        return Err("A mute must last longer than 0 s.".to_owned());
-    }
-    if d > MAX_MUTE {
-        return Err(format!(
-            "{text:?} is longer than a mute may last (366 days)."
-        ));
-    }
-    Ok(d)
-}
-
 /// Mutes what `request` asks for from now: checks the pattern (a valid
 /// regex, as alert rules are), the duration and the operator, then
 /// produces the mute event.
@@ -87,7 +66,7 @@ pub async fn mute(state: &ApiState, request: MuteRequest) -> Result<MuteEvent, A
     }
     MetricPattern::new(pattern)
         .map_err(|e| unprocessable(format!("{pattern:?} is not a valid pattern: {e}")))?;
-    let duration = parse_duration(&request.duration).map_err(unprocessable)?;
+    let duration = mute_duration(&request.duration).map_err(unprocessable)?;
     if request.operator.trim().is_empty() {
         return Err(unprocessable("operator must not be empty".into()));
     }
@@ -97,7 +76,7 @@ pub async fn mute(state: &ApiState, request: MuteRequest) -> Result<MuteEvent, A
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .map(|r| r.chars().take(MAX_REASON).collect::<String>());
-    // At most MAX_MUTE: fits an i64 of milliseconds.
+    // At most alert::mutes::MAX_MUTE: fits an i64 of milliseconds.
     let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
     let event = mute_event(pattern, now_ms(), ms, reason, Some(request.operator));
     produce(state, &state.topics.mutes, &[(&event.pattern, &event)]).await?;
@@ -256,22 +235,4 @@ fn refused(form: &FormWriter, e: ApiError) -> Response {
         e.status.canonical_reason().unwrap_or("Error"),
         &e.message,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_are_positive_and_at_most_a_year() {
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7_200)));
-        assert_eq!(parse_duration(" 1d 12h "), Ok(Duration::from_secs(129_600)));
-        assert!(parse_duration("0s").unwrap_err().contains("longer than 0"));
-        assert!(parse_duration("400d").unwrap_err().contains("366 days"));
-        assert!(parse_duration("soon")
-            .unwrap_err()
-            .contains("not a duration"));
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("99999999999999999999h").is_err());
-    }
 }
