@@ -315,3 +315,65 @@ public_url = "https://skyline.example.org"
         .clone();
     assert_eq!((info.width, info.height), (800, 360));
 }
+
+#[test]
+fn mutes_are_made_listed_and_ended_from_the_command_line() {
+    let run = Run::new("alertmute", "");
+    let stdout = |args: &[&str], log: &str| {
+        let out = run
+            .command(args, log)
+            .stdout(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", run.log(log));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let made = stdout(
+        &[
+            "alert",
+            "mute",
+            "stats\\.web.*",
+            "--for",
+            "2h",
+            "--reason",
+            "deploy",
+        ],
+        "mute",
+    );
+    assert!(made.starts_with("muted stats\\.web.* until "), "{made}");
+    let id = made
+        .trim()
+        .rsplit("(id ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_owned();
+    assert!(Uuid::parse_str(&id).is_ok(), "{made}");
+
+    let listed = stdout(&["alert", "mutes"], "mutes");
+    assert!(
+        listed.contains(&id) && listed.contains("stats\\.web.*") && listed.contains("(deploy)"),
+        "{listed}"
+    );
+    let ended = stdout(&["alert", "unmute", &id], "unmute");
+    assert!(ended.contains("unmuted stats\\.web.*"), "{ended}");
+    assert!(stdout(&["alert", "mutes"], "mutes-after").contains("no mutes in force"));
+
+    for (args, says) in [
+        (vec!["alert", "mute", "x", "--for", "0s"], "longer than 0"),
+        (vec!["alert", "mute", "x", "--for", "400d"], "366 days"),
+        (
+            vec!["alert", "mute", "a[", "--for", "1h"],
+            "not a valid regex",
+        ),
+        (vec!["alert", "unmute", &id], "no mute"),
+    ] {
+        let out = run.command(&args, "refused").output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            run.log("refused").contains(says),
+            "{args:?}: {}",
+            run.log("refused")
+        );
+    }
+}
