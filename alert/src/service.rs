@@ -5,13 +5,15 @@
 //! partition stays before its oldest alert not yet finished (delivered,
 //! given up or muted), as an arroyo strategy commits only what is done.
 //!
-//! At-least-once: a crash after sending and before the outcome is written
+//! At-least-once: a graceful stop lets the attempts under way end and be
+//! recorded; a crash after sending and before the outcome is written
 //! sends that alert again at the next start (receivers de-duplicate on the
 //! alert id: the webhook's `Idempotency-Key`, the mail's Message-ID). What
 //! was finished before — read back from `skyline.deliveries` in the restore
 //! phase — is never sent twice.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -110,6 +112,9 @@ struct Deliverer {
     finished: Mutex<HashSet<Uuid>>,
     inflight: Mutex<Inflight>,
     slots: Semaphore,
+    /// Attempts between their start and their recorded outcome: a stop
+    /// waits for them ([`Service::background`]).
+    sending: AtomicUsize,
 }
 
 impl AlertService {
@@ -130,6 +135,7 @@ impl AlertService {
                 mute_positions: Mutex::new(Vec::new()),
                 finished: Mutex::new(HashSet::new()),
                 inflight: Mutex::new(Inflight::default()),
+                sending: AtomicUsize::new(0),
             }),
         }
     }
@@ -234,6 +240,35 @@ impl Service for AlertService {
         if let Err(e) = outcome {
             tracing::error!(service = %d.name, error = %e, "following the mutes stopped; mutes made from now on are not seen until a restart");
         }
+        cx.stopped().await;
+        // The service is stopping: let the attempts under way end and be
+        // recorded (each bounded by its timeout) before the run returns.
+        let grace = d.delivery.timeout() + Duration::from_secs(5);
+        let drained = tokio::time::timeout(grace, async {
+            while d.sending.load(Ordering::Acquire) > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(service = %d.name, attempts = d.sending.load(Ordering::Acquire), "stopping with attempts still under way: their alerts are sent again at the next start");
+        }
+    }
+}
+
+/// One attempt under way, counted in `Deliverer::sending` until dropped.
+struct Sending<'a>(&'a AtomicUsize);
+
+impl<'a> Sending<'a> {
+    fn start(count: &'a AtomicUsize) -> Sending<'a> {
+        count.fetch_add(1, Ordering::AcqRel);
+        Sending(count)
+    }
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -280,12 +315,17 @@ impl Deliverer {
                 .await?;
                 return Ok(true);
             }
+            // Waiting for a slot ends with the service; an attempt under
+            // way is finished and recorded (it is bounded by the attempt's
+            // timeout), so a graceful stop leaves no alert sent but
+            // unrecorded — which the next run would send again.
+            let sending = Sending::start(&self.sending);
             let result = {
-                let _slot = self.slots.acquire().await;
-                tokio::select! {
-                    result = self.transport.attempt(alert) => result,
+                let _slot = tokio::select! {
+                    slot = self.slots.acquire() => slot,
                     () = cx.stopped() => return Ok(false),
-                }
+                };
+                self.transport.attempt(alert).await
             };
             let detail = Some(result.detail().to_owned());
             match retry::next(
@@ -308,6 +348,7 @@ impl Deliverer {
                 Next::RetryAfter(wait) => {
                     self.record(alert, DeliveryOutcome::Failed, attempt, detail)
                         .await?;
+                    drop(sending);
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}
                         () = cx.stopped() => return Ok(false),

@@ -605,3 +605,62 @@ async fn a_dead_smtp_server_does_not_delay_the_webhook() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graceful_stop_finishes_what_it_is_sending_and_sends_nothing_twice() {
+    topics::testing::in_time(async {
+        // A receiver that takes 300 ms to answer: a stop always finds
+        // posts under way.
+        #[derive(Clone, Default)]
+        struct Slow(Arc<Mutex<Vec<String>>>);
+        async fn slow(State(s): State<Slow>, headers: HeaderMap) -> StatusCode {
+            let key = headers["idempotency-key"].to_str().unwrap().to_owned();
+            s.0.lock().unwrap().push(key);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            StatusCode::OK
+        }
+        let got = Slow::default();
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(slow))
+            .with_state(got.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let (kafka, names, producer) = setup().await;
+        let config = webhook(addr, "");
+        let sent: Vec<AlertEvent> = (0..40)
+            .map(|i| alert(&format!("stats.web{i:02}.requests"), "hook"))
+            .collect();
+        for a in &sent {
+            send(&producer, &names.alerts, &a.metric, a).await;
+        }
+        let alerter = Alerter::start(&config, &kafka, &names).await;
+        while got.0.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        alerter.stop().await;
+        let before_restart = got.0.lock().unwrap().len();
+        assert!(before_restart < sent.len(), "stopped mid-way");
+
+        let alerter = Alerter::start(&config, &kafka, &names).await;
+        deliveries_until(&kafka, &names.deliveries, |d| {
+            d.iter()
+                .filter(|d| d.outcome == DeliveryOutcome::Delivered)
+                .count()
+                >= sent.len()
+        })
+        .await;
+        alerter.stop().await;
+
+        let keys = got.0.lock().unwrap().clone();
+        let distinct: std::collections::HashSet<&String> = keys.iter().collect();
+        assert_eq!(distinct.len(), sent.len(), "every alert delivered");
+        assert_eq!(
+            keys.len(),
+            sent.len(),
+            "none twice ({before_restart} posted before the stop)"
+        );
+    })
+    .await
+}
