@@ -14,13 +14,19 @@
 //! * [`merge_long_and_full`]: the long (roll-up) series with its last day
 //!   replaced by the full-resolution series resampled to the long series'
 //!   resolution, so the newest bucket is never a partially filled one.
+//!
+//! And how it is judged (§8): [`judge`], MIRAGE_ALGORITHMS by
+//! MIRAGE_CONSENSUS, with the analyze crate's algorithms in their Mirage
+//! versions (`analyze::Variant::Mirage`).
 #![deny(missing_docs)]
 
 mod frequency;
+mod judge;
 mod merge;
 mod resample;
 
 pub use frequency::data_frequency;
+pub use judge::{deduplicate, judge, MirageSettings, MirageVerdict, MIRAGE_ALGORITHMS};
 pub use merge::merge_long_and_full;
 pub use resample::{downsample, resample_rule_seconds, ResampleError};
 
