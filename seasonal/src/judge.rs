@@ -1,6 +1,6 @@
 //! Judging the long series (`seasonal.md` §8): MIRAGE_ALGORITHMS voted by
 //! MIRAGE_CONSENSUS, with the analyze crate's algorithms in their Mirage
-//! versions ([`Variant::Mirage`]) and its Mirage consensus
+//! versions ([`analyze::Variant::Mirage`]) and its Mirage consensus
 //! ([`run_mirage_ensemble`]).
 //!
 //! The algorithms, over values `v`, `tail_avg = mean(v[n-3..])`, σ the sample
@@ -29,7 +29,6 @@
 
 use std::collections::HashSet;
 
-use analyze::algorithms::Variant;
 use analyze::consensus::run_mirage_ensemble;
 use analyze::{Algorithm, Series, Vote};
 
@@ -109,7 +108,7 @@ pub fn deduplicate(series: &[Point]) -> std::borrow::Cow<'_, [Point]> {
 
 /// Judges `series` (sorted by timestamp) as Mirage's `run_selected_algorithm`:
 /// de-duplicate timestamps; shorter than `min_tolerable_length` → not
-/// anomalous, no votes; else every algorithm votes ([`Variant::Mirage`]) and
+/// anomalous, no votes; else every algorithm votes ([`analyze::Variant::Mirage`]) and
 /// the series is anomalous iff `#False <= len(algorithms) - consensus`.
 /// `now` places ks_test's windows (the wall clock in the reference).
 pub fn judge(series: &[Point], now: i64, settings: &MirageSettings) -> MirageVerdict {
@@ -144,6 +143,7 @@ pub fn judge(series: &[Point], now: i64, settings: &MirageSettings) -> MirageVer
 #[cfg(test)]
 mod tests {
     use super::*;
+    use analyze::Variant;
 
     const T0: i64 = 1_400_000_000;
 
