@@ -14,10 +14,16 @@ Written from the spec's formulas with pandas/numpy/scipy/statsmodels:
   min_tolerable_length -> not anomalous, no votes;
 * all algorithms run; anomalous = count(False) <= len(algorithms) - consensus.
 
+And §8.1's irregular/unstable decision (numpy: np.unique step counts,
+np.var of the min-max normalised values, np.round to 4 decimals).
+
 Input:  {"cases": [{"series": [[t, v], ...], "now": n, "algorithms": [...],
-                    "consensus": c, "min_tolerable_length": m}, ...]}
+                    "consensus": c, "min_tolerable_length": m}, ...],
+         "irregular": [{"short": [[t, v], ...], "long": [[t, v], ...]}, ...]}
 Output: {"cases": [{"judged": bool, "anomalous": bool,
-                    "votes": {name: true | false | null}}, ...]}
+                    "votes": {name: true | false | null}}, ...],
+         "irregular": [{"use_30d": bool, "resolution": r, "nv7": x | null,
+                        "nv30": x | null}, ...]}
 """
 import os
 
@@ -175,9 +181,39 @@ def judge(case):
     return {"judged": True, "anomalous": anomalous, "votes": votes}
 
 
+def normalised_variance(values):
+    v = np.array(values, dtype=float)
+    with np.errstate(all="ignore"):
+        return float(np.round(np.var((v - v.min()) / (v.max() - v.min())), 4))
+
+
+def irregular(case):
+    short, long = case["short"], case["long"]
+    out = {"use_30d": False, "resolution": None, "nv7": None, "nv30": None}
+    ts = np.array([t for t, _ in short])
+    if len(ts) < 2:
+        return out
+    steps, counts = np.unique(np.diff(ts), return_counts=True)
+    res = int(steps[np.argmax(counts)])
+    out["resolution"] = res
+    if res > 900 or ts[-1] - ts[0] < 446400:
+        return out
+    nv7 = normalised_variance([v for _, v in short])
+    out["nv7"] = nv7
+    if not nv7 <= 0.009 or len(long) <= len(short):
+        return out
+    nv30 = normalised_variance([v for _, v in long])
+    out["nv30"] = nv30
+    out["use_30d"] = bool(nv30 < 0.0065)
+    return out
+
+
 def main():
     data = read_input()
-    write_output({"cases": [judge(c) for c in data["cases"]]})
+    write_output({
+        "cases": [judge(c) for c in data.get("cases", [])],
+        "irregular": [irregular(c) for c in data.get("irregular", [])],
+    })
 
 
 main()

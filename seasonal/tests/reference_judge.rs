@@ -130,3 +130,73 @@ fn judge_matches_the_mirage_reference_on_nab() {
         }
     }
 }
+
+/// §8.1 against the reference: 7-day windows of NAB series (300 s and
+/// resampled to 600 s) with the series from its start as the longer one.
+/// The decision must be equal, the normalised variances exactly equal.
+#[test]
+fn irregular_unstable_matches_the_reference_on_nab() {
+    let mut names: Vec<&str> = SERIES.to_vec();
+    names.extend([
+        "realAWSCloudwatch/ec2_network_in_257a54.csv",
+        "realAWSCloudwatch/ec2_disk_write_bytes_c0d644.csv",
+        "realAWSCloudwatch/iio_us-east-1_i-a2eb1cd9_NetworkIn.csv",
+        "artificialNoAnomaly/art_flatline.csv",
+        "artificialWithAnomaly/art_increase_spike_density.csv",
+    ]);
+    // (label, short, long)
+    let mut cases: Vec<(String, Vec<Point>, Vec<Point>)> = Vec::new();
+    for name in names {
+        let s = read_nab(name);
+        let (first, last) = (s[0].0, s.last().unwrap().0);
+        let mut end = first + 7 * DAY;
+        while end <= last {
+            let short = window(&s, end, 7 * DAY);
+            let long = window(&s, end, 30 * DAY);
+            let short600 = downsample(&short, 300, 600).expect("300 → 600 s");
+            let long600 = downsample(&long, 300, 600).expect("300 → 600 s");
+            cases.push((format!("{name} 300 s to {end}"), short, long));
+            cases.push((format!("{name} 600 s to {end}"), short600, long600));
+            end += 12 * 3600;
+        }
+    }
+    let input = json!({
+        "irregular": cases.iter().map(|(_, a, b)| json!({"short": to_json(a), "long": to_json(b)})).collect::<Vec<_>>(),
+    });
+    let out = run_reference("mirage_reference.py", &input);
+    let expected = out["irregular"].as_array().expect("irregular");
+    assert_eq!(expected.len(), cases.len());
+    let mut used = 0;
+    for ((label, short, long), want) in cases.iter().zip(expected) {
+        let got = seasonal::irregular_unstable(short, || long.clone());
+        let use_30d = matches!(got, seasonal::IrregularUnstable::Use30Days { .. });
+        assert_eq!(
+            use_30d,
+            want["use_30d"].as_bool().unwrap(),
+            "{label}: {got:?} vs {want}"
+        );
+        let ts: Vec<i64> = short.iter().map(|p| p.0).collect();
+        assert_eq!(
+            seasonal::most_common_step(&ts),
+            want["resolution"].as_i64(),
+            "{label}"
+        );
+        for (key, series) in [("nv7", short), ("nv30", long)] {
+            if !want[key].is_null() {
+                let values: Vec<f64> = series.iter().map(|p| p.1).collect();
+                let nv = seasonal::normalised_variance(&values);
+                let w = numeric::reference::num(&want[key]);
+                assert!(
+                    nv == w || nv.is_nan() && w.is_nan(),
+                    "{label}: {key} {nv} vs {w}"
+                );
+            }
+        }
+        used += usize::from(use_30d);
+    }
+    eprintln!(
+        "{} cases, {used} judged over the longer series",
+        cases.len()
+    );
+    assert!(used > 0 && used < cases.len(), "both outcomes: {used}");
+}
