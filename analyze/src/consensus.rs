@@ -1,6 +1,6 @@
 //! CONSENSUS: running the configured algorithms and deciding by vote.
 
-use crate::algorithms::{Algorithm, Vote};
+use crate::algorithms::{Algorithm, Variant, Vote};
 use crate::series::Series;
 
 /// The votes of one analysis, indexed by [`Algorithm`] (algorithms not
@@ -46,16 +46,61 @@ pub fn run_ensemble(
     now: i64,
     full_duration: i64,
 ) -> Ensemble {
+    let (votes, falses, cast) = run_votes(
+        Variant::Analyzer,
+        series,
+        algorithms,
+        early_exit.then(|| algorithms.len() as i64 - consensus as i64 + 1),
+        now,
+        full_duration,
+    );
+    let anomalous = cast > 0 && falses <= algorithms.len() as i64 - consensus as i64;
+    Ensemble { votes, anomalous }
+}
+
+/// Runs `algorithms` in Mirage's versions ([`Variant::Mirage`]) and applies
+/// Mirage's CONSENSUS (`mirage_algorithms.run_selected_algorithm`): every
+/// algorithm runs (no early exit), and the series is anomalous iff
+/// `#False <= N - consensus`. Errors (`None`) count as not False and there is
+/// no "no vote cast" guard: nine errors are anomalous.
+pub fn run_mirage_ensemble(
+    series: &Series,
+    algorithms: &[Algorithm],
+    consensus: usize,
+    now: i64,
+) -> Ensemble {
+    // full_duration is unused by Mirage's versions.
+    let (votes, falses, _) = run_votes(Variant::Mirage, series, algorithms, None, now, 0);
+    let anomalous = falses <= algorithms.len() as i64 - consensus as i64;
+    Ensemble { votes, anomalous }
+}
+
+/// Mirage's verdict from a list of votes: `#False <= len - consensus`, with
+/// no guard for "no vote cast".
+pub fn mirage_consensus_verdict(votes: &[Vote], consensus: usize) -> bool {
+    let falses = votes.iter().filter(|v| **v == Vote::NotAnomalous).count() as i64;
+    falses <= votes.len() as i64 - consensus as i64
+}
+
+/// The shared loop: each algorithm's vote (Skipped when not run), how many
+/// voted False and how many cast a vote. With `max_false`, stops once that
+/// many voted False.
+fn run_votes(
+    variant: Variant,
+    series: &Series,
+    algorithms: &[Algorithm],
+    max_false: Option<i64>,
+    now: i64,
+    full_duration: i64,
+) -> ([Vote; 9], i64, usize) {
     let mut votes = [Vote::Skipped; 9];
-    let n = algorithms.len() as i64;
-    let max_false = n - consensus as i64 + 1;
     let mut falses = 0i64;
     let mut cast = 0usize;
     for &alg in algorithms {
-        if early_exit && falses >= max_false {
+        if max_false.is_some_and(|m| falses >= m) {
             break;
         }
-        let vote = alg.run(series, now, full_duration);
+        let vote = alg.run_as(variant, series, now, full_duration);
         votes[alg as usize] = vote;
         match vote {
             Vote::NotAnomalous => falses += 1,
@@ -64,8 +109,7 @@ pub fn run_ensemble(
         }
         cast += 1;
     }
-    let anomalous = cast > 0 && falses <= n - consensus as i64;
-    Ensemble { votes, anomalous }
+    (votes, falses, cast)
 }
 
 /// The verdict from a list of votes (for tests and re-judging stored votes).
@@ -140,5 +184,30 @@ mod tests {
                 assert_eq!(a, b);
             }
         }
+    }
+
+    #[test]
+    fn mirage_runs_all_and_has_no_all_none_guard() {
+        // The same flat-with-noise day: Mirage never skips.
+        let ts: Vec<i64> = (0..1440).map(|i| 1_400_000_000 + i * 60).collect();
+        let vs: Vec<f64> = (0..1440)
+            .map(|i| 10.0 + ((i * 7919) % 13) as f64 / 13.0)
+            .collect();
+        let s = Series {
+            timestamps: ts,
+            values: vs,
+        };
+        let now = *s.timestamps.last().unwrap();
+        let m = run_mirage_ensemble(&s, &Algorithm::ALL, 6, now);
+        assert!(m.votes.iter().all(|v| *v != Skipped), "{:?}", m.votes);
+        assert!(!m.anomalous);
+        // No "no vote cast" guard: nine errors are anomalous for Mirage.
+        assert!(mirage_consensus_verdict(&[Error; 9], 6));
+        assert!(!consensus_verdict(&[Error; 9], 6));
+        let mut v = [Error; 9];
+        v[..3].fill(NotAnomalous);
+        assert!(mirage_consensus_verdict(&v, 6));
+        v[3] = NotAnomalous;
+        assert!(!mirage_consensus_verdict(&v, 6));
     }
 }

@@ -38,8 +38,8 @@ pub mod service;
 pub mod settings;
 pub mod stream;
 
-pub use algorithms::{Algorithm, Vote};
+pub use algorithms::{Algorithm, Variant, Vote};
 pub use analysis::{analyze, Analysis, MetricContext, Outcome};
-pub use consensus::{run_ensemble, Ensemble};
+pub use consensus::{run_ensemble, run_mirage_ensemble, Ensemble};
 pub use series::{tail_avg, Point, Series};
 pub use settings::Settings;

@@ -14,13 +14,24 @@
 //! * [`merge_long_and_full`]: the long (roll-up) series with its last day
 //!   replaced by the full-resolution series resampled to the long series'
 //!   resolution, so the newest bucket is never a partially filled one.
+//!
+//! And how it is judged (§8): [`judge`], MIRAGE_ALGORITHMS by
+//! MIRAGE_CONSENSUS, with the analyze crate's algorithms in their Mirage
+//! versions (`analyze::Variant::Mirage`); and whether a steady 7-day series
+//! is judged over 30 days instead (§8.1, [`irregular_unstable`]).
 #![deny(missing_docs)]
 
 mod frequency;
+mod irregular;
+mod judge;
 mod merge;
 mod resample;
 
 pub use frequency::data_frequency;
+pub use irregular::{
+    irregular_unstable, most_common_step, normalised_variance, IrregularUnstable, Skip, LONG_SPAN,
+};
+pub use judge::{deduplicate, judge, MirageSettings, MirageVerdict, MIRAGE_ALGORITHMS};
 pub use merge::merge_long_and_full;
 pub use resample::{downsample, resample_rule_seconds, ResampleError};
 

@@ -36,6 +36,37 @@ pub fn histogram_bins(values: &[f64]) -> Vote {
     )
 }
 
+/// [`histogram_bins`] as Mirage runs it, binned by `numpy.histogram`: edges
+/// `linspace(min, max, 16)` (`min ± 0.5` for a flat series), `x` in bin `k`
+/// iff `edge_k <= x < edge_k+1` (the last bin closed at `max`). The vote's
+/// tests on `tail_avg` are [`histogram_bins`]'. A NaN or infinite value is no
+/// vote (numpy raises on a non-finite range).
+pub fn histogram_bins_numpy(values: &[f64]) -> Vote {
+    if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
+        return Vote::Error;
+    }
+    let (mut lo, mut hi) = numeric::min_max(values);
+    if lo == hi {
+        lo -= 0.5;
+        hi += 0.5;
+    }
+    let step = (hi - lo) / BINS as f64;
+    let edge = |k: usize| if k >= BINS { hi } else { k as f64 * step + lo };
+    let population = |k: usize| {
+        let (a, b) = (edge(k), edge(k + 1));
+        values
+            .iter()
+            .filter(|&&x| a <= x && (x < b || (k == BINS - 1 && x <= b)))
+            .count() as u32
+    };
+    let t = tail_avg(values);
+    if t <= edge(0) && population(0) <= RARE_BIN_SIZE {
+        return Vote::Anomalous;
+    }
+    let inner = (1..BINS).find(|&i| edge(i) <= t && t < edge(i + 1));
+    Vote::from_bool(inner.is_some_and(|i| population(i) <= RARE_BIN_SIZE))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +173,21 @@ mod tests {
         v[3] = f64::NAN;
         assert_eq!(histogram_bins(&v), Vote::Anomalous);
         assert_eq!(histogram_bins(&[f64::NAN; 4]), Vote::Error);
+    }
+
+    #[test]
+    fn numpy_binning_widens_a_flat_series() {
+        // numpy: range [3.5, 4.5], everything in bin 7 (crowded) → False.
+        assert_eq!(histogram_bins_numpy(&[4.0; 120]), Vote::NotAnomalous);
+        assert_eq!(histogram_bins_numpy(&[4.0; 12]), Vote::Anomalous);
+        assert_eq!(histogram_bins_numpy(&[1.0, f64::NAN, 2.0]), Vote::Error);
+    }
+
+    #[test]
+    fn numpy_binning_agrees_with_numba_on_ramps() {
+        for tail in [0.0, 1.0, 50.0, 99.0] {
+            let v = ramp_with_tail([tail; 3]);
+            assert_eq!(histogram_bins_numpy(&v), histogram_bins(&v), "tail {tail}");
+        }
     }
 }

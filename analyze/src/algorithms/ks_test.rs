@@ -21,8 +21,20 @@ const MIN_SAMPLE: usize = 20;
 /// (`maxlag 10 > nobs/2 - 2`); that surfaces here as [`Vote::Error`], the
 /// reference's `None`.
 pub fn ks_test(timestamps: &[i64], values: &[f64], now: i64) -> Vote {
-    let ref_start = timestamps.partition_point(|&t| t < now.saturating_sub(3600));
-    let probe_start = timestamps.partition_point(|&t| t < now.saturating_sub(600));
+    ks_test_windows(
+        timestamps,
+        values,
+        now.saturating_sub(3600),
+        now.saturating_sub(600),
+    )
+}
+
+/// [`ks_test`] with its windows given: reference = `{v : from <= t < probe_from}`,
+/// probe = `{v : t >= probe_from}`. Analyzer's are `now-3600` and `now-600`;
+/// Mirage on daily data uses `t_last - 90 d` and `t_last - 30 d`.
+pub fn ks_test_windows(timestamps: &[i64], values: &[f64], from: i64, probe_from: i64) -> Vote {
+    let ref_start = timestamps.partition_point(|&t| t < from);
+    let probe_start = timestamps.partition_point(|&t| t < probe_from);
     let reference = &values[ref_start..probe_start];
     let probe = &values[probe_start..];
     if reference.len() < MIN_SAMPLE || probe.len() < MIN_SAMPLE {

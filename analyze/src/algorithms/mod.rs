@@ -14,8 +14,8 @@ mod stddev_from_moving_average;
 
 pub use first_hour_average::first_hour_average;
 pub use grubbs::{grubbs, grubbs_critical_value};
-pub use histogram_bins::histogram_bins;
-pub use ks_test::ks_test;
+pub use histogram_bins::{histogram_bins, histogram_bins_numpy};
+pub use ks_test::{ks_test, ks_test_windows};
 pub use least_squares::least_squares;
 pub use mean_subtraction_cumulation::mean_subtraction_cumulation;
 pub use median_absolute_deviation::median_absolute_deviation;
@@ -59,6 +59,40 @@ impl Vote {
         } else {
             Vote::NotAnomalous
         }
+    }
+}
+
+/// Whose version of the algorithms runs: Analyzer's (numba kernels, the
+/// window's full duration) or Mirage's (`mirage_algorithms.py`, the pandas
+/// versions, for the seasonal re-check). They differ only in:
+///
+/// * `first_hour_average`: Mirage's hour starts at `t_last - 86400`
+///   (literally, whatever the window), or `t_last - 6·res` on daily data;
+/// * `mean_subtraction_cumulation`: Mirage takes the sample std (ddof 1);
+/// * `histogram_bins`: Mirage bins as `numpy.histogram` does
+///   ([`histogram_bins_numpy`]);
+/// * `ks_test`: on daily data Mirage's windows are `[t_last-90d,
+///   t_last-30d)` and `[t_last-30d, ∞)`; otherwise both use `now`'s.
+///
+/// "Daily data" is a resolution `t_last - t_{n-2}` strictly between 80000
+/// and 90000 s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Variant {
+    /// Analyzer's algorithms (`analyzer/algorithms.py` with numba).
+    #[default]
+    Analyzer,
+    /// Mirage's algorithms (`mirage/mirage_algorithms.py`, pandas).
+    Mirage,
+}
+
+const DAY: i64 = 86_400;
+
+/// The daily resolution `t_last - t_{n-2}` when it is strictly between
+/// 80000 and 90000 s (Mirage's daily-data cases), else `None`.
+pub fn daily_resolution(timestamps: &[i64]) -> Option<i64> {
+    match timestamps {
+        [.., a, b] => Some(b - a).filter(|r| 80_000 < *r && *r < 90_000),
+        _ => None,
     }
 }
 
@@ -127,14 +161,34 @@ impl Algorithm {
     /// `full_duration` places first_hour_average's hour; `now` places
     /// ks_test's windows (wall-clock in the reference).
     pub fn run(self, series: &Series, now: i64, full_duration: i64) -> Vote {
+        self.run_as(Variant::Analyzer, series, now, full_duration)
+    }
+
+    /// Runs this algorithm on `series` as `variant` would (see [`Variant`]).
+    /// `full_duration` is Analyzer's only: Mirage places first_hour_average's
+    /// hour a literal day (or six daily steps) before the last point.
+    pub fn run_as(self, variant: Variant, series: &Series, now: i64, full_duration: i64) -> Vote {
         let (ts, vs) = (&series.timestamps[..], &series.values[..]);
+        let mirage = variant == Variant::Mirage;
         match self {
+            Algorithm::HistogramBins if mirage => histogram_bins_numpy(vs),
             Algorithm::HistogramBins => histogram_bins(vs),
+            Algorithm::FirstHourAverage if mirage => {
+                let back = daily_resolution(ts).map_or(DAY, |r| 6 * r);
+                first_hour_average(ts, vs, back)
+            }
             Algorithm::FirstHourAverage => first_hour_average(ts, vs, full_duration),
             Algorithm::StddevFromAverage => stddev_from_average(vs),
             Algorithm::Grubbs => grubbs(vs),
-            Algorithm::KsTest => ks_test(ts, vs, now),
-            Algorithm::MeanSubtractionCumulation => mean_subtraction_cumulation(vs),
+            Algorithm::KsTest => match (mirage, daily_resolution(ts), ts.last()) {
+                (true, Some(_), Some(&t_last)) => {
+                    ks_test_windows(ts, vs, t_last - 90 * DAY, t_last - 30 * DAY)
+                }
+                _ => ks_test(ts, vs, now),
+            },
+            Algorithm::MeanSubtractionCumulation => {
+                mean_subtraction_cumulation(vs, usize::from(mirage))
+            }
             Algorithm::MedianAbsoluteDeviation => median_absolute_deviation(vs),
             Algorithm::StddevFromMovingAverage => stddev_from_moving_average(vs),
             Algorithm::LeastSquares => least_squares(ts, vs),
