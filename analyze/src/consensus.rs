@@ -157,18 +157,21 @@ mod tests {
         assert!(consensus_verdict(&[Anomalous, Error, Error], 3));
     }
 
-    /// A series on which the first four algorithms vote False: flat with
-    /// gentle noise. Early exit must stop after exactly four.
+    /// A day of minutely points, flat with gentle noise: the first four
+    /// algorithms vote False on it.
+    fn flat_noisy_day() -> Series {
+        Series {
+            timestamps: (0..1440).map(|i| 1_400_000_000 + i * 60).collect(),
+            values: (0..1440)
+                .map(|i| 10.0 + ((i * 7919) % 13) as f64 / 13.0)
+                .collect(),
+        }
+    }
+
+    /// Early exit must stop after exactly four False votes.
     #[test]
     fn early_exit_after_max_false() {
-        let ts: Vec<i64> = (0..1440).map(|i| 1_400_000_000 + i * 60).collect();
-        let vs: Vec<f64> = (0..1440)
-            .map(|i| 10.0 + ((i * 7919) % 13) as f64 / 13.0)
-            .collect();
-        let s = Series {
-            timestamps: ts,
-            values: vs,
-        };
+        let s = flat_noisy_day();
         let now = *s.timestamps.last().unwrap();
         let fast = run_ensemble(&s, &Algorithm::ALL, 6, true, now, 86_400);
         let full = run_ensemble(&s, &Algorithm::ALL, 6, false, now, 86_400);
@@ -188,15 +191,8 @@ mod tests {
 
     #[test]
     fn mirage_runs_all_and_has_no_all_none_guard() {
-        // The same flat-with-noise day: Mirage never skips.
-        let ts: Vec<i64> = (0..1440).map(|i| 1_400_000_000 + i * 60).collect();
-        let vs: Vec<f64> = (0..1440)
-            .map(|i| 10.0 + ((i * 7919) % 13) as f64 / 13.0)
-            .collect();
-        let s = Series {
-            timestamps: ts,
-            values: vs,
-        };
+        // The same day: Mirage never skips.
+        let s = flat_noisy_day();
         let now = *s.timestamps.last().unwrap();
         let m = run_mirage_ensemble(&s, &Algorithm::ALL, 6, now);
         assert!(m.votes.iter().all(|v| *v != Skipped), "{:?}", m.votes);
