@@ -18,15 +18,20 @@
 //! And how it is judged (§8): [`judge`], MIRAGE_ALGORITHMS by
 //! MIRAGE_CONSENSUS, with the analyze crate's algorithms in their Mirage
 //! versions (`analyze::Variant::Mirage`); and whether a steady 7-day series
-//! is judged over 30 days instead (§8.1, [`irregular_unstable`]).
+//! is judged over 30 days instead (§8.1, [`irregular_unstable`]); and
+//! whether an anomalous verdict is let off as a normal daily peak (§8.2,
+//! [`anomalous_daily_peak`], with [`peaks::find_peaks`] as scipy's).
 #![deny(missing_docs)]
 
+mod daily_peak;
 mod frequency;
 mod irregular;
 mod judge;
 mod merge;
+pub mod peaks;
 mod resample;
 
+pub use daily_peak::{anomalous_daily_peak, DailyPeak, DailyPeakSettings, Reason};
 pub use frequency::data_frequency;
 pub use irregular::{
     irregular_unstable, most_common_step, normalised_variance, IrregularUnstable, Skip, LONG_SPAN,
