@@ -7,73 +7,34 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 use alert::config::AlerterConfig;
-use alert::{AlertService, Links, Transport};
 use mail_parser::{MessageParser, MimeHeaders};
-use runtime::Runtime;
-use topics::codec::{decode, encode};
-use topics::kafka::{ensure_topics, Consumer, KafkaConfig, Producer};
-use topics::names::TopicNames;
-use topics::{AlertEvent, DeliveryEvent, DeliveryOutcome, SeriesPoint, SourceApp};
-use uuid::Uuid;
+use topics::{AlertEvent, DeliveryOutcome, SeriesPoint};
 
 use common::smtp_sink::SmtpSink;
+use common::{deliveries_until, outcomes, Alerter};
 
+/// An alert of `metric` to `ops-mail` with a day of 10-minute points of a
+/// real series shape, the last anomalous.
 fn alert(metric: &str) -> AlertEvent {
-    let now_ms = topics::clock::now_ms();
-    let t = now_ms / 1000;
-    // A day of 10-minute points of a real series shape, the last anomalous.
+    let base = common::alert(metric, "ops-mail");
     let series: Vec<SeriesPoint> = (0..144)
         .map(|i| SeriesPoint {
-            timestamp: t - (144 - i) * 600,
+            timestamp: base.timestamp - (144 - i) * 600,
             value: 40.0 + 8.0 * (i as f64 / 23.0).sin(),
         })
         .chain([SeriesPoint {
-            timestamp: t,
+            timestamp: base.timestamp,
             value: 120.0,
         }])
         .collect();
     AlertEvent {
-        id: Uuid::now_v7(),
-        anomaly_id: Uuid::now_v7(),
-        metric: metric.to_owned(),
-        timestamp: t,
         value: 120.0,
-        source: SourceApp::Analyzer,
-        alerter: "ops-mail".to_owned(),
-        rule: "stats.*".to_owned(),
         triggered_algorithms: vec!["histogram_bins".into(), "stddev_from_average".into()],
-        decided_at_ms: now_ms,
         series: Some(series),
-        full_duration: Some(86_400),
-        expiration_time: Some(3_600),
-        boundary: None,
-        fingerprinted: false,
-        test: false,
+        ..base
     }
-}
-
-async fn deliveries(kafka: &KafkaConfig, topic: &str, want: usize) -> Vec<DeliveryEvent> {
-    let group = format!("reader-{}", Uuid::now_v7());
-    let consumer = Consumer::assigned(kafka, &group, &group, &[(topic.to_owned(), 0, 0)]).unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let mut got = Vec::new();
-    while got.len() < want && tokio::time::Instant::now() < deadline {
-        if let Ok(batch) =
-            tokio::time::timeout(Duration::from_secs(2), consumer.next_batch(100)).await
-        {
-            got.extend(
-                batch
-                    .iter()
-                    .filter_map(|r| decode::<DeliveryEvent>(r.payload()).ok()),
-            );
-        }
-    }
-    consumer.close().await;
-    got
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -101,44 +62,20 @@ async fn alert_mails_reach_an_smtp_server_with_the_graph_inline() {
             port = sink.port
         ))
         .unwrap();
-        let kafka = KafkaConfig {
-            partitions: 1,
-            session_timeout_ms: 6_000,
-            group_id_prefix: format!("t{}", Uuid::now_v7().simple()),
-            ..KafkaConfig::for_brokers(topics::testing::broker())
-        };
-        let tag = Uuid::now_v7().simple().to_string();
-        let names = TopicNames::default().renamed(|n| format!("{n}.{tag}"));
-        ensure_topics(&kafka, &names.all(), Some(1)).await.unwrap();
-        let producer = Producer::new(&kafka).unwrap();
+        let (kafka, names, producer) = common::setup().await;
 
         let web = alert("stats.web01.requests");
         let db = alert("stats.db01.queries");
         let broken = alert("stats.broken01.x");
         for a in [&web, &db, &broken] {
-            producer
-                .send(&names.alerts, a.metric.as_bytes(), &encode(a).unwrap())
-                .await
-                .unwrap();
+            common::send(&producer, &names.alerts, &a.metric, a).await;
         }
-        let transport =
-            Transport::new(&config, Links::new(Some("https://skyline.example.org"))).unwrap();
-        let service = AlertService::new(transport, producer.clone(), names.clone());
-        let runtime = Runtime::new(Arc::new(service), &kafka, None);
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let run = tokio::spawn(runtime.run(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }));
-        let got = deliveries(&kafka, &names.deliveries, 3).await;
-        stop.send_replace(true);
-        run.await.unwrap().unwrap();
+        let alerter =
+            Alerter::linking_to("https://skyline.example.org", &config, &kafka, &names).await;
+        let got = deliveries_until(&kafka, &names.deliveries, |d| d.len() >= 3).await;
+        alerter.stop().await;
 
-        let outcome = |a: &AlertEvent| -> Vec<(DeliveryOutcome, i32)> {
-            got.iter()
-                .filter(|d| d.alert_id == a.id)
-                .map(|d| (d.outcome, d.attempt))
-                .collect()
-        };
+        let outcome = |a: &AlertEvent| outcomes(&got, a.id);
         assert_eq!(outcome(&web), [(DeliveryOutcome::Delivered, 1)]);
         assert_eq!(outcome(&db), [(DeliveryOutcome::Delivered, 1)]);
         // 550 on the only recipient: permanent, not retried.

@@ -333,15 +333,13 @@ pub struct TrainingView {
     pub muted_by: Vec<MuteRow>,
 }
 
-/// The training page of anomaly `id`, its durations' graphs placed as
-/// `graphs_at` says.
-pub async fn training(
+/// Anomaly `id` and the check an operator labels: its fingerprint check,
+/// else any check with a series (`None`: no check carried one). The
+/// training page and the anomaly's graph (`graph.png`) draw that series.
+pub async fn judged(
     db: &Database,
-    windows: Option<&Arc<Windows>>,
-    units: &[UnitRule],
     id: Uuid,
-    graphs_at: GraphsAt,
-) -> Result<TrainingView, ViewError> {
+) -> Result<(AnomalyDetail, Option<CheckRow>), ViewError> {
     let detail = browse::anomaly(db, id)
         .await?
         .ok_or_else(|| ViewError::NotFound(format!("no anomaly {id} in the projections")))?;
@@ -351,6 +349,19 @@ pub async fn training(
         .find(|c| c.target == "fingerprint" && !c.series.is_empty())
         .or_else(|| detail.checks.iter().find(|c| !c.series.is_empty()))
         .cloned();
+    Ok((detail, check))
+}
+
+/// The training page of anomaly `id`, its durations' graphs placed as
+/// `graphs_at` says.
+pub async fn training(
+    db: &Database,
+    windows: Option<&Arc<Windows>>,
+    units: &[UnitRule],
+    id: Uuid,
+    graphs_at: GraphsAt,
+) -> Result<TrainingView, ViewError> {
+    let (detail, check) = judged(db, id).await?;
     let (mean, sigma) = check
         .as_ref()
         .and_then(|c| mean_and_sigma(c.series.iter().map(|p| p.1)))

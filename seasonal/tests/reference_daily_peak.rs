@@ -14,13 +14,15 @@
 //! replaced by their stable ranks (ties to the later peak, as here); that
 //! is what must be equal, and how often scipy itself differs is counted.
 
+mod common;
+
+use common::{to_json, window, DAY};
+
 use numeric::reference::{read_nab, run_reference};
 use seasonal::peaks::find_peaks;
 use seasonal::{anomalous_daily_peak, downsample, DailyPeak, DailyPeakSettings, Point, Reason};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-
-const DAY: i64 = 86_400;
 
 const DAILY_SERIES: [&str; 7] = [
     "artificialNoAnomaly/art_daily_no_noise.csv",
@@ -42,19 +44,6 @@ const OTHER_SERIES: [&str; 8] = [
     "artificialWithAnomaly/art_load_balancer_spikes.csv",
     "artificialNoAnomaly/art_noisy.csv",
 ];
-
-fn to_json(series: &[Point]) -> Value {
-    Value::Array(series.iter().map(|&(t, v)| json!([t, v])).collect())
-}
-
-/// The points with `end - span < t <= end`.
-fn window(series: &[Point], end: i64, span: i64) -> Vec<Point> {
-    series
-        .iter()
-        .copied()
-        .filter(|&(t, _)| end - span < t && t <= end)
-        .collect()
-}
 
 fn reason_name(outcome: &DailyPeak) -> &'static str {
     match outcome {

@@ -7,12 +7,14 @@
 //! ks_test, where the KS and ADF tests really run). Every algorithm's vote
 //! and the verdict must be equal.
 
+mod common;
+
+use common::{to_json, window, DAY};
+
 use analyze::{Algorithm, Vote};
 use numeric::reference::{read_nab, run_reference};
 use seasonal::{downsample, judge, MirageSettings, Point};
 use serde_json::{json, Value};
-
-const DAY: i64 = 86_400;
 
 const SERIES: [&str; 12] = [
     "realAWSCloudwatch/ec2_cpu_utilization_24ae8d.csv",
@@ -28,19 +30,6 @@ const SERIES: [&str; 12] = [
     "artificialWithAnomaly/art_load_balancer_spikes.csv",
     "artificialNoAnomaly/art_daily_small_noise.csv",
 ];
-
-fn to_json(series: &[Point]) -> Value {
-    Value::Array(series.iter().map(|&(t, v)| json!([t, v])).collect())
-}
-
-/// The points with `end - span < t <= end`.
-fn window(series: &[Point], end: i64, span: i64) -> Vec<Point> {
-    series
-        .iter()
-        .copied()
-        .filter(|&(t, _)| end - span < t && t <= end)
-        .collect()
-}
 
 fn expected_vote(v: &Value) -> Vote {
     match v {

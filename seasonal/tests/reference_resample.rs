@@ -6,6 +6,10 @@
 //! Timestamps must match exactly, values within 1e-9 relative. And
 //! `merge_long_and_full` against §7's pseudocode on the same series.
 
+mod common;
+
+use common::to_json;
+
 use numeric::reference::{num, read_nab, rel_diff, run_reference};
 use seasonal::{data_frequency, downsample, Point};
 use serde_json::{json, Value};
@@ -46,10 +50,6 @@ fn points(v: &Value) -> Vec<Point> {
         .iter()
         .map(|p| (p[0].as_i64().expect("an integer timestamp"), num(&p[1])))
         .collect()
-}
-
-fn to_json(series: &[Point]) -> Value {
-    Value::Array(series.iter().map(|&(t, v)| json!([t, v])).collect())
 }
 
 #[test]

@@ -102,20 +102,18 @@ impl Config {
     /// `topic` alerter).
     fn check_alerter_names(&self) -> Result<()> {
         let alerters = alert::config::effective(&self.alerters);
-        for (index, rule) in self.alerts.iter().enumerate() {
-            if let Some(name) = alert::config::undeclared(&alerters, &rule.alerter) {
+        // Where rules name alerters: `alerts[i].alerter`, `boundary[i].alerters`.
+        let named = (self.alerts.iter().enumerate())
+            .map(|(i, rule)| (format!("alerts[{i}].alerter"), &rule.alerter))
+            .chain(
+                (self.boundary.iter().enumerate())
+                    .map(|(i, table)| (format!("boundary[{i}].alerters"), &table.alerters)),
+            );
+        for (key, names) in named {
+            if let Some(name) = alert::config::undeclared(&alerters, names) {
                 let declared: Vec<&str> = alerters.iter().map(AlerterConfig::name).collect();
                 bail!(
-                    "invalid configuration: alerts[{index}].alerter names {name:?}, which no [[alerters]] table declares (declared: {})",
-                    declared.join(", ")
-                );
-            }
-        }
-        for (index, table) in self.boundary.iter().enumerate() {
-            if let Some(name) = alert::config::undeclared(&alerters, &table.alerters) {
-                let declared: Vec<&str> = alerters.iter().map(AlerterConfig::name).collect();
-                bail!(
-                    "invalid configuration: boundary[{index}].alerters names {name:?}, which no [[alerters]] table declares (declared: {})",
+                    "invalid configuration: {key} names {name:?}, which no [[alerters]] table declares (declared: {})",
                     declared.join(", ")
                 );
             }

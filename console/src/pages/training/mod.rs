@@ -85,21 +85,15 @@ pub(crate) async fn graph_png(
         )
     };
     let id = anomaly_id(&id).map_err(|e| refuse(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let view = views::training(
-        &console.db,
-        console.windows.as_ref(),
-        &console.units,
-        id,
-        GraphsAt::parse(None),
-    )
-    .await
-    .map_err(|e| match e {
+    // Only the anomaly and its judged series: none of the training page's
+    // windows, profiles or mutes.
+    let (detail, check) = views::judged(&console.db, id).await.map_err(|e| match e {
         ViewError::NotFound(m) => refuse(StatusCode::NOT_FOUND, m),
         ViewError::BadRequest(m) => refuse(StatusCode::BAD_REQUEST, m),
         ViewError::Unavailable(m) => refuse(StatusCode::SERVICE_UNAVAILABLE, m),
     })?;
-    let a = &view.detail.anomaly;
-    let Some(series) = view.check.map(|c| c.series) else {
+    let a = &detail.anomaly;
+    let Some(series) = check.map(|c| c.series) else {
         return Err(refuse(
             StatusCode::NOT_FOUND,
             format!("anomaly {id} has no judged series to draw"),
@@ -111,7 +105,7 @@ pub(crate) async fn graph_png(
             a.metric,
             graph::format_value(a.value)
         ))
-        .with_unit(view.unit.as_deref());
+        .with_unit(crate::units::unit_of(&console.units, &a.metric).as_deref());
     let drawn = tokio::task::spawn_blocking(move || graph::series_png(&series, &options)).await;
     match drawn {
         Ok(Ok(png)) => Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response()),
