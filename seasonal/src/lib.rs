@@ -23,6 +23,7 @@
 //! [`anomalous_daily_peak`], with [`peaks::find_peaks`] as scipy's).
 #![deny(missing_docs)]
 
+pub mod check;
 mod daily_peak;
 mod frequency;
 mod irregular;
@@ -30,6 +31,7 @@ mod judge;
 mod merge;
 pub mod peaks;
 mod resample;
+mod settings;
 
 pub use daily_peak::{anomalous_daily_peak, DailyPeak, DailyPeakSettings, Reason};
 pub use frequency::data_frequency;
@@ -38,7 +40,9 @@ pub use irregular::{
 };
 pub use judge::{deduplicate, judge, MirageSettings, MirageVerdict, MIRAGE_ALGORITHMS};
 pub use merge::merge_long_and_full;
+pub use check::{judge_check, series_over, CheckInput, SeasonalJudgement};
 pub use resample::{downsample, resample_rule_seconds, ResampleError};
+pub use settings::{SeasonalSettings, SettingsError, SKIP_IRREGULAR_UNSTABLE};
 
 /// One point of a series: `(unix seconds, value)`.
 pub type Point = (i64, f64);

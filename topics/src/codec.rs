@@ -28,18 +28,22 @@
 //! | 6  | `ProfileEvent` v1 | `schemas/v1/profile.avsc` |
 //! | 7  | `AlertEvent` v1   | `schemas/v1/alert.avsc`   |
 //! | 8  | `DeadLetter` v1   | `schemas/v1/deadletter.avsc` |
-//! | 9  | `CheckRequest` | `schemas/check.avsc`       |
+//! | 9  | `CheckRequest` v2 | `schemas/v2/check.avsc` |
 //! | 10 | `MatchResult`  | `schemas/match.avsc`       |
-//! | 11 | `Label`        | `schemas/label.avsc`       |
+//! | 11 | `Label` v2     | `schemas/v2/label.avsc`    |
 //! | 12 | `ProfileEvent` | `schemas/profile.avsc`     |
 //! | 13 | `DeadLetter`   | `schemas/deadletter.avsc`  |
 //! | 14 | `AnomalyEvent` | `schemas/anomaly.avsc`     |
 //! | 15 | `AlertEvent`   | `schemas/alert.avsc`       |
 //! | 16 | `DeliveryEvent` | `schemas/delivery.avsc`   |
 //! | 17 | `MuteEvent`    | `schemas/mute.avsc`        |
+//! | 18 | `CheckRequest` v3 | `schemas/check.avsc`    |
+//! | 19 | `Label` v3     | `schemas/label.avsc`       |
+//! | 20 | `SeasonalResult` | `schemas/seasonal.avsc`  |
 //!
-//! Ids 3–6 and 8 are the first versions of five types, still read (resolved
-//! to the current schema) but no longer written.
+//! Ids 3–6 and 8 are the first versions of five types, 9 and 11 the second
+//! of two, still read (resolved to the current schema) but no longer
+//! written.
 //!
 //! An id names one exact writer schema, forever. A later version of a type
 //! gets a new, never used id (the next free one, 9 and up); the old id stays
@@ -70,6 +74,7 @@ use serde::Serialize;
 
 use crate::events::{
     AlertEvent, AnomalyEvent, CheckRequest, Datapoint, DeadLetter, DeliveryEvent, Label,
+    SeasonalResult,
     MatchResult, MuteEvent, ProfileEvent,
 };
 
@@ -413,10 +418,10 @@ event!(
 );
 event!(
     CheckRequest,
-    9,
+    18,
     "CheckRequest",
     "check.avsc",
-    [(3, "v1/check.avsc")]
+    [(3, "v1/check.avsc"), (9, "v2/check.avsc")]
 );
 event!(
     MatchResult,
@@ -425,7 +430,13 @@ event!(
     "match.avsc",
     [(4, "v1/match.avsc")]
 );
-event!(Label, 11, "Label", "label.avsc", [(5, "v1/label.avsc")]);
+event!(
+    Label,
+    19,
+    "Label",
+    "label.avsc",
+    [(5, "v1/label.avsc"), (11, "v2/label.avsc")]
+);
 event!(
     ProfileEvent,
     12,
@@ -442,6 +453,7 @@ event!(
 );
 event!(DeliveryEvent, 16, "DeliveryEvent", "delivery.avsc");
 event!(MuteEvent, 17, "MuteEvent", "mute.avsc");
+event!(SeasonalResult, 20, "SeasonalResult", "seasonal.avsc");
 event!(
     DeadLetter,
     13,

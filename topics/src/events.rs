@@ -128,6 +128,15 @@ pub struct CheckRequest {
     /// deflected.
     #[serde(default)]
     pub alerts: Vec<AlertRoute>,
+    /// A periodic seasonal check: the metric was not found anomalous, it is
+    /// re-judged over days on a schedule (MIRAGE_PERIODIC_CHECK). Its
+    /// anomaly id names no anomaly ([`crate::ids::periodic_anomaly_id`]).
+    #[serde(default)]
+    pub periodic: bool,
+    /// Whether the metric was judged as its derivative (a monotonic
+    /// counter): `series` holds the raw values either way.
+    #[serde(default)]
+    pub derivative: bool,
 }
 
 impl CheckRequest {
@@ -286,6 +295,10 @@ pub struct Label {
     /// The operator's words for the pattern.
     #[serde(default)]
     pub description: Option<String>,
+    /// A label on a seasonal check: the last 24 hours at full resolution
+    /// as they were, from which the echo profile is made.
+    #[serde(default)]
+    pub echo_series: Option<Vec<SeriesPoint>>,
 }
 
 /// What happened to a features profile.
@@ -608,4 +621,61 @@ pub fn excerpt(text: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}… ({} more bytes)", &text[..end], text.len() - end)
+}
+
+/// What the seasonal re-check concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeasonalOutcome {
+    /// Still anomalous over the long window: handed on to fingerprint (with
+    /// the alerts, when the metric is fingerprint-enabled) or alerted.
+    Anomalous,
+    /// Not anomalous over the long window: the anomaly is cleared.
+    Cleared,
+    /// Not judged (`reason` says why: stale, too short a history).
+    Skipped,
+}
+
+/// The seasonal verdict on one seasonal check (`skyline.seasonal`, key:
+/// metric). Every seasonal check gets exactly one, judged or not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeasonalResult {
+    /// UUID v5 of the check ([`crate::ids::seasonal_result_id`]).
+    pub id: Uuid,
+    /// The seasonal check answered.
+    pub check_id: Uuid,
+    /// The anomaly the check was about (for a periodic check, its periodic id).
+    pub anomaly_id: Uuid,
+    /// The metric judged.
+    pub metric: String,
+    /// The checked datapoint's timestamp (unix seconds).
+    pub timestamp: i64,
+    /// The checked datapoint's value.
+    pub value: f64,
+    /// Hours of history asked for (SECOND_ORDER_RESOLUTION_HOURS).
+    pub hours: u32,
+    /// Whether the check was periodic rather than an Analyzer anomaly.
+    pub periodic: bool,
+    /// What was concluded.
+    pub outcome: SeasonalOutcome,
+    /// Why, in a word: `consensus`, `daily_peak`, `stale`, `too_short`.
+    pub reason: String,
+    /// Algorithms that ran, in order.
+    pub algorithms_run: Vec<String>,
+    /// Algorithms that voted anomalous.
+    pub triggered_algorithms: Vec<String>,
+    /// Seconds between the judged series' points.
+    pub resolution: i64,
+    /// Seconds of data judged: the hours asked for, or 30 days when the
+    /// series was irregular and unstable over 7.
+    pub full_duration: i64,
+    /// The series judged (the long window merged with the full-resolution
+    /// one), oldest first; empty when skipped.
+    pub series: Vec<SeriesPoint>,
+    /// When anomalous: the seasonal anomaly ([`SourceApp::Seasonal`]).
+    pub seasonal_anomaly_id: Option<Uuid>,
+    /// When anomalous: the fingerprint check it was handed on with.
+    pub fingerprint_check_id: Option<Uuid>,
+    /// When decided (unix milliseconds); not part of the id.
+    pub decided_at_ms: i64,
 }

@@ -106,6 +106,27 @@ pub fn delivery_id(alert_id: Uuid, attempt: i32) -> Uuid {
     derived_id("delivery", &[alert_id.as_bytes(), &attempt.to_be_bytes()])
 }
 
+/// The stand-in anomaly id of a periodic seasonal check of `metric` at
+/// `timestamp` (the point the schedule picked): no service found an
+/// anomaly there, the check is due. Fields: kind `periodic`, the metric,
+/// the timestamp as 8 big-endian bytes. Its check id is [`check_id`] of it.
+pub fn periodic_anomaly_id(metric: &str, timestamp: i64) -> Uuid {
+    derived_id("periodic", &[metric.as_bytes(), &timestamp.to_be_bytes()])
+}
+
+/// The id of the seasonal verdict on check `check_id`: one per check,
+/// whatever the verdict (a re-judgement after a crash folds onto it).
+pub fn seasonal_result_id(check_id: Uuid) -> Uuid {
+    derived_id("seasonal-result", &[check_id.as_bytes()])
+}
+
+/// The id of the echo profile made beside profile `parent_id`: the
+/// FULL_DURATION copy of a seasonal profile, from the labelled check's
+/// last 24 hours.
+pub fn echo_profile_id(parent_id: Uuid) -> Uuid {
+    derived_id("echo-profile", &[parent_id.as_bytes()])
+}
+
 /// The id of the verdict on `check_id` given the profiles considered.
 ///
 /// The profiles are a set: order and repeats do not matter (they are sorted

@@ -22,6 +22,8 @@ pub const ALERTS: &str = "skyline.alerts";
 pub const DELIVERIES: &str = "skyline.deliveries";
 /// Operators' mutes of alerts ([`crate::MuteEvent`]).
 pub const MUTES: &str = "skyline.mutes";
+/// The seasonal re-check's verdicts ([`crate::SeasonalResult`]).
+pub const SEASONAL: &str = "skyline.seasonal";
 /// Messages a consumer refused ([`crate::DeadLetter`]).
 pub const DEADLETTER: &str = "skyline.deadletter";
 
@@ -53,6 +55,8 @@ pub struct TopicNames {
     pub deliveries: String,
     /// Mutes, keyed by pattern (default `skyline.mutes`).
     pub mutes: String,
+    /// Seasonal verdicts, keyed by metric (default `skyline.seasonal`).
+    pub seasonal: String,
 }
 
 impl Default for TopicNames {
@@ -68,6 +72,7 @@ impl Default for TopicNames {
             deadletter: DEADLETTER.to_owned(),
             deliveries: DELIVERIES.to_owned(),
             mutes: MUTES.to_owned(),
+            seasonal: SEASONAL.to_owned(),
         }
     }
 }
@@ -87,11 +92,12 @@ impl TopicNames {
             deadletter: rename(&self.deadletter),
             deliveries: rename(&self.deliveries),
             mutes: rename(&self.mutes),
+            seasonal: rename(&self.seasonal),
         }
     }
 
     /// Every topic, e.g. to create them all at start-up.
-    pub fn all(&self) -> [&str; 10] {
+    pub fn all(&self) -> [&str; 11] {
         [
             &self.datapoints,
             &self.anomalies,
@@ -103,6 +109,7 @@ impl TopicNames {
             &self.deadletter,
             &self.deliveries,
             &self.mutes,
+            &self.seasonal,
         ]
     }
 }
