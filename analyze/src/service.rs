@@ -217,6 +217,8 @@ pub fn decisions_for(
                     .collect(),
                 _ => Vec::new(),
             },
+            periodic: false,
+            derivative: j.derivative,
         });
         out.anomalies.push(AnomalyEvent {
             id,

@@ -498,6 +498,8 @@ mod tests {
                     rule: "m".into(),
                 },
             ],
+            periodic: false,
+            derivative: false,
         }
     }
 

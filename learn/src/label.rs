@@ -199,6 +199,7 @@ pub fn label_for_check(
                 .collect(),
         ),
         description: request.description.clone(),
+        echo_series: None,
     })
 }
 
@@ -232,6 +233,7 @@ mod tests {
                     .collect(),
             ),
             description: Some("daily backup".into()),
+            echo_series: None,
         }
     }
 

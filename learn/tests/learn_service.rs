@@ -134,6 +134,7 @@ async fn labels_become_profiles_and_profiles_learn_generations() {
                 .collect(),
         ),
         description: Some("normal day".into()),
+        echo_series: None,
     };
     producer
         .send(&topics.labels, metric.as_bytes(), b"not avro")
@@ -300,6 +301,7 @@ async fn delayed_work_survives_a_restart() {
                 .collect(),
         ),
         description: None,
+        echo_series: None,
     };
     producer
         .send(&topics.labels, metric.as_bytes(), &encode(&label).unwrap())

@@ -60,6 +60,7 @@ fn label(f: &Fixture, id: u128, learn: bool) -> Label {
                 .collect(),
         ),
         description: None,
+        echo_series: None,
     }
 }
 

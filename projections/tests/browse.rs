@@ -68,6 +68,8 @@ fn a_check(a: &AnomalyEvent, target: CheckTarget, alerts: &[&str]) -> CheckReque
         full_duration: Some(86_400),
         echo_series: None,
         alerts: routes(alerts),
+        periodic: false,
+        derivative: false,
     }
 }
 
@@ -599,6 +601,7 @@ fn label(n: u128, a: &AnomalyEvent, anomaly: Option<Uuid>, check: Option<Uuid>) 
         full_duration: Some(86_400),
         series: None,
         description: Some(format!("busy hour {n}, \"normal\" <b>")),
+        echo_series: None,
     }
 }
 

@@ -57,6 +57,8 @@ fn check(
             rule: "web*".into(),
         }],
     }
+    periodic: false,
+    derivative: false,
 }
 
 /// 1,440 points a minute apart whose values use every bit of an f64.

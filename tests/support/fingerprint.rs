@@ -62,6 +62,8 @@ pub fn check(metric: &str, series: Vec<SeriesPoint>, alerters: &[&str]) -> Check
                 rule: ".*".to_owned(),
             })
             .collect(),
+        periodic: false,
+        derivative: false,
     }
 }
 

@@ -137,6 +137,8 @@ fn checks() -> Vec<CheckRequest> {
                 alerter: "smtp".into(),
                 rule: "stats.web*".into(),
             }],
+            periodic: false,
+            derivative: false,
         },
         CheckRequest {
             id: uuid(12),
@@ -152,6 +154,8 @@ fn checks() -> Vec<CheckRequest> {
             full_duration: None,
             echo_series: None,
             alerts: vec![],
+            periodic: false,
+            derivative: false,
         },
         CheckRequest {
             id: uuid(14),
@@ -176,6 +180,8 @@ fn checks() -> Vec<CheckRequest> {
                     rule: "m".into(),
                 },
             ],
+            periodic: false,
+            derivative: false,
         },
     ]
 }
@@ -238,6 +244,7 @@ fn labels() -> Vec<Label> {
             full_duration: Some(86_400),
             series: Some(series(1440)),
             description: Some("nightly backup".into()),
+            echo_series: None,
         },
         Label {
             id: uuid(42),
@@ -254,6 +261,7 @@ fn labels() -> Vec<Label> {
             full_duration: None,
             series: None,
             description: None,
+            echo_series: None,
         },
     ]
 }

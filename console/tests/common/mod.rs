@@ -312,6 +312,8 @@ pub fn anomaly_with_check(
         } else {
             Vec::new()
         },
+        periodic: false,
+        derivative: false,
     };
     (anomaly, check)
 }

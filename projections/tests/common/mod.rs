@@ -187,6 +187,8 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
             } else {
                 Vec::new()
             },
+            periodic: false,
+            derivative: false,
         };
         out.push((
             names.checks.clone(),
@@ -358,6 +360,7 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
             full_duration: (i % 5 != 0).then(|| check.full_duration()),
             series: (i % 3 == 0).then(|| check.series.clone()),
             description: (i % 2 == 0).then(|| format!("deploy {i}")),
+            echo_series: None,
         };
         out.push((
             names.labels.clone(),
