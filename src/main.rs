@@ -98,6 +98,10 @@ enum Command {
     /// features profiles, publish verdicts and the alerts of anomalies not
     /// deflected.
     Fingerprint,
+    /// Run the seasonal (Mirage) service: re-judge seasonal checks over
+    /// their second-order window (the long window merged with the last
+    /// day), hand on what stays anomalous, record what clears.
+    Seasonal,
     /// Report which past fingerprint checks today's profiles would deflect
     /// (a report: writes nothing to the log).
     ///
@@ -180,6 +184,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Ingest => block_on(serve::ingest(config)),
         Command::Analyze => block_on(serve::analyze(config)),
         Command::Fingerprint => block_on(serve::fingerprint(config)),
+        Command::Seasonal => block_on(serve::seasonal(config)),
         Command::Learn => block_on(serve::learn(config)),
         Command::Alert(args) => block_on(alert_cmd::run(config, args)),
         Command::Project(args) => block_on(serve::project(config, args)),

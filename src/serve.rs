@@ -1,5 +1,5 @@
 //! The services run one per process: `skyline ingest`, `analyze`,
-//! `fingerprint`, `learn` and `project`, each until Ctrl-C.
+//! `fingerprint`, `seasonal`, `learn` and `project`, each until Ctrl-C.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -96,6 +96,27 @@ pub async fn fingerprint(config: Config) -> Result<()> {
     eprintln!(
         "fingerprint: {} checks in {} batches",
         stats.records, stats.batches
+    );
+    Ok(())
+}
+
+/// `skyline seasonal`.
+pub async fn seasonal(config: Config) -> Result<()> {
+    let (producer, windows) = prepare(&config).await?;
+    if config.redis.is_none() {
+        tracing::warn!(
+            "no Redis configured: this process has no long window of its own \
+             (seasonal checks are judged on their 24 hours only); pass --redis"
+        );
+    }
+    let (_stop, shutdown) = shutdown_on_ctrl_c();
+    let runtime = build::seasonal(&config, windows, producer);
+    let service = runtime.service().clone();
+    let run = runtime.run(shutdown.wait()).await?;
+    let stats = service.stats();
+    eprintln!(
+        "seasonal: {} records in {} batches; {} checks judged ({} anomalous, {} cleared), {} skipped",
+        run.records, run.batches, stats.judged, stats.anomalous, stats.cleared, stats.skipped
     );
     Ok(())
 }

@@ -12,7 +12,7 @@
 //! was finished before — read back from `skyline.deliveries` in the restore
 //! phase — is never sent twice.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -28,6 +28,7 @@ use topics::{AlertEvent, DeliveryEvent, DeliveryOutcome, MuteEvent};
 use uuid::Uuid;
 
 use crate::config::{AlerterConfig, DeliverySettings};
+use runtime::Inflight;
 use crate::mutes::MuteBook;
 use crate::retry::{self, Attempt, Next};
 use crate::send::Transport;
@@ -35,55 +36,6 @@ use crate::send::Transport;
 /// The consumer name of alerter `name`.
 pub fn service_name(alerter: &str) -> String {
     format!("alert.{alerter}")
-}
-
-/// Offsets read and alerts still being delivered, per partition: what may
-/// be committed is one past the newest record read, held back to the oldest
-/// alert not finished.
-#[derive(Debug, Default)]
-pub struct Inflight {
-    read: BTreeMap<(String, i32), i64>,
-    pending: BTreeMap<(String, i32), BTreeSet<i64>>,
-}
-
-impl Inflight {
-    /// A record at `offset` was read.
-    pub fn read(&mut self, topic: &str, partition: i32, offset: i64) {
-        let next = self.read.entry((topic.to_owned(), partition)).or_insert(0);
-        *next = (*next).max(offset + 1);
-    }
-
-    /// The alert at `offset` is being delivered.
-    pub fn start(&mut self, topic: &str, partition: i32, offset: i64) {
-        self.read(topic, partition, offset);
-        self.pending
-            .entry((topic.to_owned(), partition))
-            .or_default()
-            .insert(offset);
-    }
-
-    /// The alert at `offset` is finished.
-    pub fn finish(&mut self, topic: &str, partition: i32, offset: i64) {
-        if let Some(set) = self.pending.get_mut(&(topic.to_owned(), partition)) {
-            set.remove(&offset);
-        }
-    }
-
-    /// Alerts being delivered.
-    pub fn pending(&self) -> usize {
-        self.pending.values().map(BTreeSet::len).sum()
-    }
-
-    /// The next offsets that may be committed.
-    pub fn commit_target(&self) -> BTreeMap<(String, i32), i64> {
-        let mut target = self.read.clone();
-        for (key, offsets) in &self.pending {
-            if let (Some(slot), Some(oldest)) = (target.get_mut(key), offsets.first()) {
-                *slot = (*slot).min(*oldest);
-            }
-        }
-        target
-    }
 }
 
 /// Alerts whose delivery finished, from `skyline.deliveries`: those of
@@ -431,24 +383,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn commits_stop_before_the_oldest_unfinished_alert() {
-        let mut f = Inflight::default();
-        f.read("a", 0, 4);
-        f.start("a", 0, 5);
-        f.start("a", 0, 7);
-        f.read("a", 0, 9);
-        f.read("a", 1, 2);
-        let t = f.commit_target();
-        assert_eq!(t[&("a".to_owned(), 0)], 5);
-        assert_eq!(t[&("a".to_owned(), 1)], 3);
-        f.finish("a", 0, 5);
-        assert_eq!(f.commit_target()[&("a".to_owned(), 0)], 7);
-        f.finish("a", 0, 7);
-        assert_eq!(f.commit_target()[&("a".to_owned(), 0)], 10);
-        assert_eq!(f.pending(), 0);
-    }
 
     #[test]
     fn finished_means_a_final_outcome_of_this_alerter() {

@@ -31,6 +31,7 @@ pub mod consensus;
 pub mod derivative;
 pub mod exceptions;
 pub mod pattern;
+pub mod periodic;
 pub mod priority;
 pub mod series;
 pub mod series_file;

@@ -17,7 +17,7 @@ use topics::clock::now_ms;
 use runtime::{Commit, Context, RunSettings, Runtime, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use topics::codec::decode;
-use topics::ids::{alert_id, anomaly_id, boundary_alert_id, check_id};
+use topics::ids::{alert_id, anomaly_id, boundary_alert_id, check_id, periodic_anomaly_id};
 use topics::kafka::{
     committed_offsets, keyed_messages, read_range, Batch, KafkaConfig, KeyedMessage,
     PartitionRange, Producer,
@@ -29,9 +29,10 @@ use topics::{
 };
 use windows::{by_metric, Windows};
 
-use crate::alert_rules::{AlertRule, Route};
+use crate::alert_rules::{matching_rules, route, AlertRule, Route};
 use crate::boundary::{rules_for, AlerterLimit, BoundaryRule};
 use crate::boundary_stream::{judge_points, AlerterSends, BoundaryJudgement};
+use crate::periodic::{is_periodic_point, PeriodicChecks};
 use crate::stream::{judge_batch, Judgement, MetricState};
 use crate::{Algorithm, Settings};
 
@@ -86,6 +87,9 @@ pub struct Analyzer {
     /// kind: see [`Analyzer::with_boundary_limits`]); a name not here is
     /// limited as [`AlerterLimit::reference`] of the name itself.
     pub boundary_limits: BTreeMap<String, AlerterLimit>,
+    /// Which seasonal metrics get periodic seasonal checks (none when
+    /// `None`; see [`Analyzer::with_periodic_checks`]).
+    pub periodic: Option<PeriodicChecks>,
     /// How the consumer runs.
     pub service: ServiceSettings,
     /// The topic names it reads and writes.
@@ -204,10 +208,11 @@ pub fn decisions_for(
             full_duration: Some(settings.full_duration),
             echo_series: None,
             // A fingerprint check carries the alerts to send unless it is
-            // deflected; the fingerprint service sends them. A training
-            // check (`Route::Alert`) carries none: they are sent now.
+            // deflected, a seasonal one those to send unless it is cleared;
+            // the service judging it sends them. A training check
+            // (`Route::Alert`) carries none: they are sent now.
             alerts: match j.route {
-                Route::Fingerprint => j
+                Route::Fingerprint | Route::Seasonal { .. } => j
                     .alerts
                     .iter()
                     .map(|r| AlertRoute {
@@ -235,7 +240,7 @@ pub fn decisions_for(
             decided_at_ms,
         });
         out.checks.extend(check);
-        let alerts_now = if matches!(j.route, Route::Fingerprint) {
+        let alerts_now = if matches!(j.route, Route::Fingerprint | Route::Seasonal { .. }) {
             &[][..]
         } else {
             &j.alerts[..]
@@ -260,6 +265,63 @@ pub fn decisions_for(
                 test: false,
             });
         }
+    }
+}
+
+/// The periodic seasonal checks of `metric` among `judged`
+/// ([`crate::periodic`]): at each periodic point the Analyzer did not find
+/// anomalous (an anomalous one has its own check already), when the
+/// metric's first rule is seasonal, a [`CheckTarget::Seasonal`] check
+/// marked `periodic`, carrying the judged window and the matching rules'
+/// alerts (to send only if the seasonal check finds it anomalous). Its
+/// anomaly id is [`periodic_anomaly_id`]: no anomaly row stands behind it.
+/// `last_analyzed` is the metric's last judged point before the batch.
+#[allow(clippy::too_many_arguments)]
+pub fn periodic_decisions_for(
+    metric: &str,
+    window: &[(i64, f64)],
+    judged: &[Judgement],
+    last_analyzed: Option<i64>,
+    interval: i64,
+    rules: &[AlertRule],
+    settings: &Settings,
+    out: &mut Decisions,
+) {
+    let Route::Seasonal { hours } = route(rules, metric, false) else {
+        return;
+    };
+    let mut prev = last_analyzed;
+    for j in judged {
+        let due = is_periodic_point(metric, interval, prev, j.timestamp);
+        prev = Some(j.timestamp);
+        if !due || j.analysis.is_anomalous() {
+            continue;
+        }
+        let anomaly = periodic_anomaly_id(metric, j.timestamp);
+        let judged_window = &window[j.window.0..=j.window.1];
+        out.checks.push(CheckRequest {
+            id: check_id(anomaly, CheckTarget::Seasonal),
+            anomaly_id: anomaly,
+            target: CheckTarget::Seasonal,
+            metric: metric.to_owned(),
+            timestamp: j.timestamp,
+            value: j.value,
+            triggered_algorithms: Vec::new(),
+            second_order_resolution_hours: Some(hours),
+            series: series_of(judged_window),
+            decided_at_ms: now_ms(),
+            full_duration: Some(settings.full_duration),
+            echo_series: None,
+            alerts: matching_rules(rules, metric)
+                .into_iter()
+                .map(|r| AlertRoute {
+                    alerter: r.alerter.clone(),
+                    rule: r.pattern.as_str().to_owned(),
+                })
+                .collect(),
+            periodic: true,
+            derivative: j.derivative,
+        });
     }
 }
 
@@ -361,6 +423,7 @@ impl Analyzer {
             alerts,
             boundary,
             boundary_limits: BTreeMap::new(),
+            periodic: None,
             service,
             topics,
             windows,
@@ -374,6 +437,13 @@ impl Analyzer {
     /// `ops-mail` of kind `smtp` is limited as SMTP.
     pub fn with_boundary_limits(mut self, limits: BTreeMap<String, AlerterLimit>) -> Self {
         self.boundary_limits = limits;
+        self
+    }
+
+    /// With periodic seasonal checks of the seasonal metrics `periodic`
+    /// covers ([`crate::periodic`]).
+    pub fn with_periodic_checks(mut self, periodic: Option<PeriodicChecks>) -> Self {
+        self.periodic = periodic;
         self
     }
 
@@ -496,6 +566,7 @@ impl Analyzer {
                 .unwrap_or_else(|| AlerterLimit::reference(alerter))
         };
         let interval = self.service.interval;
+        let periodic = self.periodic.clone();
         // CPU-bound: off the async executor.
         tokio::task::spawn_blocking(move || {
             let mut decisions = Decisions::default();
@@ -508,6 +579,7 @@ impl Analyzer {
                 fingerprint_enabled,
             } in work
             {
+                let last_analyzed = state.last_analyzed;
                 let judged = judge_batch(
                     &metric,
                     &mut window,
@@ -519,6 +591,18 @@ impl Analyzer {
                     fingerprint_enabled,
                 );
                 decisions_for(&metric, &window, &judged, &settings, &mut decisions);
+                if let Some(periodic) = periodic.as_ref().filter(|p| p.covers(&metric)) {
+                    periodic_decisions_for(
+                        &metric,
+                        &window,
+                        &judged,
+                        last_analyzed,
+                        periodic.interval,
+                        &alerts,
+                        &settings,
+                        &mut decisions,
+                    );
+                }
                 // Boundary, beside the ensemble and whatever it concluded:
                 // the same points, on the same windows.
                 let rules = rules_for(&boundary, &metric);

@@ -155,15 +155,15 @@ pub fn judge_batch(
             } else {
                 Route::Record
             };
-            // Fingerprint-routed anomalies carry the alerts that fire
-            // unless they are deflected.
+            // Fingerprint- and seasonal-routed anomalies carry the alerts
+            // that fire unless they are deflected or cleared.
             let fired = match &route {
                 Route::Alert(rules) => rules
                     .iter()
                     .filter(|rule| state.alerts.fire(rule, timestamp))
                     .cloned()
                     .collect(),
-                Route::Fingerprint => matching_rules(alerts, metric)
+                Route::Fingerprint | Route::Seasonal { .. } => matching_rules(alerts, metric)
                     .into_iter()
                     .filter(|rule| state.alerts.fire(rule, timestamp))
                     .cloned()

@@ -20,6 +20,9 @@
 
 #![deny(missing_docs)]
 
+mod inflight;
+pub use inflight::Inflight;
+
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;

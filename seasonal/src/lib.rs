@@ -31,6 +31,7 @@ mod judge;
 mod merge;
 pub mod peaks;
 mod resample;
+pub mod service;
 mod settings;
 
 pub use daily_peak::{anomalous_daily_peak, DailyPeak, DailyPeakSettings, Reason};
@@ -42,6 +43,7 @@ pub use judge::{deduplicate, judge, MirageSettings, MirageVerdict, MIRAGE_ALGORI
 pub use merge::merge_long_and_full;
 pub use check::{judge_check, series_over, CheckInput, SeasonalJudgement};
 pub use resample::{downsample, resample_rule_seconds, ResampleError};
+pub use service::{SeasonalDecision, SeasonalService, SeasonalStats};
 pub use settings::{SeasonalSettings, SettingsError, SKIP_IRREGULAR_UNSTABLE};
 
 /// One point of a series: `(unix seconds, value)`.

@@ -11,6 +11,7 @@ use alert::AlerterConfig;
 use analyze::alert_rules::{self, AlertRule};
 use analyze::boundary::{AlerterLimit, BoundaryAlgorithm, BoundaryRule};
 use analyze::pattern::MetricPattern;
+use analyze::periodic::PeriodicChecks;
 use analyze::service::ServiceSettings;
 use anyhow::{bail, Context, Result};
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -60,6 +61,9 @@ pub struct Config {
     pub fingerprint: fingerprint::matching::MatchSettings,
     /// How the fingerprint service consumes checks.
     pub fingerprint_service: fingerprint::service::ServiceSettings,
+    /// The seasonal re-check (Mirage): its algorithms, the daily-peak
+    /// override, its pace and the periodic checks.
+    pub seasonal: seasonal::SeasonalSettings,
 }
 
 impl Default for Config {
@@ -80,6 +84,7 @@ impl Default for Config {
             console: console::ConsoleSettings::default(),
             fingerprint: fingerprint::matching::MatchSettings::default(),
             fingerprint_service: fingerprint::service::ServiceSettings::default(),
+            seasonal: seasonal::SeasonalSettings::default(),
         }
     }
 }
@@ -152,6 +157,26 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", fallback.display()))
     }
 
+    /// The periodic seasonal checks the Analyzer asks for (`[seasonal]`
+    /// `periodic_check*`); `None` when off or no namespace is listed.
+    pub fn periodic_checks(&self) -> Result<Option<PeriodicChecks>> {
+        let s = &self.seasonal;
+        if !s.periodic_check || s.periodic_check_namespaces.is_empty() {
+            return Ok(None);
+        }
+        let patterns = (s.periodic_check_namespaces.iter().enumerate())
+            .map(|(i, p)| {
+                MetricPattern::new(p).map_err(|e| {
+                    anyhow::anyhow!("seasonal.periodic_check_namespaces[{i}] {p:?} is not a valid pattern: {e}")
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(PeriodicChecks {
+            interval: s.periodic_check_interval,
+            patterns,
+        }))
+    }
+
     /// The `[[boundary]]` tables as the Analyzer's rules ([`validate_boundary`]).
     pub fn boundary_rules(&self) -> Result<Vec<BoundaryRule>, BoundaryErrors> {
         validate_boundary(&self.boundary)
@@ -189,6 +214,8 @@ impl Config {
         config.boundary_rules().context("invalid configuration")?;
         config.check_alerter_names()?;
         config.learn.policy().context("invalid configuration")?;
+        config.seasonal.validate().context("invalid configuration")?;
+        config.periodic_checks().context("invalid configuration")?;
         config
             .console
             .auth()

@@ -15,6 +15,7 @@ use learn::service::Learner;
 use profiles::{load_profiles, Positions, ProfileStore};
 use projections::Database;
 use runtime::Runtime;
+use seasonal::SeasonalService;
 use tokio::sync::watch;
 use topics::kafka::{ensure_topics, Producer};
 use topics::shutdown::Shutdown;
@@ -126,9 +127,25 @@ pub fn analyzer(
             windows,
             producer,
         )
-        .with_boundary_limits(config.boundary_limits()),
+        .with_boundary_limits(config.boundary_limits())
+        .with_periodic_checks(config.periodic_checks()?),
     )
     .runtime(&config.kafka))
+}
+
+/// The seasonal service on the service runtime.
+pub fn seasonal(
+    config: &Config,
+    windows: Arc<Windows>,
+    producer: Producer,
+) -> Runtime<SeasonalService> {
+    Arc::new(SeasonalService::new(
+        config.seasonal.clone(),
+        config.topics.clone(),
+        windows,
+        producer,
+    ))
+    .runtime(&config.kafka)
 }
 
 /// Runs the Analyzer's restore phase: with in-memory windows, the windows

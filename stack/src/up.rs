@@ -171,6 +171,10 @@ impl Up {
         let (kafka, stop) = (config.kafka.clone(), shutdown.clone());
         let learn =
             tokio::spawn(async move { Ok(learner.run(&kafka, stop.wait()).await.map(|_| ())?) });
+        let seasonal = build::seasonal(&config, windows.clone(), producer.clone());
+        let stop = shutdown.clone();
+        let seasonal =
+            tokio::spawn(async move { Ok(seasonal.run(stop.wait()).await.map(|_| ())?) });
         let alerters = build::alerters(&config, &producer)?;
         let stop = shutdown.clone();
         let alert = tokio::spawn(async move { build::run_alerters(alerters, stop).await });
@@ -192,6 +196,7 @@ impl Up {
             projections,
             others: vec![
                 ("fingerprint", fingerprint),
+                ("seasonal", seasonal),
                 ("learn", learn),
                 ("alert", alert),
                 ("console", console),

@@ -154,8 +154,8 @@ fn checks() -> Vec<CheckRequest> {
             full_duration: None,
             echo_series: None,
             alerts: vec![],
-            periodic: false,
-            derivative: false,
+            periodic: true,
+            derivative: true,
         },
         CheckRequest {
             id: uuid(14),
@@ -491,6 +491,51 @@ fn mutes() -> Vec<MuteEvent> {
     ]
 }
 
+fn seasonal_results() -> Vec<SeasonalResult> {
+    vec![
+        SeasonalResult {
+            id: uuid(70),
+            check_id: uuid(71),
+            anomaly_id: uuid(72),
+            metric: "office.energy".into(),
+            timestamp: 1_700_000_000,
+            value: 12.5,
+            hours: 168,
+            periodic: false,
+            outcome: SeasonalOutcome::Anomalous,
+            reason: "consensus".into(),
+            algorithms_run: vec!["grubbs".into(), "ks_test".into()],
+            triggered_algorithms: vec!["grubbs".into()],
+            resolution: 600,
+            full_duration: 604_800,
+            series: series(3),
+            seasonal_anomaly_id: Some(uuid(73)),
+            fingerprint_check_id: Some(uuid(74)),
+            decided_at_ms: 1_700_000_000_123,
+        },
+        SeasonalResult {
+            id: uuid(75),
+            check_id: uuid(76),
+            anomaly_id: uuid(77),
+            metric: String::new(),
+            timestamp: i64::MIN,
+            value: f64::NAN,
+            hours: u32::MAX,
+            periodic: true,
+            outcome: SeasonalOutcome::Skipped,
+            reason: "stale".into(),
+            algorithms_run: vec![],
+            triggered_algorithms: vec![],
+            resolution: 0,
+            full_duration: 0,
+            series: vec![],
+            seasonal_anomaly_id: None,
+            fingerprint_check_id: None,
+            decided_at_ms: 0,
+        },
+    ]
+}
+
 fn dead_letters() -> Vec<DeadLetter> {
     vec![
         DeadLetter {
@@ -559,6 +604,7 @@ fn all_encoded() -> Vec<(&'static str, Vec<u8>)> {
     all.extend(enc(dead_letters()));
     all.extend(enc(deliveries()));
     all.extend(enc(mutes()));
+    all.extend(enc(seasonal_results()));
     all
 }
 
@@ -576,6 +622,7 @@ fn decode_as_everything(bytes: &[u8]) -> usize {
         decode::<DeadLetter>(bytes).is_ok(),
         decode::<DeliveryEvent>(bytes).is_ok(),
         decode::<MuteEvent>(bytes).is_ok(),
+        decode::<SeasonalResult>(bytes).is_ok(),
     ]
     .iter()
     .filter(|ok| **ok)
@@ -638,6 +685,7 @@ fn every_event_round_trips() {
     roundtrip_all(labels());
     roundtrip_all(profiles());
     roundtrip_all(alerts());
+    roundtrip_all(seasonal_results());
     roundtrip_all(dead_letters());
     roundtrip_all(deliveries());
     roundtrip_all(mutes());
@@ -793,6 +841,13 @@ fn schema_files() -> Vec<(
             MuteEvent::NAME,
             MuteEvent::schema(),
         ),
+        (
+            "seasonal.avsc",
+            include_str!("../schemas/seasonal.avsc"),
+            SeasonalResult::SCHEMA_ID,
+            SeasonalResult::NAME,
+            SeasonalResult::schema(),
+        ),
     ]
 }
 
@@ -804,21 +859,22 @@ fn schema_ids_are_the_documented_ones() {
         [
             (1, "Datapoint"),
             (14, "AnomalyEvent"),
-            (9, "CheckRequest"),
+            (18, "CheckRequest"),
             (10, "MatchResult"),
-            (11, "Label"),
+            (19, "Label"),
             (12, "ProfileEvent"),
             (15, "AlertEvent"),
             (13, "DeadLetter"),
             (16, "DeliveryEvent"),
             (17, "MuteEvent"),
+            (20, "SeasonalResult"),
         ]
     );
     // The first versions stay readable under their own ids.
     let earlier = |list: &[(i32, SchemaFn)]| list.iter().map(|e| e.0).collect::<Vec<_>>();
-    assert_eq!(earlier(CheckRequest::EARLIER_SCHEMAS), [3]);
+    assert_eq!(earlier(CheckRequest::EARLIER_SCHEMAS), [3, 9]);
     assert_eq!(earlier(MatchResult::EARLIER_SCHEMAS), [4]);
-    assert_eq!(earlier(Label::EARLIER_SCHEMAS), [5]);
+    assert_eq!(earlier(Label::EARLIER_SCHEMAS), [5, 11]);
     assert_eq!(earlier(ProfileEvent::EARLIER_SCHEMAS), [6]);
     assert_eq!(earlier(DeadLetter::EARLIER_SCHEMAS), [8]);
     assert_eq!(earlier(AnomalyEvent::EARLIER_SCHEMAS), [2]);
@@ -933,6 +989,10 @@ fn types_shared_between_files_are_defined_identically() {
         get("check.avsc", "SeriesPoint"),
         get("alert.avsc", "SeriesPoint")
     );
+    assert_eq!(
+        get("check.avsc", "SeriesPoint"),
+        get("seasonal.avsc", "SeriesPoint")
+    );
 }
 
 /// The serde names of `values`, in order.
@@ -977,6 +1037,14 @@ fn enum_symbols_are_the_serde_names_in_declaration_order() {
     assert_eq!(
         symbols("mute.avsc", "MuteAction"),
         serde_names(&[MuteAction::Mute, MuteAction::Unmute])
+    );
+    assert_eq!(
+        symbols("seasonal.avsc", "SeasonalOutcome"),
+        serde_names(&[
+            SeasonalOutcome::Anomalous,
+            SeasonalOutcome::Cleared,
+            SeasonalOutcome::Skipped,
+        ])
     );
     assert_eq!(
         symbols("check.avsc", "CheckTarget"),
@@ -1393,7 +1461,7 @@ fn huge_lengths_are_refused_without_allocating_them() {
 fn split_header_exposes_id_and_body() {
     let bytes = encode(&labels()[0]).unwrap();
     let (id, body) = split_header(&bytes).unwrap();
-    assert_eq!(id, 11);
+    assert_eq!(id, 19);
     assert_eq!(body, &bytes[5..]);
 }
 
@@ -1401,7 +1469,13 @@ fn split_header_exposes_id_and_body() {
 /// (the v2 body resolved to the v1 schema, then written with it), under the
 /// v1 id.
 fn as_version_one<E: Event>(event: &E) -> Vec<u8> {
-    let (old_id, old_schema) = E::EARLIER_SCHEMAS[0];
+    as_earlier_version(event, 0)
+}
+
+/// Re-writes a current message as its `index`-th earlier schema (0: the
+/// first version) would have written it, under that schema's id.
+fn as_earlier_version<E: Event>(event: &E, index: usize) -> Vec<u8> {
+    let (old_id, old_schema) = E::EARLIER_SCHEMAS[index];
     let bytes = encode(event).unwrap();
     let mut body = &bytes[5..];
     let value = GenericDatumReader::builder(E::schema())
@@ -1418,6 +1492,34 @@ fn as_version_one<E: Event>(event: &E) -> Vec<u8> {
         .write_value(&mut out, value)
         .unwrap();
     out
+}
+
+#[test]
+fn second_version_checks_and_labels_decode_with_defaults_for_the_new_fields() {
+    for (old, new) in [
+        (CheckRequest::EARLIER_SCHEMAS[1], CheckRequest::schema()),
+        (Label::EARLIER_SCHEMAS[1], Label::schema()),
+    ] {
+        assert_eq!(old.0 % 2, 1, "ids 9 and 11");
+        let compat = SchemaCompatibility::can_read(old.1(), new).unwrap();
+        assert_eq!(compat, Compatibility::Full);
+    }
+    let mut check = checks().remove(0);
+    check.periodic = true;
+    check.derivative = true;
+    let bytes = as_earlier_version(&check, 1);
+    assert_eq!(schema_id(&bytes).unwrap(), 9);
+    let old: CheckRequest = decode(&bytes).unwrap();
+    assert_eq!((old.periodic, old.derivative), (false, false));
+    assert_eq!((&old.series, old.full_duration), (&check.series, check.full_duration));
+
+    let mut label = labels().remove(0);
+    label.echo_series = Some(series(4));
+    let bytes = as_earlier_version(&label, 1);
+    assert_eq!(schema_id(&bytes).unwrap(), 11);
+    let old: Label = decode(&bytes).unwrap();
+    assert_eq!(old.echo_series, None);
+    assert_eq!(old.series, label.series);
 }
 
 #[test]

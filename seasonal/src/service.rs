@@ -1,0 +1,509 @@
+//! The seasonal service: the consumer of `skyline.checks` that judges the
+//! checks aimed at it ([`CheckTarget::Seasonal`]) over days.
+//!
+//! Per check (`seasonal.md` §5, §9): read the metric's long window (the
+//! roll-up) from the windows, judge ([`judge_check`]) and publish:
+//!
+//! * still anomalous: a [`SourceApp::Seasonal`] anomaly and a fingerprint
+//!   check carrying the long series and the 24-hour echo series; when the
+//!   metric is fingerprint-enabled the check carries the alerts (sent by
+//!   fingerprint unless a profile deflects it), otherwise the alerts are
+//!   sent here and the check is a *training* check an operator can label;
+//! * cleared or skipped: nothing but the verdict;
+//!
+//! and always one [`SeasonalResult`] (`skyline.seasonal`).
+//!
+//! Pacing: at most `checks_per_minute` checks are judged per minute (the
+//! reference judges 30 per run), real checks before periodic ones; a check
+//! that waited longer than `stale_seconds` since it was requested is
+//! recorded `skipped: stale` when its turn comes, never dropped silently.
+//! Checks waiting hold their partition's commit back ([`Inflight`]), so a
+//! crash hands them over again; every id is derived from the check, so a
+//! re-judgement folds onto the same events.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use runtime::{Commit, Context, Inflight, RunSettings, Runtime, Service, ServiceError};
+use topics::clock::now_ms;
+use topics::ids::{alert_id, anomaly_id, check_id, seasonal_result_id};
+use topics::kafka::{keyed_messages, Batch, KafkaConfig, Producer};
+use topics::names::TopicNames;
+use topics::{
+    AlertEvent, AnomalyEvent, CheckRequest, CheckTarget, SeasonalOutcome, SeasonalResult,
+    SeriesPoint, SourceApp,
+};
+use windows::Windows;
+
+use crate::check::reason;
+use crate::{judge_check, CheckInput, Point, SeasonalJudgement, SeasonalSettings};
+
+/// A seasonal check waiting for its turn, and the record it came from.
+#[derive(Debug, Clone)]
+struct Waiting {
+    check: CheckRequest,
+    topic: String,
+    partition: i32,
+    offset: i64,
+}
+
+/// The checks waiting: real ones first, then periodic, each in arrival
+/// order.
+#[derive(Debug, Default)]
+struct Queue {
+    real: VecDeque<Waiting>,
+    periodic: VecDeque<Waiting>,
+}
+
+impl Queue {
+    fn push(&mut self, w: Waiting) {
+        if w.check.periodic {
+            self.periodic.push_back(w);
+        } else {
+            self.real.push_back(w);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Waiting> {
+        self.real.pop_front().or_else(|| self.periodic.pop_front())
+    }
+
+    fn len(&self) -> usize {
+        self.real.len() + self.periodic.len()
+    }
+}
+
+/// The checks judged in the last minute: how many more may be judged now.
+#[derive(Debug, Default)]
+struct Pace {
+    judged: VecDeque<Instant>,
+}
+
+impl Pace {
+    fn budget(&mut self, per_minute: u32, now: Instant) -> usize {
+        while self
+            .judged
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            self.judged.pop_front();
+        }
+        (per_minute as usize).saturating_sub(self.judged.len())
+    }
+
+    fn record(&mut self, n: usize, now: Instant) {
+        self.judged.extend(std::iter::repeat_n(now, n));
+    }
+}
+
+/// What the seasonal service decided about one check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeasonalDecision {
+    /// The verdict, for `skyline.seasonal`.
+    pub result: SeasonalResult,
+    /// When anomalous: the seasonal anomaly.
+    pub anomaly: Option<AnomalyEvent>,
+    /// When anomalous: the fingerprint check.
+    pub check: Option<CheckRequest>,
+    /// When anomalous and not fingerprint-enabled: the alerts sent now.
+    pub alerts: Vec<AlertEvent>,
+}
+
+fn series_points(series: &[Point]) -> Vec<SeriesPoint> {
+    series
+        .iter()
+        .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
+        .collect()
+}
+
+/// The verdict on `check` that was not judged because it waited too long.
+pub fn stale_decision(check: &CheckRequest, decided_at_ms: i64) -> SeasonalDecision {
+    SeasonalDecision {
+        result: SeasonalResult {
+            id: seasonal_result_id(check.id),
+            check_id: check.id,
+            anomaly_id: check.anomaly_id,
+            metric: check.metric.clone(),
+            timestamp: check.timestamp,
+            value: check.value,
+            hours: check.second_order_resolution_hours.unwrap_or(0),
+            periodic: check.periodic,
+            outcome: SeasonalOutcome::Skipped,
+            reason: reason::STALE.to_owned(),
+            algorithms_run: Vec::new(),
+            triggered_algorithms: Vec::new(),
+            resolution: 0,
+            full_duration: 0,
+            series: Vec::new(),
+            seasonal_anomaly_id: None,
+            fingerprint_check_id: None,
+            decided_at_ms,
+        },
+        anomaly: None,
+        check: None,
+        alerts: Vec::new(),
+    }
+}
+
+/// Judges `check` over `rollup` (the metric's long window) and turns the
+/// judgement into events. `fingerprint_enabled`: the metric has active
+/// profiles, so its alerts wait for fingerprint.
+pub fn decide(
+    check: &CheckRequest,
+    rollup: &[Point],
+    fingerprint_enabled: bool,
+    settings: &SeasonalSettings,
+    decided_at_ms: i64,
+) -> SeasonalDecision {
+    let full: Vec<Point> = check.series.iter().map(|p| (p.timestamp, p.value)).collect();
+    let hours = check.second_order_resolution_hours.unwrap_or(168);
+    let input = CheckInput {
+        metric: &check.metric,
+        timestamp: check.timestamp,
+        hours,
+        full: &full,
+        full_duration: check.full_duration(),
+        derivative: check.derivative,
+    };
+    let judgement = judge_check(&input, rollup, settings);
+    events_of(check, hours, &judgement, fingerprint_enabled, decided_at_ms)
+}
+
+fn events_of(
+    check: &CheckRequest,
+    hours: u32,
+    j: &SeasonalJudgement,
+    fingerprint_enabled: bool,
+    decided_at_ms: i64,
+) -> SeasonalDecision {
+    let algorithms_run: Vec<String> = j.verdict.votes.iter().map(|(a, _)| a.name().to_owned()).collect();
+    let triggered: Vec<String> = j.verdict.triggered.iter().map(|a| a.name().to_owned()).collect();
+    let series = series_points(&j.series);
+    let mut decision = SeasonalDecision {
+        result: SeasonalResult {
+            id: seasonal_result_id(check.id),
+            check_id: check.id,
+            anomaly_id: check.anomaly_id,
+            metric: check.metric.clone(),
+            timestamp: check.timestamp,
+            value: check.value,
+            hours,
+            periodic: check.periodic,
+            outcome: j.outcome,
+            reason: j.reason.to_owned(),
+            algorithms_run: algorithms_run.clone(),
+            triggered_algorithms: triggered.clone(),
+            resolution: j.resolution,
+            full_duration: j.full_duration,
+            series: series.clone(),
+            seasonal_anomaly_id: None,
+            fingerprint_check_id: None,
+            decided_at_ms,
+        },
+        anomaly: None,
+        check: None,
+        alerts: Vec::new(),
+    };
+    if j.outcome != SeasonalOutcome::Anomalous {
+        return decision;
+    }
+    let anomaly = anomaly_id(&check.metric, check.timestamp, SourceApp::Seasonal);
+    let fingerprint = check_id(anomaly, CheckTarget::Fingerprint);
+    // The reference records the window from its second point.
+    let from_timestamp = j.series.get(1).or(j.series.first()).map_or(check.timestamp, |p| p.0);
+    decision.result.seasonal_anomaly_id = Some(anomaly);
+    decision.result.fingerprint_check_id = Some(fingerprint);
+    decision.anomaly = Some(AnomalyEvent {
+        id: anomaly,
+        metric: check.metric.clone(),
+        timestamp: check.timestamp,
+        value: check.value,
+        source: SourceApp::Seasonal,
+        algorithms_run,
+        triggered_algorithms: triggered.clone(),
+        full_duration: check.timestamp.saturating_sub(from_timestamp),
+        from_timestamp,
+        check_id: Some(fingerprint),
+        derivative: check.derivative,
+        decided_at_ms,
+    });
+    decision.check = Some(CheckRequest {
+        id: fingerprint,
+        anomaly_id: anomaly,
+        target: CheckTarget::Fingerprint,
+        metric: check.metric.clone(),
+        timestamp: check.timestamp,
+        value: check.value,
+        triggered_algorithms: triggered.clone(),
+        second_order_resolution_hours: Some(hours),
+        series: series.clone(),
+        decided_at_ms,
+        full_duration: Some(j.full_duration),
+        echo_series: Some(check.series.clone()),
+        alerts: if fingerprint_enabled {
+            check.alerts.clone()
+        } else {
+            Vec::new()
+        },
+        periodic: check.periodic,
+        derivative: check.derivative,
+    });
+    if !fingerprint_enabled {
+        decision.alerts = check
+            .alerts
+            .iter()
+            .map(|route| AlertEvent {
+                id: alert_id(anomaly, &route.alerter),
+                anomaly_id: anomaly,
+                metric: check.metric.clone(),
+                timestamp: check.timestamp,
+                value: check.value,
+                source: SourceApp::Seasonal,
+                alerter: route.alerter.clone(),
+                rule: route.rule.clone(),
+                triggered_algorithms: triggered.clone(),
+                decided_at_ms,
+                series: Some(series.clone()),
+                full_duration: Some(j.full_duration),
+                expiration_time: None,
+                boundary: None,
+                fingerprinted: false,
+                test: false,
+            })
+            .collect();
+    }
+    decision
+}
+
+/// What the service counted since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeasonalStats {
+    /// Checks judged.
+    pub judged: u64,
+    /// Of those, still anomalous.
+    pub anomalous: u64,
+    /// Of those, cleared.
+    pub cleared: u64,
+    /// Checks skipped (stale, or too short a history).
+    pub skipped: u64,
+}
+
+/// The seasonal service.
+pub struct SeasonalService {
+    settings: SeasonalSettings,
+    topics: TopicNames,
+    windows: Arc<Windows>,
+    producer: Producer,
+    queue: Mutex<Queue>,
+    inflight: Mutex<Inflight>,
+    pace: Mutex<Pace>,
+    stats: Mutex<SeasonalStats>,
+    /// One drain at a time (handle and tick may race).
+    draining: tokio::sync::Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Each update is one call: a poisoned lock's data is still whole.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SeasonalService {
+    /// A service judging with `settings`, reading `windows`, producing
+    /// with `producer` to `topics`.
+    pub fn new(
+        settings: SeasonalSettings,
+        topics: TopicNames,
+        windows: Arc<Windows>,
+        producer: Producer,
+    ) -> Self {
+        SeasonalService {
+            settings,
+            topics,
+            windows,
+            producer,
+            queue: Mutex::default(),
+            inflight: Mutex::default(),
+            pace: Mutex::default(),
+            stats: Mutex::default(),
+            draining: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// What was counted so far.
+    pub fn stats(&self) -> SeasonalStats {
+        *lock(&self.stats)
+    }
+
+    /// Checks waiting for their turn.
+    pub fn waiting(&self) -> usize {
+        lock(&self.queue).len()
+    }
+
+    /// The service on the runtime, dead-lettering what does not decode.
+    pub fn runtime(self: Arc<Self>, kafka: &KafkaConfig) -> Runtime<SeasonalService> {
+        let (producer, topic) = (self.producer.clone(), self.topics.deadletter.clone());
+        Runtime::dead_lettering(self, kafka, producer, topic)
+    }
+
+    /// Takes the checks whose turn it is: stale ones (any number: they
+    /// cost nothing) and as many others as the pace allows.
+    fn take_turns(&self) -> (Vec<Waiting>, Vec<Waiting>) {
+        let now = Instant::now();
+        let wall_ms = now_ms();
+        let stale_ms = self.settings.stale_seconds.saturating_mul(1_000);
+        let mut budget = lock(&self.pace).budget(self.settings.checks_per_minute, now);
+        let (mut stale, mut due) = (Vec::new(), Vec::new());
+        let mut queue = lock(&self.queue);
+        while let Some(w) = queue.pop() {
+            if wall_ms.saturating_sub(w.check.decided_at_ms) > stale_ms {
+                stale.push(w);
+            } else if budget > 0 {
+                budget -= 1;
+                due.push(w);
+            } else {
+                // Not its turn yet: back to the front of its line.
+                if w.check.periodic {
+                    queue.periodic.push_front(w);
+                } else {
+                    queue.real.push_front(w);
+                }
+                break;
+            }
+        }
+        lock(&self.pace).record(due.len(), now);
+        (stale, due)
+    }
+
+    /// Judges and records every check whose turn it is, and says what may
+    /// be committed.
+    async fn drain(&self) -> Result<Commit, ServiceError> {
+        let _one = self.draining.lock().await;
+        loop {
+            let (stale, due) = self.take_turns();
+            if stale.is_empty() && due.is_empty() {
+                break;
+            }
+            let decided_at_ms = now_ms();
+            let mut decisions: Vec<SeasonalDecision> =
+                stale.iter().map(|w| stale_decision(&w.check, decided_at_ms)).collect();
+            decisions.extend(self.judge(&due, decided_at_ms).await?);
+            self.publish(&decisions).await?;
+            let mut stats = lock(&self.stats);
+            for d in &decisions {
+                match d.result.outcome {
+                    SeasonalOutcome::Anomalous => stats.anomalous += 1,
+                    SeasonalOutcome::Cleared => stats.cleared += 1,
+                    SeasonalOutcome::Skipped => stats.skipped += 1,
+                }
+            }
+            stats.judged += due.len() as u64;
+            drop(stats);
+            let mut inflight = lock(&self.inflight);
+            for w in stale.iter().chain(&due) {
+                inflight.finish(&w.topic, w.partition, w.offset);
+            }
+        }
+        Ok(Commit::UpTo(lock(&self.inflight).commit_target()))
+    }
+
+    async fn judge(
+        &self,
+        due: &[Waiting],
+        decided_at_ms: i64,
+    ) -> Result<Vec<SeasonalDecision>, ServiceError> {
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let metrics: Vec<&str> = due.iter().map(|w| w.check.metric.as_str()).collect();
+        let enabled = self
+            .windows
+            .fingerprint_enabled(&metrics)
+            .await
+            .map_err(ServiceError::state)?;
+        let mut rollups: BTreeMap<String, Arc<Vec<Point>>> = BTreeMap::new();
+        for m in &metrics {
+            if !rollups.contains_key(*m) {
+                let r = self.windows.rollup(m).await.map_err(ServiceError::state)?;
+                rollups.insert((*m).to_owned(), Arc::new(r));
+            }
+        }
+        let work: Vec<(CheckRequest, Arc<Vec<Point>>, bool)> = due
+            .iter()
+            .zip(enabled)
+            .map(|(w, e)| {
+                let rollup = rollups.get(&w.check.metric).cloned().unwrap_or_default();
+                (w.check.clone(), rollup, e)
+            })
+            .collect();
+        let settings = self.settings.clone();
+        // CPU-bound (nine algorithms over a week, twice when steady): off
+        // the executor, one check per rayon task.
+        tokio::task::spawn_blocking(move || {
+            use rayon::prelude::*;
+            work.par_iter()
+                .map(|(check, rollup, enabled)| decide(check, rollup, *enabled, &settings, decided_at_ms))
+                .collect()
+        })
+        .await
+        .map_err(ServiceError::task)
+    }
+
+    async fn publish(&self, decisions: &[SeasonalDecision]) -> Result<(), ServiceError> {
+        // Anomalies, checks and alerts before the verdicts: a verdict seen
+        // downstream always has what it names on the log already.
+        let anomalies = keyed_messages(decisions.iter().filter_map(|d| d.anomaly.as_ref()), |a| &a.metric)?;
+        self.producer.send_batch(&self.topics.anomalies, anomalies).await?;
+        let checks = keyed_messages(decisions.iter().filter_map(|d| d.check.as_ref()), |c| &c.metric)?;
+        self.producer.send_batch(&self.topics.checks, checks).await?;
+        let alerts = keyed_messages(decisions.iter().flat_map(|d| &d.alerts), |a| &a.metric)?;
+        self.producer.send_batch(&self.topics.alerts, alerts).await?;
+        let results = keyed_messages(decisions.iter().map(|d| &d.result), |r| &r.metric)?;
+        self.producer.send_batch(&self.topics.seasonal, results).await?;
+        Ok(())
+    }
+}
+
+impl Service for SeasonalService {
+    fn name(&self) -> &str {
+        &self.settings.consumer
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![self.topics.checks.clone()]
+    }
+
+    fn settings(&self) -> RunSettings {
+        RunSettings {
+            max_batch: self.settings.max_batch,
+            tick: Some(Duration::from_millis(500)),
+            ..RunSettings::default()
+        }
+    }
+
+    async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {
+        {
+            let mut inflight = lock(&self.inflight);
+            for r in batch.iter() {
+                inflight.read(&r.topic, r.partition, r.offset);
+            }
+        }
+        for (r, check) in cx.decode::<CheckRequest>(batch).await? {
+            if check.target != CheckTarget::Seasonal {
+                continue;
+            }
+            lock(&self.inflight).start(&r.topic, r.partition, r.offset);
+            lock(&self.queue).push(Waiting {
+                check,
+                topic: r.topic.clone(),
+                partition: r.partition,
+                offset: r.offset,
+            });
+        }
+        self.drain().await
+    }
+
+    async fn tick(&self, _cx: &Context) -> Result<Commit, ServiceError> {
+        self.drain().await
+    }
+}
