@@ -9,10 +9,17 @@ Graphite's nonNegativeDerivative (negative steps dropped).
 Input:  {"frequency": [[ts, ...], ...],
          "downsample": [{"series": [[t, v], ...], "from": f, "to": r}, ...],
          "merge": [{"long": [[t, v], ...], "full": [[t, v], ...], "full_res": f,
-                    "analysis_resolution": r or 0, "derivative": bool}, ...]}
+                    "analysis_resolution": r or 0, "derivative": bool}, ...],
+         "rollup": [{"series": [[t, v], ...], "resolution": r}, ...]}
 Output: {"frequency": [r or null, ...],
          "downsample": [[[t, v], ...], ...],
-         "merge": [[[t, v], ...], ...]}
+         "merge": [[[t, v], ...], ...],
+         "rollup": [[[t, v], ...], ...]}
+
+A roll-up is what the windows keep of old points: the mean of each
+`resolution`-second bucket aligned to the epoch, labelled by its start
+(pandas' `resample(origin='epoch', closed='left', label='left')`), empty
+buckets dropped.
 """
 from collections import Counter
 
@@ -88,6 +95,17 @@ def merge(long, full, full_res, analysis_resolution, derivative):
     return [p for p in long if p[0] < aligned[0][0]] + aligned
 
 
+def rollup(series, resolution):
+    if not series:
+        return []
+    t = np.array([p[0] for p in series], dtype=np.int64)
+    v = np.array([p[1] for p in series], dtype=float)
+    df = pd.DataFrame({"value": v}, index=pd.to_datetime(t, unit="s"))
+    out = df.resample("%ds" % resolution, origin="epoch", closed="left", label="left").mean()
+    secs = out.index.asi8 // 10**9
+    return [[int(s), float(x)] for s, x in zip(secs, out["value"].to_numpy()) if not np.isnan(x)]
+
+
 def main():
     req = read_input()
     write_output(
@@ -100,6 +118,7 @@ def main():
                 merge(c["long"], c["full"], c["full_res"], c["analysis_resolution"], c["derivative"])
                 for c in req.get("merge", [])
             ],
+            "rollup": [rollup(c["series"], c["resolution"]) for c in req.get("rollup", [])],
         }
     )
 

@@ -28,10 +28,10 @@ use topics::{AlertEvent, DeliveryEvent, DeliveryOutcome, MuteEvent};
 use uuid::Uuid;
 
 use crate::config::{AlerterConfig, DeliverySettings};
-use runtime::Inflight;
 use crate::mutes::MuteBook;
 use crate::retry::{self, Attempt, Next};
 use crate::send::Transport;
+use runtime::Inflight;
 
 /// The consumer name of alerter `name`.
 pub fn service_name(alerter: &str) -> String {

@@ -91,8 +91,57 @@ mod tests {
     fn a_gap_over_several_slots_asks_once() {
         let interval = 3_600;
         let o = slot_offset("m", interval);
-        assert!(is_periodic_point("m", interval, Some(o - 10), o + 5 * interval));
+        assert!(is_periodic_point(
+            "m",
+            interval,
+            Some(o - 10),
+            o + 5 * interval
+        ));
         assert!(!is_periodic_point("m", interval, Some(o), o + interval - 1));
         assert!(!is_periodic_point("m", interval, Some(o + 10), o + 5));
+    }
+}
+
+#[cfg(test)]
+mod service_tests {
+    use crate::alert_rules::AlertRule;
+    use crate::pattern::MetricPattern;
+    use crate::service::{periodic_decisions_for, Decisions};
+    use crate::stream::{judge_batch, MetricState};
+    use crate::Settings;
+
+    #[test]
+    fn three_days_of_a_seasonal_metric_ask_for_their_periodic_checks() {
+        let metric = "office.periodic.small_noise";
+        let interval = 6 * 3_600;
+        let rules = vec![AlertRule {
+            pattern: MetricPattern::new("office").unwrap(),
+            alerter: "topic".into(),
+            expiration_time: 3_600,
+            second_order_resolution_hours: Some(168),
+        }];
+        let start = 1_396_310_400;
+        let points: Vec<(i64, f64)> = (0..864)
+            .map(|i| (start + i * 300, 20.0 + (i % 7) as f64 * 0.1))
+            .collect();
+        let settings = Settings::default();
+        let (mut window, mut state) = (Vec::new(), MetricState::default());
+        let last = state.last_analyzed;
+        let judged = judge_batch(
+            metric,
+            &mut window,
+            &points,
+            &mut state,
+            &settings,
+            &rules,
+            0,
+            false,
+        );
+        let mut out = Decisions::default();
+        periodic_decisions_for(
+            metric, &window, &judged, last, interval, &rules, &settings, &mut out,
+        );
+        let periodic = out.checks.iter().filter(|c| c.periodic).count();
+        assert_eq!(periodic, 12, "{} judged", judged.len());
     }
 }

@@ -75,5 +75,4 @@ mod tests {
         assert_eq!(f.commit_target()[&("a".to_owned(), 0)], 10);
         assert_eq!(f.pending(), 0);
     }
-
 }

@@ -68,7 +68,12 @@ pub mod reason {
 /// full-resolution window (§7), derived for counters. When the merge is
 /// empty (no roll-up, or the roll-up is already at 60 s) the roll-up and the
 /// window are joined as they are.
-pub fn series_over(input: &CheckInput<'_>, rollup: &[Point], seconds: i64, analysis_resolution: i64) -> Vec<Point> {
+pub fn series_over(
+    input: &CheckInput<'_>,
+    rollup: &[Point],
+    seconds: i64,
+    analysis_resolution: i64,
+) -> Vec<Point> {
     let from = input.timestamp.saturating_sub(seconds);
     let long: Vec<Point> = rollup
         .iter()
@@ -171,9 +176,16 @@ mod tests {
     /// one minute.
     fn week(spike: f64) -> (Vec<Point>, Vec<Point>, i64) {
         let end = 1_700_000_000 / 600 * 600;
-        let day = |t: i64| 50.0 + 20.0 * ((t % 86_400) as f64 / 86_400.0 * std::f64::consts::TAU).sin();
-        let rollup: Vec<Point> = (0..7 * 144).map(|i| end - 7 * 86_400 + i * 600).map(|t| (t, day(t))).collect();
-        let mut full: Vec<Point> = (0..1_440).map(|i| end - 86_400 + 60 + i * 60).map(|t| (t, day(t))).collect();
+        let day =
+            |t: i64| 50.0 + 20.0 * ((t % 86_400) as f64 / 86_400.0 * std::f64::consts::TAU).sin();
+        let rollup: Vec<Point> = (0..7 * 144)
+            .map(|i| end - 7 * 86_400 + i * 600)
+            .map(|t| (t, day(t)))
+            .collect();
+        let mut full: Vec<Point> = (0..1_440)
+            .map(|i| end - 86_400 + 60 + i * 60)
+            .map(|t| (t, day(t)))
+            .collect();
         if let Some(last) = full.last_mut() {
             last.1 += spike;
         }
@@ -209,7 +221,10 @@ mod tests {
         assert_eq!(j.verdict.votes.len(), 9);
         // Only the last day: nothing reaches back a full duration before it.
         let j = judge_check(&input(&full, end), &[], &SeasonalSettings::default());
-        assert_eq!((j.outcome, j.reason), (SeasonalOutcome::Skipped, reason::TOO_SHORT));
+        assert_eq!(
+            (j.outcome, j.reason),
+            (SeasonalOutcome::Skipped, reason::TOO_SHORT)
+        );
     }
 
     #[test]

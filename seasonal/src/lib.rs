@@ -34,6 +34,7 @@ mod resample;
 pub mod service;
 mod settings;
 
+pub use check::{judge_check, series_over, CheckInput, SeasonalJudgement};
 pub use daily_peak::{anomalous_daily_peak, DailyPeak, DailyPeakSettings, Reason};
 pub use frequency::data_frequency;
 pub use irregular::{
@@ -41,7 +42,6 @@ pub use irregular::{
 };
 pub use judge::{deduplicate, judge, MirageSettings, MirageVerdict, MIRAGE_ALGORITHMS};
 pub use merge::merge_long_and_full;
-pub use check::{judge_check, series_over, CheckInput, SeasonalJudgement};
 pub use resample::{downsample, resample_rule_seconds, ResampleError};
 pub use service::{SeasonalDecision, SeasonalService, SeasonalStats};
 pub use settings::{SeasonalSettings, SettingsError, SKIP_IRREGULAR_UNSTABLE};

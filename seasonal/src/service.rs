@@ -156,7 +156,11 @@ pub fn decide(
     settings: &SeasonalSettings,
     decided_at_ms: i64,
 ) -> SeasonalDecision {
-    let full: Vec<Point> = check.series.iter().map(|p| (p.timestamp, p.value)).collect();
+    let full: Vec<Point> = check
+        .series
+        .iter()
+        .map(|p| (p.timestamp, p.value))
+        .collect();
     let hours = check.second_order_resolution_hours.unwrap_or(168);
     let input = CheckInput {
         metric: &check.metric,
@@ -177,8 +181,18 @@ fn events_of(
     fingerprint_enabled: bool,
     decided_at_ms: i64,
 ) -> SeasonalDecision {
-    let algorithms_run: Vec<String> = j.verdict.votes.iter().map(|(a, _)| a.name().to_owned()).collect();
-    let triggered: Vec<String> = j.verdict.triggered.iter().map(|a| a.name().to_owned()).collect();
+    let algorithms_run: Vec<String> = j
+        .verdict
+        .votes
+        .iter()
+        .map(|(a, _)| a.name().to_owned())
+        .collect();
+    let triggered: Vec<String> = j
+        .verdict
+        .triggered
+        .iter()
+        .map(|a| a.name().to_owned())
+        .collect();
     let series = series_points(&j.series);
     let mut decision = SeasonalDecision {
         result: SeasonalResult {
@@ -211,7 +225,11 @@ fn events_of(
     let anomaly = anomaly_id(&check.metric, check.timestamp, SourceApp::Seasonal);
     let fingerprint = check_id(anomaly, CheckTarget::Fingerprint);
     // The reference records the window from its second point.
-    let from_timestamp = j.series.get(1).or(j.series.first()).map_or(check.timestamp, |p| p.0);
+    let from_timestamp = j
+        .series
+        .get(1)
+        .or(j.series.first())
+        .map_or(check.timestamp, |p| p.0);
     decision.result.seasonal_anomaly_id = Some(anomaly);
     decision.result.fingerprint_check_id = Some(fingerprint);
     decision.anomaly = Some(AnomalyEvent {
@@ -385,8 +403,10 @@ impl SeasonalService {
                 break;
             }
             let decided_at_ms = now_ms();
-            let mut decisions: Vec<SeasonalDecision> =
-                stale.iter().map(|w| stale_decision(&w.check, decided_at_ms)).collect();
+            let mut decisions: Vec<SeasonalDecision> = stale
+                .iter()
+                .map(|w| stale_decision(&w.check, decided_at_ms))
+                .collect();
             decisions.extend(self.judge(&due, decided_at_ms).await?);
             self.publish(&decisions).await?;
             let mut stats = lock(&self.stats);
@@ -442,7 +462,9 @@ impl SeasonalService {
         tokio::task::spawn_blocking(move || {
             use rayon::prelude::*;
             work.par_iter()
-                .map(|(check, rollup, enabled)| decide(check, rollup, *enabled, &settings, decided_at_ms))
+                .map(|(check, rollup, enabled)| {
+                    decide(check, rollup, *enabled, &settings, decided_at_ms)
+                })
                 .collect()
         })
         .await
@@ -452,14 +474,26 @@ impl SeasonalService {
     async fn publish(&self, decisions: &[SeasonalDecision]) -> Result<(), ServiceError> {
         // Anomalies, checks and alerts before the verdicts: a verdict seen
         // downstream always has what it names on the log already.
-        let anomalies = keyed_messages(decisions.iter().filter_map(|d| d.anomaly.as_ref()), |a| &a.metric)?;
-        self.producer.send_batch(&self.topics.anomalies, anomalies).await?;
-        let checks = keyed_messages(decisions.iter().filter_map(|d| d.check.as_ref()), |c| &c.metric)?;
-        self.producer.send_batch(&self.topics.checks, checks).await?;
+        let anomalies = keyed_messages(decisions.iter().filter_map(|d| d.anomaly.as_ref()), |a| {
+            &a.metric
+        })?;
+        self.producer
+            .send_batch(&self.topics.anomalies, anomalies)
+            .await?;
+        let checks = keyed_messages(decisions.iter().filter_map(|d| d.check.as_ref()), |c| {
+            &c.metric
+        })?;
+        self.producer
+            .send_batch(&self.topics.checks, checks)
+            .await?;
         let alerts = keyed_messages(decisions.iter().flat_map(|d| &d.alerts), |a| &a.metric)?;
-        self.producer.send_batch(&self.topics.alerts, alerts).await?;
+        self.producer
+            .send_batch(&self.topics.alerts, alerts)
+            .await?;
         let results = keyed_messages(decisions.iter().map(|d| &d.result), |r| &r.metric)?;
-        self.producer.send_batch(&self.topics.seasonal, results).await?;
+        self.producer
+            .send_batch(&self.topics.seasonal, results)
+            .await?;
         Ok(())
     }
 }

@@ -167,7 +167,9 @@ impl Config {
         let patterns = (s.periodic_check_namespaces.iter().enumerate())
             .map(|(i, p)| {
                 MetricPattern::new(p).map_err(|e| {
-                    anyhow::anyhow!("seasonal.periodic_check_namespaces[{i}] {p:?} is not a valid pattern: {e}")
+                    anyhow::anyhow!(
+                        "seasonal.periodic_check_namespaces[{i}] {p:?} is not a valid pattern: {e}"
+                    )
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -214,7 +216,10 @@ impl Config {
         config.boundary_rules().context("invalid configuration")?;
         config.check_alerter_names()?;
         config.learn.policy().context("invalid configuration")?;
-        config.seasonal.validate().context("invalid configuration")?;
+        config
+            .seasonal
+            .validate()
+            .context("invalid configuration")?;
         config.periodic_checks().context("invalid configuration")?;
         config
             .console

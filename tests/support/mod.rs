@@ -75,6 +75,7 @@ alerts = "alerts.{id}"
 deadletter = "deadletter.{id}"
 deliveries = "deliveries.{id}"
 mutes = "mutes.{id}"
+seasonal = "seasonal.{id}"
 
 [windows]
 key_prefix = "{id}"
@@ -215,6 +216,15 @@ pub fn backtest_anomalies(path: &Path) -> Vec<i64> {
         .collect()
 }
 
+/// Decodes every record of `values` as `E` (a test's topics hold only
+/// well-formed events).
+pub fn decoded<E: topics::codec::Event>(values: &[Vec<u8>]) -> Vec<E> {
+    values
+        .iter()
+        .map(|v| topics::codec::decode::<E>(v).expect("a well-formed event"))
+        .collect()
+}
+
 /// Consumes `topic` from the start (a fresh group) until `done` says so or
 /// `timeout` passes; returns every record value.
 pub async fn consume_until(
@@ -236,4 +246,23 @@ pub async fn consume_until(
     }
     consumer.close().await;
     values
+}
+
+/// Consumes `topic` from the start until no record arrived for `quiet`
+/// (after at least `at_least` records) or `timeout` passes.
+pub async fn consume_settled(
+    config: &KafkaConfig,
+    topic: &str,
+    at_least: usize,
+    quiet: Duration,
+    timeout: Duration,
+) -> Vec<Vec<u8>> {
+    let (mut seen, mut since) = (0, Instant::now());
+    consume_until(config, topic, timeout, |values| {
+        if values.len() != seen {
+            (seen, since) = (values.len(), Instant::now());
+        }
+        values.len() >= at_least && since.elapsed() >= quiet
+    })
+    .await
 }

@@ -74,8 +74,7 @@ use serde::Serialize;
 
 use crate::events::{
     AlertEvent, AnomalyEvent, CheckRequest, Datapoint, DeadLetter, DeliveryEvent, Label,
-    SeasonalResult,
-    MatchResult, MuteEvent, ProfileEvent,
+    MatchResult, MuteEvent, ProfileEvent, SeasonalResult,
 };
 
 /// First byte of every message: the Confluent wire-format version.

@@ -624,7 +624,7 @@ pub fn excerpt(text: &str, max: usize) -> String {
 }
 
 /// What the seasonal re-check concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SeasonalOutcome {
     /// Still anomalous over the long window: handed on to fingerprint (with

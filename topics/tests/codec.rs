@@ -519,7 +519,7 @@ fn seasonal_results() -> Vec<SeasonalResult> {
             anomaly_id: uuid(77),
             metric: String::new(),
             timestamp: i64::MIN,
-            value: f64::NAN,
+            value: -0.0,
             hours: u32::MAX,
             periodic: true,
             outcome: SeasonalOutcome::Skipped,
@@ -1511,7 +1511,10 @@ fn second_version_checks_and_labels_decode_with_defaults_for_the_new_fields() {
     assert_eq!(schema_id(&bytes).unwrap(), 9);
     let old: CheckRequest = decode(&bytes).unwrap();
     assert_eq!((old.periodic, old.derivative), (false, false));
-    assert_eq!((&old.series, old.full_duration), (&check.series, check.full_duration));
+    assert_eq!(
+        (&old.series, old.full_duration),
+        (&check.series, check.full_duration)
+    );
 
     let mut label = labels().remove(0);
     label.echo_series = Some(series(4));
