@@ -121,6 +121,7 @@ fn check() -> LabelledCheck {
         series: (0..100)
             .map(|i| (1_700_000_000 - 86_400 + i * 864, (i % 7) as f64))
             .collect(),
+        echo_series: None,
     }
 }
 
@@ -199,6 +200,39 @@ async fn labels_need_the_token_and_land_on_the_topic() {
     assert_eq!(l.description.as_deref(), Some("backup"));
     assert_eq!(l.series.as_ref().map(Vec::len), Some(100));
     assert_eq!(l.full_duration, Some(86_400));
+    let _ = server.stop.take().map(|s| s.send(()));
+}
+
+/// A seasonal check's label carries the check's last 24 h, from which the
+/// learn service makes the echo profile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seasonal_checks_label_carries_its_echo_series() {
+    let day = check();
+    let c = LabelledCheck {
+        full_duration: 604_800,
+        series: (0..1008)
+            .map(|i| (1_700_000_000 - 604_800 + i * 600, (i % 11) as f64))
+            .collect(),
+        echo_series: Some(day.series.clone()),
+        ..day
+    };
+    let mut server = start(Some("s3cret"), vec![c.clone()], ProfileStore::new()).await;
+    let body = format!(
+        r#"{{"check_id":"{}","not_anomalous":true,"operator":"ops"}}"#,
+        c.check_id
+    );
+    let (status, json) = post(server.addr, "/api/v1/labels", Some("s3cret"), &body).await;
+    assert_eq!(status, 201, "{json}");
+    let labels: Vec<Label> = common::read_all(&server.kafka, &server.topics.labels, 1).await;
+    assert_eq!(labels.len(), 1);
+    let l = &labels[0];
+    assert_eq!(l.full_duration, Some(604_800));
+    assert_eq!(l.series.as_ref().map(Vec::len), Some(1008));
+    let echo: Option<Vec<(i64, f64)>> = l
+        .echo_series
+        .as_ref()
+        .map(|s| s.iter().map(|p| (p.timestamp, p.value)).collect());
+    assert_eq!(echo, c.echo_series);
     let _ = server.stop.take().map(|s| s.send(()));
 }
 

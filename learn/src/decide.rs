@@ -109,16 +109,23 @@ pub fn learn_series(
         .filter(|p| p.0 > from && p.0 <= anomaly_timestamp && p.1.is_finite())
         .copied()
         .collect();
-    let (first, last) = (series.first()?.0, series.last()?.0);
+    covers(&series, full_duration).then_some(series)
+}
+
+/// Whether `series` (finite points, oldest first) is enough to make a
+/// profile at `full_duration` from: at least 3 points, the first no later
+/// than `last − (full_duration − offset)` (offset 7200 s, or 14400 s above
+/// a day), as `calculate_features_profile` refuses "insufficient data".
+pub fn covers(series: &[(i64, f64)], full_duration: i64) -> bool {
+    let (Some(first), Some(last)) = (series.first(), series.last()) else {
+        return false;
+    };
     let offset = if full_duration > 86_400 {
         14_400
     } else {
         7_200
     };
-    if series.len() < 3 || first > last.saturating_sub(full_duration.saturating_sub(offset)) {
-        return None;
-    }
-    Some(series)
+    series.len() >= 3 && first.0 <= last.0.saturating_sub(full_duration.saturating_sub(offset))
 }
 
 /// The Learnt event for a child of `parent` learnt from `data`.

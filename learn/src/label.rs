@@ -6,15 +6,29 @@
 //! the labels topic alone (`skyline retrain`). This is the reference's
 //! "Create" / "Create and LEARN" on a training page (`spec/learn.md` §2:
 //! generation 0, no parent, validated).
+//!
+//! A label on a seasonal check (longer than FULL_DURATION) also carries the
+//! check's last 24 h at full resolution, and makes a second profile beside
+//! the first: the **echo profile** ([`echo_from_label`], `spec/ionosphere.md`
+//! §8), the FULL_DURATION copy fingerprint compares seasonal checks' last
+//! 24 h with. [`profiles_from_label`] makes both; the learn service and
+//! `skyline retrain` go through it, so both derive the same two events.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use fingerprint::matching::{profile_features, Layers};
 use fingerprint::Features;
-use topics::ids::{derived_id, label_profile_id};
+use topics::ids::{derived_id, echo_profile_id, label_profile_id};
 use topics::{FeatureValue, Label, LearnSettings, ProfileAction, ProfileEvent, SeriesPoint};
 use uuid::Uuid;
+
+use crate::decide::covers;
+use crate::settings::LearnPolicy;
+
+/// The description (the reference's label) of an echo profile: how
+/// fingerprint tells one apart (`fingerprint::matching::Profile::echo`).
+pub const ECHO_DESCRIPTION: &str = "echo";
 
 /// Why a label makes no profile, or a label request no label.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -107,6 +121,126 @@ pub fn profile_from_label(
     })
 }
 
+/// Why a not-anomalous label's profile gets no echo profile beside it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NoEcho {
+    /// The profile is not longer than FULL_DURATION: not a seasonal check.
+    #[error("the profile is at {0} s, not longer than FULL_DURATION")]
+    NotSeasonal(i64),
+    /// The label carries no echo series (labelled before checks kept one,
+    /// or not a seasonal check).
+    #[error("the label carries no echo series")]
+    NoEchoSeries,
+    /// The echo series has too few finite points, or does not cover
+    /// FULL_DURATION, for features to be made from it.
+    #[error(
+        "the echo series is too short for features: {points} finite points over {span} s \
+         (needs at least 3, covering FULL_DURATION {full_duration} s less the reference's offset)"
+    )]
+    TooShort {
+        /// Finite points in the echo series.
+        points: usize,
+        /// Seconds from its first to its last finite point.
+        span: i64,
+        /// FULL_DURATION.
+        full_duration: i64,
+    },
+}
+
+/// The echo profile beside `parent`, the profile `label` made
+/// (`spec/ionosphere.md` §8; `spec/learn.md` §2): the label's echo series
+/// (its last 24 h) at `full_duration` (FULL_DURATION), features computed as
+/// for any profile, `parent_id` the parent, one generation more, validated
+/// (the reference makes it as a `learn_fp_human` job), described
+/// [`ECHO_DESCRIPTION`], never a LEARN profile (its parent learns). Its id
+/// is [`echo_profile_id`] of the parent's, so a replay or retrain derives
+/// the same event.
+///
+/// No layers: the parent's layers are evaluated already, on the same 24 h.
+pub fn echo_from_label(
+    label: &Label,
+    parent: &ProfileEvent,
+    full_duration: i64,
+) -> Result<ProfileEvent, NoEcho> {
+    if parent.full_duration <= full_duration {
+        return Err(NoEcho::NotSeasonal(parent.full_duration));
+    }
+    let series: Vec<SeriesPoint> = label
+        .echo_series
+        .as_ref()
+        .ok_or(NoEcho::NoEchoSeries)?
+        .iter()
+        .filter(|p| p.value.is_finite())
+        .copied()
+        .collect();
+    let pairs: Vec<(i64, f64)> = series.iter().map(|p| (p.timestamp, p.value)).collect();
+    if !covers(&pairs, full_duration) {
+        let span = match (pairs.first(), pairs.last()) {
+            (Some(first), Some(last)) => last.0.saturating_sub(first.0),
+            _ => 0,
+        };
+        return Err(NoEcho::TooShort {
+            points: pairs.len(),
+            span,
+            full_duration,
+        });
+    }
+    let values: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+    let (features, features_sum) = profile_features(&values);
+    let profile_id = echo_profile_id(parent.profile_id);
+    Ok(ProfileEvent {
+        id: profile_event_id(profile_id, "created"),
+        profile_id,
+        action: ProfileAction::Created,
+        metric: parent.metric.clone(),
+        parent_id: Some(parent.profile_id),
+        generation: parent.generation.saturating_add(1),
+        full_duration,
+        features: feature_values(&features),
+        features_sum,
+        series,
+        layers_json: None,
+        label_id: Some(label.id),
+        at_ms: parent.at_ms,
+        validated: true,
+        learn: false,
+        learn_settings: None,
+        description: Some(ECHO_DESCRIPTION.to_owned()),
+        operator: parent.operator.clone(),
+        anomaly_timestamp: parent.anomaly_timestamp,
+        check_id: parent.check_id,
+        disabled_with: None,
+    })
+}
+
+/// Every profile `label` makes under `policy` at `features_version`: its
+/// own ([`profile_from_label`]) and, for a label on a seasonal check with
+/// echo on, the echo profile after it ([`echo_from_label`]). An echo series
+/// too short for features makes the label's profile alone, with a warning
+/// saying why; a label with no echo series, or on a check at FULL_DURATION,
+/// simply has none.
+pub fn profiles_from_label(
+    label: &Label,
+    policy: &LearnPolicy,
+    features_version: &str,
+) -> Result<Vec<ProfileEvent>, LabelError> {
+    let own = profile_from_label(label, &policy.for_metric(&label.metric), features_version)?;
+    if !policy.echo_enabled {
+        return Ok(vec![own]);
+    }
+    match echo_from_label(label, &own, policy.full_duration) {
+        Ok(echo) => Ok(vec![own, echo]),
+        Err(e @ NoEcho::TooShort { .. }) => {
+            tracing::warn!(
+                label = %label.id, metric = %label.metric, profile = %own.profile_id,
+                reason = %e, "no echo profile made for this seasonal label"
+            );
+            Ok(vec![own])
+        }
+        Err(_) => Ok(vec![own]),
+    }
+}
+
 /// A check as labelling needs it (the projections' `CheckForLabel`): what
 /// was judged, where and when.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +257,9 @@ pub struct LabelledCheck {
     pub full_duration: i64,
     /// The series judged, oldest first.
     pub series: Vec<(i64, f64)>,
+    /// A seasonal check's last 24 h at full resolution, oldest first (what
+    /// its echo profile is made from); `None` for other checks.
+    pub echo_series: Option<Vec<(i64, f64)>>,
 }
 
 /// A lookup that failed (the database, not a missing check).
@@ -191,16 +328,17 @@ pub fn label_for_check(
         labelled_at_ms: now_ms,
         check_id: Some(check.check_id),
         full_duration: Some(check.full_duration),
-        series: Some(
-            check
-                .series
-                .iter()
-                .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
-                .collect(),
-        ),
+        series: Some(to_points(&check.series)),
         description: request.description.clone(),
-        echo_series: None,
+        echo_series: check.echo_series.as_ref().map(|s| to_points(s)),
     })
+}
+
+fn to_points(series: &[(i64, f64)]) -> Vec<SeriesPoint> {
+    series
+        .iter()
+        .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
+        .collect()
 }
 
 #[cfg(test)]
@@ -274,6 +412,192 @@ mod tests {
                 .unwrap()
                 .full_duration,
             86_400
+        );
+    }
+
+    const DAY: i64 = 86_400;
+
+    /// Means per 600 s of `series` (the seasonal check's merged week).
+    fn ten_minutes(series: &[(i64, f64)]) -> Vec<(i64, f64)> {
+        series
+            .chunks(2)
+            .map(|c| {
+                (
+                    c[c.len() - 1].0,
+                    c.iter().map(|p| p.1).sum::<f64>() / c.len() as f64,
+                )
+            })
+            .collect()
+    }
+
+    /// A label on a seasonal check ending 8 days into the NAB series: the
+    /// week before at 600 s, the last 24 h at NAB's 5 minutes as its echo
+    /// series.
+    fn seasonal_label() -> Label {
+        let all = nab_series();
+        let t0 = all[0].0 + 8 * DAY;
+        let within = |from: i64| -> Vec<(i64, f64)> {
+            all.iter()
+                .filter(|p| p.0 > t0 - from && p.0 <= t0)
+                .copied()
+                .collect()
+        };
+        let points = |s: Vec<(i64, f64)>| -> Vec<SeriesPoint> { to_points(&s) };
+        Label {
+            full_duration: Some(7 * DAY),
+            echo_series: Some(points(within(DAY))),
+            timestamp: t0,
+            ..label(ten_minutes(&within(7 * DAY)))
+        }
+    }
+
+    #[test]
+    fn a_seasonal_label_makes_its_echo_profile_beside_its_own() {
+        let l = seasonal_label();
+        let policy = crate::LearnPolicy::default();
+        let events = profiles_from_label(&l, &policy, "v1").unwrap();
+        assert_eq!(events.len(), 2);
+        let (own, echo) = (&events[0], &events[1]);
+        assert_eq!(own, &profile_from_label(&l, &settings(), "v1").unwrap());
+        assert_eq!((own.full_duration, own.series.len()), (7 * DAY, 1008));
+
+        let echo_series = l.echo_series.clone().unwrap();
+        assert_eq!(echo_series.len(), 288);
+        assert_eq!(echo.profile_id, echo_profile_id(own.profile_id));
+        assert_eq!(echo.id, profile_event_id(echo.profile_id, "created"));
+        assert_eq!(echo.action, ProfileAction::Created);
+        assert_eq!(echo.metric, l.metric);
+        assert_eq!(echo.parent_id, Some(own.profile_id));
+        assert_eq!(echo.generation, own.generation + 1);
+        assert_eq!(echo.full_duration, DAY);
+        assert!(echo.validated && !echo.learn);
+        assert_eq!(echo.description.as_deref(), Some(ECHO_DESCRIPTION));
+        assert_eq!(echo.series, echo_series);
+        let values: Vec<f64> = echo_series.iter().map(|p| p.value).collect();
+        let (features, sum) = profile_features(&values);
+        assert_eq!(echo.features, feature_values(&features));
+        assert_eq!(echo.features_sum.to_bits(), sum.to_bits());
+        assert_ne!(echo.features, own.features);
+        assert_eq!(echo.label_id, Some(l.id));
+        assert_eq!(echo.check_id, l.check_id);
+        assert_eq!(echo.anomaly_timestamp, Some(l.timestamp));
+        assert_eq!(
+            (echo.layers_json.as_ref(), echo.learn_settings),
+            (None, None)
+        );
+        // Fingerprint reads it as an echo profile, its parent not.
+        use profiles::ProfileView;
+        assert!(fingerprint::matching::Profile::from_event(echo).echo);
+        assert!(!fingerprint::matching::Profile::from_event(own).echo);
+        // Deterministic: a replay derives the same two events; another
+        // features version derives others, the echo following its parent.
+        assert_eq!(profiles_from_label(&l, &policy, "v1").unwrap(), events);
+        let v2 = profiles_from_label(&l, &policy, "v2").unwrap();
+        assert_ne!(v2[1].profile_id, echo.profile_id);
+        assert_eq!(v2[1].profile_id, echo_profile_id(v2[0].profile_id));
+    }
+
+    #[test]
+    fn no_echo_profile_without_echo_a_seasonal_check_or_enough_points() {
+        let l = seasonal_label();
+        let only_own = |l: &Label, policy: &crate::LearnPolicy| {
+            let events = profiles_from_label(l, policy, "v1").unwrap();
+            assert_eq!(events.len(), 1);
+            assert_eq!(events[0], profile_from_label(l, &settings(), "v1").unwrap());
+        };
+        let off = crate::LearnConfig {
+            echo_enabled: false,
+            ..crate::LearnConfig::default()
+        }
+        .policy()
+        .unwrap();
+        only_own(&l, &off);
+        let on = crate::LearnPolicy::default();
+        // A check at FULL_DURATION has no echo, even with an echo series.
+        let day = Label {
+            full_duration: Some(DAY),
+            ..l.clone()
+        };
+        only_own(&day, &on);
+        let own = profile_from_label(&day, &settings(), "v1").unwrap();
+        assert_eq!(
+            echo_from_label(&day, &own, DAY),
+            Err(NoEcho::NotSeasonal(DAY))
+        );
+        let none = Label {
+            echo_series: None,
+            ..l.clone()
+        };
+        only_own(&none, &on);
+        // Too short for features: two points, or half a day (the reference
+        // refuses data not covering FULL_DURATION less 2 h), or NaNs only.
+        let echo = l.echo_series.clone().unwrap();
+        let own = profile_from_label(&l, &settings(), "v1").unwrap();
+        for (short, points) in [
+            (echo[286..].to_vec(), 2),
+            (echo[144..].to_vec(), 144),
+            (
+                echo.iter()
+                    .map(|p| SeriesPoint {
+                        value: f64::NAN,
+                        ..*p
+                    })
+                    .collect(),
+                0,
+            ),
+        ] {
+            let short = Label {
+                echo_series: Some(short),
+                ..l.clone()
+            };
+            only_own(&short, &on);
+            assert!(matches!(
+                echo_from_label(&short, &own, DAY),
+                Err(NoEcho::TooShort { points: p, full_duration: DAY, .. }) if p == points
+            ));
+        }
+        // 22 h still covers FULL_DURATION less the offset.
+        let most = Label {
+            echo_series: Some(echo[23..].to_vec()),
+            ..l
+        };
+        assert_eq!(profiles_from_label(&most, &on, "v1").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn labelling_a_seasonal_check_carries_its_echo_series() {
+        let l = seasonal_label();
+        let pairs = |s: &[SeriesPoint]| -> Vec<(i64, f64)> {
+            s.iter().map(|p| (p.timestamp, p.value)).collect()
+        };
+        let check = LabelledCheck {
+            check_id: Uuid::from_u128(2),
+            anomaly_id: Uuid::from_u128(1),
+            metric: l.metric.clone(),
+            timestamp: l.timestamp,
+            full_duration: 7 * DAY,
+            series: pairs(l.series.as_deref().unwrap()),
+            echo_series: Some(pairs(l.echo_series.as_deref().unwrap())),
+        };
+        let request = LabelRequest {
+            check_id: check.check_id,
+            not_anomalous: true,
+            learn: false,
+            layers_json: None,
+            description: None,
+            operator: "ops".into(),
+        };
+        let made = label_for_check(&request, &check, 9).unwrap();
+        assert_eq!(made.echo_series, l.echo_series);
+        assert_eq!(made.series, l.series);
+        assert_eq!(made.full_duration, Some(7 * DAY));
+        let plain = LabelledCheck {
+            echo_series: None,
+            ..check
+        };
+        assert_eq!(
+            label_for_check(&request, &plain, 9).unwrap().echo_series,
+            None
         );
     }
 

@@ -7,8 +7,11 @@
 //!
 //! * [`settings`]: how each metric learns (the `[learn]` table, namespace
 //!   overrides);
-//! * [`label`]: a label on a check, and the generation-0 profile a
-//!   not-anomalous label makes ([`profile_from_label`]);
+//! * [`label`]: a label on a check, and the profiles a not-anomalous label
+//!   makes ([`profiles_from_label`]): its generation-0 profile
+//!   ([`profile_from_label`]) and, for a seasonal check, the echo profile
+//!   beside it ([`echo_from_label`]: the check's last 24 h at FULL_DURATION,
+//!   generation 1, validated, described `echo`);
 //! * [`decide`]: the learn decisions (generations, origin rule, rate limit),
 //!   pure;
 //! * [`lifecycle`]: validate and disable (with the progeny) as events;
@@ -28,8 +31,8 @@ pub mod service;
 pub mod settings;
 
 pub use label::{
-    label_for_check, profile_from_label, CheckLookup, LabelError, LabelRequest, LabelledCheck,
-    LookupError,
+    echo_from_label, label_for_check, profile_from_label, profiles_from_label, CheckLookup,
+    LabelError, LabelRequest, LabelledCheck, LookupError, NoEcho, ECHO_DESCRIPTION,
 };
 pub use retrain::retrain;
 pub use settings::{LearnConfig, LearnPolicy, NamespaceLearn};

@@ -1,7 +1,9 @@
 //! The learn service (`skyline learn`, consumer group `learn`).
 //!
 //! * `skyline.labels` → a Created [`ProfileEvent`] per not-anomalous label
-//!   ([`crate::profile_from_label`]) on `skyline.profiles`, keyed by metric.
+//!   ([`crate::profile_from_label`]) on `skyline.profiles`, keyed by metric,
+//!   followed, for a label on a seasonal check, by its echo profile's
+//!   ([`crate::profiles_from_label`]).
 //!   A label that cannot be decoded or makes an invalid profile goes to the
 //!   dead-letter topic; an "anomalous" label makes nothing.
 //! * `skyline.matches` → each unmatched verdict (method `none`) on a metric
@@ -48,7 +50,7 @@ use uuid::Uuid;
 use windows::Windows;
 
 use crate::decide::{learn_from_human, learn_from_unmatched, learn_series, LearnData};
-use crate::label::{profile_from_label, LabelError};
+use crate::label::{profiles_from_label, LabelError};
 use crate::settings::LearnPolicy;
 
 /// What a run did.
@@ -56,7 +58,7 @@ use crate::settings::LearnPolicy;
 pub struct LearnStats {
     /// Labels read.
     pub labels: u64,
-    /// Profiles created from labels.
+    /// Profiles created from labels (echo profiles included).
     pub created: u64,
     /// Profiles learnt.
     pub learnt: u64,
@@ -216,16 +218,18 @@ impl Learner {
                     return Ok(dead.send(record, &e).await?);
                 }
             };
-            let settings = self.policy.for_metric(&label.metric);
+            let policy = self.policy.clone();
             let made = tokio::task::spawn_blocking(move || {
-                profile_from_label(&label, &settings, FEATURES_VERSION)
+                profiles_from_label(&label, &policy, FEATURES_VERSION)
             })
             .await
             .map_err(ServiceError::task)?;
             match made {
-                Ok(event) => {
-                    self.publish(profiles, &[event]).await?;
-                    stats.created += 1;
+                Ok(events) => {
+                    // The label's profile and its echo profile go out in one
+                    // batch, parent first.
+                    self.publish(profiles, &events).await?;
+                    stats.created += events.len() as u64;
                 }
                 Err(LabelError::NotNotAnomalous(_)) => {}
                 Err(e) => {

@@ -1,7 +1,9 @@
 //! How each metric learns (`spec/learn.md` §1): the `[learn]` table of the
 //! configuration, with the reference's defaults
 //! (`IONOSPHERE_LEARN_DEFAULT_*`) and its per-namespace overrides
-//! (`IONOSPHERE_LEARN_NAMESPACE_CONFIG`).
+//! (`IONOSPHERE_LEARN_NAMESPACE_CONFIG`), and whether labels on seasonal
+//! checks also make echo profiles (`IONOSPHERE_ECHO_ENABLED`, at
+//! FULL_DURATION).
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -34,6 +36,14 @@ pub struct LearnConfig {
     /// `IONOSPHERE_LEARN_NAMESPACE_CONFIG`: overrides per namespace; the
     /// first whose pattern matches at the start of the metric name wins.
     pub namespaces: Vec<NamespaceLearn>,
+    /// `IONOSPHERE_ECHO_ENABLED`: a not-anomalous label on a seasonal check
+    /// (longer than `full_duration`, carrying its last 24 h) also makes the
+    /// echo profile at `full_duration` (`spec/ionosphere.md` §8).
+    pub echo_enabled: bool,
+    /// FULL_DURATION: the analyzer's window in seconds, the duration echo
+    /// profiles are made at. Must equal `[fingerprint] full_duration`, which
+    /// compares seasonal checks with the profiles at this duration.
+    pub full_duration: i64,
     /// Name of the learn service's consumer (group `<prefix>.<consumer>`).
     pub consumer: String,
     /// Seconds between looks at the delayed learn work.
@@ -66,6 +76,8 @@ impl Default for LearnConfig {
             max_generations: 16,
             max_percent_diff_from_origin: 100.0,
             namespaces: Vec::new(),
+            echo_enabled: true,
+            full_duration: DAY,
             consumer: "learn".to_owned(),
             poll_seconds: 10,
         }
@@ -86,6 +98,9 @@ pub enum SettingsError {
     /// This setting (seconds) is below zero.
     #[error("learn: {0} must not be negative")]
     Negative(&'static str),
+    /// `full_duration` (FULL_DURATION) is not positive.
+    #[error("learn: full_duration must be positive")]
+    FullDuration,
     /// `max_percent_diff_from_origin` is NaN or infinite.
     #[error("learn: max_percent_diff_from_origin must be a finite number")]
     PercentDiff,
@@ -97,6 +112,10 @@ pub enum SettingsError {
 pub struct LearnPolicy {
     /// Whether learning is on at all.
     pub enabled: bool,
+    /// Whether labels on seasonal checks also make echo profiles.
+    pub echo_enabled: bool,
+    /// FULL_DURATION: the duration echo profiles are made at.
+    pub full_duration: i64,
     defaults: LearnSettings,
     namespaces: Vec<(Regex, LearnSettings)>,
 }
@@ -114,6 +133,9 @@ impl LearnConfig {
     /// Validates the table and compiles its patterns (anchored at the
     /// start, like Python's `re.match`).
     pub fn policy(&self) -> Result<LearnPolicy, SettingsError> {
+        if self.full_duration <= 0 {
+            return Err(SettingsError::FullDuration);
+        }
         let settings = |days, older, max_generations, pd: f64| {
             if older < 0 {
                 return Err(SettingsError::Negative("valid_ts_older_than"));
@@ -157,6 +179,8 @@ impl LearnConfig {
             .collect::<Result<_, SettingsError>>()?;
         Ok(LearnPolicy {
             enabled: self.enabled,
+            echo_enabled: self.echo_enabled,
+            full_duration: self.full_duration,
             defaults,
             namespaces,
         })
@@ -167,6 +191,8 @@ impl Default for LearnPolicy {
     fn default() -> Self {
         LearnPolicy {
             enabled: true,
+            echo_enabled: true,
+            full_duration: DAY,
             defaults: LearnSettings {
                 full_duration: 30 * DAY,
                 valid_ts_older_than: 3661,
@@ -212,7 +238,8 @@ mod tests {
         assert_eq!(s.valid_ts_older_than, 3661);
         assert_eq!(s.max_generations, 16);
         assert_eq!(s.max_percent_diff_from_origin, 100.0);
-        assert!(p.enabled);
+        assert!(p.enabled && p.echo_enabled);
+        assert_eq!(p.full_duration, DAY);
     }
 
     #[test]
@@ -250,6 +277,11 @@ mod tests {
             ..LearnConfig::default()
         };
         assert!(bad.policy().is_err());
+        let bad = LearnConfig {
+            full_duration: 0,
+            ..LearnConfig::default()
+        };
+        assert!(matches!(bad.policy(), Err(SettingsError::FullDuration)));
         let e = toml_like_unknown_key();
         assert!(e.contains("unknown field"), "{e}");
     }

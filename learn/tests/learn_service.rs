@@ -1,6 +1,7 @@
 //! The learn service against the real broker and Redis: a label becomes a
 //! profile, a LEARN profile learns generation 1 from the long window, and
-//! unmatched anomalies learn generation 2, 3, … up to max_generations. The
+//! unmatched anomalies learn generation 2, 3, … up to max_generations; a
+//! label on a seasonal check also makes its echo profile. The
 //! long window is a real series (NAB `ec2_cpu_utilization_825cc2`, two
 //! weeks of 5-minute points) folded into Redis windows.
 
@@ -18,7 +19,7 @@ use topics::{
     SeriesPoint,
 };
 use uuid::Uuid;
-use windows::{RedisWindows, WindowSettings, Windows};
+use windows::{MemoryWindows, RedisWindows, WindowSettings, Windows};
 
 const DAY: i64 = 86_400;
 
@@ -365,4 +366,99 @@ async fn delayed_work_survives_a_restart() {
     let stats = second.await.unwrap().unwrap();
     assert_eq!(stats.learnt, 2);
     windows.clear().await.unwrap();
+}
+
+/// A label on a seasonal check (7 days at 600 s, its last 24 h as echo
+/// series) becomes its profile and the echo profile, in that order, on the
+/// profiles topic; a seasonal label whose echo series is too short for
+/// features makes its own profile only. Retraining over the log finds all
+/// three already made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seasonal_label_makes_its_echo_profile() {
+    let kafka = common::kafka();
+    let topics = common::topic_names();
+    ensure_topics(&kafka, &topics.all(), None).await.unwrap();
+    let metric = format!("nab.ec2_cpu.{}", Uuid::now_v7().simple());
+    let series = common::nab_series();
+    let t0 = series[0].0 + 8 * DAY;
+    let label = common::seasonal_label(&series, Uuid::now_v7(), &metric, t0);
+    let mut short = common::seasonal_label(&series, Uuid::now_v7(), &metric, t0 + DAY);
+    // Six hours: far from covering FULL_DURATION.
+    short.echo_series = short.echo_series.map(|s| s[s.len() - 72..].to_vec());
+    for l in [&label, &short] {
+        producer_send(&kafka, &topics.labels, &metric, &encode(l).unwrap()).await;
+    }
+
+    // Nothing here learns from the long window: an empty one will do.
+    let windows = Arc::new(Windows::Memory(MemoryWindows::new(
+        WindowSettings::default(),
+    )));
+    let config = LearnConfig::default();
+    let learner = Arc::new(Learner {
+        policy: config.policy().unwrap(),
+        topics: topics.clone(),
+        windows,
+        producer: Producer::new(&kafka).unwrap(),
+        consumer: "learn".into(),
+        poll: Duration::from_millis(300),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = {
+        let kafka = kafka.clone();
+        tokio::spawn(async move {
+            learner
+                .run(&kafka, async {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
+    let events: Vec<ProfileEvent> = common::read_until(
+        &kafka,
+        &topics.profiles,
+        Duration::from_secs(90),
+        |e: &[ProfileEvent]| e.len() >= 3,
+    )
+    .await;
+    assert_eq!(events.len(), 3, "{events:#?}");
+    let (own, echo, short_own) = (&events[0], &events[1], &events[2]);
+    assert_eq!(own.label_id, Some(label.id));
+    assert_eq!((own.generation, own.full_duration), (0, 7 * DAY));
+    assert_eq!(own.description.as_deref(), Some("weekly batch"));
+    assert_eq!(echo.action, ProfileAction::Created);
+    assert_eq!(
+        echo.profile_id,
+        topics::ids::echo_profile_id(own.profile_id)
+    );
+    assert_eq!(echo.parent_id, Some(own.profile_id));
+    assert_eq!((echo.generation, echo.full_duration), (1, DAY));
+    assert!(echo.validated && !echo.learn);
+    assert_eq!(echo.description.as_deref(), Some("echo"));
+    assert_eq!(Some(&echo.series), label.echo_series.as_ref());
+    assert_eq!(echo.label_id, Some(label.id));
+    // The too-short one: its own profile, no echo profile.
+    assert_eq!(short_own.label_id, Some(short.id));
+    assert_eq!(short_own.full_duration, 7 * DAY);
+
+    let _ = stop.send(());
+    let stats = service.await.unwrap().unwrap();
+    assert_eq!((stats.labels, stats.created, stats.dead_letters), (2, 3, 0));
+
+    let (read, again) = learn::service::retrain_from_log(
+        &kafka,
+        &topics,
+        config.policy().unwrap(),
+        Duration::from_secs(3),
+    )
+    .await
+    .unwrap();
+    assert_eq!((read, again.len()), (2, 0), "{again:#?}");
+}
+
+async fn producer_send(kafka: &topics::kafka::KafkaConfig, topic: &str, key: &str, bytes: &[u8]) {
+    Producer::new(kafka)
+        .unwrap()
+        .send(topic, key.as_bytes(), bytes)
+        .await
+        .unwrap();
 }

@@ -1,6 +1,7 @@
 //! The learn rules on a real series (NAB `ec2_cpu_utilization_825cc2`):
 //! generations, the origin rule, generation 0, the rate limit, disabling
-//! the progeny and retraining. Pure: no infrastructure.
+//! the progeny, retraining, and the echo profile a seasonal label makes.
+//! Pure: no infrastructure.
 
 mod common;
 
@@ -8,7 +9,8 @@ use fingerprint::matching::profile_features;
 use fingerprint::ProfileStore;
 use learn::decide::{learn_from_human, learn_from_unmatched, learn_series, LearnData, Skip};
 use learn::lifecycle::{disable, validate};
-use learn::{profile_from_label, retrain, LearnPolicy};
+use learn::{profile_from_label, profiles_from_label, retrain, LearnPolicy};
+use topics::ids::echo_profile_id;
 use topics::{Label, LearnSettings, ProfileAction, ProfileEvent, SeriesPoint};
 use uuid::Uuid;
 
@@ -351,4 +353,102 @@ fn retraining_is_idempotent_and_replaces_profiles_after_a_features_change() {
     }
     assert!(retrain(&labels, &store, &policy, "v2").is_empty());
     assert_eq!(store.active_for_metric(METRIC).count(), 2);
+}
+
+/// A seasonal label's two profiles: the label's own at 7 days and its echo
+/// profile at FULL_DURATION.
+fn seasonal(f: &Fixture, id: u128) -> Label {
+    common::seasonal_label(&f.series, Uuid::from_u128(id), METRIC, f.t0)
+}
+
+#[test]
+fn retraining_re_derives_a_seasonal_labels_echo_profile_with_the_same_ids() {
+    let f = fixture();
+    let policy = LearnPolicy::default();
+    let labels = vec![seasonal(&f, 8), label(&f, 9, false)];
+    let mut store = ProfileStore::new();
+
+    let first = retrain(&labels, &store, &policy, "v1");
+    assert_eq!(first.len(), 3, "the seasonal label's two, the other's one");
+    let (own, echo) = (&first[0], &first[1]);
+    assert_eq!(own.full_duration, 7 * DAY);
+    assert_eq!(echo.profile_id, echo_profile_id(own.profile_id));
+    assert_eq!(echo.parent_id, Some(own.profile_id));
+    assert_eq!((echo.generation, echo.full_duration), (1, DAY));
+    assert!(echo.validated && !echo.learn);
+    assert_eq!(echo.description.as_deref(), Some("echo"));
+    // What the learn service makes of the same label, event for event.
+    assert_eq!(
+        profiles_from_label(&labels[0], &policy, "v1").unwrap(),
+        first[..2].to_vec()
+    );
+    for e in &first {
+        store.apply(e);
+    }
+    assert!(retrain(&labels, &store, &policy, "v1").is_empty());
+
+    // A profile made before its echo (echo was off): retraining adds the
+    // echo profile alone, with the same id.
+    let mut without = ProfileStore::new();
+    without.apply(own);
+    assert_eq!(
+        retrain(&labels[..1], &without, &policy, "v1"),
+        vec![echo.clone()]
+    );
+
+    // A features change: new profiles, and each old one disabled once (the
+    // old echo profile as its parent's descendant).
+    let second = retrain(&labels, &store, &policy, "v2");
+    let created: Vec<&ProfileEvent> = second
+        .iter()
+        .filter(|e| e.action == ProfileAction::Created)
+        .collect();
+    let mut disabled: Vec<Uuid> = second
+        .iter()
+        .filter(|e| e.action == ProfileAction::Disabled)
+        .map(|e| e.profile_id)
+        .collect();
+    assert_eq!(created.len(), 3);
+    assert_eq!(
+        created[1].profile_id,
+        echo_profile_id(created[0].profile_id)
+    );
+    disabled.sort();
+    let mut want = vec![own.profile_id, echo.profile_id, first[2].profile_id];
+    want.sort();
+    assert_eq!(disabled, want);
+    for e in &second {
+        store.apply(e);
+    }
+    assert!(retrain(&labels, &store, &policy, "v2").is_empty());
+    assert_eq!(store.active_for_metric(METRIC).count(), 3);
+}
+
+#[test]
+fn disabling_a_seasonal_profile_disables_its_echo_profile() {
+    let f = fixture();
+    let events = profiles_from_label(&seasonal(&f, 8), &LearnPolicy::default(), "v1").unwrap();
+    let mut store = ProfileStore::new();
+    for e in &events {
+        store.apply(e);
+    }
+    assert_eq!(store.active_for_metric(METRIC).count(), 2);
+    let off = disable(&store, events[0].profile_id, "ops").unwrap();
+    let ids: Vec<Uuid> = off.iter().map(|e| e.profile_id).collect();
+    assert_eq!(ids, [events[0].profile_id, events[1].profile_id]);
+    assert_eq!(off[1].disabled_with, Some(events[0].profile_id));
+    for e in &off {
+        store.apply(e);
+    }
+    assert_eq!(store.active_for_metric(METRIC).count(), 0);
+    // Disabling the echo profile alone leaves its parent.
+    let mut store = ProfileStore::new();
+    for e in &events {
+        store.apply(e);
+    }
+    let off = disable(&store, events[1].profile_id, "ops").unwrap();
+    assert_eq!(off.len(), 1);
+    store.apply(&off[0]);
+    let active: Vec<Uuid> = store.active_for_metric(METRIC).map(|p| p.id()).collect();
+    assert_eq!(active, [events[0].profile_id]);
 }

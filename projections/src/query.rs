@@ -9,7 +9,7 @@ use crate::tables::checks::parse_series;
 use crate::{metric_id, Error};
 
 /// What labelling a check needs: whose anomaly it is, when, and the series
-/// it was judged on (`skyline label` and the console's labels API).
+/// it was judged on (with a seasonal check's echo series) (`skyline label` and the console's labels API).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckForLabel {
     /// The check's id.
@@ -27,6 +27,10 @@ pub struct CheckForLabel {
     /// for a check folded before the series was kept (migration 0002):
     /// rebuild the `checks` projection to fill it from the log.
     pub series: Vec<(i64, f64)>,
+    /// A seasonal check's last 24 h at full resolution (what its label's
+    /// echo profile is made from), exact to the bit; `None` for other
+    /// checks and for checks folded before migration 0007.
+    pub echo_series: Option<Vec<(i64, f64)>>,
 }
 
 /// The check `check_id` with its series, or `None` if the projections have
@@ -39,7 +43,7 @@ pub async fn check_for_label(
     // it from `metrics` (another projection's table, hence the LEFT JOIN).
     let row = sqlx::query(
         "SELECT c.id, c.anomaly_id, c.metric, m.name, c.check_timestamp, c.full_duration, \
-         c.series_from, c.series_until, c.series \
+         c.series_from, c.series_until, c.series, c.echo_series \
          FROM checks c LEFT JOIN metrics m ON m.id = c.metric_id WHERE c.id = ?",
     )
     .bind(check_id.to_string())
@@ -55,6 +59,14 @@ pub async fn check_for_label(
         })?,
         None => Vec::new(),
     };
+    let echo_series = text(&r, 9)?
+        .map(|json| {
+            parse_series(&json).map_err(|e| Error::Stored {
+                what: "check echo series",
+                detail: format!("check {check_id}: {e}"),
+            })
+        })
+        .transpose()?;
     let span = match (
         r.try_get::<Option<i64>, _>(6)?,
         r.try_get::<Option<i64>, _>(7)?,
@@ -72,6 +84,7 @@ pub async fn check_for_label(
         timestamp: r.try_get(4)?,
         full_duration: r.try_get::<Option<i64>, _>(5)?.unwrap_or(span),
         series,
+        echo_series,
     }))
 }
 

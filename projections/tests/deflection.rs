@@ -1,6 +1,6 @@
 //! The deflection and learning columns (events version 2) and the queries
-//! over them, on SQLite and on the real MariaDB: a check's series comes back
-//! exact to the bit, match counts count a re-emitted match once, profiles
+//! over them, on SQLite and on the real MariaDB: a check's series (and a
+//! seasonal check's echo series, version 3) comes back exact to the bit, match counts count a re-emitted match once, profiles
 //! carry their learn settings to `metrics` whatever the fold order, and
 //! disabling a profile disables its layers.
 
@@ -86,15 +86,63 @@ async fn check_series_round_trip(db: &Database) {
     let day = day_of_points(11);
     let v2 = check(1, METRIC, day.clone(), Some(86_400));
     let v1 = check(2, METRIC, day[..600].to_vec(), None);
+    // A seasonal check handed to fingerprint: the week (here the day at
+    // 10 minutes) and its last 24 h at full resolution, echo series with a
+    // point JSON cannot hold (it comes back NaN, as in `series`).
+    let mut echo = day_of_points(12);
+    echo[7].value = f64::INFINITY;
+    let seasonal = CheckRequest {
+        echo_series: Some(echo.clone()),
+        ..check(
+            3,
+            METRIC,
+            day.iter().step_by(10).copied().collect(),
+            Some(604_800),
+        )
+    };
     log.fold(
         db,
         &[
             rec(Topic::Anomalies, &anomaly(METRIC, 1_700_000_000)),
             rec(Topic::Checks, &v2),
             rec(Topic::Checks, &v1),
+            rec(Topic::Checks, &seasonal),
         ],
     )
     .await;
+
+    let got = check_for_label(db, seasonal.id)
+        .await
+        .unwrap()
+        .expect("folded");
+    assert_eq!(got.full_duration, 604_800);
+    assert_eq!(got.series.len(), 144);
+    let mut want: Vec<(i64, f64)> = echo.iter().map(|p| (p.timestamp, p.value)).collect();
+    want[7].1 = f64::NAN;
+    assert_eq!(
+        got.echo_series.as_deref().map(bits),
+        Some(bits(&want)),
+        "echo series not exact"
+    );
+    // Checks without one, and rows folded before migration 0007, have none.
+    assert_eq!(
+        check_for_label(db, v1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .echo_series,
+        None
+    );
+    sqlx::query("UPDATE checks SET echo_series = '[[1,' WHERE id = ?")
+        .bind(seasonal.id.to_string())
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let err = check_for_label(db, seasonal.id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("echo series"), "{err}");
 
     let got = check_for_label(db, v2.id).await.unwrap().expect("folded");
     let want: Vec<(i64, f64)> = day.iter().map(|p| (p.timestamp, p.value)).collect();
@@ -111,6 +159,7 @@ async fn check_series_round_trip(db: &Database) {
             timestamp: 1_700_000_000 + 1439 * 60,
             full_duration: 86_400,
             series: Vec::new(),
+            echo_series: None,
         }
     );
     // Version 1: the duration is the series' span.

@@ -232,6 +232,15 @@ impl Config {
                 config.analyzer.full_duration
             );
         }
+        // Echo profiles are made at learn's FULL_DURATION and compared at
+        // fingerprint's: apart, no echo profile would ever be compared.
+        if config.learn.full_duration != config.fingerprint.full_duration {
+            bail!(
+                "invalid configuration: learn.full_duration ({}) must equal fingerprint.full_duration ({})",
+                config.learn.full_duration,
+                config.fingerprint.full_duration
+            );
+        }
         if config.windows.rollup_resolution <= 0 {
             bail!("invalid configuration: windows.rollup_resolution must be positive");
         }
@@ -458,6 +467,24 @@ mod tests {
         let path = dir.join(format!("{}.toml", N.fetch_add(1, Ordering::SeqCst)));
         let file = std::fs::File::create(&path).unwrap();
         (path, file)
+    }
+
+    #[test]
+    fn learn_makes_echo_profiles_at_fingerprints_full_duration() {
+        let e = load_str("[learn]\nfull_duration = 3600\n").unwrap_err();
+        assert!(
+            format!("{e:#}").contains(
+                "learn.full_duration (3600) must equal fingerprint.full_duration (86400)"
+            ),
+            "{e:#}"
+        );
+        let c = load_str(
+            "[learn]\nfull_duration = 3600\necho_enabled = false\n\
+             [fingerprint]\nfull_duration = 3600\n",
+        )
+        .unwrap();
+        let policy = c.learn.policy().unwrap();
+        assert_eq!((policy.full_duration, policy.echo_enabled), (3600, false));
     }
 
     #[test]

@@ -88,6 +88,7 @@ impl CheckLookup for DbChecks {
                         timestamp: c.timestamp,
                         full_duration: c.full_duration,
                         series: c.series,
+                        echo_series: c.echo_series,
                     })
                 })
                 .map_err(|e| LookupError {

@@ -360,6 +360,10 @@ pub fn profile_of(check: &CheckRequest) -> ProfileEvent {
             .iter()
             .map(|p| (p.timestamp, p.value))
             .collect(),
+        echo_series: check
+            .echo_series
+            .as_ref()
+            .map(|s| s.iter().map(|p| (p.timestamp, p.value)).collect()),
     };
     let label = learn::label_for_check(
         &learn::LabelRequest {

@@ -22,6 +22,47 @@ pub fn rolled_up(series: &[(i64, f64)], resolution: i64) -> Vec<(i64, f64)> {
     out.into_iter().map(|(b, s, n)| (b, s / n as f64)).collect()
 }
 
+/// A not-anomalous label on a seasonal check at `t0` (the lead's seasonal
+/// service hands fingerprint such checks): the 7 days before `t0` of
+/// `series` at 600 s (the merged week it judged, 1 008 points) and the last
+/// 24 h at full resolution as its echo series.
+pub fn seasonal_label(series: &[(i64, f64)], id: Uuid, metric: &str, t0: i64) -> topics::Label {
+    const DAY: i64 = 86_400;
+    let within = |span: i64| -> Vec<(i64, f64)> {
+        series
+            .iter()
+            .filter(|p| p.0 > t0 - span && p.0 <= t0)
+            .copied()
+            .collect()
+    };
+    let points = |s: Vec<(i64, f64)>| -> Vec<topics::SeriesPoint> {
+        s.into_iter()
+            .map(|(timestamp, value)| topics::SeriesPoint { timestamp, value })
+            .collect()
+    };
+    topics::Label {
+        id,
+        metric: metric.to_owned(),
+        anomaly_id: Some(topics::ids::anomaly_id(
+            metric,
+            t0,
+            topics::SourceApp::Seasonal,
+        )),
+        training_id: None,
+        timestamp: t0,
+        not_anomalous: true,
+        learn: false,
+        layers_json: None,
+        operator: "ops".into(),
+        labelled_at_ms: 1,
+        check_id: Some(Uuid::from_u128(id.as_u128() ^ 0xc4ec)),
+        full_duration: Some(7 * DAY),
+        series: Some(points(rolled_up(&within(7 * DAY), 600))),
+        description: Some("weekly batch".into()),
+        echo_series: Some(points(within(DAY))),
+    }
+}
+
 use std::time::{Duration, Instant};
 
 use topics::codec::{decode, Event};

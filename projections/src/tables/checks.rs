@@ -8,7 +8,9 @@
 //! many more checks than profiles, and one row per check keeps the fold a
 //! single multi-row insert. serde_json writes the shortest representation
 //! that parses back to the same `f64` and the workspace enables its
-//! `float_roundtrip` parser, so values come back exact to the bit.
+//! `float_roundtrip` parser, so values come back exact to the bit. A
+//! seasonal check's echo series (its last 24 h at full resolution) is kept
+//! the same way, in `echo_series` (migration 0007).
 
 use topics::{CheckTarget, SeriesPoint};
 
@@ -46,6 +48,7 @@ pub static CHECKS: Table = Table {
         ("series", Kind::Text),
         ("echo_points", Kind::Int),
         ("alerts", Kind::Text),
+        ("echo_series", Kind::Text),
     ],
 };
 
@@ -76,6 +79,9 @@ fn row(event: &Event) -> Option<Vec<Value>> {
         c.echo_series.as_ref().map(|s| s.len() as i64).into(),
         // The routes as JSON: rule patterns may hold any character.
         serde_json::to_string(&c.alerts).ok().into(),
+        // A seasonal check's last 24 h, kept so its label can carry them
+        // (the echo profile is made from them).
+        c.echo_series.as_deref().map(series_json).into(),
     ])
 }
 

@@ -484,6 +484,15 @@ pub async fn assert_queries_match_stream(db: &Database, names: &TopicNames, mess
                     )
                 })
                 .collect();
+            let want_echo: Option<Vec<(i64, u64)>> = c
+                .echo_series
+                .as_ref()
+                .map(|s| s.iter().map(|p| (p.timestamp, p.value.to_bits())).collect());
+            let got_echo: Option<Vec<(i64, u64)>> = got
+                .echo_series
+                .as_ref()
+                .map(|s| s.iter().map(|(t, v)| (*t, v.to_bits())).collect());
+            assert_eq!(got_echo, want_echo, "echo series of check {}", c.id);
             let got: Vec<(i64, u64)> = got.series.iter().map(|(t, v)| (*t, v.to_bits())).collect();
             assert_eq!(got, want, "series of check {}", c.id);
             checks += 1;
