@@ -56,9 +56,9 @@ fn check(
             alerter: "smtp".into(),
             rule: "web*".into(),
         }],
+        periodic: false,
+        derivative: false,
     }
-    periodic: false,
-    derivative: false,
 }
 
 /// 1,440 points a minute apart whose values use every bit of an f64.

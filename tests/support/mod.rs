@@ -75,6 +75,7 @@ alerts = "alerts.{id}"
 deadletter = "deadletter.{id}"
 deliveries = "deliveries.{id}"
 mutes = "mutes.{id}"
+seasonal = "seasonal.{id}"
 
 [windows]
 key_prefix = "{id}"
