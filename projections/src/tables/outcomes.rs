@@ -23,9 +23,8 @@ use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 use topics::CheckTarget;
 
-use super::seasonal::outcome_name;
-
 use super::matches::method_name;
+use super::seasonal::outcome_name;
 use crate::db::{insert_rows, Dialect, Kind, OnConflict, Value};
 use crate::{metric_id, Error, Event, Projection, Table, Topic};
 
