@@ -18,7 +18,8 @@ pub struct AnomaliesArgs {
     #[arg(long)]
     metric: Option<String>,
     /// Only anomalies in this state: alerted, deflected_by_profile,
-    /// deflected_by_layer, motif, pending, not_alerted.
+    /// deflected_by_layer, motif, pending, cleared_by_seasonal,
+    /// confirmed_by_seasonal, seasonal_skipped, not_alerted.
     #[arg(long, value_parser = parse_state)]
     state: Option<AnomalyState>,
     /// Only anomalies from this time on: unix seconds, an age such as 30m,
@@ -31,11 +32,7 @@ pub struct AnomaliesArgs {
 }
 
 fn parse_state(s: &str) -> Result<AnomalyState, String> {
-    AnomalyState::parse(s).ok_or_else(|| {
-        format!(
-            "{s:?} is not a state: alerted, deflected_by_profile, deflected_by_layer, motif, pending or not_alerted"
-        )
-    })
+    AnomalyState::parse(s).ok_or_else(|| format!("{s:?} is not a state: {}", AnomalyState::names()))
 }
 
 /// `--since`: unix seconds, an age (`90s`, `30m`, `6h`, `2d`) or a UTC date.

@@ -12,6 +12,7 @@ use projections::browse::{
     MatchFilter, MatchRow, Page, ProfileDetail,
 };
 use projections::query::{profiles_of, ProfileRow};
+use projections::seasonal::{OutcomeCount, SeasonalRow};
 use projections::Database;
 use serde::{Deserialize, Serialize};
 use topics::ids::learnt_profile_id;
@@ -53,7 +54,8 @@ pub struct AnomalyQuery {
     /// Metric pattern: a substring, or a glob with `*`.
     pub metric: Option<String>,
     /// Only anomalies in this state (`alerted`, `deflected_by_profile`,
-    /// `deflected_by_layer`, `motif`, `pending`, `not_alerted`).
+    /// `deflected_by_layer`, `motif`, `pending`, `cleared_by_seasonal`,
+    /// `confirmed_by_seasonal`, `seasonal_skipped`, `not_alerted`).
     pub state: Option<String>,
     /// From (inclusive): unix seconds, `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`
     /// (UTC).
@@ -165,7 +167,8 @@ pub async fn anomalies(db: &Database, query: AnomalyQuery) -> Result<AnomaliesVi
         None => None,
         Some(s) => Some(AnomalyState::parse(s).ok_or_else(|| {
             ViewError::BadRequest(format!(
-                "state: {s:?} is not one of alerted, deflected_by_profile, deflected_by_layer, motif, pending, not_alerted"
+                "state: {s:?} is not one of {}",
+                AnomalyState::names()
             ))
         })?),
     };
@@ -966,5 +969,27 @@ pub async fn mutes(db: &Database) -> Result<MutesView, ViewError> {
         active: alerting::active_mutes(db, now_ms).await?,
         ended: alerting::ended_mutes(db, now_ms, ENDED_MUTES).await?,
         deliveries: alerting::latest_deliveries(db, LATEST_DELIVERIES).await?,
+    })
+}
+
+/// How many verdicts the seasonal page lists.
+pub const LATEST_SEASONAL: u32 = 100;
+
+/// The seasonal page (`/seasonal`, `GET /api/v1/seasonal`): how many
+/// verdicts of each outcome and reason, and the latest verdicts (without
+/// their series: an anomaly's page draws its own).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeasonalView {
+    /// Verdicts per outcome and reason, by outcome then reason.
+    pub counts: Vec<OutcomeCount>,
+    /// The latest [`LATEST_SEASONAL`] verdicts, newest decision first.
+    pub recent: Vec<SeasonalRow>,
+}
+
+/// The seasonal verdicts' counts and the latest ones.
+pub async fn seasonal(db: &Database) -> Result<SeasonalView, ViewError> {
+    Ok(SeasonalView {
+        counts: projections::seasonal::outcome_counts(db).await?,
+        recent: projections::seasonal::latest_results(db, LATEST_SEASONAL).await?,
     })
 }

@@ -41,11 +41,13 @@ pub const DEFAULT_PER_PAGE: u32 = 50;
 
 /// What an anomaly came to.
 ///
-/// Derived at query time from the match, alert and check rows (never
-/// stored), so it is always what the folded log says, and a rebuild gives
-/// the same answer. A deflecting match wins over alert rows: if the latest
-/// decisive match for the anomaly deflected it, it is deflected even if an
-/// earlier decision alerted.
+/// Derived at query time from the match, alert, check and seasonal rows
+/// (never stored), so it is always what the folded log says, and a rebuild
+/// gives the same answer. A deflecting match wins over alert rows: if the
+/// latest decisive match for the anomaly deflected it, it is deflected even
+/// if an earlier decision alerted. The seasonal verdict decides only when
+/// none of deflected, alerted and pending holds: an anomaly seasonal
+/// confirmed is handed on, and what came of that says more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnomalyState {
@@ -60,18 +62,29 @@ pub enum AnomalyState {
     /// A fingerprint check with alerts to send (checks.alerts non-empty JSON
     /// list) exists, but no match result yet.
     Pending,
+    /// Its latest seasonal verdict: not anomalous over the long window.
+    ClearedBySeasonal,
+    /// Its latest seasonal verdict: still anomalous over the long window
+    /// (the seasonal anomaly is handed on).
+    ConfirmedBySeasonal,
+    /// Its latest seasonal verdict: not judged (stale, too short a
+    /// history). Shown so that a skipped check is never silently dropped.
+    SeasonalSkipped,
     /// None of the above (no rule alerted it).
     NotAlerted,
 }
 
 impl AnomalyState {
     /// Every state, in the order the console lists them.
-    pub const ALL: [AnomalyState; 6] = [
+    pub const ALL: [AnomalyState; 9] = [
         AnomalyState::DeflectedByProfile,
         AnomalyState::DeflectedByLayer,
         AnomalyState::Motif,
         AnomalyState::Alerted,
         AnomalyState::Pending,
+        AnomalyState::ClearedBySeasonal,
+        AnomalyState::ConfirmedBySeasonal,
+        AnomalyState::SeasonalSkipped,
         AnomalyState::NotAlerted,
     ];
 
@@ -84,6 +97,9 @@ impl AnomalyState {
             AnomalyState::Motif => "motif",
             AnomalyState::Alerted => "alerted",
             AnomalyState::Pending => "pending",
+            AnomalyState::ClearedBySeasonal => "cleared_by_seasonal",
+            AnomalyState::ConfirmedBySeasonal => "confirmed_by_seasonal",
+            AnomalyState::SeasonalSkipped => "seasonal_skipped",
             AnomalyState::NotAlerted => "not_alerted",
         }
     }
@@ -91,6 +107,12 @@ impl AnomalyState {
     /// The state named `s` (as [`AnomalyState::as_str`] writes it).
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    /// Every state's name, comma-separated, for messages that refuse an
+    /// unknown one.
+    pub fn names() -> String {
+        Self::ALL.map(|s| s.as_str()).join(", ")
     }
 }
 
@@ -197,7 +219,8 @@ pub struct AnomalyListRow {
     /// Its fingerprint check (target `fingerprint`), if any: what an
     /// operator labels.
     pub check_id: Option<Uuid>,
-    /// What came of it: deflected, alerted, awaiting its verdict or not alerted.
+    /// What came of it: deflected, alerted, awaiting its verdict, cleared,
+    /// confirmed or skipped by seasonal, or not alerted.
     pub state: AnomalyState,
     /// The profile of the deflecting match.
     pub matched_profile: Option<Uuid>,
@@ -228,6 +251,9 @@ pub struct AnomalyDetail {
     /// Every attempt to deliver its alerts, oldest first (see
     /// [`crate::alerting::delivery_summaries`] for each alerter's standing).
     pub deliveries: Vec<crate::alerting::DeliveryRow>,
+    /// The seasonal verdicts on its seasonal checks, oldest decision first,
+    /// with the series each judged.
+    pub seasonal: Vec<crate::seasonal::SeasonalRow>,
 }
 
 /// A check of an anomaly, with the series it was judged on (to draw it).
@@ -501,7 +527,13 @@ fn state_sql() -> String {
            WHEN EXISTS (SELECT 1 FROM checks sc WHERE sc.anomaly_id = a.id AND {} \
              AND NOT EXISTS (SELECT 1 FROM matches sm WHERE sm.check_id = sc.id)) \
              THEN 'pending' \
-           ELSE 'not_alerted' END \
+           ELSE CASE (SELECT ss.outcome FROM seasonal_results ss WHERE ss.anomaly_id = a.id \
+               AND ss.periodic = 0 ORDER BY ss.decided_at_ms DESC, ss.id DESC LIMIT 1) \
+             WHEN 'cleared' THEN 'cleared_by_seasonal' \
+             WHEN 'anomalous' THEN 'confirmed_by_seasonal' \
+             WHEN 'skipped' THEN 'seasonal_skipped' \
+             ELSE 'not_alerted' END \
+           END \
          END",
         deflecting_match("method"),
         alerting_check("sc")
@@ -699,6 +731,7 @@ pub async fn anomaly(db: &Database, id: Uuid) -> Result<Option<AnomalyDetail>, E
     }
     labels.sort_by_key(|l| (l.labelled_at_ms, l.id));
     let deliveries = crate::alerting::deliveries_in(&mut tx, id).await?;
+    let seasonal = crate::seasonal::results_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Some(AnomalyDetail {
         anomaly,
@@ -710,6 +743,7 @@ pub async fn anomaly(db: &Database, id: Uuid) -> Result<Option<AnomalyDetail>, E
         alerts,
         labels,
         deliveries,
+        seasonal,
     }))
 }
 
@@ -1104,7 +1138,7 @@ async fn ids(
 }
 
 /// Algorithm names as stored (comma-separated, see [`crate::csv`]).
-fn split_csv(s: &str) -> Vec<String> {
+pub(crate) fn split_csv(s: &str) -> Vec<String> {
     if s.is_empty() {
         Vec::new()
     } else {

@@ -1,5 +1,6 @@
 //! Panorama, skyline's anomaly memory: folds the log's topics (anomalies,
-//! checks, matches, profiles, labels, alerts, deliveries and mutes, and the
+//! checks, matches, profiles, labels, alerts, deliveries, mutes and seasonal
+//! verdicts, and the
 //! datapoints into a list of the metrics received) into MySQL/MariaDB tables, or
 //! SQLite for the embedded default, so the console, operators' SQL and
 //! root-cause work can query every anomaly, metric, profile, match and alert.
@@ -27,6 +28,7 @@ pub mod browse;
 pub mod db;
 pub mod fold;
 pub mod query;
+pub mod seasonal;
 pub mod tables;
 
 use futures::future::BoxFuture;
@@ -34,7 +36,7 @@ use sqlx::AnyConnection;
 use topics::names::TopicNames;
 use topics::{
     AlertEvent, AnomalyEvent, CheckRequest, Datapoint, DeliveryEvent, Label, MatchResult,
-    MuteEvent, ProfileEvent,
+    MuteEvent, ProfileEvent, SeasonalResult,
 };
 
 pub use db::{redact, Database, Dialect, Kind};
@@ -108,6 +110,8 @@ pub enum Topic {
     Deliveries,
     /// `skyline.mutes`.
     Mutes,
+    /// `skyline.seasonal`.
+    Seasonal,
 }
 
 impl Topic {
@@ -123,6 +127,7 @@ impl Topic {
             Topic::Alerts => &names.alerts,
             Topic::Deliveries => &names.deliveries,
             Topic::Mutes => &names.mutes,
+            Topic::Seasonal => &names.seasonal,
         }
     }
 
@@ -138,6 +143,7 @@ impl Topic {
             Topic::Alerts,
             Topic::Deliveries,
             Topic::Mutes,
+            Topic::Seasonal,
         ]
         .into_iter()
         .find(|t| t.name(names) == name)
@@ -156,6 +162,7 @@ impl Topic {
             Topic::Alerts => Event::Alert(decode(payload)?),
             Topic::Deliveries => Event::Delivery(decode(payload)?),
             Topic::Mutes => Event::Mute(decode(payload)?),
+            Topic::Seasonal => Event::Seasonal(decode(payload)?),
         })
     }
 }
@@ -181,6 +188,8 @@ pub enum Event {
     Delivery(DeliveryEvent),
     /// An operator's mute or unmute.
     Mute(MuteEvent),
+    /// The seasonal service's verdict on a seasonal check.
+    Seasonal(SeasonalResult),
 }
 
 /// A group of tables filled by one folding consumer (consumer group
@@ -217,6 +226,7 @@ pub fn all() -> Vec<Box<dyn Projection>> {
         Box::new(tables::activity::Activity),
         Box::new(tables::deliveries::PROJECTION),
         Box::new(tables::mutes::Mutes),
+        Box::new(tables::seasonal::Seasonal),
     ]
 }
 

@@ -158,6 +158,36 @@ fn bits(series: &[(i64, f64)]) -> Vec<(i64, u64)> {
 /// (anomaly, state, has a fingerprint check, matched profile, alerts).
 type Expected = (AnomalyEvent, AnomalyState, bool, Option<Uuid>, i64);
 
+/// The seasonal verdict on `a`'s seasonal check, decided at `at` ms.
+fn seasonal_verdict(
+    a: &AnomalyEvent,
+    outcome: SeasonalOutcome,
+    reason: &str,
+    at: i64,
+) -> SeasonalResult {
+    let check = check_id(a.id, CheckTarget::Seasonal);
+    SeasonalResult {
+        id: topics::ids::seasonal_result_id(check),
+        check_id: check,
+        anomaly_id: a.id,
+        metric: a.metric.clone(),
+        timestamp: a.timestamp,
+        value: a.value,
+        hours: 168,
+        periodic: false,
+        outcome,
+        reason: reason.into(),
+        algorithms_run: vec!["grubbs".into()],
+        triggered_algorithms: Vec::new(),
+        resolution: 600,
+        full_duration: 604_800,
+        series: Vec::new(),
+        seasonal_anomaly_id: None,
+        fingerprint_check_id: None,
+        decided_at_ms: at,
+    }
+}
+
 async fn states(db: &Database) {
     check_states(db, false).await;
 }
@@ -172,7 +202,7 @@ async fn check_states(db: &Database, backwards: bool) {
     use AnomalyState::*;
     const M: &str = "svc.latency";
     let (p1, p2) = (profile_id(1), profile_id(2));
-    let a: Vec<AnomalyEvent> = (0..12).map(|i| anomaly(M, T0 + i * 60)).collect();
+    let a: Vec<AnomalyEvent> = (0..15).map(|i| anomaly(M, T0 + i * 60)).collect();
     let fp = |i: usize, alerts: &[&str]| a_check(&a[i], CheckTarget::Fingerprint, alerts);
     let checks = [
         fp(0, &["smtp"]),
@@ -209,6 +239,23 @@ async fn check_states(db: &Database, backwards: bool) {
     for (i, alerter) in [(4, "smtp"), (4, "webhook"), (8, "smtp"), (9, "smtp")] {
         events.push(rec(Topic::Alerts, &alert(&a[i], alerter)));
     }
+    // Seasonal verdicts: they decide only what neither fingerprint nor an
+    // alert did (4 stays alerted, 5 pending); 13 was decided again, later
+    // and otherwise, after a crash: the later decision wins in either
+    // folding order.
+    for (i, outcome, reason, at) in [
+        (4, SeasonalOutcome::Cleared, "consensus", 10),
+        (5, SeasonalOutcome::Anomalous, "consensus", 10),
+        (12, SeasonalOutcome::Cleared, "daily_peak", 10),
+        (13, SeasonalOutcome::Skipped, "stale", 10),
+        (13, SeasonalOutcome::Anomalous, "consensus", 20),
+        (14, SeasonalOutcome::Skipped, "too_short", 10),
+    ] {
+        events.push(rec(
+            Topic::Seasonal,
+            &seasonal_verdict(&a[i], outcome, reason, at),
+        ));
+    }
     let mut log = Log::new();
     if backwards {
         for e in events.iter().rev() {
@@ -232,9 +279,12 @@ async fn check_states(db: &Database, backwards: bool) {
         (a[9].clone(), DeflectedByProfile, true, Some(p2), 1),
         (a[10].clone(), NotAlerted, false, None, 0),
         (a[11].clone(), NotAlerted, true, None, 0),
+        (a[12].clone(), ClearedBySeasonal, false, None, 0),
+        (a[13].clone(), ConfirmedBySeasonal, false, None, 0),
+        (a[14].clone(), SeasonalSkipped, false, None, 0),
     ];
     let page = browse::anomalies(db, &filter()).await.unwrap();
-    assert_eq!(page.total, 12);
+    assert_eq!(page.total, 15);
     let mut newest_first = want.clone();
     newest_first.reverse();
     let got: Vec<_> = page
@@ -250,7 +300,7 @@ async fn check_states(db: &Database, backwards: bool) {
         })
         .collect();
     assert_eq!(got, expected);
-    let first = &page.rows[11];
+    let first = &page.rows[14];
     assert_eq!(
         (
             first.metric.as_str(),

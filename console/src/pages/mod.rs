@@ -18,6 +18,7 @@ pub mod matches;
 pub mod metrics;
 pub mod mutes;
 pub mod profiles;
+pub mod seasonal;
 pub mod training;
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -71,6 +72,8 @@ pub enum Section {
     Metrics,
     /// The mutes and the latest deliveries.
     Mutes,
+    /// The seasonal verdicts.
+    Seasonal,
     /// None of them (the login and error pages).
     None,
 }
@@ -82,6 +85,7 @@ pub fn layout(ctx: &PageContext, title: &str, section: Section, body: Markup) ->
         (Section::Profiles, "/profiles", "Profiles"),
         (Section::Matches, "/matches", "Matches"),
         (Section::Metrics, "/metrics", "Metrics"),
+        (Section::Seasonal, "/seasonal", "Seasonal"),
         (Section::Mutes, "/mutes", "Mutes"),
     ];
     html! {

@@ -12,6 +12,7 @@ pub mod matches;
 pub mod mutes;
 pub mod outcomes;
 pub mod profiles;
+pub mod seasonal;
 
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;

@@ -1,14 +1,17 @@
 //! `anomaly_outcomes`: what each anomaly came to — deflected (by which
-//! match), alerted, awaiting its fingerprint verdict or not alerted — kept
-//! as one row per anomaly from the anomalies, checks, matches and alerts
-//! topics, so that listing the anomalies in one state reads one index.
+//! match), alerted, awaiting its fingerprint verdict, cleared, confirmed or
+//! skipped by the seasonal check, or not alerted — kept as one row per
+//! anomaly from the anomalies, checks, matches, alerts and seasonal topics,
+//! so that listing the anomalies in one state reads one index.
 //!
 //! Each event only adds a fact to its anomaly's row, merged in SQL so that
 //! the merge is idempotent, order-independent and safe under concurrent
 //! folds (the row lock of the upsert serialises them): the anomaly's
 //! metric and time; an alert was sent; the alerting fingerprint check
 //! (the greatest id, should there be several); a verdict arrived; the
-//! deflecting match decided last (greatest `(decided_at_ms, id)`). The
+//! deflecting match decided last (greatest `(decided_at_ms, id)`); the
+//! seasonal verdict decided last (the same order; a periodic check's
+//! verdict names no anomaly and adds nothing). The
 //! `state` column is then recomputed from the facts of the rows touched,
 //! in the same transaction, by the same rules the console shows a row's
 //! state with ([`crate::browse::AnomalyState`]). It stays NULL until the
@@ -21,6 +24,7 @@ use sqlx::AnyConnection;
 use topics::CheckTarget;
 
 use super::matches::method_name;
+use super::seasonal::outcome_name;
 use crate::db::{insert_rows, Dialect, Kind, OnConflict, Value};
 use crate::{metric_id, Error, Event, Projection, Table, Topic};
 
@@ -43,13 +47,16 @@ pub static OUTCOMES: Table = Table {
         ("deflect_at_ms", Kind::Int),
         ("deflect_match", Kind::Text),
         ("state", Kind::Text),
+        ("seasonal_outcome", Kind::Text),
+        ("seasonal_at_ms", Kind::Int),
+        ("seasonal_result", Kind::Text),
     ],
 };
 
 static TABLES: [&Table; 1] = [&OUTCOMES];
 
 /// The columns an event's fact row gives (all but `state`).
-const FACT_COLUMNS: [&str; 10] = [
+const FACT_COLUMNS: [&str; 13] = [
     "anomaly_id",
     "metric_id",
     "anomaly_timestamp",
@@ -60,6 +67,9 @@ const FACT_COLUMNS: [&str; 10] = [
     "deflect_profile",
     "deflect_at_ms",
     "deflect_match",
+    "seasonal_outcome",
+    "seasonal_at_ms",
+    "seasonal_result",
 ];
 
 /// A fact row with only its anomaly id set.
@@ -71,6 +81,9 @@ fn fact(anomaly: uuid::Uuid) -> Vec<Value> {
         Value::from(0),
         Value::Text(None),
         Value::from(0),
+        Value::Text(None),
+        Value::Text(None),
+        Value::Int(None),
         Value::Text(None),
         Value::Text(None),
         Value::Int(None),
@@ -112,6 +125,13 @@ fn fact_of(event: &Event) -> Option<Vec<Value>> {
             }
             Some(row)
         }
+        Event::Seasonal(r) if !r.periodic => {
+            let mut row = fact(r.anomaly_id);
+            row[10] = outcome_name(r.outcome).into();
+            row[11] = r.decided_at_ms.into();
+            row[12] = r.id.into();
+            Some(row)
+        }
         _ => None,
     }
 }
@@ -138,7 +158,15 @@ const MERGE_MYSQL: &str = "metric_id = COALESCE(VALUES(metric_id), metric_id), \
        OR VALUES(deflect_at_ms) > deflect_at_ms OR (VALUES(deflect_at_ms) = deflect_at_ms \
        AND VALUES(deflect_match) > deflect_match)) THEN VALUES(deflect_match) ELSE deflect_match END, \
      deflect_at_ms = CASE WHEN VALUES(deflect_at_ms) IS NOT NULL AND (deflect_at_ms IS NULL \
-       OR VALUES(deflect_at_ms) > deflect_at_ms) THEN VALUES(deflect_at_ms) ELSE deflect_at_ms END";
+       OR VALUES(deflect_at_ms) > deflect_at_ms) THEN VALUES(deflect_at_ms) ELSE deflect_at_ms END, \
+     seasonal_outcome = CASE WHEN VALUES(seasonal_at_ms) IS NOT NULL AND (seasonal_at_ms IS NULL \
+       OR VALUES(seasonal_at_ms) > seasonal_at_ms OR (VALUES(seasonal_at_ms) = seasonal_at_ms \
+       AND VALUES(seasonal_result) > seasonal_result)) THEN VALUES(seasonal_outcome) ELSE seasonal_outcome END, \
+     seasonal_result = CASE WHEN VALUES(seasonal_at_ms) IS NOT NULL AND (seasonal_at_ms IS NULL \
+       OR VALUES(seasonal_at_ms) > seasonal_at_ms OR (VALUES(seasonal_at_ms) = seasonal_at_ms \
+       AND VALUES(seasonal_result) > seasonal_result)) THEN VALUES(seasonal_result) ELSE seasonal_result END, \
+     seasonal_at_ms = CASE WHEN VALUES(seasonal_at_ms) IS NOT NULL AND (seasonal_at_ms IS NULL \
+       OR VALUES(seasonal_at_ms) > seasonal_at_ms) THEN VALUES(seasonal_at_ms) ELSE seasonal_at_ms END";
 
 /// The same merge for SQLite, whose `SET` expressions all see the old row.
 const MERGE_SQLITE: &str = "metric_id = COALESCE(excluded.metric_id, metric_id), \
@@ -150,16 +178,30 @@ const MERGE_SQLITE: &str = "metric_id = COALESCE(excluded.metric_id, metric_id),
      deflect_method = CASE WHEN {newer} THEN excluded.deflect_method ELSE deflect_method END, \
      deflect_profile = CASE WHEN {newer} THEN excluded.deflect_profile ELSE deflect_profile END, \
      deflect_match = CASE WHEN {newer} THEN excluded.deflect_match ELSE deflect_match END, \
-     deflect_at_ms = CASE WHEN {newer} THEN excluded.deflect_at_ms ELSE deflect_at_ms END";
+     deflect_at_ms = CASE WHEN {newer} THEN excluded.deflect_at_ms ELSE deflect_at_ms END, \
+     seasonal_outcome = CASE WHEN {later} THEN excluded.seasonal_outcome ELSE seasonal_outcome END, \
+     seasonal_result = CASE WHEN {later} THEN excluded.seasonal_result ELSE seasonal_result END, \
+     seasonal_at_ms = CASE WHEN {later} THEN excluded.seasonal_at_ms ELSE seasonal_at_ms END";
 
 /// When the fact's deflection wins over the row's (SQLite).
 const NEWER_SQLITE: &str = "excluded.deflect_at_ms IS NOT NULL AND (deflect_at_ms IS NULL \
      OR excluded.deflect_at_ms > deflect_at_ms OR (excluded.deflect_at_ms = deflect_at_ms \
      AND excluded.deflect_match > deflect_match))";
 
+/// When the fact's seasonal verdict wins over the row's (SQLite): decided
+/// later, or at the same time with a greater result id (a re-decision
+/// after a crash is stamped later, so it wins in either folding order).
+const LATER_SQLITE: &str = "excluded.seasonal_at_ms IS NOT NULL AND (seasonal_at_ms IS NULL \
+     OR excluded.seasonal_at_ms > seasonal_at_ms OR (excluded.seasonal_at_ms = seasonal_at_ms \
+     AND excluded.seasonal_result > seasonal_result))";
+
 /// The state of a row from its facts: the first that holds of a deflecting
 /// match (by its method), an alert, an alerting check without a verdict,
-/// else not alerted; NULL while the anomaly itself is unknown.
+/// the seasonal verdict (cleared, confirmed, skipped), else not alerted;
+/// NULL while the anomaly itself is unknown. A seasonal verdict comes after
+/// the fingerprint and alert facts because those are what the operator
+/// acts on: an anomaly seasonal confirmed is handed on, and what the
+/// handing on came to says more.
 const STATE_SQL: &str = "CASE \
      WHEN anomaly_timestamp IS NULL THEN NULL \
      WHEN deflect_method IN ('features_profile', 'min_max') THEN 'deflected_by_profile' \
@@ -167,6 +209,9 @@ const STATE_SQL: &str = "CASE \
      WHEN deflect_method = 'motif' THEN 'motif' \
      WHEN alerted = 1 THEN 'alerted' \
      WHEN awaiting_check IS NOT NULL AND judged = 0 THEN 'pending' \
+     WHEN seasonal_outcome = 'cleared' THEN 'cleared_by_seasonal' \
+     WHEN seasonal_outcome = 'anomalous' THEN 'confirmed_by_seasonal' \
+     WHEN seasonal_outcome = 'skipped' THEN 'seasonal_skipped' \
      ELSE 'not_alerted' END";
 
 /// Ids per `UPDATE … WHERE anomaly_id IN (…)`.
@@ -183,6 +228,7 @@ impl Projection for Outcomes {
             Topic::Checks,
             Topic::Matches,
             Topic::Alerts,
+            Topic::Seasonal,
         ]
     }
 
@@ -208,7 +254,9 @@ impl Projection for Outcomes {
                     _ => None,
                 })
                 .collect();
-            let sqlite = MERGE_SQLITE.replace("{newer}", NEWER_SQLITE);
+            let sqlite = MERGE_SQLITE
+                .replace("{newer}", NEWER_SQLITE)
+                .replace("{later}", LATER_SQLITE);
             let written = insert_rows(
                 conn,
                 dialect,

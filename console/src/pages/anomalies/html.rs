@@ -8,12 +8,15 @@ use crate::pages::{layout, pager, short, utc, value, PageContext, Section};
 use crate::views::AnomaliesView;
 
 /// Every state, in the order the filter lists them, with its wording.
-pub const STATES: [(AnomalyState, &str); 6] = [
+pub const STATES: [(AnomalyState, &str); 9] = [
     (AnomalyState::Alerted, "alerted"),
     (AnomalyState::DeflectedByProfile, "deflected by profile"),
     (AnomalyState::DeflectedByLayer, "deflected by layer"),
     (AnomalyState::Motif, "deflected by motif"),
     (AnomalyState::Pending, "awaiting fingerprint"),
+    (AnomalyState::ClearedBySeasonal, "cleared by seasonal"),
+    (AnomalyState::ConfirmedBySeasonal, "confirmed by seasonal"),
+    (AnomalyState::SeasonalSkipped, "seasonal check skipped"),
     (AnomalyState::NotAlerted, "not alerted"),
 ];
 

@@ -1,7 +1,8 @@
 //! The training page of an anomaly: the series it was judged on with its
 //! mean and 3σ band, the metric over longer durations, the algorithms
-//! that fired, the metric's profiles, and the form that says "not
-//! anomalous" (optionally LEARN, optionally with layers).
+//! that fired, the seasonal verdict with the long series it judged, the
+//! metric's profiles, and the form that says "not anomalous" (optionally
+//! LEARN, optionally with layers).
 
 use fingerprint::matching::layers::{Condition, DAYS, DAY_LABELS};
 use maud::{html, Markup};
@@ -9,6 +10,7 @@ use maud::{html, Markup};
 use crate::graph::GraphOptions;
 use crate::pages::anomalies::html::state_badge;
 use crate::pages::mutes::html::{delivery_table, mute_form};
+use crate::pages::seasonal::html::{series_title, verdict};
 use crate::pages::{duration, graph, layout, short, utc, utc_ms, value, PageContext, Section};
 use crate::views::{GraphsAt, LongerSeries, TrainingView};
 
@@ -188,6 +190,43 @@ fn durations(view: &TrainingView) -> Markup {
     }
 }
 
+/// The seasonal verdicts on the anomaly, each with the second-order
+/// series it judged (days at the roll-up's resolution), drawn under the
+/// 24 h series the Analyzer judged so the two read together. Nothing when
+/// the anomaly had no seasonal check.
+fn seasonal(view: &TrainingView) -> Markup {
+    let results = &view.detail.seasonal;
+    let unit = view.unit.as_deref();
+    html! {
+        @if !results.is_empty() {
+            section #seasonal {
+                h2 { "The seasonal check" }
+                @for r in results {
+                    figure.seasonal data-result=(r.id) {
+                        figcaption {
+                            "Seasonal: " (verdict(r))
+                            " · decided " (utc_ms(r.decided_at_ms))
+                            @if !r.algorithms_run.is_empty() {
+                                " · " (r.triggered_algorithms.len()) " of " (r.algorithms_run.len()) " algorithms triggered"
+                            }
+                        }
+                        @if r.series.is_empty() {
+                            p.empty { "Not judged: the verdict carries no series." }
+                        } @else {
+                            (graph(&r.series, &GraphOptions::training(Some((r.timestamp, r.value))).with_title(series_title(r)).with_unit(unit)))
+                            p.legend {
+                                (r.series_points) " points at " (r.resolution) " s, "
+                                @if let (Some(from), Some(until)) = (r.series_from, r.series_until) { (utc(from)) " – " (utc(until)) }
+                                ", " (duration(r.full_duration)) " of data judged"
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The training page, its label form as `form` left it.
 pub fn render(ctx: &PageContext, view: &TrainingView, form: &FormState) -> Markup {
     let a = &view.detail.anomaly;
@@ -218,6 +257,7 @@ pub fn render(ctx: &PageContext, view: &TrainingView, form: &FormState) -> Marku
                 None => p.empty { "No check with a series was recorded for this anomaly." },
             }
         }
+        (seasonal(view))
         section #algorithms {
             h2 { "Algorithms" }
             ul.algorithms {
