@@ -145,6 +145,6 @@ mod tests {
         let mut all = names.all().to_vec();
         all.sort_unstable();
         all.dedup();
-        assert_eq!(all.len(), 10);
+        assert_eq!(all.len(), 11);
     }
 }
