@@ -203,6 +203,8 @@ pub fn decisions_for(
             decided_at_ms,
             full_duration: Some(settings.full_duration),
             echo_series: None,
+            periodic: false,
+            derivative: false,
             // A fingerprint check carries the alerts to send unless it is
             // deflected; the fingerprint service sends them. A training
             // check (`Route::Alert`) carries none: they are sent now.

@@ -198,6 +198,7 @@ pub fn label_for_check(
                 .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
                 .collect(),
         ),
+        echo_series: None,
         description: request.description.clone(),
     })
 }
