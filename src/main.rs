@@ -6,6 +6,7 @@ mod alert_cmd;
 mod backtest;
 mod console_cmd;
 mod features_cmd;
+mod import_cmd;
 mod panorama;
 mod rematch;
 mod replay;
@@ -72,6 +73,11 @@ enum Command {
     /// Replay a static series through the Analyzer as a live stream would see
     /// it and print every point's votes as CSV.
     Backtest(backtest::BacktestArgs),
+    /// Import history files (CSV, Graphite render JSON, Skyline JSON) to
+    /// the datapoints topic with their own timestamps: the Analyzer folds
+    /// them into the windows (the last day at full resolution, older points
+    /// rolled up), so a metric can be judged at 7 or 30 days on day one.
+    Import(import_cmd::ImportArgs),
     /// Run every service in one process: with no options on an embedded
     /// broker and in-memory windows, serving Graphite and HTTP ingest.
     Up(up::UpArgs),
@@ -179,6 +185,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Backtest(args) => backtest::run(&config, args),
         Command::Features(args) => features_cmd::run(args),
+        Command::Import(args) => import_cmd::run(config, args),
         Command::HashPassword => console_cmd::hash_password(),
         Command::Up(args) => block_on(up::run(config, args, infra.kafka.is_none())),
         Command::Ingest => block_on(serve::ingest(config)),
