@@ -149,7 +149,7 @@ expiration_time = 3600
             &kafka,
             &names.alerts,
             0,
-            Duration::from_secs(5),
+            Duration::from_secs(15),
             Duration::from_secs(60),
         )
         .await,
@@ -425,6 +425,15 @@ second_order_resolution_hours = 168
 "#
     );
     let run = Run::new("seasonperiodic", &extra);
+    let replay_checks = run.topic("checks-replay");
+    // The topics exist before anything reads them (a consumer subscribed to
+    // a missing topic only sees it at its next metadata refresh).
+    let names = run.topic_names();
+    let mut topics = names.all().to_vec();
+    topics.push(replay_checks.as_str());
+    ensure_topics(&run.kafka_config(), &topics, None)
+        .await
+        .unwrap();
     let all = support::nab("artificialNoAnomaly/art_daily_small_noise.csv");
     let three_days: Vec<(i64, f64)> = all
         .iter()
@@ -492,7 +501,6 @@ second_order_resolution_hours = 168
 
     // A replay: another Analyzer (group, windows, checks topic) over the
     // same datapoints asks for the same checks.
-    let replay_checks = run.topic("checks-replay");
     let _s = Services(vec![analyse(
         "replay",
         vec![

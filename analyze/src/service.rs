@@ -288,6 +288,10 @@ pub fn periodic_decisions_for(
     out: &mut Decisions,
 ) {
     let Route::Seasonal { hours } = route(rules, metric, false) else {
+        tracing::debug!(
+            metric,
+            "periodic namespace, but its first rule is not seasonal"
+        );
         return;
     };
     let mut prev = last_analyzed;
@@ -443,6 +447,13 @@ impl Analyzer {
     /// With periodic seasonal checks of the seasonal metrics `periodic`
     /// covers ([`crate::periodic`]).
     pub fn with_periodic_checks(mut self, periodic: Option<PeriodicChecks>) -> Self {
+        if let Some(p) = &periodic {
+            tracing::info!(
+                interval = p.interval,
+                namespaces = p.patterns.len(),
+                "periodic seasonal checks"
+            );
+        }
         self.periodic = periodic;
         self
     }
@@ -801,9 +812,10 @@ impl Service for Analyzer {
             .map(|(_, d)| d)
             .collect();
         let decisions = Analyzer::handle(self, points).await?;
-        if !decisions.anomalies.is_empty() {
+        if !decisions.anomalies.is_empty() || !decisions.checks.is_empty() {
             tracing::info!(
                 anomalies = decisions.anomalies.len(),
+                checks = decisions.checks.len(),
                 alerts = decisions.alerts.len(),
                 "published"
             );

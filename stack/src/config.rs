@@ -453,6 +453,33 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    #[test]
+    fn periodic_checks_come_from_the_seasonal_table() {
+        let config = load_str(
+            "[seasonal]\nperiodic_check_interval = 21600\nperiodic_check_namespaces = [\"office\\\\.periodic\"]\n",
+        )
+        .unwrap();
+        let periodic = config.periodic_checks().unwrap().expect("periodic checks");
+        assert_eq!(periodic.interval, 21_600);
+        assert!(periodic.covers("office.periodic.small_noise"));
+        assert!(!periodic.covers("office.other"));
+        assert!(load_str("[seasonal]\nperiodic_check_namespaces = []\n")
+            .unwrap()
+            .periodic_checks()
+            .unwrap()
+            .is_none());
+        let err = load_str("[seasonal]\nperiodic_check_namespaces = [\"a[\"]\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("seasonal.periodic_check_namespaces[0]"),
+            "{err:#}"
+        );
+        let err = load_str("[seasonal]\nchecks_per_minute = 0\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("seasonal.checks_per_minute"),
+            "{err:#}"
+        );
+    }
+
     fn load_str(toml: &str) -> Result<Config> {
         let mut f = tempfile_in_target();
         f.1.write_all(toml.as_bytes()).unwrap();
