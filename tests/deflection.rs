@@ -147,7 +147,10 @@ async fn a_profiled_pattern_is_deflected_and_the_rest_alerts() {
         cpu.clone(),
         unprofiled.clone(),
     ];
-    // A seasonal check and garbage on the same topic are skipped.
+    // A check addressed to the seasonal service and garbage on the same
+    // topic are skipped: fingerprint judges the check the seasonal service
+    // hands it when the anomaly stays anomalous over days (with its echo
+    // series; tests/seasonal_echo.rs runs that path).
     let mut seasonal = check(PROFILED, day_window(DAILY, 7), &["smtp"]);
     seasonal.target = topics::CheckTarget::Seasonal;
     produce(&kafka, &names.checks, &all, |c| &c.metric).await;
@@ -231,7 +234,8 @@ async fn a_profiled_pattern_is_deflected_and_the_rest_alerts() {
     let _ = stop.send(());
     task.await.unwrap();
 
-    // The bad record was dead-lettered, the seasonal check ignored.
+    // The bad record was dead-lettered, the check addressed to the seasonal
+    // service left to it.
     let letters = consume_until(&kafka, &names.deadletter, Duration::from_secs(30), |v| {
         !v.is_empty()
     })

@@ -5,7 +5,7 @@
 //! (`second_order_resolution_hours`, typically 7 days), so that daily and
 //! weekly seasonality is taken into account.
 //!
-//! So far this crate owns the series it judges (`seasonal.md` §7), as pure
+//! This crate owns the series it judges (`seasonal.md` §7), as pure
 //! functions over `(unix seconds, value)` points:
 //!
 //! * [`data_frequency`]: a series' resolution, from its most common step;
@@ -21,6 +21,11 @@
 //! is judged over 30 days instead (§8.1, [`irregular_unstable`]); and
 //! whether an anomalous verdict is let off as a normal daily peak (§8.2,
 //! [`anomalous_daily_peak`], with [`peaks::find_peaks`] as scipy's).
+//!
+//! [`judge_check`] puts them together for one check (pure), with the
+//! `[seasonal]` settings ([`SeasonalSettings`]); [`service`] is the
+//! consumer of seasonal checks on the service runtime (`skyline seasonal`):
+//! pacing, stale checks, and what it publishes.
 #![deny(missing_docs)]
 
 pub mod check;

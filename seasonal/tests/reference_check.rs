@@ -48,9 +48,11 @@ fn points(v: &Value) -> Vec<Point> {
 
 #[test]
 fn fifty_checks_judge_the_series_pandas_builds() {
-    let mut settings = SeasonalSettings::default();
-    settings.irregular_unstable = false;
-    settings.check_repetitive_daily_peaks = 0;
+    let settings = SeasonalSettings {
+        irregular_unstable: false,
+        check_repetitive_daily_peaks: 0,
+        ..SeasonalSettings::default()
+    };
     // label, the history up to the check, the check's timestamp
     let mut cases: Vec<(String, Vec<Point>, i64)> = Vec::new();
     for name in SERIES {
