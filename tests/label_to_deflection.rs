@@ -26,7 +26,6 @@ use topics::{
     ProfileEvent, SourceApp,
 };
 use uuid::Uuid;
-use windows::{RedisWindows, WindowSettings, Windows};
 
 const METRIC: &str = "e2e.ec2.cpu";
 const SERIES: &str = "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv";
@@ -96,17 +95,7 @@ max_batch = 10
     ensure_topics(&kafka, &names.all(), Some(3)).await.unwrap();
     let sqlite = run.dir.join("projections.sqlite");
     let sqlite_arg = sqlite.to_str().unwrap().to_owned();
-    let windows = Windows::Redis(
-        RedisWindows::connect(
-            &support::redis(),
-            WindowSettings {
-                key_prefix: run.id.clone(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap(),
-    );
+    let windows = run.windows().await;
 
     // What the analyzer will flag, from the backtest of the same file.
     let file = support::shared_data().join("nab").join(SERIES);

@@ -23,7 +23,6 @@ use topics::{
     SeriesPoint, SourceApp,
 };
 use uuid::Uuid;
-use windows::{RedisWindows, WindowSettings, Windows};
 
 const DAY: i64 = 86_400;
 
@@ -247,17 +246,7 @@ fn seasonal_checks(metric: &str, series: &[(i64, f64)], end: i64, n: i64) -> Vec
 /// Folds `series` of `metric` into the run's Redis windows, as the
 /// Analyzer would.
 async fn fold_windows(run: &Run, metric: &str, series: &[(i64, f64)]) {
-    let windows = Windows::Redis(
-        RedisWindows::connect(
-            &support::redis(),
-            WindowSettings {
-                key_prefix: run.id.clone(),
-                ..WindowSettings::default()
-            },
-        )
-        .await
-        .unwrap(),
-    );
+    let windows = run.windows().await;
     let points: Vec<Datapoint> = series
         .iter()
         .map(|&(timestamp, value)| Datapoint {

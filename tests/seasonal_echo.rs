@@ -35,7 +35,6 @@ use topics::{
     AlertEvent, AlertRoute, CheckRequest, CheckTarget, MatchMethod, MatchResult, ProfileAction,
     ProfileEvent, SeasonalOutcome, SeasonalResult, SeriesPoint, SourceApp,
 };
-use windows::{RedisWindows, WindowSettings, Windows};
 
 const DAY: i64 = 86_400;
 const METRIC: &str = "nab.art_daily_jumpsup";
@@ -138,17 +137,7 @@ poll_seconds = 1
     ensure_topics(&kafka, &names.all(), None).await.unwrap();
     let sqlite = run.dir.join("projections.sqlite");
     let sqlite_arg = sqlite.to_str().unwrap().to_owned();
-    let windows = Windows::Redis(
-        RedisWindows::connect(
-            &support::redis(),
-            WindowSettings {
-                key_prefix: run.id.clone(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap(),
-    );
+    let windows = run.windows().await;
 
     // 1. Import the history; the Analyzer folds it.
     let series = support::nab(SERIES);

@@ -117,29 +117,35 @@ fn series_points(series: &[Point]) -> Vec<SeriesPoint> {
         .collect()
 }
 
+/// The verdict on `check` before anything is judged: skipped for
+/// `reason`, no votes, no series.
+fn skipped(check: &CheckRequest, reason: &str, decided_at_ms: i64) -> SeasonalResult {
+    SeasonalResult {
+        id: seasonal_result_id(check.id),
+        check_id: check.id,
+        anomaly_id: check.anomaly_id,
+        metric: check.metric.clone(),
+        timestamp: check.timestamp,
+        value: check.value,
+        hours: check.second_order_resolution_hours.unwrap_or(0),
+        periodic: check.periodic,
+        outcome: SeasonalOutcome::Skipped,
+        reason: reason.to_owned(),
+        algorithms_run: Vec::new(),
+        triggered_algorithms: Vec::new(),
+        resolution: 0,
+        full_duration: 0,
+        series: Vec::new(),
+        seasonal_anomaly_id: None,
+        fingerprint_check_id: None,
+        decided_at_ms,
+    }
+}
+
 /// The verdict on `check` that was not judged because it waited too long.
 pub fn stale_decision(check: &CheckRequest, decided_at_ms: i64) -> SeasonalDecision {
     SeasonalDecision {
-        result: SeasonalResult {
-            id: seasonal_result_id(check.id),
-            check_id: check.id,
-            anomaly_id: check.anomaly_id,
-            metric: check.metric.clone(),
-            timestamp: check.timestamp,
-            value: check.value,
-            hours: check.second_order_resolution_hours.unwrap_or(0),
-            periodic: check.periodic,
-            outcome: SeasonalOutcome::Skipped,
-            reason: reason::STALE.to_owned(),
-            algorithms_run: Vec::new(),
-            triggered_algorithms: Vec::new(),
-            resolution: 0,
-            full_duration: 0,
-            series: Vec::new(),
-            seasonal_anomaly_id: None,
-            fingerprint_check_id: None,
-            decided_at_ms,
-        },
+        result: skipped(check, reason::STALE, decided_at_ms),
         anomaly: None,
         check: None,
         alerts: Vec::new(),
@@ -196,24 +202,14 @@ fn events_of(
     let series = series_points(&j.series);
     let mut decision = SeasonalDecision {
         result: SeasonalResult {
-            id: seasonal_result_id(check.id),
-            check_id: check.id,
-            anomaly_id: check.anomaly_id,
-            metric: check.metric.clone(),
-            timestamp: check.timestamp,
-            value: check.value,
             hours,
-            periodic: check.periodic,
             outcome: j.outcome,
-            reason: j.reason.to_owned(),
             algorithms_run: algorithms_run.clone(),
             triggered_algorithms: triggered.clone(),
             resolution: j.resolution,
             full_duration: j.full_duration,
             series: series.clone(),
-            seasonal_anomaly_id: None,
-            fingerprint_check_id: None,
-            decided_at_ms,
+            ..skipped(check, j.reason, decided_at_ms)
         },
         anomaly: None,
         check: None,

@@ -14,10 +14,10 @@
 
 mod common;
 
-use common::{to_json, window, DAY};
-use numeric::reference::{num, read_nab, rel_diff, run_reference};
+use common::{points, to_json, window, DAY};
+use numeric::reference::{read_nab, rel_diff, run_reference};
 use seasonal::{judge, judge_check, CheckInput, Point, SeasonalSettings};
-use serde_json::{json, Value};
+use serde_json::json;
 use topics::SeasonalOutcome;
 
 const TOLERANCE: f64 = 1e-9;
@@ -37,14 +37,6 @@ const SERIES: [&str; 10] = [
     "artificialWithAnomaly/art_increase_spike_density.csv",
     "realAWSCloudwatch/ec2_cpu_utilization_77c1ca.csv",
 ];
-
-fn points(v: &Value) -> Vec<Point> {
-    v.as_array()
-        .expect("a series")
-        .iter()
-        .map(|p| (p[0].as_i64().expect("an integer timestamp"), num(&p[1])))
-        .collect()
-}
 
 #[test]
 fn fifty_checks_judge_the_series_pandas_builds() {

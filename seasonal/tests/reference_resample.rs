@@ -8,11 +8,11 @@
 
 mod common;
 
-use common::to_json;
+use common::{points, to_json};
 
-use numeric::reference::{num, read_nab, rel_diff, run_reference};
+use numeric::reference::{read_nab, rel_diff, run_reference};
 use seasonal::{data_frequency, downsample, Point};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Relative tolerance on a bucket's mean: pandas and this crate both sum
 /// Kahan-compensated in timestamp order, so they agree to a few ulps.
@@ -41,14 +41,6 @@ fn minutely(series: &[Point]) -> Vec<Point> {
     series
         .iter()
         .map(|&(t, v)| (t0 + (t - t0) / 5, v))
-        .collect()
-}
-
-fn points(v: &Value) -> Vec<Point> {
-    v.as_array()
-        .expect("a series")
-        .iter()
-        .map(|p| (p[0].as_i64().expect("an integer timestamp"), num(&p[1])))
         .collect()
 }
 

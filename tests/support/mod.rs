@@ -166,6 +166,24 @@ format = "graphite"
     }
 }
 
+impl Run {
+    /// The run's windows in Redis (its own key prefix), as its services see
+    /// them.
+    pub async fn windows(&self) -> windows::Windows {
+        windows::Windows::Redis(
+            windows::RedisWindows::connect(
+                &redis(),
+                windows::WindowSettings {
+                    key_prefix: self.id.clone(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("connecting to the test Redis"),
+        )
+    }
+}
+
 /// Reads a NAB file as `(epoch seconds, value)`, sorted, one per timestamp.
 pub fn nab(rel: &str) -> Vec<(i64, f64)> {
     let mut pts = numeric::reference::read_nab(rel);

@@ -2,6 +2,7 @@
 //! them, and windows of them.
 #![allow(dead_code)]
 
+use numeric::reference::num;
 use seasonal::Point;
 use serde_json::{json, Value};
 
@@ -19,5 +20,14 @@ pub fn window(series: &[Point], end: i64, span: i64) -> Vec<Point> {
         .iter()
         .copied()
         .filter(|&(t, _)| end - span < t && t <= end)
+        .collect()
+}
+
+/// A reference's series `[[t, v], …]` back as points.
+pub fn points(v: &Value) -> Vec<Point> {
+    v.as_array()
+        .expect("a series")
+        .iter()
+        .map(|p| (p[0].as_i64().expect("an integer timestamp"), num(&p[1])))
         .collect()
 }
