@@ -235,6 +235,7 @@ fn seasonal_checks(metric: &str, series: &[(i64, f64)], end: i64, n: i64) -> Vec
                 alerts: vec![AlertRoute {
                     alerter: "topic".into(),
                     rule: "nab".into(),
+                    expiration_time: None,
                 }],
                 periodic: false,
                 derivative: false,

@@ -96,6 +96,7 @@ fn seasonal_check(t: i64, day: Vec<SeriesPoint>) -> CheckRequest {
         alerts: vec![AlertRoute {
             alerter: "topic".into(),
             rule: "nab".into(),
+            expiration_time: None,
         }],
         periodic: false,
         derivative: false,

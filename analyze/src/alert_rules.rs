@@ -160,10 +160,22 @@ impl AlertThrottle {
     /// when its alerter never fired for the metric or its last alert is at
     /// least `expiration_time` old (the key's TTL has run out).
     pub fn fire(&mut self, rule: &AlertRule, now: i64) -> bool {
-        match self.last_alert.get(&rule.alerter) {
-            Some(&last) if now.saturating_sub(last) < rule.expiration_time => false,
-            _ => {
-                self.last_alert.insert(rule.alerter.clone(), now);
+        self.fire_alerter(&rule.alerter, rule.expiration_time, now)
+    }
+
+    /// [`AlertThrottle::fire`] by the alerter's name and the rule's
+    /// expiration time (what a check's alert routes carry).
+    ///
+    /// Checks can come out of time order (the seasonal service judges
+    /// real checks before periodic ones): an alert within the expiration
+    /// time of the last one, before or after it, does not fire, and the
+    /// newest time is kept.
+    pub fn fire_alerter(&mut self, alerter: &str, expiration_time: i64, now: i64) -> bool {
+        match self.last_alert.get(alerter).copied() {
+            Some(last) if now.abs_diff(last) < expiration_time.unsigned_abs() => false,
+            last => {
+                self.last_alert
+                    .insert(alerter.to_owned(), last.map_or(now, |l| l.max(now)));
                 true
             }
         }
@@ -239,5 +251,11 @@ mod tests {
         assert!(!t.fire(&r, 2799));
         assert!(t.fire(&w, 2799), "per alerter");
         assert!(t.fire(&r, 2800));
+        // Out of time order: within the expiration before the last alert
+        // does not fire either, and the newest time is kept.
+        assert!(!t.fire_alerter("smtp", 1800, 1001));
+        assert!(t.fire_alerter("smtp", 1800, 999));
+        assert!(!t.fire_alerter("smtp", 1800, 4599));
+        assert!(t.fire_alerter("smtp", 1800, 4600));
     }
 }

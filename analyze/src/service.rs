@@ -218,6 +218,7 @@ pub fn decisions_for(
                     .map(|r| AlertRoute {
                         alerter: r.alerter.clone(),
                         rule: r.pattern.as_str().to_owned(),
+                        expiration_time: Some(r.expiration_time),
                     })
                     .collect(),
                 _ => Vec::new(),
@@ -321,6 +322,7 @@ pub fn periodic_decisions_for(
                 .map(|r| AlertRoute {
                     alerter: r.alerter.clone(),
                     rule: r.pattern.as_str().to_owned(),
+                    expiration_time: Some(r.expiration_time),
                 })
                 .collect(),
             periodic: true,

@@ -155,20 +155,27 @@ pub fn judge_batch(
             } else {
                 Route::Record
             };
-            // Fingerprint- and seasonal-routed anomalies carry the alerts
-            // that fire unless they are deflected or cleared.
+            // Fingerprint-routed anomalies carry the alerts that fire
+            // unless they are deflected. Seasonal-routed ones carry every
+            // matching rule, unthrottled: the seasonal service keeps the
+            // expiry (as the reference's `mirage.last_alert` keys), so an
+            // anomaly it clears silences nothing.
             let fired = match &route {
                 Route::Alert(rules) => rules
                     .iter()
                     .filter(|rule| state.alerts.fire(rule, timestamp))
                     .cloned()
                     .collect(),
-                Route::Fingerprint | Route::Seasonal { .. } => matching_rules(alerts, metric)
+                Route::Fingerprint => matching_rules(alerts, metric)
                     .into_iter()
                     .filter(|rule| state.alerts.fire(rule, timestamp))
                     .cloned()
                     .collect(),
-                _ => Vec::new(),
+                Route::Seasonal { .. } => matching_rules(alerts, metric)
+                    .into_iter()
+                    .cloned()
+                    .collect(),
+                Route::Record => Vec::new(),
             };
             Judgement {
                 timestamp,

@@ -492,10 +492,12 @@ mod tests {
                 AlertRoute {
                     alerter: "smtp".into(),
                     rule: ".*".into(),
+                    expiration_time: None,
                 },
                 AlertRoute {
                     alerter: "topic".into(),
                     rule: "m".into(),
+                    expiration_time: None,
                 },
             ],
             periodic: false,

@@ -44,6 +44,7 @@ fn routes(alerters: &[&str]) -> Vec<AlertRoute> {
         .map(|a| AlertRoute {
             alerter: (*a).into(),
             rule: format!("{a}: svc.*,\"q\""),
+            expiration_time: None,
         })
         .collect()
 }

@@ -55,6 +55,7 @@ fn check(
         alerts: vec![AlertRoute {
             alerter: "smtp".into(),
             rule: "web*".into(),
+            expiration_time: None,
         }],
         periodic: false,
         derivative: false,

@@ -13,6 +13,10 @@
 //!
 //! and always one [`SeasonalResult`] (`skyline.seasonal`).
 //!
+//! Alerts fire at most once per rule's expiration time per metric and
+//! alerter (by data time), the expiry kept beside the windows
+//! ([`THROTTLE_KIND`]) and stored after the decisions are published.
+//!
 //! Pacing: at most `checks_per_minute` checks are judged per minute (the
 //! reference judges 30 per run), real checks before periodic ones; a check
 //! that waited longer than `stale_seconds` since it was requested is
@@ -25,6 +29,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use analyze::alert_rules::{AlertThrottle, DEFAULT_EXPIRATION_TIME};
 use runtime::{Commit, Context, Inflight, RunSettings, Runtime, Service, ServiceError};
 use topics::clock::now_ms;
 use topics::ids::{alert_id, anomaly_id, check_id, seasonal_result_id};
@@ -65,6 +70,15 @@ impl Queue {
         }
     }
 
+    /// Puts `w` back at the front of its line.
+    fn push_front(&mut self, w: Waiting) {
+        if w.check.periodic {
+            self.periodic.push_front(w);
+        } else {
+            self.real.push_front(w);
+        }
+    }
+
     fn pop(&mut self) -> Option<Waiting> {
         self.real.pop_front().or_else(|| self.periodic.pop_front())
     }
@@ -95,7 +109,22 @@ impl Pace {
     fn record(&mut self, n: usize, now: Instant) {
         self.judged.extend(std::iter::repeat_n(now, n));
     }
+
+    /// Gives back `n` turns taken but not used.
+    fn refund(&mut self, n: usize) {
+        for _ in 0..n {
+            self.judged.pop_back();
+        }
+    }
 }
+
+/// Checks whose history is folded, those still waiting for it, and the
+/// roll-ups read.
+type Folded = (
+    Vec<Waiting>,
+    Vec<Waiting>,
+    BTreeMap<String, Arc<Vec<Point>>>,
+);
 
 /// What the seasonal service decided about one check.
 #[derive(Debug, Clone, PartialEq)]
@@ -280,7 +309,7 @@ fn events_of(
                 decided_at_ms,
                 series: Some(series.clone()),
                 full_duration: Some(j.full_duration),
-                expiration_time: None,
+                expiration_time: route.expiration_time,
                 boundary: None,
                 fingerprinted: false,
                 test: false,
@@ -288,6 +317,34 @@ fn events_of(
             .collect();
     }
     decision
+}
+
+/// The state kind under which each metric's seasonal alert expiry is kept
+/// beside the windows.
+pub const THROTTLE_KIND: &str = "seasonal_alerts";
+
+/// Applies each rule's expiration time to the alerts of the anomalous
+/// `decisions`, in order: an alert (sent now, or riding on the fingerprint
+/// check) is kept only if its alerter has not alerted for the metric within
+/// the rule's expiration time before the check's timestamp (data time, so a
+/// replay keeps the same ones); the ones kept are recorded in `throttles`.
+/// A route without an expiration (an older check) gets the default rule's.
+pub fn expire_alerts(
+    decisions: &mut [SeasonalDecision],
+    throttles: &mut BTreeMap<String, AlertThrottle>,
+) {
+    for d in decisions.iter_mut().filter(|d| d.anomaly.is_some()) {
+        let (metric, now) = (&d.result.metric, d.result.timestamp);
+        let throttle = throttles.entry(metric.clone()).or_default();
+        let expiry = |e: Option<i64>| e.unwrap_or(DEFAULT_EXPIRATION_TIME);
+        d.alerts
+            .retain(|a| throttle.fire_alerter(&a.alerter, expiry(a.expiration_time), now));
+        if let Some(check) = d.check.as_mut() {
+            check
+                .alerts
+                .retain(|r| throttle.fire_alerter(&r.alerter, expiry(r.expiration_time), now));
+        }
+    }
 }
 
 /// What the service counted since it started.
@@ -377,11 +434,7 @@ impl SeasonalService {
                 due.push(w);
             } else {
                 // Not its turn yet: back to the front of its line.
-                if w.check.periodic {
-                    queue.periodic.push_front(w);
-                } else {
-                    queue.real.push_front(w);
-                }
+                queue.push_front(w);
                 break;
             }
         }
@@ -399,12 +452,27 @@ impl SeasonalService {
                 break;
             }
             let decided_at_ms = now_ms();
+            let (due, unfolded, rollups) = self.folded(due).await?;
+            if !unfolded.is_empty() {
+                // Their history is not in the windows yet: back to the
+                // front of their lines, their turns given back.
+                lock(&self.pace).refund(unfolded.len());
+                let mut queue = lock(&self.queue);
+                for w in unfolded.into_iter().rev() {
+                    queue.push_front(w);
+                }
+            }
+            if stale.is_empty() && due.is_empty() {
+                break;
+            }
             let mut decisions: Vec<SeasonalDecision> = stale
                 .iter()
                 .map(|w| stale_decision(&w.check, decided_at_ms))
                 .collect();
-            decisions.extend(self.judge(&due, decided_at_ms).await?);
+            decisions.extend(self.judge(&due, &rollups, decided_at_ms).await?);
+            let throttles = self.expire(&mut decisions).await?;
             self.publish(&decisions).await?;
+            self.save_throttles(throttles).await?;
             let mut stats = lock(&self.stats);
             for d in &decisions {
                 match d.result.outcome {
@@ -423,9 +491,40 @@ impl SeasonalService {
         Ok(Commit::UpTo(lock(&self.inflight).commit_target()))
     }
 
+    /// Splits `due` into the checks whose metric's windows have folded the
+    /// checked point (the Analyzer publishes a batch's checks before it
+    /// folds the batch, and a check judged before that would see no
+    /// history) and those to wait for. A check waiting too long becomes
+    /// stale like any other. Returns the ready checks, the others, and the
+    /// roll-ups read.
+    async fn folded(&self, due: Vec<Waiting>) -> Result<Folded, ServiceError> {
+        let resolution = self.windows.settings().rollup_resolution;
+        let mut rollups: BTreeMap<String, Arc<Vec<Point>>> = BTreeMap::new();
+        for w in &due {
+            if !rollups.contains_key(&w.check.metric) {
+                let rollup = self
+                    .windows
+                    .rollup(&w.check.metric)
+                    .await
+                    .map_err(ServiceError::state)?;
+                rollups.insert(w.check.metric.clone(), Arc::new(rollup));
+            }
+        }
+        let (ready, waiting) = due.into_iter().partition(|w| {
+            rollups
+                .get(&w.check.metric)
+                .and_then(|r| r.last())
+                .is_some_and(|last| {
+                    windows::log::bucket_of(w.check.timestamp, resolution) <= last.0
+                })
+        });
+        Ok((ready, waiting, rollups))
+    }
+
     async fn judge(
         &self,
         due: &[Waiting],
+        rollups: &BTreeMap<String, Arc<Vec<Point>>>,
         decided_at_ms: i64,
     ) -> Result<Vec<SeasonalDecision>, ServiceError> {
         if due.is_empty() {
@@ -437,13 +536,6 @@ impl SeasonalService {
             .fingerprint_enabled(&metrics)
             .await
             .map_err(ServiceError::state)?;
-        let mut rollups: BTreeMap<String, Arc<Vec<Point>>> = BTreeMap::new();
-        for m in &metrics {
-            if !rollups.contains_key(*m) {
-                let r = self.windows.rollup(m).await.map_err(ServiceError::state)?;
-                rollups.insert((*m).to_owned(), Arc::new(r));
-            }
-        }
         let work: Vec<(CheckRequest, Arc<Vec<Point>>, bool)> = due
             .iter()
             .zip(enabled)
@@ -465,6 +557,60 @@ impl SeasonalService {
         })
         .await
         .map_err(ServiceError::task)
+    }
+
+    /// Reads the alert expiry of the anomalous decisions' metrics and
+    /// applies it ([`expire_alerts`]); returns what to store once the
+    /// decisions are published.
+    async fn expire(
+        &self,
+        decisions: &mut [SeasonalDecision],
+    ) -> Result<BTreeMap<String, AlertThrottle>, ServiceError> {
+        let metrics: Vec<String> = decisions
+            .iter()
+            .filter(|d| d.anomaly.is_some())
+            .map(|d| d.result.metric.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if metrics.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let names: Vec<&str> = metrics.iter().map(String::as_str).collect();
+        let stored = self
+            .windows
+            .load_states(THROTTLE_KIND, &names)
+            .await
+            .map_err(ServiceError::state)?;
+        let mut throttles: BTreeMap<String, AlertThrottle> = metrics
+            .into_iter()
+            .zip(stored)
+            .map(|(m, state)| {
+                let throttle = state
+                    .and_then(|s| serde_json::from_str(&s).ok())
+                    .unwrap_or_default();
+                (m, throttle)
+            })
+            .collect();
+        expire_alerts(decisions, &mut throttles);
+        Ok(throttles)
+    }
+
+    async fn save_throttles(
+        &self,
+        throttles: BTreeMap<String, AlertThrottle>,
+    ) -> Result<(), ServiceError> {
+        if throttles.is_empty() {
+            return Ok(());
+        }
+        let states: Vec<(String, String)> = throttles
+            .into_iter()
+            .map(|(m, t)| (m, serde_json::to_string(&t).unwrap_or_default()))
+            .collect();
+        self.windows
+            .save_states(THROTTLE_KIND, &states)
+            .await
+            .map_err(ServiceError::state)
     }
 
     async fn publish(&self, decisions: &[SeasonalDecision]) -> Result<(), ServiceError> {
@@ -535,5 +681,73 @@ impl Service for SeasonalService {
 
     async fn tick(&self, _cx: &Context) -> Result<Commit, ServiceError> {
         self.drain().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use topics::AlertRoute;
+
+    fn anomalous(timestamp: i64, enabled: bool) -> SeasonalDecision {
+        let route = AlertRoute {
+            alerter: "ops".into(),
+            rule: "office".into(),
+            expiration_time: Some(3_600),
+        };
+        let anomaly = anomaly_id("office.energy", timestamp, SourceApp::Analyzer);
+        let check = CheckRequest {
+            id: check_id(anomaly, CheckTarget::Seasonal),
+            anomaly_id: anomaly,
+            target: CheckTarget::Seasonal,
+            metric: "office.energy".into(),
+            timestamp,
+            value: 1.0,
+            triggered_algorithms: Vec::new(),
+            second_order_resolution_hours: Some(168),
+            series: Vec::new(),
+            decided_at_ms: 0,
+            full_duration: Some(86_400),
+            echo_series: None,
+            alerts: vec![route],
+            periodic: false,
+            derivative: false,
+        };
+        let judgement = SeasonalJudgement {
+            outcome: SeasonalOutcome::Anomalous,
+            reason: reason::CONSENSUS,
+            verdict: crate::judge(&[], timestamp, &SeasonalSettings::default().mirage()),
+            daily_peak: None,
+            resolution: 600,
+            full_duration: 604_800,
+            series: vec![(timestamp, 1.0)],
+        };
+        events_of(&check, 168, &judgement, enabled, 0)
+    }
+
+    fn alerts(d: &SeasonalDecision) -> usize {
+        d.alerts.len() + d.check.as_ref().map_or(0, |c| c.alerts.len())
+    }
+
+    #[test]
+    fn alerts_fire_once_per_expiration_time_by_data_time() {
+        let t = 1_700_000_000;
+        for enabled in [false, true] {
+            let mut decisions = vec![
+                anomalous(t, enabled),
+                anomalous(t + 600, enabled),
+                anomalous(t + 3_600, enabled),
+            ];
+            let mut throttles = BTreeMap::new();
+            expire_alerts(&mut decisions, &mut throttles);
+            let kept: Vec<usize> = decisions.iter().map(alerts).collect();
+            assert_eq!(kept, [1, 0, 1], "fingerprint-enabled: {enabled}");
+            // Sent now when not enabled, riding on the check when enabled.
+            assert_eq!(decisions[0].alerts.len(), usize::from(!enabled));
+            // The expiry carries over to the next batch through the state.
+            let mut later = vec![anomalous(t + 4_000, enabled)];
+            expire_alerts(&mut later, &mut throttles);
+            assert_eq!(alerts(&later[0]), 0);
+        }
     }
 }

@@ -60,6 +60,7 @@ pub fn check(metric: &str, series: Vec<SeriesPoint>, alerters: &[&str]) -> Check
             .map(|a| AlertRoute {
                 alerter: (*a).to_owned(),
                 rule: ".*".to_owned(),
+                expiration_time: None,
             })
             .collect(),
         periodic: false,

@@ -158,6 +158,11 @@ pub struct AlertRoute {
     pub alerter: String,
     /// The rule's pattern.
     pub rule: String,
+    /// The rule's EXPIRATION_TIME (seconds): seasonal checks carry it so
+    /// the seasonal service alerts at most once per that time, as the
+    /// reference's `mirage.last_alert` keys do (`None` in older messages).
+    #[serde(default)]
+    pub expiration_time: Option<i64>,
 }
 
 /// A point of a series carried in an event.

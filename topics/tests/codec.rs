@@ -136,6 +136,7 @@ fn checks() -> Vec<CheckRequest> {
             alerts: vec![AlertRoute {
                 alerter: "smtp".into(),
                 rule: "stats.web*".into(),
+                expiration_time: None,
             }],
             periodic: false,
             derivative: false,
@@ -174,10 +175,12 @@ fn checks() -> Vec<CheckRequest> {
                 AlertRoute {
                     alerter: String::new(),
                     rule: String::new(),
+                    expiration_time: None,
                 },
                 AlertRoute {
                     alerter: "webhook".into(),
                     rule: "m".into(),
+                    expiration_time: None,
                 },
             ],
             periodic: false,

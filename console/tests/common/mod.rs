@@ -308,6 +308,7 @@ pub fn anomaly_with_check(
             vec![AlertRoute {
                 alerter: "smtp".into(),
                 rule: "test".into(),
+                expiration_time: None,
             }]
         } else {
             Vec::new()

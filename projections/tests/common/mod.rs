@@ -178,10 +178,12 @@ pub fn mixed(names: &TopicNames, seed: u64) -> Vec<Message> {
                     AlertRoute {
                         alerter: "smtp".into(),
                         rule: "host.*,\"quoted\"".into(),
+                        expiration_time: None,
                     },
                     AlertRoute {
                         alerter: "webhook".into(),
                         rule: format!("host{}.cpu.*", i % 12),
+                        expiration_time: None,
                     },
                 ]
             } else {
