@@ -9,7 +9,7 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use topics::AlertEvent;
+use topics::{AlertEvent, SeriesPoint};
 
 use crate::config::{AlerterConfig, SmtpConfig, SmtpTls};
 use crate::message::{self, Links};
@@ -214,12 +214,7 @@ pub fn compose_mail(
 /// band and the anomalous point marked; `None` when the alert carries no
 /// series or drawing fails (the mail goes without it, logged).
 pub fn graph_png(alert: &AlertEvent) -> Option<Vec<u8>> {
-    let series: Vec<(i64, f64)> = alert
-        .series
-        .as_deref()?
-        .iter()
-        .map(|p| (p.timestamp, p.value))
-        .collect();
+    let series = SeriesPoint::pairs(alert.series.as_deref()?);
     if series.is_empty() {
         return None;
     }

@@ -34,6 +34,16 @@ fn default_expiration_time() -> i64 {
 }
 
 impl AlertRule {
+    /// The rule as a check carries it: the alert to send unless the check
+    /// deflects or clears the anomaly.
+    pub fn route(&self) -> topics::AlertRoute {
+        topics::AlertRoute {
+            alerter: self.alerter.clone(),
+            rule: self.pattern.as_str().to_owned(),
+            expiration_time: Some(self.expiration_time),
+        }
+    }
+
     /// The default rule set: every metric alerts on the `topic` alerter.
     pub fn catch_all() -> Self {
         AlertRule {

@@ -131,7 +131,7 @@ pub fn read_series_csv(path: &Path, skip_bad_rows: bool) -> Result<SeriesFile, S
         match parse_row(line) {
             Ok(point) => out.points.push(point),
             // A first row that is not data is a header.
-            Err(_) if line_no == 1 && looks_like_header(line) => {}
+            Err(_) if line_no == 1 && is_header(line) => {}
             Err(reason) if skip_bad_rows => out.bad_rows.push((line_no, reason)),
             Err(reason) => {
                 return Err(SeriesFileError::Row {
@@ -146,7 +146,8 @@ pub fn read_series_csv(path: &Path, skip_bad_rows: bool) -> Result<SeriesFile, S
     Ok(out)
 }
 
-fn looks_like_header(line: &str) -> bool {
+/// Whether a first CSV line is a header: no field of it is a number.
+pub fn is_header(line: &str) -> bool {
     line.split(',').all(|f| f.trim().parse::<f64>().is_err())
 }
 

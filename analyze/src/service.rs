@@ -24,8 +24,8 @@ use topics::kafka::{
 };
 use topics::names::TopicNames;
 use topics::{
-    AlertEvent, AlertRoute, AnomalyEvent, BoundaryTrigger, CheckRequest, CheckTarget, Datapoint,
-    SeriesPoint, SourceApp,
+    AlertEvent, AnomalyEvent, BoundaryTrigger, CheckRequest, CheckTarget, Datapoint, SeriesPoint,
+    SourceApp,
 };
 use windows::{by_metric, Windows};
 
@@ -203,7 +203,7 @@ pub fn decisions_for(
                 Route::Seasonal { hours } => Some(hours),
                 _ => None,
             },
-            series: series_of(judged),
+            series: SeriesPoint::from_pairs(judged),
             decided_at_ms,
             full_duration: Some(settings.full_duration),
             echo_series: None,
@@ -212,15 +212,9 @@ pub fn decisions_for(
             // the service judging it sends them. A training check
             // (`Route::Alert`) carries none: they are sent now.
             alerts: match j.route {
-                Route::Fingerprint | Route::Seasonal { .. } => j
-                    .alerts
-                    .iter()
-                    .map(|r| AlertRoute {
-                        alerter: r.alerter.clone(),
-                        rule: r.pattern.as_str().to_owned(),
-                        expiration_time: Some(r.expiration_time),
-                    })
-                    .collect(),
+                Route::Fingerprint | Route::Seasonal { .. } => {
+                    j.alerts.iter().map(AlertRule::route).collect()
+                }
                 _ => Vec::new(),
             },
             periodic: false,
@@ -258,7 +252,7 @@ pub fn decisions_for(
                 rule: rule.pattern.as_str().to_owned(),
                 triggered_algorithms: triggered.clone(),
                 decided_at_ms,
-                series: Some(series_of(judged)),
+                series: Some(SeriesPoint::from_pairs(judged)),
                 full_duration: Some(settings.full_duration),
                 expiration_time: Some(rule.expiration_time),
                 boundary: None,
@@ -313,17 +307,13 @@ pub fn periodic_decisions_for(
             value: j.value,
             triggered_algorithms: Vec::new(),
             second_order_resolution_hours: Some(hours),
-            series: series_of(judged_window),
+            series: SeriesPoint::from_pairs(judged_window),
             decided_at_ms: now_ms(),
             full_duration: Some(settings.full_duration),
             echo_series: None,
             alerts: matching_rules(rules, metric)
                 .into_iter()
-                .map(|r| AlertRoute {
-                    alerter: r.alerter.clone(),
-                    rule: r.pattern.as_str().to_owned(),
-                    expiration_time: Some(r.expiration_time),
-                })
+                .map(AlertRule::route)
                 .collect(),
             periodic: true,
             derivative: j.derivative,
@@ -390,7 +380,7 @@ pub fn boundary_decisions_for(
                 rule: firing.rule.pattern.as_str().to_owned(),
                 triggered_algorithms: vec![algorithm.to_owned()],
                 decided_at_ms,
-                series: Some(series_of(window)),
+                series: Some(SeriesPoint::from_pairs(window)),
                 full_duration: Some(settings.full_duration),
                 expiration_time: Some(firing.rule.expiration_time),
                 boundary: Some(BoundaryTrigger {
@@ -403,14 +393,6 @@ pub fn boundary_decisions_for(
             });
         }
     }
-}
-
-/// A judged window as events carry it.
-pub fn series_of(window: &[(i64, f64)]) -> Vec<SeriesPoint> {
-    window
-        .iter()
-        .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
-        .collect()
 }
 
 impl Analyzer {

@@ -28,7 +28,7 @@ use topics::kafka::{keyed_messages, Batch, KafkaConfig, Producer};
 use topics::names::TopicNames;
 use topics::{
     AlertEvent, CheckRequest, CheckTarget, MatchMethod, MatchResult, ProfileAction, ProfileEvent,
-    SourceApp,
+    SeriesPoint, SourceApp,
 };
 use windows::Windows;
 
@@ -94,15 +94,8 @@ pub fn judge_check(
     profiles: &[Arc<Profile>],
     settings: &MatchSettings,
 ) -> Verdict {
-    let series: Vec<(i64, f64)> = check
-        .series
-        .iter()
-        .map(|p| (p.timestamp, p.value))
-        .collect();
-    let echo: Option<Vec<(i64, f64)>> = check
-        .echo_series
-        .as_ref()
-        .map(|s| s.iter().map(|p| (p.timestamp, p.value)).collect());
+    let series = SeriesPoint::pairs(&check.series);
+    let echo = check.echo_series.as_deref().map(SeriesPoint::pairs);
     let refs: Vec<&Profile> = profiles.iter().map(|p| p.as_ref()).collect();
     judge(
         &Check {
@@ -467,7 +460,7 @@ impl Service for Fingerprinter {
 mod tests {
     use super::*;
     use topics::ids::check_id;
-    use topics::{AlertRoute, SeriesPoint};
+    use topics::AlertRoute;
 
     fn check(anomaly: uuid::Uuid) -> CheckRequest {
         CheckRequest {

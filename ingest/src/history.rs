@@ -382,7 +382,7 @@ fn csv_points(text: &str, rows: &mut Rows) -> Vec<Point> {
         // backtest` accepts imports the same points.
         match analyze::series_file::parse_row(line) {
             Ok(point) => points.push(point),
-            Err(_) if index == 0 && is_header(line) => {}
+            Err(_) if index == 0 && analyze::series_file::is_header(line) => {}
             Err(reason) => rows.bad.push(BadRow {
                 at: Location::Line(index + 1),
                 reason: format!("{reason}: {:?}", excerpt(line, QUOTED)),
@@ -390,10 +390,6 @@ fn csv_points(text: &str, rows: &mut Rows) -> Vec<Point> {
         }
     }
     points
-}
-
-fn is_header(line: &str) -> bool {
-    line.split(',').all(|f| f.trim().parse::<f64>().is_err())
 }
 
 #[derive(Deserialize)]

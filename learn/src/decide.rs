@@ -148,11 +148,7 @@ fn learnt_event(
         full_duration: settings.full_duration,
         features: feature_values(&data.features),
         features_sum: data.features_sum,
-        series: data
-            .series
-            .iter()
-            .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
-            .collect(),
+        series: SeriesPoint::from_pairs(&data.series),
         layers_json: None,
         label_id: None,
         at_ms: now_ms,

@@ -173,7 +173,7 @@ pub fn echo_from_label(
         .filter(|p| p.value.is_finite())
         .copied()
         .collect();
-    let pairs: Vec<(i64, f64)> = series.iter().map(|p| (p.timestamp, p.value)).collect();
+    let pairs = SeriesPoint::pairs(&series);
     if !covers(&pairs, full_duration) {
         let span = match (pairs.first(), pairs.last()) {
             (Some(first), Some(last)) => last.0.saturating_sub(first.0),
@@ -328,17 +328,13 @@ pub fn label_for_check(
         labelled_at_ms: now_ms,
         check_id: Some(check.check_id),
         full_duration: Some(check.full_duration),
-        series: Some(to_points(&check.series)),
+        series: Some(SeriesPoint::from_pairs(&check.series)),
         description: request.description.clone(),
-        echo_series: check.echo_series.as_ref().map(|s| to_points(s)),
+        echo_series: check
+            .echo_series
+            .as_ref()
+            .map(|s| SeriesPoint::from_pairs(s)),
     })
-}
-
-fn to_points(series: &[(i64, f64)]) -> Vec<SeriesPoint> {
-    series
-        .iter()
-        .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
-        .collect()
 }
 
 #[cfg(test)]
@@ -442,7 +438,7 @@ mod tests {
                 .copied()
                 .collect()
         };
-        let points = |s: Vec<(i64, f64)>| -> Vec<SeriesPoint> { to_points(&s) };
+        let points = |s: Vec<(i64, f64)>| -> Vec<SeriesPoint> { SeriesPoint::from_pairs(&s) };
         Label {
             full_duration: Some(7 * DAY),
             echo_series: Some(points(within(DAY))),

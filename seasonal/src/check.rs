@@ -117,7 +117,7 @@ pub fn judge_check(
     let not_judged = |series: Vec<Point>, seconds: i64| SeasonalJudgement {
         outcome: SeasonalOutcome::Skipped,
         reason: reason::TOO_SHORT,
-        verdict: judge(&[], input.timestamp, &mirage),
+        verdict: MirageVerdict::not_judged(),
         daily_peak: None,
         resolution: resolution_of(&series),
         full_duration: seconds,

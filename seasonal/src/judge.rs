@@ -83,6 +83,15 @@ pub struct MirageVerdict {
 }
 
 impl MirageVerdict {
+    /// The verdict on a series too short to judge: not anomalous, no votes.
+    pub fn not_judged() -> MirageVerdict {
+        MirageVerdict {
+            anomalous: false,
+            votes: Vec::new(),
+            triggered: Vec::new(),
+        }
+    }
+
     /// Whether the algorithms ran (the series was long enough).
     pub fn judged(&self) -> bool {
         !self.votes.is_empty()
@@ -114,11 +123,7 @@ pub fn deduplicate(series: &[Point]) -> std::borrow::Cow<'_, [Point]> {
 pub fn judge(series: &[Point], now: i64, settings: &MirageSettings) -> MirageVerdict {
     let series = deduplicate(series);
     if series.len() < settings.min_tolerable_length {
-        return MirageVerdict {
-            anomalous: false,
-            votes: Vec::new(),
-            triggered: Vec::new(),
-        };
+        return MirageVerdict::not_judged();
     }
     let mut columns = Series::default();
     columns.extend_from_points(&series);

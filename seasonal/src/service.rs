@@ -82,10 +82,6 @@ impl Queue {
     fn pop(&mut self) -> Option<Waiting> {
         self.real.pop_front().or_else(|| self.periodic.pop_front())
     }
-
-    fn len(&self) -> usize {
-        self.real.len() + self.periodic.len()
-    }
 }
 
 /// The checks judged in the last minute: how many more may be judged now.
@@ -139,13 +135,6 @@ pub struct SeasonalDecision {
     pub alerts: Vec<AlertEvent>,
 }
 
-fn series_points(series: &[Point]) -> Vec<SeriesPoint> {
-    series
-        .iter()
-        .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
-        .collect()
-}
-
 /// The verdict on `check` before anything is judged: skipped for
 /// `reason`, no votes, no series.
 fn skipped(check: &CheckRequest, reason: &str, decided_at_ms: i64) -> SeasonalResult {
@@ -191,11 +180,7 @@ pub fn decide(
     settings: &SeasonalSettings,
     decided_at_ms: i64,
 ) -> SeasonalDecision {
-    let full: Vec<Point> = check
-        .series
-        .iter()
-        .map(|p| (p.timestamp, p.value))
-        .collect();
+    let full = SeriesPoint::pairs(&check.series);
     let hours = check.second_order_resolution_hours.unwrap_or(168);
     let input = CheckInput {
         metric: &check.metric,
@@ -228,7 +213,7 @@ fn events_of(
         .iter()
         .map(|a| a.name().to_owned())
         .collect();
-    let series = series_points(&j.series);
+    let series = SeriesPoint::from_pairs(&j.series);
     let mut decision = SeasonalDecision {
         result: SeasonalResult {
             hours,
@@ -404,11 +389,6 @@ impl SeasonalService {
     /// What was counted so far.
     pub fn stats(&self) -> SeasonalStats {
         *lock(&self.stats)
-    }
-
-    /// Checks waiting for their turn.
-    pub fn waiting(&self) -> usize {
-        lock(&self.queue).len()
     }
 
     /// The service on the runtime, dead-lettering what does not decode.
@@ -716,7 +696,7 @@ mod tests {
         let judgement = SeasonalJudgement {
             outcome: SeasonalOutcome::Anomalous,
             reason: reason::CONSENSUS,
-            verdict: crate::judge(&[], timestamp, &SeasonalSettings::default().mirage()),
+            verdict: crate::MirageVerdict::not_judged(),
             daily_peak: None,
             resolution: 600,
             full_duration: 604_800,

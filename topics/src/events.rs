@@ -174,6 +174,22 @@ pub struct SeriesPoint {
     pub value: f64,
 }
 
+impl SeriesPoint {
+    /// A series of `(unix seconds, value)` pairs, as the pure code holds
+    /// it, as the points an event carries.
+    pub fn from_pairs(pairs: &[(i64, f64)]) -> Vec<SeriesPoint> {
+        pairs
+            .iter()
+            .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
+            .collect()
+    }
+
+    /// The points an event carries as `(unix seconds, value)` pairs.
+    pub fn pairs(points: &[SeriesPoint]) -> Vec<(i64, f64)> {
+        points.iter().map(|p| (p.timestamp, p.value)).collect()
+    }
+}
+
 /// How a check was matched to something an operator called normal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

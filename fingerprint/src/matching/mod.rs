@@ -77,7 +77,7 @@ impl ProfileView for Profile {
             generation: e.generation,
             features,
             features_sum: e.features_sum,
-            series: e.series.iter().map(|p| (p.timestamp, p.value)).collect(),
+            series: topics::SeriesPoint::pairs(&e.series),
             layers,
             echo: e.description.as_deref() == Some("echo"),
             cache: ProfileCache::default(),
