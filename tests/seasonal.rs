@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 
 use support::{consume_settled, decoded, Run, Services};
 use topics::ids::{check_id, periodic_anomaly_id};
-use topics::kafka::{ensure_topics, keyed_messages, Producer};
+use topics::kafka::ensure_topics;
 use topics::{
-    AlertEvent, AlertRoute, CheckRequest, CheckTarget, Datapoint, SeasonalOutcome, SeasonalResult,
-    SeriesPoint, SourceApp,
+    AlertEvent, CheckRequest, CheckTarget, Datapoint, SeasonalOutcome, SeasonalResult, SeriesPoint,
+    SourceApp,
 };
 use uuid::Uuid;
 
@@ -214,32 +214,12 @@ fn seasonal_checks(metric: &str, series: &[(i64, f64)], end: i64, n: i64) -> Vec
     (0..n)
         .map(|k| {
             let ts = end - (n - 1 - k) * 300;
-            let anomaly = topics::ids::anomaly_id(metric, ts, SourceApp::Analyzer);
-            CheckRequest {
-                id: check_id(anomaly, CheckTarget::Seasonal),
-                anomaly_id: anomaly,
-                target: CheckTarget::Seasonal,
-                metric: metric.to_owned(),
-                timestamp: ts,
-                value: 1.0,
-                triggered_algorithms: vec!["grubbs".into()],
-                second_order_resolution_hours: Some(168),
-                series: series
-                    .iter()
-                    .filter(|p| p.0 > ts - DAY && p.0 <= ts)
-                    .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
-                    .collect(),
-                decided_at_ms: topics::clock::now_ms(),
-                full_duration: Some(DAY),
-                echo_series: None,
-                alerts: vec![AlertRoute {
-                    alerter: "topic".into(),
-                    rule: "nab".into(),
-                    expiration_time: None,
-                }],
-                periodic: false,
-                derivative: false,
-            }
+            let day = series
+                .iter()
+                .filter(|p| p.0 > ts - DAY && p.0 <= ts)
+                .map(|&(timestamp, value)| SeriesPoint { timestamp, value })
+                .collect();
+            support::seasonal_check(metric, ts, day)
         })
         .collect()
 }
@@ -259,20 +239,6 @@ async fn fold_windows(run: &Run, metric: &str, series: &[(i64, f64)]) {
     windows.fold(&points).await.unwrap();
 }
 
-async fn produce_checks(run: &Run, checks: &[CheckRequest]) {
-    let kafka = run.kafka_config();
-    let names = run.topic_names();
-    ensure_topics(&kafka, &names.all(), None).await.unwrap();
-    let producer = Producer::new(&kafka).unwrap();
-    producer
-        .send_batch(
-            &names.checks,
-            keyed_messages(checks.iter(), |c| &c.metric).unwrap(),
-        )
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_checks_at_once_are_paced_and_the_stale_ones_recorded() {
     const METRIC: &str = "nab.ec2_cpu_utilization_825cc2";
@@ -284,7 +250,7 @@ async fn two_hundred_checks_at_once_are_paced_and_the_stale_ones_recorded() {
     fold_windows(&run, METRIC, &series).await;
     let end = series[series.len() - 1].0;
     let checks = seasonal_checks(METRIC, &series, end, 200);
-    produce_checks(&run, &checks).await;
+    support::produce_checks(&run, &checks).await;
     let started = Instant::now();
     let _services = Services(vec![run.spawn(&["seasonal"], "seasonal")]);
     let results = decoded::<SeasonalResult>(
@@ -333,7 +299,7 @@ async fn killing_the_seasonal_service_ten_times_loses_no_verdict() {
     fold_windows(&run, METRIC, &series).await;
     let end = series[series.len() - 1].0;
     let checks = seasonal_checks(METRIC, &series, end, 300);
-    produce_checks(&run, &checks).await;
+    support::produce_checks(&run, &checks).await;
     let kafka = run.kafka_config();
 
     // A clean run.

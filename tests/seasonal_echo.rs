@@ -29,11 +29,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{consume_until, decoded, Run, Services};
-use topics::ids::{anomaly_id, check_id, echo_profile_id};
-use topics::kafka::{ensure_topics, keyed_messages, KafkaConfig, Producer};
+use topics::ids::echo_profile_id;
+use topics::kafka::{ensure_topics, KafkaConfig};
 use topics::{
-    AlertEvent, AlertRoute, CheckRequest, CheckTarget, MatchMethod, MatchResult, ProfileAction,
-    ProfileEvent, SeasonalOutcome, SeasonalResult, SeriesPoint, SourceApp,
+    AlertEvent, CheckRequest, MatchMethod, MatchResult, ProfileAction, ProfileEvent,
+    SeasonalOutcome, SeasonalResult, SeriesPoint, SourceApp,
 };
 
 const DAY: i64 = 86_400;
@@ -75,40 +75,6 @@ fn day_check(
         last.value = highest * spike;
     }
     day
-}
-
-/// The seasonal check the Analyzer sends for an anomaly at `t`.
-fn seasonal_check(t: i64, day: Vec<SeriesPoint>) -> CheckRequest {
-    let anomaly = anomaly_id(METRIC, t, SourceApp::Analyzer);
-    CheckRequest {
-        id: check_id(anomaly, CheckTarget::Seasonal),
-        anomaly_id: anomaly,
-        target: CheckTarget::Seasonal,
-        metric: METRIC.to_owned(),
-        timestamp: t,
-        value: day.last().map_or(0.0, |p| p.value),
-        triggered_algorithms: vec!["grubbs".into(), "histogram_bins".into()],
-        second_order_resolution_hours: Some(168),
-        series: day,
-        decided_at_ms: topics::clock::now_ms(),
-        full_duration: Some(DAY),
-        echo_series: None,
-        alerts: vec![AlertRoute {
-            alerter: "topic".into(),
-            rule: "nab".into(),
-            expiration_time: None,
-        }],
-        periodic: false,
-        derivative: false,
-    }
-}
-
-async fn send_checks(kafka: &KafkaConfig, topic: &str, checks: &[CheckRequest]) {
-    Producer::new(kafka)
-        .unwrap()
-        .send_batch(topic, keyed_messages(checks.iter(), |c| &c.metric).unwrap())
-        .await
-        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,8 +141,8 @@ poll_seconds = 1
 
     // 2. A spike at the end of day 6, judged over the week at once.
     let t0 = series[0].0 + 7 * DAY - 300;
-    let first = seasonal_check(t0, day_check(&series, t0, 1.0, 0.0, 10.0));
-    send_checks(&kafka, &names.checks, std::slice::from_ref(&first)).await;
+    let first = support::seasonal_check(METRIC, t0, day_check(&series, t0, 1.0, 0.0, 10.0));
+    support::produce_checks(&run, std::slice::from_ref(&first)).await;
     let results: Vec<SeasonalResult> = read(&kafka, &names.seasonal, |r| !r.is_empty()).await;
     let verdict = &results[0];
     assert_eq!(
@@ -247,10 +213,10 @@ poll_seconds = 1
     //    spike), in a week that holds the jump; and a check ending on the
     //    jump.
     let t1 = t0 + 7 * DAY;
-    let recurring = seasonal_check(t1, day_check(&series, t1, 1.01, 0.05, 10.0));
+    let recurring = support::seasonal_check(METRIC, t1, day_check(&series, t1, 1.01, 0.05, 10.0));
     let t2 = series[0].0 + 11 * DAY - 300;
-    let jump = seasonal_check(t2, day_check(&series, t2, 1.0, 0.0, 10.0));
-    send_checks(&kafka, &names.checks, &[recurring.clone(), jump.clone()]).await;
+    let jump = support::seasonal_check(METRIC, t2, day_check(&series, t2, 1.0, 0.0, 10.0));
+    support::produce_checks(&run, &[recurring.clone(), jump.clone()]).await;
     let results: Vec<SeasonalResult> = read(&kafka, &names.seasonal, |r| r.len() >= 3).await;
     let result_of = |c: &CheckRequest| {
         results

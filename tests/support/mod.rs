@@ -284,3 +284,48 @@ pub async fn consume_settled(
     })
     .await
 }
+
+/// The seasonal check the Analyzer sends for an anomaly of `metric` at `t`
+/// (a rule of 168 hours alerting on `topic`), carrying `day`.
+pub fn seasonal_check(metric: &str, t: i64, day: Vec<topics::SeriesPoint>) -> topics::CheckRequest {
+    use topics::{CheckTarget, SourceApp};
+    let anomaly = topics::ids::anomaly_id(metric, t, SourceApp::Analyzer);
+    topics::CheckRequest {
+        id: topics::ids::check_id(anomaly, CheckTarget::Seasonal),
+        anomaly_id: anomaly,
+        target: CheckTarget::Seasonal,
+        metric: metric.to_owned(),
+        timestamp: t,
+        value: day.last().map_or(0.0, |p| p.value),
+        triggered_algorithms: vec!["grubbs".into()],
+        second_order_resolution_hours: Some(168),
+        series: day,
+        decided_at_ms: topics::clock::now_ms(),
+        full_duration: Some(86_400),
+        echo_series: None,
+        alerts: vec![topics::AlertRoute {
+            alerter: "topic".into(),
+            rule: "nab".into(),
+            expiration_time: None,
+        }],
+        periodic: false,
+        derivative: false,
+    }
+}
+
+/// Produces `checks` to the run's checks topic (every topic created first).
+pub async fn produce_checks(run: &Run, checks: &[topics::CheckRequest]) {
+    let kafka = run.kafka_config();
+    let names = run.topic_names();
+    topics::kafka::ensure_topics(&kafka, &names.all(), None)
+        .await
+        .unwrap();
+    topics::kafka::Producer::new(&kafka)
+        .unwrap()
+        .send_batch(
+            &names.checks,
+            topics::kafka::keyed_messages(checks.iter(), |c| &c.metric).unwrap(),
+        )
+        .await
+        .unwrap();
+}
