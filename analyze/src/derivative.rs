@@ -81,8 +81,11 @@ pub fn is_monotonic_counter(values: &[f64]) -> bool {
 
 /// The rate of change of a counter, Graphite's `nonNegativeDerivative`: for
 /// each point after the first, `(t, v - v_prev)` when the step is not
-/// negative; negative steps (resets) are dropped, not zeroed. Applied only to
-/// series of more than three points (shorter ones are returned as they are).
+/// negative; negative steps (resets) are dropped, not zeroed. A step beyond
+/// f64's range (between values near ±f64::MAX) is no rate either and is
+/// dropped too, so the derivative of a finite series is finite. Applied only
+/// to series of more than three points (shorter ones are returned as they
+/// are).
 pub fn non_negative_derivative(points: &[Point]) -> Vec<Point> {
     if points.len() <= 3 {
         return points.to_vec();
@@ -91,7 +94,7 @@ pub fn non_negative_derivative(points: &[Point]) -> Vec<Point> {
         .windows(2)
         .filter_map(|w| {
             let d = w[1].1 - w[0].1;
-            (d >= 0.0).then_some((w[1].0, d))
+            (d >= 0.0 && d.is_finite()).then_some((w[1].0, d))
         })
         .collect()
 }
@@ -169,6 +172,20 @@ mod tests {
         // a drop to a high value (not a reset): 0..=99 then 90..=99
         let v: Vec<f64> = (0..100).chain(90..100).map(f64::from).collect();
         assert!(!is_monotonic_counter(&v));
+    }
+
+    #[test]
+    fn a_step_beyond_f64_is_dropped() {
+        let pts = vec![
+            (0, -f64::MAX),
+            (60, f64::MAX),
+            (120, f64::MAX),
+            (180, f64::MAX),
+            (240, f64::MAX),
+        ];
+        let d = non_negative_derivative(&pts);
+        assert_eq!(d, vec![(120, 0.0), (180, 0.0), (240, 0.0)]);
+        assert!(d.iter().all(|p| p.1.is_finite()));
     }
 
     #[test]

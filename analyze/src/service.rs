@@ -100,6 +100,11 @@ pub struct Analyzer {
     pub producer: Producer,
     /// What the restore phase did.
     restored: Mutex<Restored>,
+    /// With windows in memory: per partition of the datapoints topic, the
+    /// next offset whose point the windows hold. A batch that starts past
+    /// it (a partition newly assigned after a rebalance, or given back after
+    /// another instance handled it for a while) first restores the gap.
+    folded_to: Mutex<BTreeMap<i32, i64>>,
 }
 
 /// One metric's part of a batch: its window before the batch, its new
@@ -417,6 +422,7 @@ impl Analyzer {
             windows,
             producer,
             restored: Mutex::default(),
+            folded_to: Mutex::default(),
         }
     }
 
@@ -680,7 +686,6 @@ impl Analyzer {
     /// point (so the horizon is known before judging), the second folds
     /// and judges.
     pub async fn restore(&self, kafka: &KafkaConfig) -> Result<Restored, ServiceError> {
-        let started = std::time::Instant::now();
         let topic = self.topics.datapoints.as_str();
         let group = kafka.group_id(&self.service.consumer);
         let ranges: Vec<PartitionRange> = committed_offsets(kafka, &group, topic)
@@ -692,6 +697,63 @@ impl Analyzer {
                 to,
             })
             .collect();
+        self.restore_ranges(kafka, &ranges).await
+    }
+
+    /// The ranges of the datapoints topic a batch needs folded (and the
+    /// recent points re-judged) before it is judged: for each partition of
+    /// the batch, from where the windows stand to the batch's first offset.
+    /// Empty when the windows are in Redis (shared by every instance) or
+    /// already hold everything before the batch.
+    ///
+    /// This is how scale-out keeps in-memory windows whole: when another
+    /// instance dies, its partitions come here at its last commit, and the
+    /// windows of their metrics are rebuilt from the log first, as Kafka
+    /// Streams restores a state store from its changelog.
+    fn gaps(&self, batch: &Batch) -> Vec<PartitionRange> {
+        if !matches!(*self.windows, Windows::Memory(_)) {
+            return Vec::new();
+        }
+        let mut first: BTreeMap<i32, i64> = BTreeMap::new();
+        for r in batch.iter().filter(|r| r.topic == self.topics.datapoints) {
+            let slot = first.entry(r.partition).or_insert(r.offset);
+            *slot = (*slot).min(r.offset);
+        }
+        let folded = self.folded_to.lock().unwrap_or_else(|p| p.into_inner());
+        first
+            .into_iter()
+            .filter_map(|(partition, to)| {
+                let from = folded.get(&partition).copied().unwrap_or(0);
+                (from < to).then_some(PartitionRange {
+                    partition,
+                    from,
+                    to,
+                })
+            })
+            .collect()
+    }
+
+    /// Records that the windows hold everything before `next` on each
+    /// partition (positions only move forward).
+    fn folded(&self, next: impl IntoIterator<Item = (i32, i64)>) {
+        let mut folded = self.folded_to.lock().unwrap_or_else(|p| p.into_inner());
+        for (partition, offset) in next {
+            let slot = folded.entry(partition).or_insert(offset);
+            *slot = (*slot).max(offset);
+        }
+    }
+
+    /// Folds the datapoints in `ranges` into the windows and re-judges each
+    /// metric's points within [`ServiceSettings::restore_horizon`] of its
+    /// newest to rebuild its state, publishing nothing (see
+    /// [`Analyzer::restore`]). Adds to [`Analyzer::restored`].
+    pub async fn restore_ranges(
+        &self,
+        kafka: &KafkaConfig,
+        ranges: &[PartitionRange],
+    ) -> Result<Restored, ServiceError> {
+        let started = std::time::Instant::now();
+        let topic = self.topics.datapoints.as_str();
         let mut restored = Restored::default();
         if ranges.is_empty() {
             return Ok(restored);
@@ -702,10 +764,11 @@ impl Analyzer {
             records
                 .iter()
                 .filter_map(|r| decode::<Datapoint>(r.payload()).ok())
+                .filter(|d| d.value.is_finite())
                 .collect()
         };
         let mut newest: std::collections::HashMap<String, i64> = Default::default();
-        read_range(kafka, "analyze-restore", topic, &ranges, idle, |records| {
+        read_range(kafka, "analyze-restore", topic, ranges, idle, |records| {
             for d in decoded(&records) {
                 let slot = newest.entry(d.metric).or_insert(d.timestamp);
                 *slot = (*slot).max(d.timestamp);
@@ -716,7 +779,7 @@ impl Analyzer {
         let horizon = self.service.restore_horizon.max(0);
         let mut points = 0u64;
         let mut judged = 0u64;
-        read_range(kafka, "analyze-restore", topic, &ranges, idle, |records| {
+        read_range(kafka, "analyze-restore", topic, ranges, idle, |records| {
             let (recent, old): (Vec<Datapoint>, Vec<Datapoint>) =
                 decoded(&records).into_iter().partition(|d| {
                     let newest = newest.get(&d.metric).copied().unwrap_or(i64::MIN);
@@ -738,18 +801,28 @@ impl Analyzer {
         restored.judged = judged;
         restored.metrics = newest.len();
         restored.seconds = started.elapsed().as_secs_f64();
+        self.folded(ranges.iter().map(|r| (r.partition, r.to)));
+        {
+            let mut total = self.restored.lock().unwrap_or_else(|p| p.into_inner());
+            total.points += restored.points;
+            total.judged += restored.judged;
+            total.metrics += restored.metrics;
+            total.seconds += restored.seconds;
+        }
         tracing::info!(
+            partitions = ?ranges.iter().map(|r| (r.partition, r.from, r.to)).collect::<Vec<_>>(),
             points = restored.points,
             judged = restored.judged,
             metrics = restored.metrics,
             seconds = restored.seconds,
-            "windows and states restored up to the committed offsets"
+            "windows and states restored from the datapoints topic"
         );
         Ok(restored)
     }
 
-    /// What the restore phase did (all zero before it ran, and when the
-    /// windows are kept in Redis).
+    /// What the restores did, added up: the restore phase's and every
+    /// gap's since (all zero before the first, and when the windows are
+    /// kept in Redis).
     pub fn restored(&self) -> Restored {
         *self.restored.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -782,20 +855,47 @@ impl Service for Analyzer {
     /// the datapoints up to the group's commit. Redis keeps them.
     async fn restore(&self, cx: &Context) -> Result<(), ServiceError> {
         if matches!(*self.windows, Windows::Memory(_)) {
-            let restored = Analyzer::restore(self, cx.kafka()).await?;
-            *self.restored.lock().unwrap_or_else(|p| p.into_inner()) = restored;
+            Analyzer::restore(self, cx.kafka()).await?;
         }
         Ok(())
     }
 
     async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {
-        let points: Vec<Datapoint> = cx
+        let gaps = self.gaps(batch);
+        if !gaps.is_empty() {
+            self.restore_ranges(cx.kafka(), &gaps).await?;
+        }
+        let (points, not_finite): (Vec<_>, Vec<_>) = cx
             .decode::<Datapoint>(batch)
             .await?
             .into_iter()
-            .map(|(_, d)| d)
-            .collect();
+            .partition(|(_, d)| d.value.is_finite());
+        // Ingest refuses NaN and infinities, but anyone can produce to the
+        // datapoints topic: such a value would poison the window's sums and
+        // every event made from it (MySQL's DOUBLE cannot even store it), so
+        // it is dead-lettered here and never folded.
+        if !not_finite.is_empty() {
+            let refused: Vec<(&topics::kafka::Record, String)> = not_finite
+                .iter()
+                .map(|(r, d)| (*r, format!("{}: value {} is not finite", d.metric, d.value)))
+                .collect();
+            match cx.dead_letters() {
+                Some(dead) => dead.send_all(&refused).await?,
+                None => tracing::warn!(
+                    count = refused.len(),
+                    first = %refused[0].1,
+                    "non-finite datapoints skipped"
+                ),
+            }
+        }
+        let points: Vec<Datapoint> = points.into_iter().map(|(_, d)| d).collect();
         let decisions = Analyzer::handle(self, points).await?;
+        self.folded(
+            batch
+                .iter()
+                .filter(|r| r.topic == self.topics.datapoints)
+                .map(|r| (r.partition, r.offset + 1)),
+        );
         if !decisions.anomalies.is_empty() || !decisions.checks.is_empty() {
             tracing::info!(
                 anomalies = decisions.anomalies.len(),

@@ -15,6 +15,8 @@ use sqlx::{Any, AnyConnection, AnyPool, Row};
 use crate::Error;
 
 static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+/// Seconds a process waits for another one applying the migrations.
+const MIGRATION_LOCK_WAIT: u32 = 300;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Which SQL the database speaks.
@@ -120,11 +122,34 @@ impl Database {
     }
 
     async fn migrate(&self) -> Result<(), Error> {
-        let migrator = match self.dialect {
-            Dialect::MySql => &MYSQL_MIGRATIONS,
-            Dialect::Sqlite => &SQLITE_MIGRATIONS,
-        };
-        migrator.run(&self.pool).await?;
+        match self.dialect {
+            Dialect::MySql => {
+                // Several `skyline project` processes (a scaled-out group)
+                // start on one new database at once. sqlx's own migration
+                // lock asks MariaDB for GET_LOCK(…, -1), which MariaDB takes
+                // as "do not wait", so two processes applied the same
+                // migration together (duplicate version rows, tables
+                // missing). A named lock with a real timeout, held on a
+                // connection of its own, runs them one after the other; the
+                // second then finds everything applied.
+                let mut lock = self.acquire().await?;
+                let (granted,): (Option<i64>,) =
+                    sqlx::query_as("SELECT GET_LOCK(CONCAT('skyline.migrations.', DATABASE()), ?)")
+                        .bind(i64::from(MIGRATION_LOCK_WAIT))
+                        .fetch_one(&mut *lock)
+                        .await?;
+                if granted != Some(1) {
+                    return Err(Error::MigrationLocked(MIGRATION_LOCK_WAIT));
+                }
+                let applied = MYSQL_MIGRATIONS.run(&self.pool).await;
+                let _ =
+                    sqlx::query("SELECT RELEASE_LOCK(CONCAT('skyline.migrations.', DATABASE()))")
+                        .execute(&mut *lock)
+                        .await;
+                applied?;
+            }
+            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+        }
         Ok(())
     }
 

@@ -51,6 +51,10 @@ pub enum Error {
     /// Applying the migrations failed.
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Another process applying the migrations held their lock longer than
+    /// this many seconds.
+    #[error("another process has been applying the database's migrations for {0} s")]
+    MigrationLocked(u32),
     /// The database URL is neither MySQL/MariaDB nor `sqlite://…`.
     #[error("unsupported database URL {0:?}: use mysql://… or sqlite://FILE")]
     Url(String),

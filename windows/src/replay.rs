@@ -53,6 +53,9 @@ pub async fn replay(
         let points: Vec<Datapoint> = records
             .iter()
             .filter_map(|r| decode::<Datapoint>(r.payload()).ok())
+            // The Analyzer dead-letters non-finite values; the windows never
+            // hold them.
+            .filter(|d| d.value.is_finite())
             .collect();
         async move {
             windows.fold(&points).await.map_err(ReplayError::Fold)?;

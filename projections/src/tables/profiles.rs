@@ -143,7 +143,7 @@ impl Projection for Profiles {
                     i64::from(p.generation).into(),
                     p.full_duration.into(),
                     (p.features.len() as i64).into(),
-                    p.features_sum.into(),
+                    stored_sum(p.features_sum).into(),
                     (p.series.len() as i64).into(),
                     layer.into(),
                     p.label_id.into(),
@@ -166,14 +166,18 @@ impl Projection for Profiles {
                         .into(),
                     Value::Text(None),
                 ]);
-                for f in &p.features {
+                // MySQL's DOUBLE holds no NaN or infinity, and these
+                // columns are NOT NULL: a feature or point that is not a
+                // number is left out (unknown, as the matching treats it)
+                // rather than stalling the fold on it.
+                for f in p.features.iter().filter(|f| f.value.is_finite()) {
                     features.push(vec![
                         p.profile_id.into(),
                         i64::from(f.id).into(),
                         f.value.into(),
                     ]);
                 }
-                for s in &p.series {
+                for s in p.series.iter().filter(|s| s.value.is_finite()) {
                     series.push(vec![
                         p.profile_id.into(),
                         s.timestamp.into(),
@@ -236,5 +240,30 @@ impl Projection for Profiles {
             }
             Ok(written)
         })
+    }
+}
+
+/// A features sum as the NOT NULL `features_sum` column can hold it: NaN
+/// features are skipped by the sum, so only an overflow (features near
+/// ±f64::MAX) makes it non-finite, and then it is stored as the largest
+/// double of its sign.
+fn stored_sum(sum: f64) -> f64 {
+    if sum.is_nan() {
+        0.0
+    } else {
+        sum.clamp(-f64::MAX, f64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stored_sum;
+
+    #[test]
+    fn an_overflowed_sum_is_stored_as_the_largest_double() {
+        assert_eq!(stored_sum(f64::INFINITY), f64::MAX);
+        assert_eq!(stored_sum(f64::NEG_INFINITY), -f64::MAX);
+        assert_eq!(stored_sum(12.5), 12.5);
+        assert!(stored_sum(f64::NAN).is_finite());
     }
 }
