@@ -14,6 +14,12 @@ use sqlx::{Any, AnyConnection, AnyPool, Row};
 
 use crate::Error;
 
+/// The lock a MySQL/MariaDB database's migrations are applied under (one
+/// per database; 1 when taken, 0 after 300 s).
+const MIGRATIONS_LOCK: &str =
+    "SELECT CAST(GET_LOCK(CONCAT('skyline_migrations.', DATABASE()), 300) AS SIGNED)";
+const MIGRATIONS_UNLOCK: &str = "DO RELEASE_LOCK(CONCAT('skyline_migrations.', DATABASE()))";
+
 static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -120,11 +126,33 @@ impl Database {
     }
 
     async fn migrate(&self) -> Result<(), Error> {
-        let migrator = match self.dialect {
-            Dialect::MySql => &MYSQL_MIGRATIONS,
-            Dialect::Sqlite => &SQLITE_MIGRATIONS,
-        };
-        migrator.run(&self.pool).await?;
+        match self.dialect {
+            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Dialect::MySql => {
+                // Several processes (project, console, a healthcheck) may
+                // open a new database at once. sqlx serialises its
+                // migrations with `GET_LOCK(name, -1)`, which MariaDB
+                // answers at once with NULL (a negative timeout is MySQL's
+                // "forever" only), so there the second process finds the
+                // first's migration half-applied and refuses. A lock per
+                // database with a finite timeout, held on the connection
+                // that migrates, works on both.
+                let mut conn = self.acquire().await?;
+                let locked: Option<i64> = sqlx::query_scalar(MIGRATIONS_LOCK)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if locked != Some(1) {
+                    return Err(Error::Sql(sqlx::Error::Protocol(
+                        "waited 300 s for another process's migrations".to_owned(),
+                    )));
+                }
+                // `run_direct` on the locked connection itself (`run` takes
+                // an `Acquire`, whose lifetime makes this future not `Send`).
+                let migrated = MYSQL_MIGRATIONS.run_direct(&mut *conn).await;
+                let _ = sqlx::query(MIGRATIONS_UNLOCK).execute(&mut *conn).await;
+                migrated?;
+            }
+        }
         Ok(())
     }
 
