@@ -544,3 +544,84 @@ fn a_broken_variant_names_what_is_wrong() {
         );
     }
 }
+
+/// `skyline <args>` with no config file and none of the caller's
+/// overrides: (exit code, stdout, stderr).
+fn skyline(args: &[&str]) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_skyline"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SKYLINE_") {
+            command.env_remove(key);
+        }
+    }
+    let out = command.args(args).output().expect("running skyline");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_healthcheck_that_fails_says_why_on_one_line_and_exits_1() {
+    let kafka = support::kafka();
+    // What answers, and what does not: Redis on a closed port.
+    let (code, out, err) = skyline(&["analyze", "--kafka", &kafka, "--check"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!("ok: analyze: configuration valid; kafka {kafka} answered\n")
+    );
+    let (code, out, err) = skyline(&[
+        "analyze",
+        "--kafka",
+        &kafka,
+        "--redis",
+        "redis://127.0.0.1:1",
+        "--check",
+    ]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: connecting to Redis at redis://127.0.0.1:1"),
+        "{err}"
+    );
+    // The config-only form contacts nothing: the same unreachable Redis is
+    // no error there.
+    let (code, out, err) = skyline(&[
+        "analyze",
+        "--redis",
+        "redis://127.0.0.1:1",
+        "--check=config",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "ok: analyze: configuration valid (nothing contacted)\n"
+    );
+    // Arguments that do not parse: one line and 1 (Docker reserves 2).
+    let (code, _, err) = skyline(&["ingest", "--graphite-listen", "0.0.0.0:2003", "--check"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: unexpected argument '--graphite-listen' found"
+    );
+    // A configuration the service would refuse: one line, naming the key.
+    let dir = variant(
+        "bad-console",
+        "services: {}\n",
+        "[console]\nclient_address_header = \"bad header\"\n",
+    );
+    let config = dir.join("deploy/skyline.toml");
+    let (code, _, err) = skyline(&[
+        "console",
+        "--config",
+        config.to_str().unwrap(),
+        "--check=config",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: invalid configuration: [console]: [console] client_address_header: \"bad header\" is not a header name"
+    );
+}
