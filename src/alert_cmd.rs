@@ -67,6 +67,40 @@ enum TestSource {
     Boundary,
 }
 
+impl AlertArgs {
+    /// What `skyline alert …` validates before it starts (the alerters'
+    /// clients, a mute's pattern) and what it needs to reach.
+    pub fn needs(&self, config: &Config) -> Result<build::Needs> {
+        let kafka = build::Needs {
+            kafka: true,
+            ..build::Needs::default()
+        };
+        Ok(match &self.command {
+            None => {
+                build::transports(config)?;
+                kafka
+            }
+            // Straight to the receivers: no broker.
+            Some(AlertCommand::Test { .. }) => {
+                build::transports(config)?;
+                build::Needs::default()
+            }
+            Some(AlertCommand::Mute { pattern, .. }) => {
+                mute_pattern(pattern)?;
+                kafka
+            }
+            Some(AlertCommand::Unmute { .. } | AlertCommand::Mutes) => kafka,
+        })
+    }
+}
+
+/// A mute's pattern, refused when it is not one an alert rule could write.
+fn mute_pattern(pattern: &str) -> Result<()> {
+    analyze::pattern::MetricPattern::new(pattern)
+        .map_err(|e| anyhow::anyhow!("pattern {pattern:?} is not a valid regex: {e}"))?;
+    Ok(())
+}
+
 pub async fn run(config: Config, args: AlertArgs) -> Result<()> {
     match args.command {
         None => serve(config).await,
@@ -81,8 +115,7 @@ pub async fn run(config: Config, args: AlertArgs) -> Result<()> {
             reason,
             operator,
         }) => {
-            analyze::pattern::MetricPattern::new(&pattern)
-                .map_err(|e| anyhow::anyhow!("pattern {pattern:?} is not a valid regex: {e}"))?;
+            mute_pattern(&pattern)?;
             let ms = i64::try_from(duration.as_millis()).context("--for is too long")?;
             let event = mute_event(&pattern, topics::clock::now_ms(), ms, reason, operator);
             produce_mute(&config, &event).await?;

@@ -18,6 +18,16 @@ pub struct ConsoleArgs {
     listen: Option<std::net::SocketAddr>,
 }
 
+impl ConsoleArgs {
+    /// The configuration the console runs with: `--listen` over `[console]
+    /// listen`.
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(listen) = self.listen {
+            config.console.listen = listen;
+        }
+    }
+}
+
 /// What `skyline up` and `skyline console` print about the console.
 pub fn announce(config: &Config, addr: std::net::SocketAddr) {
     let c = &config.console;
@@ -46,9 +56,7 @@ pub fn announce(config: &Config, addr: std::net::SocketAddr) {
 /// `skyline console`: the console, following the profiles topic, until
 /// Ctrl-C.
 pub async fn run(mut config: Config, args: ConsoleArgs) -> Result<()> {
-    if let Some(listen) = args.listen {
-        config.console.listen = listen;
-    }
+    args.apply(&mut config);
     let (_stop, shutdown) = build::shutdown_on_ctrl_c();
     let db = build::open_database(&config, Path::new(DEFAULT_SQLITE)).await?;
     let producer = Producer::new(&config.kafka)?;

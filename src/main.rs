@@ -4,6 +4,7 @@
 
 mod alert_cmd;
 mod backtest;
+mod check;
 mod console_cmd;
 mod features_cmd;
 mod import_cmd;
@@ -44,6 +45,20 @@ struct Cli {
         env = "SKYLINE_LOG_FORMAT"
     )]
     log_format: LogFormat,
+    /// Check instead of running: parse the arguments, load and validate
+    /// the configuration as the command does at start, then (`--check`,
+    /// `--check=full`) reach the Kafka, Redis and database it uses; print
+    /// `ok: <command> …` and exit 0, or the error and exit 1.
+    /// `--check=config` stops after the configuration and contacts nothing.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "full"
+    )]
+    check: Option<check::CheckMode>,
     #[command(subcommand)]
     command: Command,
 }
@@ -170,10 +185,32 @@ fn init_logging(format: LogFormat) {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // A healthcheck's arguments that do not parse: one line, and
+            // exit 1 (a container healthcheck's "unhealthy"; clap's 2 is
+            // reserved there).
+            let checking = std::env::args().any(|a| a == "--check" || a.starts_with("--check="));
+            if checking && err.use_stderr() {
+                let message = err.to_string();
+                eprintln!("{}", message.lines().next().unwrap_or("error"));
+                std::process::exit(1);
+            }
+            err.exit()
+        }
+    };
     init_logging(cli.log_format);
+    let checking = cli.check.is_some();
     if let Err(err) = run(cli) {
-        eprintln!("error: {err:#}");
+        let message = format!("{err:#}");
+        if checking {
+            // A healthcheck's output is read as one line.
+            let line: Vec<&str> = message.lines().map(str::trim).collect();
+            eprintln!("error: {}", line.join("; "));
+        } else {
+            eprintln!("error: {message}");
+        }
         std::process::exit(1);
     }
 }
@@ -182,6 +219,9 @@ fn run(cli: Cli) -> Result<()> {
     let mut config = Config::load(cli.config.as_deref())?;
     let infra = cli.infra.infra();
     config.apply(&infra);
+    if let Some(mode) = cli.check {
+        return check::run(config, &cli.command, mode, infra.kafka.is_none());
+    }
     match cli.command {
         Command::Backtest(args) => backtest::run(&config, args),
         Command::Features(args) => features_cmd::run(args),
@@ -209,6 +249,11 @@ fn run(cli: Cli) -> Result<()> {
 
 /// Runs a command's work on a multi-threaded async runtime.
 fn block_on(work: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+    block_on_value(work)
+}
+
+/// [`block_on`] for work that returns a value.
+fn block_on_value<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -42,6 +42,29 @@ pub struct ProjectionsArgs {
     idle_seconds: u64,
 }
 
+impl ReplayCommand {
+    /// What the replay validates before it starts (the projections
+    /// `--only` selects) and what it needs to reach.
+    pub fn needs(&self) -> Result<stack::services::Needs> {
+        use stack::services::{DatabaseUse, Needs};
+        Ok(match self {
+            ReplayCommand::Windows(_) => Needs {
+                kafka: true,
+                redis: true,
+                database: None,
+            },
+            ReplayCommand::Projections(args) => {
+                projections::select(&args.only)?;
+                Needs {
+                    kafka: true,
+                    redis: false,
+                    database: Some(DatabaseUse::Write),
+                }
+            }
+        })
+    }
+}
+
 pub async fn run(config: Config, command: ReplayCommand) -> Result<()> {
     match command {
         ReplayCommand::Windows(args) => {

@@ -141,9 +141,17 @@ pub struct ProjectArgs {
     only: Vec<String>,
 }
 
+impl ProjectArgs {
+    /// The projections `--only` selects (all by default); an unknown name
+    /// is an error.
+    pub fn selected(&self) -> Result<Vec<Box<dyn projections::Projection>>> {
+        Ok(projections::select(&self.only)?)
+    }
+}
+
 /// `skyline project`.
 pub async fn project(config: Config, args: ProjectArgs) -> Result<()> {
-    let selected = projections::select(&args.only)?;
+    let selected = args.selected()?;
     build::create_topics(&config, &[]).await?;
     let db = build::open_database(&config, Path::new(DEFAULT_SQLITE)).await?;
     let (_stop, shutdown) = shutdown_on_ctrl_c();

@@ -140,6 +140,20 @@ impl ConsoleSettings {
             self.secure_cookies,
         )
     }
+
+    /// The header naming the client's address behind a proxy
+    /// (`client_address_header`), if set and a valid header name.
+    pub fn client_address_header(
+        &self,
+    ) -> Result<Option<axum::http::header::HeaderName>, AuthConfigError> {
+        self.client_address_header
+            .as_deref()
+            .map(|name| {
+                axum::http::header::HeaderName::from_bytes(name.trim().as_bytes())
+                    .map_err(|_| AuthConfigError::ClientAddressHeader(name.to_owned()))
+            })
+            .transpose()
+    }
 }
 
 /// Serves the console on `addr`, with the default [`HttpLimits`], until

@@ -45,13 +45,7 @@ impl Console {
         db: projections::Database,
         windows: Option<Arc<Windows>>,
     ) -> Result<Console, AuthConfigError> {
-        let client_address_header = match settings.client_address_header.as_deref() {
-            Some(name) => Some(
-                HeaderName::from_bytes(name.trim().as_bytes())
-                    .map_err(|_| AuthConfigError::ClientAddressHeader(name.to_owned()))?,
-            ),
-            None => None,
-        };
+        let client_address_header = settings.client_address_header()?;
         Ok(Console {
             writes,
             db,

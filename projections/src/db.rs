@@ -14,9 +14,13 @@ use sqlx::{Any, AnyConnection, AnyPool, Row};
 
 use crate::Error;
 
+/// The lock a MySQL/MariaDB database's migrations are applied under (one
+/// per database; 1 when taken, 0 after 300 s).
+const MIGRATIONS_LOCK: &str =
+    "SELECT CAST(GET_LOCK(CONCAT('skyline_migrations.', DATABASE()), 300) AS SIGNED)";
+const MIGRATIONS_UNLOCK: &str = "DO RELEASE_LOCK(CONCAT('skyline_migrations.', DATABASE()))";
+
 static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
-/// Seconds a process waits for another one applying the migrations.
-const MIGRATION_LOCK_WAIT: u32 = 300;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Which SQL the database speaks.
@@ -123,32 +127,29 @@ impl Database {
 
     async fn migrate(&self) -> Result<(), Error> {
         match self.dialect {
-            Dialect::MySql => {
-                // Several `skyline project` processes (a scaled-out group)
-                // start on one new database at once. sqlx's own migration
-                // lock asks MariaDB for GET_LOCK(…, -1), which MariaDB takes
-                // as "do not wait", so two processes applied the same
-                // migration together (duplicate version rows, tables
-                // missing). A named lock with a real timeout, held on a
-                // connection of its own, runs them one after the other; the
-                // second then finds everything applied.
-                let mut lock = self.acquire().await?;
-                let (granted,): (Option<i64>,) =
-                    sqlx::query_as("SELECT GET_LOCK(CONCAT('skyline.migrations.', DATABASE()), ?)")
-                        .bind(i64::from(MIGRATION_LOCK_WAIT))
-                        .fetch_one(&mut *lock)
-                        .await?;
-                if granted != Some(1) {
-                    return Err(Error::MigrationLocked(MIGRATION_LOCK_WAIT));
-                }
-                let applied = MYSQL_MIGRATIONS.run(&self.pool).await;
-                let _ =
-                    sqlx::query("SELECT RELEASE_LOCK(CONCAT('skyline.migrations.', DATABASE()))")
-                        .execute(&mut *lock)
-                        .await;
-                applied?;
-            }
             Dialect::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Dialect::MySql => {
+                // Several processes (project, console, a healthcheck) may
+                // open a new database at once. sqlx serialises its
+                // migrations with `GET_LOCK(name, -1)`, which MariaDB
+                // answers at once with NULL (a negative timeout is MySQL's
+                // "forever" only), so there the second process finds the
+                // first's migration half-applied and refuses. A lock per
+                // database with a finite timeout, held on the connection
+                // that migrates, works on both.
+                let mut conn = self.acquire().await?;
+                let locked: Option<i64> = sqlx::query_scalar(MIGRATIONS_LOCK)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if locked != Some(1) {
+                    return Err(Error::MigrationLocked(300));
+                }
+                // `run_direct` on the locked connection itself (`run` takes
+                // an `Acquire`, whose lifetime makes this future not `Send`).
+                let migrated = MYSQL_MIGRATIONS.run_direct(&mut *conn).await;
+                let _ = sqlx::query(MIGRATIONS_UNLOCK).execute(&mut *conn).await;
+                migrated?;
+            }
         }
         Ok(())
     }

@@ -225,6 +225,10 @@ impl Config {
             .console
             .auth()
             .context("invalid configuration: [console]")?;
+        config
+            .console
+            .client_address_header()
+            .context("invalid configuration: [console]")?;
         if config.windows.full_duration < config.analyzer.full_duration {
             bail!(
                 "invalid configuration: windows.full_duration ({}) must cover analyzer.full_duration ({})",

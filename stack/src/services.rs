@@ -189,24 +189,32 @@ pub fn learner(config: &Config, windows: Arc<Windows>, producer: Producer) -> Re
     })
 }
 
-/// One alerter service per alerter in effect (the `[[alerters]]` and the
-/// implicit `topic` alerter), each its own consumer group and so its own
-/// queue; their links point at `[console] public_url`.
-pub fn alerters(config: &Config, producer: &Producer) -> Result<Vec<Runtime<AlertService>>> {
+/// Each alerter's client, one per alerter in effect (the `[[alerters]]`
+/// and the implicit `topic` alerter), their links pointing at `[console]
+/// public_url`. Builds clients only: nothing is contacted.
+pub fn transports(config: &Config) -> Result<Vec<alert::Transport>> {
     let links = alert::Links::new(Some(&config.console.public_url()));
     alert::config::effective(&config.alerters)
         .iter()
-        .map(|alerter| {
-            let transport = alert::Transport::new(alerter, links.clone())?;
+        .map(|alerter| Ok(alert::Transport::new(alerter, links.clone())?))
+        .collect()
+}
+
+/// One alerter service per alerter in effect ([`transports`]), each its
+/// own consumer group and so its own queue.
+pub fn alerters(config: &Config, producer: &Producer) -> Result<Vec<Runtime<AlertService>>> {
+    Ok(transports(config)?
+        .into_iter()
+        .map(|transport| {
             let service = AlertService::new(transport, producer.clone(), config.topics.clone());
-            Ok(Runtime::dead_lettering(
+            Runtime::dead_lettering(
                 Arc::new(service),
                 &config.kafka,
                 producer.clone(),
                 config.topics.deadletter.clone(),
-            ))
+            )
         })
-        .collect()
+        .collect())
 }
 
 /// Runs the alerter services until `shutdown`; an alerter that fails stops
@@ -227,6 +235,54 @@ pub async fn run_alerters(alerters: Vec<Runtime<AlertService>>, shutdown: Shutdo
     });
     let outcomes = futures::future::join_all(runs).await;
     outcomes.into_iter().collect()
+}
+
+/// What a command needs to answer before it can work (`skyline <command>
+/// --check`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The Kafka cluster.
+    pub kafka: bool,
+    /// The windows' Redis, when one is configured (in-memory windows need
+    /// nothing).
+    pub redis: bool,
+    /// The projections database.
+    pub database: Option<DatabaseUse>,
+}
+
+/// How a command opens the projections database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseUse {
+    /// As a service writing it ([`open_database`]: created if missing).
+    Write,
+    /// As a report reading it ([`open_database_for_reading`]).
+    Read,
+}
+
+/// Opens what `needs` names the way the services open it — Kafka as topic
+/// creation reaches it, the windows store, the projections database
+/// (migrations applied, as at a service's start) — and says what answered,
+/// one phrase each; the first that does not answer is the error.
+pub async fn reach(config: &Config, needs: Needs) -> Result<Vec<String>> {
+    let mut answered = Vec::new();
+    if needs.kafka {
+        topics::kafka::ensure_reachable(&config.kafka, "checking").await?;
+        answered.push(format!("kafka {}", config.kafka.bootstrap_servers));
+    }
+    if needs.redis {
+        if let Some(url) = &config.redis {
+            open_windows(config).await?;
+            answered.push(format!("redis {}", projections::redact(url)));
+        }
+    }
+    if let Some(mode) = needs.database {
+        let db = match mode {
+            DatabaseUse::Write => open_database(config, Path::new(DEFAULT_SQLITE)).await?,
+            DatabaseUse::Read => open_database_for_reading(config).await?,
+        };
+        answered.push(format!("database {}", db.url()));
+    }
+    Ok(answered)
 }
 
 /// Reads the profiles topic to its end: the profiles read model as it is
