@@ -69,12 +69,18 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 fn main() {
     let metrics = env_usize("SKYLINE_BENCH_METRICS", METRICS);
     let seconds = env_usize("SKYLINE_BENCH_SECONDS", SECONDS);
-    let config = stack::Config::load(
+    let mut config = stack::Config::load(
         std::env::var_os("SKYLINE_CONFIG")
             .as_deref()
             .map(std::path::Path::new),
     )
     .expect("the stack's config (SKYLINE_CONFIG)");
+    // Where the broker is, as the services were told (`--kafka`'s variable).
+    config.apply(&stack::Infra {
+        kafka: std::env::var("SKYLINE_KAFKA").ok(),
+        redis: None,
+        database: None,
+    });
     let kafka: KafkaConfig = config.kafka.clone();
     let topics = config.topics.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
