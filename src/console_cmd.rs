@@ -49,6 +49,8 @@ pub async fn run(mut config: Config, args: ConsoleArgs) -> Result<()> {
     if let Some(listen) = args.listen {
         config.console.listen = listen;
     }
+    // The console replays the profiles and writes labels: both must be kept.
+    build::check_retention(&config).await?;
     let (_stop, shutdown) = build::shutdown_on_ctrl_c();
     let db = build::open_database(&config, Path::new(DEFAULT_SQLITE)).await?;
     let producer = Producer::new(&config.kafka)?;
