@@ -266,6 +266,7 @@ async fn produce_mute(config: &Config, event: &MuteEvent) -> Result<()> {
 }
 
 async fn read_mutes(config: &Config) -> Result<MuteBook> {
+    build::check_retention(config).await?;
     let mut book = MuteBook::default();
     topics::follow::load(
         &config.kafka,

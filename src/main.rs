@@ -81,6 +81,11 @@ struct InfraArgs {
     /// Projections in this SQLite file (created if missing).
     #[arg(long, global = true)]
     sqlite: Option<PathBuf>,
+    /// Start even when a topic keeps less than skyline replays from it
+    /// (labels, profiles and mutes forever; datapoints the longest window,
+    /// see `[retention]`): a warning instead of refusing to start.
+    #[arg(long, global = true, env = "SKYLINE_ALLOW_SHORT_RETENTION")]
+    allow_short_retention: bool,
 }
 
 #[derive(Subcommand)]
@@ -271,6 +276,7 @@ impl InfraArgs {
                     .as_ref()
                     .map(|file| format!("sqlite://{}", file.display()))
             }),
+            allow_short_retention: self.allow_short_retention,
         }
     }
 }

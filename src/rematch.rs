@@ -38,6 +38,7 @@ struct Report<'a> {
 
 /// `skyline rematch`.
 pub async fn run(config: Config, args: RematchArgs) -> Result<()> {
+    stack::services::check_retention(&config).await?;
     let idle = Duration::from_secs(args.idle_seconds.max(1));
     let query = RematchQuery {
         since: args.since,

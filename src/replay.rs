@@ -66,6 +66,9 @@ impl ReplayCommand {
 }
 
 pub async fn run(config: Config, command: ReplayCommand) -> Result<()> {
+    // A replay of a topic that expired its oldest events rebuilds less than
+    // there was: say so before rebuilding.
+    build::check_retention(&config).await?;
     match command {
         ReplayCommand::Windows(args) => {
             let idle = Duration::from_secs(args.idle_seconds);

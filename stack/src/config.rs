@@ -20,6 +20,7 @@ use ingest::service::IngestSettings;
 use serde::{Deserialize, Serialize};
 use topics::kafka::KafkaConfig;
 use topics::names::TopicNames;
+use topics::retention::RetentionSettings;
 use windows::WindowSettings;
 
 /// Everything configurable, one table per service.
@@ -47,6 +48,13 @@ pub struct Config {
     pub kafka: KafkaConfig,
     /// Topic names.
     pub topics: TopicNames,
+    /// How long the topics skyline creates keep their events.
+    pub retention: RetentionSettings,
+    /// Start even when a topic keeps less than skyline replays from it
+    /// (`--allow-short-retention`): a warning instead of a refusal. Not a
+    /// key of the file: a per-run decision.
+    #[serde(skip)]
+    pub allow_short_retention: bool,
     /// Redis URL for the windows; unset: windows in memory (embedded default).
     pub redis: Option<String>,
     /// Window lengths and roll-up.
@@ -77,6 +85,8 @@ impl Default for Config {
             ingest: IngestSettings::default(),
             kafka: KafkaConfig::default(),
             topics: TopicNames::default(),
+            retention: RetentionSettings::default(),
+            allow_short_retention: false,
             redis: None,
             windows: WindowSettings::default(),
             projections: projections::Settings::default(),
@@ -100,6 +110,9 @@ pub struct Infra {
     pub redis: Option<String>,
     /// The projections' database URL (`[projections] database`).
     pub database: Option<String>,
+    /// Start on topics keeping less than skyline replays from them, with a
+    /// warning (`--allow-short-retention`).
+    pub allow_short_retention: bool,
 }
 
 impl Config {
@@ -145,6 +158,9 @@ impl Config {
         }
         if let Some(url) = &infra.database {
             self.projections.database = Some(url.clone());
+        }
+        if infra.allow_short_retention {
+            self.allow_short_retention = true;
         }
     }
 
@@ -248,6 +264,7 @@ impl Config {
         if config.windows.rollup_resolution <= 0 {
             bail!("invalid configuration: windows.rollup_resolution must be positive");
         }
+        crate::retention::validate(&config).context("invalid configuration")?;
         Ok(config)
     }
 }

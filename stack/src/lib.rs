@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod retention;
 pub mod services;
 pub mod training;
 pub mod up;

@@ -17,7 +17,7 @@ use projections::Database;
 use runtime::Runtime;
 use seasonal::SeasonalService;
 use tokio::sync::watch;
-use topics::kafka::{ensure_topics, Producer};
+use topics::kafka::{ensure_topics_with_configs, Producer, TopicSpec};
 use topics::shutdown::Shutdown;
 use windows::{MemoryWindows, RedisWindows, Windows};
 
@@ -56,17 +56,46 @@ pub async fn open_windows(config: &Config) -> Result<Windows> {
     })
 }
 
-/// Creates every skyline topic, the configured input topics and `extra`.
+/// Creates every skyline topic with its retention ([`crate::retention`]),
+/// the configured input topics and `extra`, then checks the retention of
+/// the topics skyline replays ([`check_retention`]).
+///
+/// The input topics (`[[ingest.kafka_sources]]`, the demo's) are the
+/// operator's: one that exists is left as it is, a missing one is created
+/// with the broker's defaults, and their retention is not checked. Ingest
+/// reads them live, with a committed group offset, and everything replayed
+/// is replayed from `skyline.datapoints`, which ingest writes.
 pub async fn create_topics(config: &Config, extra: &[&str]) -> Result<()> {
-    let mut names = config.topics.all().to_vec();
-    names.extend(config.ingest.kafka_sources.iter().map(|s| s.topic.as_str()));
-    names.extend_from_slice(extra);
+    let plan = crate::retention::plan(config);
+    let mut specs: Vec<TopicSpec<'_>> = plan
+        .iter()
+        .map(|t| TopicSpec {
+            name: &t.topic,
+            configs: t.topic_configs(),
+        })
+        .collect();
+    let inputs =
+        (config.ingest.kafka_sources.iter().map(|s| s.topic.as_str())).chain(extra.iter().copied());
+    for input in inputs {
+        if !specs.iter().any(|s| s.name == input) {
+            specs.push(TopicSpec::new(input));
+        }
+    }
     // Not wrapped in more context: the error is already the one line an
     // operator needs ("cannot reach Kafka at … (creating topics): …").
     topics::kafka::ensure_reachable(&config.kafka, "creating topics").await?;
-    ensure_topics(&config.kafka, &names, None)
+    ensure_topics_with_configs(&config.kafka, &specs, None)
         .await
-        .with_context(|| format!("creating topics on {}", config.kafka.bootstrap_servers))
+        .with_context(|| format!("creating topics on {}", config.kafka.bootstrap_servers))?;
+    check_retention(config).await
+}
+
+/// Refuses to go on (one line, no more context) when a topic skyline
+/// replays keeps less than it needs, unless `--allow-short-retention`
+/// ([`crate::retention::check`]). Every command that reads or writes the
+/// log runs it at start, through [`create_topics`] or on its own.
+pub async fn check_retention(config: &Config) -> Result<()> {
+    crate::retention::check(config).await
 }
 
 /// Opens the projections database (created if missing; `fallback` is the

@@ -75,6 +75,7 @@ pub async fn change_profile(
     operator: &str,
     disable: bool,
 ) -> Result<Vec<ProfileEvent>> {
+    build::check_retention(config).await?;
     let (store, _) = build::read_profiles(config).await?;
     let events = if disable {
         lifecycle::disable(&store, id, operator)?

@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesOrdered, StreamExt};
 use futures::FutureExt;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, NewTopic, OwnedResourceSpecifier, ResourceSpecifier,
+    TopicReplication,
+};
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
@@ -39,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::events::{excerpt, DeadLetter};
+use crate::retention::Reported;
 
 /// How skyline reaches Kafka. The `[kafka]` section of the configuration
 /// file; every field has a default.
@@ -451,16 +455,50 @@ impl Producer {
 /// `partitions` when `None`) and the config's replication factor, unless
 /// they exist; then waits until every one is in the broker's metadata.
 /// Idempotent: an existing topic is left as it is (its partition count is
-/// not changed).
+/// not changed). They are created with the broker's default topic configs:
+/// [`ensure_topics_with_configs`] gives each its own.
 pub async fn ensure_topics(
     config: &KafkaConfig,
     names: &[&str],
     partitions: Option<i32>,
 ) -> Result<(), Error> {
-    for name in names {
-        check_topic(name)?;
+    let specs: Vec<TopicSpec<'_>> = names.iter().map(|name| TopicSpec::new(name)).collect();
+    ensure_topics_with_configs(config, &specs, partitions).await
+}
+
+/// A topic to create, with the topic configs it is created with
+/// (`retention.ms`, `cleanup.policy`, ...; none: the broker's defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec<'a> {
+    /// The topic's name.
+    pub name: &'a str,
+    /// Its topic configs, sent in the CreateTopics request.
+    pub configs: Vec<(&'static str, String)>,
+}
+
+impl<'a> TopicSpec<'a> {
+    /// A topic with the broker's default configs.
+    pub fn new(name: &'a str) -> Self {
+        TopicSpec {
+            name,
+            configs: Vec::new(),
+        }
     }
-    if names.is_empty() {
+}
+
+/// [`ensure_topics`], each topic created with its own topic configs. A topic
+/// that exists is left as it is, configs included: an operator's changes
+/// are never overwritten (a start-up check reads them instead, see
+/// [`describe_retention`]).
+pub async fn ensure_topics_with_configs(
+    config: &KafkaConfig,
+    topics: &[TopicSpec<'_>],
+    partitions: Option<i32>,
+) -> Result<(), Error> {
+    for topic in topics {
+        check_topic(topic.name)?;
+    }
+    if topics.is_empty() {
         return Ok(());
     }
     let partitions = partitions.unwrap_or(config.partitions).max(1);
@@ -470,15 +508,18 @@ pub async fn ensure_topics(
     // Ask only for the topics not there yet: some brokers (tansu) log every
     // refused creation of an existing topic as an error.
     let existing = existing_topics(config).await?;
-    let new: Vec<NewTopic<'_>> = names
+    let new: Vec<NewTopic<'_>> = topics
         .iter()
-        .filter(|n| !existing.contains(**n))
-        .map(|n| {
-            NewTopic::new(
-                n,
+        .filter(|t| !existing.contains(t.name))
+        .map(|t| {
+            let topic = NewTopic::new(
+                t.name,
                 partitions,
                 TopicReplication::Fixed(config.replication_factor.max(1)),
-            )
+            );
+            t.configs
+                .iter()
+                .fold(topic, |topic, (key, value)| topic.set(key, value))
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
@@ -502,7 +543,7 @@ pub async fn ensure_topics(
     // Creation is asynchronous on some brokers: wait until the metadata shows
     // every topic with its partitions, so a consumer subscribing next finds
     // them.
-    let names: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+    let names: Vec<String> = topics.iter().map(|t| t.name.to_owned()).collect();
     let limit = Duration::from_secs(30);
     tokio::task::spawn_blocking(move || -> Result<(), Error> {
         let start = Instant::now();
@@ -536,6 +577,62 @@ pub async fn ensure_topics(
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))?
+}
+
+/// What the broker reports of each topic's retention configs
+/// (`retention.ms`, `retention.bytes`, `cleanup.policy`), asked with one
+/// DescribeConfigs request. The outer error is the request's (a broker
+/// that does not implement DescribeConfigs answers with one); an inner one
+/// is the broker's error code for that topic.
+///
+/// A broker reports what it keeps differently: Kafka reports every config
+/// of a topic, its defaults included, while tansu (the test and embedded
+/// broker, 0.6) reports only the configs the topic was created with, and a
+/// topic it does not know as having none. A key missing from the answer is
+/// `None` in [`Reported`].
+pub async fn describe_retention(
+    config: &KafkaConfig,
+    topics: &[&str],
+) -> Result<BTreeMap<String, Result<Reported, String>>, Error> {
+    for topic in topics {
+        check_topic(topic)?;
+    }
+    if topics.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let admin: AdminClient<LoggingContext> = config
+        .client_config(&[])
+        .create_with_context(LoggingContext)?;
+    let resources: Vec<ResourceSpecifier<'_>> =
+        topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(15)));
+    let answers = admin.describe_configs(&resources, &options).await?;
+    let mut reported = BTreeMap::new();
+    for (topic, answer) in topics.iter().zip(answers) {
+        // Answers come in the order asked; one that names its topic is
+        // filed under that name all the same.
+        let mut topic = (*topic).to_owned();
+        let entry = match answer {
+            Ok(resource) => {
+                if let OwnedResourceSpecifier::Topic(name) = &resource.specifier {
+                    topic.clone_from(name);
+                }
+                let value = |key: &str| {
+                    (resource.entries.iter())
+                        .find(|e| e.name == key)
+                        .and_then(|e| e.value.clone())
+                };
+                Ok(Reported {
+                    retention_ms: value("retention.ms"),
+                    retention_bytes: value("retention.bytes"),
+                    cleanup_policy: value("cleanup.policy"),
+                })
+            }
+            Err(code) => Err(code.to_string()),
+        };
+        reported.insert(topic, entry);
+    }
+    Ok(reported)
 }
 
 /// The topics the cluster has (with at least one partition).

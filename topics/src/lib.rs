@@ -12,6 +12,7 @@ pub mod follow;
 pub mod ids;
 pub mod kafka;
 pub mod names;
+pub mod retention;
 pub mod shutdown;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -336,3 +336,67 @@ async fn a_dropped_broker_releases_its_port() {
         }
     }
 }
+
+/// The embedded broker (tansu on SQLite) keeps the topic configs skyline
+/// creates its topics with, across a restart, and answers DescribeConfigs
+/// with them: `skyline up` checks its own topics' retention as a service on
+/// Kafka does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_configs_survive_a_restart() {
+    use topics::kafka::{describe_retention, ensure_topics_with_configs, KafkaConfig, TopicSpec};
+    use topics::names::TopicNames;
+    use topics::retention::{judge, plan, Keep, Need, RetentionSettings, Verdict};
+
+    let dir = TempDir::new();
+    let data_dir = dir.path().join("broker");
+    let names = TopicNames::default();
+    let planned = plan(
+        &names,
+        &RetentionSettings::default(),
+        Need {
+            keep: Keep::Days(32),
+            why: "to rebuild the windows".to_owned(),
+        },
+    );
+    let specs: Vec<TopicSpec<'_>> = planned
+        .iter()
+        .map(|t| TopicSpec {
+            name: &t.topic,
+            configs: t.topic_configs(),
+        })
+        .collect();
+    let all = names.all();
+
+    let broker = bounded(
+        "start",
+        EmbeddedBroker::start(&data_dir, loopback_any_port()),
+    )
+    .await
+    .expect("start broker");
+    let listen = broker.local_addr();
+    let kafka = KafkaConfig::for_brokers(broker.bootstrap_servers());
+    bounded(
+        "create topics",
+        ensure_topics_with_configs(&kafka, &specs, Some(1)),
+    )
+    .await
+    .expect("creating the topics");
+    bounded("stop", broker.stop()).await;
+
+    let broker = bounded("restart", EmbeddedBroker::start(&data_dir, listen))
+        .await
+        .expect("restart broker");
+    let kafka = KafkaConfig::for_brokers(broker.bootstrap_servers());
+    let reported = bounded("describe", describe_retention(&kafka, &all))
+        .await
+        .expect("the embedded broker describes topic configs");
+    let labels = reported[names.labels.as_str()].as_ref().unwrap();
+    assert_eq!(labels.retention_ms.as_deref(), Some("-1"));
+    assert_eq!(labels.retention_bytes.as_deref(), Some("-1"));
+    assert_eq!(labels.cleanup_policy.as_deref(), Some("delete"));
+    for wanted in &planned {
+        let found = reported[wanted.topic.as_str()].as_ref().unwrap();
+        assert_eq!(judge(wanted, found), Verdict::Enough, "{}", wanted.topic);
+    }
+    bounded("final stop", broker.stop()).await;
+}
