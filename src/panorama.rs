@@ -62,14 +62,26 @@ pub async fn anomalies(config: Config, args: AnomaliesArgs) -> Result<()> {
     })
     .await?;
     for a in &rows {
-        // The ids are what `skyline label` and the console take.
+        // The ids are what `skyline label` and the console take. One row
+        // per anomaly: its points (the first and its repeats within
+        // PANORAMA_EXPIRY_TIME) and when it ended, or that it goes on.
+        let end = match a.end_timestamp {
+            Some(end) => format!(
+                "ended {} after {}",
+                utc(end),
+                console::pages::duration(end.saturating_sub(a.timestamp))
+            ),
+            None => "ongoing".to_owned(),
+        };
         println!(
-            "{}  {}  value {}  {}  {}  anomaly {}  check {}  triggered: {}",
+            "{}  {}  value {}  {}  {}  {} points  {}  anomaly {}  check {}  triggered: {}",
             utc(a.timestamp),
             a.metric,
             a.value,
             a.source,
             a.state.as_str(),
+            a.count,
+            end,
             a.id,
             a.check_id.map_or_else(|| "-".to_owned(), |c| c.to_string()),
             a.triggered_algorithms.join(", ")

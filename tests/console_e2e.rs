@@ -81,6 +81,11 @@ pattern = "e2e"
 alerter = "topic"
 expiration_time = 0
 
+# Every flagged point its own anomaly (PANORAMA_EXPIRY_TIME off): the
+# labelled burst's lookalikes are what gets deflected.
+[analyzer]
+panorama_expiry_time = 0
+
 [learn]
 learn_full_duration_days = 5
 valid_ts_older_than = 0

@@ -77,8 +77,14 @@ async fn a_labelled_anomaly_deflects_its_lookalikes_and_the_rest_alerts() {
             "\n[[alerts]]\npattern = \"e2e\"\nalerter = \"{a}\"\nexpiration_time = 0\n"
         ));
     }
+    // One anomaly per flagged point (PANORAMA_EXPIRY_TIME off): the
+    // lookalikes in the labelled burst are what is deflected, so each needs
+    // its own check.
     let extra = format!(
         r#"{rules}
+[analyzer]
+panorama_expiry_time = 0
+
 [learn]
 learn_full_duration_days = 5
 valid_ts_older_than = 0

@@ -121,6 +121,9 @@ async fn sigkilled_twenty_times_the_projection_equals_a_clean_run() {
                 check_id: None,
                 derivative: false,
                 decided_at_ms: 1_700_000_000_000 + i as i64,
+                count: 1,
+                last_timestamp: timestamp,
+                max_deviation: 0.0,
             };
             (metric.into_bytes(), encode(&event).unwrap())
         })

@@ -138,6 +138,20 @@ pub enum Route {
     Record,
 }
 
+impl Route {
+    /// The check an anomaly so routed is handed on with: seasonal for the
+    /// seasonal route, fingerprint for the fingerprint route and for
+    /// alerting (a *training* check, what an operator labels to make the
+    /// metric's first profile); none when only recorded.
+    pub fn check_target(&self) -> Option<topics::CheckTarget> {
+        match self {
+            Route::Seasonal { .. } => Some(topics::CheckTarget::Seasonal),
+            Route::Fingerprint | Route::Alert(_) => Some(topics::CheckTarget::Fingerprint),
+            Route::Record => None,
+        }
+    }
+}
+
 /// Routes an anomalous metric: the **first** matching rule decides whether
 /// it is seasonal (`second_order_resolution_hours > 24`); otherwise a metric
 /// with enabled features profiles goes to fingerprint; otherwise the matching

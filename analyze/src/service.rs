@@ -17,24 +17,28 @@ use topics::clock::now_ms;
 use runtime::{Commit, Context, RunSettings, Runtime, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use topics::codec::decode;
-use topics::ids::{alert_id, anomaly_id, boundary_alert_id, check_id, periodic_anomaly_id};
+use topics::ids::{
+    alert_id, anomaly_ended_id, anomaly_id, boundary_alert_id, check_id, periodic_anomaly_id,
+    repeat_alert_id,
+};
 use topics::kafka::{
     committed_offsets, keyed_messages, read_range, Batch, KafkaConfig, KeyedMessage,
     PartitionRange, Producer,
 };
 use topics::names::TopicNames;
 use topics::{
-    AlertEvent, AnomalyEvent, BoundaryTrigger, CheckRequest, CheckTarget, Datapoint, SeriesPoint,
-    SourceApp,
+    AlertEvent, AnomalyEnded, AnomalyEvent, BoundaryTrigger, CheckRequest, CheckTarget, Datapoint,
+    SeriesPoint, SourceApp,
 };
 use windows::{by_metric, Windows};
 
 use crate::alert_rules::{matching_rules, route, AlertRule, Route};
+use crate::anomaly_end::{CurrentAnomalies, EndedAnomaly, OpenAnomaly, Step};
 use crate::boundary::{rules_for, AlerterLimit, BoundaryRule};
 use crate::boundary_stream::{judge_points, AlerterSends, BoundaryJudgement};
 use crate::periodic::{is_periodic_point, PeriodicChecks};
-use crate::stream::{judge_batch, Judgement, MetricState};
-use crate::{Algorithm, Settings};
+use crate::stream::{judge_batch, point_deviation, Judgement, MetricState};
+use crate::Settings;
 
 /// The Redis state kind under which [`MetricState`]s are kept.
 const STATE_KIND: &str = "analyzer";
@@ -58,9 +62,10 @@ pub struct ServiceSettings {
     /// When the windows are in memory, seconds behind each metric's newest
     /// point that a restart re-judges (decisions discarded) to rebuild the
     /// metric's state — alert expiry, derivative classification, the last
-    /// point analysed. Older points are only folded into the windows. Two
-    /// days covers a derivative confirmation (`full_duration`) and any
-    /// alert expiry up to a day.
+    /// point analysed, the open anomalies (de-duplication and ends). Older
+    /// points are only folded into the windows. Two days covers a
+    /// derivative confirmation (`full_duration`), any alert expiry up to a
+    /// day and every anomaly still open (dropped after `full_duration`).
     pub restore_horizon: i64,
 }
 
@@ -147,6 +152,8 @@ pub struct Decisions {
     pub checks: Vec<CheckRequest>,
     /// The alerts to send now, for `skyline.alerts`.
     pub alerts: Vec<AlertEvent>,
+    /// The anomalies over, for `skyline.anomaly_ends`.
+    pub ended: Vec<AnomalyEnded>,
 }
 
 /// Turns one metric's judgements into events.
@@ -158,6 +165,16 @@ pub struct Decisions {
 /// is not (`Route::Alert`: the analyzer alerts itself). The training check is
 /// what makes a first profile possible: it is the check an operator labels
 /// (`skyline label CHECK_ID`), as the reference's training data is.
+///
+/// One anomaly per event (PANORAMA_EXPIRY_TIME, [`crate::anomaly_end`]): a
+/// point that *opens* an anomaly is published as above; a point that
+/// *extends* the open one re-publishes that anomaly under its own id with
+/// the new count, last timestamp and largest deviation, and gets no check
+/// (fingerprint, seasonal or training): the open anomaly's check stands
+/// for the event. A repeat routed to alerting still alerts when a rule's
+/// expiry allows ([`repeat_alert_id`], about the open anomaly). Within a
+/// batch only the newest version of an anomaly is published. Anomalies
+/// whose end became final are published as [`AnomalyEnded`].
 pub fn decisions_for(
     metric: &str,
     window: &[(i64, f64)],
@@ -170,33 +187,55 @@ pub fn decisions_for(
         .iter()
         .map(|a| a.name().to_owned())
         .collect();
-    for j in judgements.iter().filter(|j| j.analysis.is_anomalous()) {
-        let Some(ensemble) = j.analysis.ensemble() else {
+    for j in judgements {
+        let decided_at_ms = now_ms();
+        ended_events(metric, SourceApp::Analyzer, &j.ended, decided_at_ms, out);
+        let Some((step, open)) = &j.anomaly else {
             continue;
         };
-        let triggered: Vec<String> = ensemble
-            .triggered()
-            .map(Algorithm::name)
-            .map(str::to_owned)
-            .collect();
         let (timestamp, value) = j.analysis.last.unwrap_or((j.timestamp, j.value));
         let judged = &window[j.window.0..=j.window.1];
-        // The reference records the window from its second point.
-        let from_timestamp = judged.get(1).or(judged.first()).map_or(timestamp, |p| p.0);
-        let id = anomaly_id(metric, timestamp, SourceApp::Analyzer);
-        let decided_at_ms = now_ms();
+        let id = open.id;
+        let anomaly = anomaly_event(
+            metric,
+            SourceApp::Analyzer,
+            open,
+            &algorithms_run,
+            decided_at_ms,
+        );
+        if *step == Step::Extended {
+            upsert_anomaly(out, anomaly);
+            for rule in &j.alerts {
+                let first = alert_id(id, &rule.alerter);
+                out.alerts.push(AlertEvent {
+                    id: repeat_alert_id(first, timestamp),
+                    anomaly_id: id,
+                    metric: metric.to_owned(),
+                    timestamp,
+                    value,
+                    source: SourceApp::Analyzer,
+                    alerter: rule.alerter.clone(),
+                    rule: rule.pattern.as_str().to_owned(),
+                    triggered_algorithms: triggered_at(j),
+                    decided_at_ms,
+                    series: Some(SeriesPoint::from_pairs(judged)),
+                    full_duration: Some(settings.full_duration),
+                    expiration_time: Some(rule.expiration_time),
+                    boundary: None,
+                    fingerprinted: false,
+                    test: false,
+                });
+            }
+            continue;
+        }
+        let triggered = open.triggered.clone();
         // A metric that alerts but is not (yet) ionosphere-enabled still
         // gets a fingerprint check: a *training* check, the reference's
         // training data, which is what an operator labels to make the
         // metric's first profile. It carries no alerts (they are sent here,
         // below), so the fingerprint service — which has no profile for the
         // metric — records an unmatched verdict and alerts nothing twice.
-        let check_target = match &j.route {
-            Route::Seasonal { .. } => Some(CheckTarget::Seasonal),
-            Route::Fingerprint | Route::Alert(_) => Some(CheckTarget::Fingerprint),
-            Route::Record => None,
-        };
-        let check = check_target.map(|target| CheckRequest {
+        let check = j.route.check_target().map(|target| CheckRequest {
             id: check_id(id, target),
             anomaly_id: id,
             target,
@@ -225,20 +264,7 @@ pub fn decisions_for(
             periodic: false,
             derivative: j.derivative,
         });
-        out.anomalies.push(AnomalyEvent {
-            id,
-            metric: metric.to_owned(),
-            timestamp,
-            value,
-            source: SourceApp::Analyzer,
-            algorithms_run: algorithms_run.clone(),
-            triggered_algorithms: triggered.clone(),
-            full_duration: timestamp.saturating_sub(from_timestamp),
-            from_timestamp,
-            check_id: check.as_ref().map(|c| c.id),
-            derivative: j.derivative,
-            decided_at_ms,
-        });
+        out.anomalies.push(anomaly);
         out.checks.extend(check);
         let alerts_now = if matches!(j.route, Route::Fingerprint | Route::Seasonal { .. }) {
             &[][..]
@@ -266,6 +292,72 @@ pub fn decisions_for(
             });
         }
     }
+}
+
+/// The algorithms that voted anomalous at judgement `j`.
+fn triggered_at(j: &Judgement) -> Vec<String> {
+    j.analysis
+        .ensemble()
+        .map(|e| e.triggered().map(|a| a.name().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// The event of anomaly `open` as it now stands: its first point's
+/// timestamp, value, window and check, with its count, last timestamp and
+/// largest deviation so far.
+fn anomaly_event(
+    metric: &str,
+    source: SourceApp,
+    open: &OpenAnomaly,
+    algorithms_run: &[String],
+    decided_at_ms: i64,
+) -> AnomalyEvent {
+    AnomalyEvent {
+        id: open.id,
+        metric: metric.to_owned(),
+        timestamp: open.timestamp,
+        value: open.value,
+        source,
+        algorithms_run: algorithms_run.to_vec(),
+        triggered_algorithms: open.triggered.clone(),
+        full_duration: open.timestamp.saturating_sub(open.from_timestamp),
+        from_timestamp: open.from_timestamp,
+        check_id: open.check_id,
+        derivative: open.derivative,
+        decided_at_ms,
+        count: open.count,
+        last_timestamp: open.last_timestamp,
+        max_deviation: open.max_deviation,
+    }
+}
+
+/// Adds `anomaly`, replacing an earlier version of it in the same batch
+/// (only the newest count need travel).
+fn upsert_anomaly(out: &mut Decisions, anomaly: AnomalyEvent) {
+    match out.anomalies.iter_mut().find(|a| a.id == anomaly.id) {
+        Some(earlier) => *earlier = anomaly,
+        None => out.anomalies.push(anomaly),
+    }
+}
+
+/// The [`AnomalyEnded`] events of `ended`.
+fn ended_events(
+    metric: &str,
+    source: SourceApp,
+    ended: &[EndedAnomaly],
+    decided_at_ms: i64,
+    out: &mut Decisions,
+) {
+    out.ended.extend(ended.iter().map(|e| AnomalyEnded {
+        id: anomaly_ended_id(e.id),
+        anomaly_id: e.id,
+        metric: metric.to_owned(),
+        source,
+        timestamp: e.timestamp,
+        end_timestamp: e.end_timestamp,
+        count: e.count,
+        decided_at_ms,
+    }));
 }
 
 /// The periodic seasonal checks of `metric` among `judged`
@@ -332,50 +424,82 @@ pub fn periodic_decisions_for(
 /// record of the point is one) and one alert per `(alerter, algorithm)`
 /// that alerts, its id [`boundary_alert_id`]. Boundary anomalies get no
 /// check: they are hard conditions, never deflected by profiles.
+///
+/// Boundary is its own source for de-duplication (`anomalies`, the
+/// metric's Boundary anomalies): a firing within PANORAMA_EXPIRY_TIME of
+/// the open Boundary anomaly extends it (re-published under its id) and its
+/// alerts — Boundary's own expiry let them through — are about the open
+/// anomaly ([`repeat_alert_id`]). Boundary anomalies get no end: Boundary
+/// records a point only when it alerts, so it has no not-anomalous
+/// analyses to end them; they are dropped after `full_duration`.
 pub fn boundary_decisions_for(
     metric: &str,
     window: &[(i64, f64)],
     verdict: &BoundaryJudgement,
     derivative: bool,
     settings: &Settings,
+    anomalies: &mut CurrentAnomalies,
     out: &mut Decisions,
 ) {
-    if verdict.firings.is_empty() {
-        return;
-    }
     let BoundaryJudgement {
         timestamp, value, ..
     } = *verdict;
-    let id = anomaly_id(metric, timestamp, SourceApp::Boundary);
+    let expiry = settings.panorama_expiry_time;
+    if verdict.firings.is_empty() {
+        anomalies.settle(timestamp, expiry, settings.full_duration);
+        return;
+    }
     let decided_at_ms = now_ms();
     let triggered: Vec<String> = verdict
         .firings
         .iter()
         .map(|f| f.rule.algorithm.name().to_owned())
         .collect();
-    out.anomalies.push(AnomalyEvent {
-        id,
-        metric: metric.to_owned(),
+    let fresh = || OpenAnomaly {
+        id: anomaly_id(metric, timestamp, SourceApp::Boundary),
         timestamp,
         value,
-        source: SourceApp::Boundary,
-        algorithms_run: verdict
-            .algorithms_run
-            .iter()
-            .map(|a| a.name().to_owned())
-            .collect(),
-        triggered_algorithms: triggered,
-        full_duration: timestamp.saturating_sub(verdict.from_timestamp),
+        triggered: triggered.clone(),
         from_timestamp: verdict.from_timestamp,
         check_id: None,
         derivative,
-        decided_at_ms,
-    });
+        count: 1,
+        last_timestamp: timestamp,
+        max_deviation: 0.0,
+        end: None,
+    };
+    let (step, open) = anomalies.anomalous(
+        timestamp,
+        point_deviation(window, value, derivative),
+        expiry,
+        fresh,
+    );
+    anomalies.settle(timestamp, expiry, settings.full_duration);
+    let id = open.id;
+    let algorithms_run: Vec<String> = verdict
+        .algorithms_run
+        .iter()
+        .map(|a| a.name().to_owned())
+        .collect();
+    upsert_anomaly(
+        out,
+        anomaly_event(
+            metric,
+            SourceApp::Boundary,
+            &open,
+            &algorithms_run,
+            decided_at_ms,
+        ),
+    );
     for firing in &verdict.firings {
         let algorithm = firing.rule.algorithm.name();
         for alerter in &firing.alerters {
+            let first = boundary_alert_id(id, alerter, algorithm);
             out.alerts.push(AlertEvent {
-                id: boundary_alert_id(id, alerter, algorithm),
+                id: match step {
+                    Step::Opened => first,
+                    Step::Extended => repeat_alert_id(first, timestamp),
+                },
                 anomaly_id: id,
                 metric: metric.to_owned(),
                 timestamp,
@@ -627,6 +751,7 @@ impl Analyzer {
                                 &verdict,
                                 j.derivative,
                                 &settings,
+                                &mut state.boundary_anomalies,
                                 &mut decisions,
                             );
                         }
@@ -668,6 +793,11 @@ impl Analyzer {
         let anomalies = records(&d.anomalies, |a| &a.metric)?;
         self.producer
             .send_batch(&self.topics.anomalies, anomalies)
+            .await?;
+        // Ends last: an end seen downstream has its anomaly on the log.
+        let ended = records(&d.ended, |e| &e.metric)?;
+        self.producer
+            .send_batch(&self.topics.anomaly_ends, ended)
             .await?;
         Ok(())
     }
@@ -896,11 +1026,15 @@ impl Service for Analyzer {
                 .filter(|r| r.topic == self.topics.datapoints)
                 .map(|r| (r.partition, r.offset + 1)),
         );
-        if !decisions.anomalies.is_empty() || !decisions.checks.is_empty() {
+        if !decisions.anomalies.is_empty()
+            || !decisions.checks.is_empty()
+            || !decisions.ended.is_empty()
+        {
             tracing::info!(
                 anomalies = decisions.anomalies.len(),
                 checks = decisions.checks.len(),
                 alerts = decisions.alerts.len(),
+                ended = decisions.ended.len(),
                 "published"
             );
         }

@@ -62,6 +62,11 @@ pub struct Settings {
     pub monotonic_metric_namespaces: Vec<MetricPattern>,
     /// `NON_DERIVATIVE_MONOTONIC_METRICS`: never converted to a derivative.
     pub non_derivative_monotonic_metrics: Vec<MetricPattern>,
+    /// `PANORAMA_EXPIRY_TIME`: seconds (data time) after a metric's anomaly
+    /// opens during which its further anomalous points extend it instead
+    /// of being anomalies of their own (per source: Analyzer, Boundary).
+    /// 0: every anomalous point is its own anomaly.
+    pub panorama_expiry_time: i64,
 }
 
 impl Default for Settings {
@@ -84,6 +89,7 @@ impl Default for Settings {
             skip: Vec::new(),
             monotonic_metric_namespaces: Vec::new(),
             non_derivative_monotonic_metrics: Vec::new(),
+            panorama_expiry_time: 900,
         }
     }
 }
@@ -109,6 +115,14 @@ pub enum SettingsError {
     #[error("analyzer.{key} = {value} must be positive")]
     NotPositive {
         /// The setting's name (`full_duration`, `stale_period`).
+        key: &'static str,
+        /// Its value.
+        value: i64,
+    },
+    /// A duration (seconds) that must not be negative is.
+    #[error("analyzer.{key} = {value} must not be negative")]
+    Negative {
+        /// The setting's name (`panorama_expiry_time`).
         key: &'static str,
         /// Its value.
         value: i64,
@@ -139,6 +153,12 @@ impl Settings {
             if value <= 0 {
                 return Err(SettingsError::NotPositive { key, value });
             }
+        }
+        if self.panorama_expiry_time < 0 {
+            return Err(SettingsError::Negative {
+                key: "panorama_expiry_time",
+                value: self.panorama_expiry_time,
+            });
         }
         Ok(())
     }

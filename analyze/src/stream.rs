@@ -11,13 +11,18 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use topics::ids::{anomaly_id, check_id};
+use topics::SourceApp;
+
 use crate::alert_rules::{matching_rules, route, AlertRule, AlertThrottle, Route};
-use crate::analysis::{analyze, Analysis, MetricContext};
+use crate::analysis::{analyze, Analysis, MetricContext, Outcome};
+use crate::anomaly_end::{deviation, CurrentAnomalies, EndedAnomaly, OpenAnomaly, Step};
 use crate::boundary_stream::BoundaryState;
-use crate::derivative::{is_monotonic_counter, DerivativeState};
+use crate::derivative::{is_monotonic_counter, non_negative_derivative, DerivativeState};
 use crate::pattern::any_matches;
 use crate::series::{sort_dedup, Point, Series};
 use crate::settings::Settings;
+use crate::Algorithm;
 
 /// What carries over between a metric's analyses.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -32,6 +37,13 @@ pub struct MetricState {
     /// saved before Boundary ran in the stream).
     #[serde(default)]
     pub boundary: BoundaryState,
+    /// The Analyzer's anomalies of the metric not over yet: de-duplication
+    /// and ends ([`crate::anomaly_end`]; absent from older states).
+    #[serde(default)]
+    pub anomalies: CurrentAnomalies,
+    /// Boundary's, de-duplicated the same way (Boundary is its own source).
+    #[serde(default)]
+    pub boundary_anomalies: CurrentAnomalies,
 }
 
 /// The verdict on one point.
@@ -53,6 +65,11 @@ pub struct Judgement {
     pub window: (usize, usize),
     /// Analysed as its derivative (a monotonic counter).
     pub derivative: bool,
+    /// When anomalous: whether the point opened an anomaly or extended the
+    /// open one (PANORAMA_EXPIRY_TIME), and that anomaly as it now stands.
+    pub anomaly: Option<(Step, OpenAnomaly)>,
+    /// The anomalies whose end became final at this point.
+    pub ended: Vec<EndedAnomaly>,
 }
 
 /// Judges `new_points` of `metric`.
@@ -155,12 +172,25 @@ pub fn judge_batch(
             } else {
                 Route::Record
             };
+            let expiry = settings.panorama_expiry_time;
+            let (point_timestamp, point_value) = analysis.last.unwrap_or((timestamp, value));
+            // A repeat within the open anomaly's window gets no check of its
+            // own: the open anomaly's fingerprint or seasonal check speaks
+            // for the whole event, alerts included, so a repeat routed there
+            // neither alerts nor spends the rules' expiry. A repeat routed
+            // to alerting still alerts when a rule's expiry allows.
+            let repeat = analysis.is_anomalous()
+                && state
+                    .anomalies
+                    .extendable(point_timestamp, expiry)
+                    .is_some();
             // Fingerprint-routed anomalies carry the alerts that fire
             // unless they are deflected. Seasonal-routed ones carry every
             // matching rule, unthrottled: the seasonal service keeps the
             // expiry (as the reference's `mirage.last_alert` keys), so an
             // anomaly it clears silences nothing.
             let fired = match &route {
+                Route::Fingerprint | Route::Seasonal { .. } if repeat => Vec::new(),
                 Route::Alert(rules) => rules
                     .iter()
                     .filter(|rule| state.alerts.fire(rule, timestamp))
@@ -177,6 +207,53 @@ pub fn judge_batch(
                     .collect(),
                 Route::Record => Vec::new(),
             };
+            let judged = &w[window_start..=i];
+            let anomaly = match &analysis.outcome {
+                Outcome::Judged(ensemble) if ensemble.anomalous => {
+                    let deviation_here = point_deviation(judged, point_value, derivative);
+                    let fresh = || {
+                        let id = anomaly_id(metric, point_timestamp, SourceApp::Analyzer);
+                        OpenAnomaly {
+                            id,
+                            timestamp: point_timestamp,
+                            value: point_value,
+                            triggered: ensemble
+                                .triggered()
+                                .map(Algorithm::name)
+                                .map(str::to_owned)
+                                .collect(),
+                            // The reference records the window from its
+                            // second point.
+                            from_timestamp: judged
+                                .get(1)
+                                .or(judged.first())
+                                .map_or(point_timestamp, |p| p.0),
+                            check_id: route.check_target().map(|t| check_id(id, t)),
+                            derivative,
+                            count: 1,
+                            last_timestamp: point_timestamp,
+                            max_deviation: 0.0,
+                            end: None,
+                        }
+                    };
+                    Some(
+                        state
+                            .anomalies
+                            .anomalous(point_timestamp, deviation_here, expiry, fresh),
+                    )
+                }
+                Outcome::Judged(_) => {
+                    state.anomalies.not_anomalous(point_timestamp);
+                    None
+                }
+                // An exception or a skipped analysis judged nothing: the
+                // reference's not-anomalous list holds only metrics the
+                // algorithms ran on.
+                _ => None,
+            };
+            let ended = state
+                .anomalies
+                .settle(point_timestamp, expiry, settings.full_duration);
             Judgement {
                 timestamp,
                 value,
@@ -185,7 +262,26 @@ pub fn judge_batch(
                 alerts: fired,
                 window: (window_start, i),
                 derivative,
+                anomaly,
+                ended,
             }
         })
         .collect()
+}
+
+/// The deviation ([`deviation`]) of a point of value `x` from the window
+/// `judged` it was judged on: over the window's values, or over its
+/// non-negative derivative when the metric was judged as a counter (`x` is
+/// then the derivative's value, as the anomaly records it).
+pub fn point_deviation(judged: &[Point], x: f64, derivative: bool) -> f64 {
+    if derivative {
+        let values: Vec<f64> = non_negative_derivative(judged)
+            .iter()
+            .map(|p| p.1)
+            .collect();
+        deviation(&values, x)
+    } else {
+        let values: Vec<f64> = judged.iter().map(|p| p.1).collect();
+        deviation(&values, x)
+    }
 }

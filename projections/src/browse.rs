@@ -226,6 +226,25 @@ pub struct AnomalyListRow {
     pub matched_profile: Option<Uuid>,
     /// Alert rows for it.
     pub alerts: i64,
+    /// Anomalous points the anomaly folded (PANORAMA_EXPIRY_TIME: the
+    /// first and its repeats within the window).
+    pub count: i64,
+    /// Its newest anomalous point's timestamp (unix seconds).
+    pub last_timestamp: i64,
+    /// Its most extreme point's distance from its window's mean, in
+    /// standard deviations.
+    pub max_deviation: f64,
+    /// When it ended (unix seconds): the first not-anomalous analysis after
+    /// its last point; `None` while ongoing.
+    pub end_timestamp: Option<i64>,
+}
+
+impl AnomalyListRow {
+    /// How long it lasted (end − start, seconds), once ended.
+    pub fn duration(&self) -> Option<i64> {
+        self.end_timestamp
+            .map(|end| end.saturating_sub(self.timestamp))
+    }
 }
 
 /// Everything the console shows on an anomaly's page.
@@ -551,7 +570,8 @@ fn anomaly_columns() -> String {
           ORDER BY fc.check_timestamp DESC, fc.id LIMIT 1), \
          {}, ({}), \
          (SELECT COUNT(*) FROM alerts al WHERE al.anomaly_id = a.id), \
-         a.algorithms_run, a.from_timestamp, a.end_timestamp",
+         a.algorithms_run, a.from_timestamp, a.end_timestamp, \
+         a.anomaly_count, a.last_timestamp, a.max_deviation",
         state_sql(),
         deflecting_match("profile_id")
     )
@@ -1163,6 +1183,10 @@ fn anomaly_row(r: &AnyRow) -> Result<AnomalyListRow, Error> {
         })?,
         matched_profile: opt_uuid(r, 9, "profile id")?,
         alerts: r.try_get::<Option<i64>, _>(10)?.unwrap_or(0),
+        end_timestamp: r.try_get(13)?,
+        count: r.try_get::<Option<i64>, _>(14)?.unwrap_or(1),
+        last_timestamp: r.try_get::<Option<i64>, _>(15)?.unwrap_or(r.try_get(2)?),
+        max_deviation: r.try_get::<Option<f64>, _>(16)?.unwrap_or(0.0),
     })
 }
 

@@ -35,8 +35,8 @@ use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 use topics::names::TopicNames;
 use topics::{
-    AlertEvent, AnomalyEvent, CheckRequest, Datapoint, DeliveryEvent, Label, MatchResult,
-    MuteEvent, ProfileEvent, SeasonalResult,
+    AlertEvent, AnomalyEnded, AnomalyEvent, CheckRequest, Datapoint, DeliveryEvent, Label,
+    MatchResult, MuteEvent, ProfileEvent, SeasonalResult,
 };
 
 pub use db::{redact, Database, Dialect, Kind};
@@ -116,6 +116,8 @@ pub enum Topic {
     Mutes,
     /// `skyline.seasonal`.
     Seasonal,
+    /// `skyline.anomaly_ends`.
+    AnomalyEnds,
 }
 
 impl Topic {
@@ -132,6 +134,7 @@ impl Topic {
             Topic::Deliveries => &names.deliveries,
             Topic::Mutes => &names.mutes,
             Topic::Seasonal => &names.seasonal,
+            Topic::AnomalyEnds => &names.anomaly_ends,
         }
     }
 
@@ -148,6 +151,7 @@ impl Topic {
             Topic::Deliveries,
             Topic::Mutes,
             Topic::Seasonal,
+            Topic::AnomalyEnds,
         ]
         .into_iter()
         .find(|t| t.name(names) == name)
@@ -167,6 +171,7 @@ impl Topic {
             Topic::Deliveries => Event::Delivery(decode(payload)?),
             Topic::Mutes => Event::Mute(decode(payload)?),
             Topic::Seasonal => Event::Seasonal(decode(payload)?),
+            Topic::AnomalyEnds => Event::AnomalyEnded(decode(payload)?),
         })
     }
 }
@@ -194,6 +199,8 @@ pub enum Event {
     Mute(MuteEvent),
     /// The seasonal service's verdict on a seasonal check.
     Seasonal(SeasonalResult),
+    /// An anomaly is over.
+    AnomalyEnded(AnomalyEnded),
 }
 
 /// A group of tables filled by one folding consumer (consumer group

@@ -35,6 +35,9 @@ fn anomaly(metric: &str, timestamp: i64) -> AnomalyEvent {
         check_id: None,
         derivative: false,
         decided_at_ms: timestamp * 1000,
+        count: 1,
+        last_timestamp: timestamp,
+        max_deviation: 0.0,
     }
 }
 

@@ -45,6 +45,9 @@ fn anomaly(metric: &str, timestamp: i64, source: SourceApp) -> AnomalyEvent {
         )),
         derivative: false,
         decided_at_ms: timestamp * 1000,
+        count: 1,
+        last_timestamp: timestamp,
+        max_deviation: 0.0,
     }
 }
 

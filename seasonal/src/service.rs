@@ -255,6 +255,9 @@ fn events_of(
         check_id: Some(fingerprint),
         derivative: check.derivative,
         decided_at_ms,
+        count: 1,
+        last_timestamp: check.timestamp,
+        max_deviation: 0.0,
     });
     decision.check = Some(CheckRequest {
         id: fingerprint,

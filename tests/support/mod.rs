@@ -76,6 +76,7 @@ deadletter = "deadletter.{id}"
 deliveries = "deliveries.{id}"
 mutes = "mutes.{id}"
 seasonal = "seasonal.{id}"
+anomaly_ends = "anomaly_ends.{id}"
 
 [windows]
 key_prefix = "{id}"
@@ -232,6 +233,20 @@ pub fn backtest_anomalies(path: &Path) -> Vec<i64> {
         .filter(|l| l.split(',').nth(11) == Some("1"))
         .map(|l| l.split(',').next().unwrap().parse().unwrap())
         .collect()
+}
+
+/// The anomalies flagged points at `timestamps` (in time order) make with
+/// PANORAMA_EXPIRY_TIME `expiry`: the timestamps of the points that open
+/// one (the first, then the first at or after the open one's
+/// `timestamp + expiry`; repeats do not move the window).
+pub fn opened_anomalies(timestamps: &[i64], expiry: i64) -> Vec<i64> {
+    let mut opened: Vec<i64> = Vec::new();
+    for &t in timestamps {
+        if opened.last().is_none_or(|&o| t >= o + expiry) {
+            opened.push(t);
+        }
+    }
+    opened
 }
 
 /// Decodes every record of `values` as `E` (a test's topics hold only

@@ -33,6 +33,9 @@ fn anomaly() -> AnomalyEvent {
         check_id: Some(Uuid::from_u128(2)),
         derivative: false,
         decided_at_ms: 1_700_003_601_234,
+        count: 1,
+        last_timestamp: 1_700_003_600,
+        max_deviation: 0.0,
     }
 }
 

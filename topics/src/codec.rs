@@ -33,17 +33,20 @@
 //! | 11 | `Label` v2     | `schemas/v2/label.avsc`    |
 //! | 12 | `ProfileEvent` | `schemas/profile.avsc`     |
 //! | 13 | `DeadLetter`   | `schemas/deadletter.avsc`  |
-//! | 14 | `AnomalyEvent` | `schemas/anomaly.avsc`     |
+//! | 14 | `AnomalyEvent` v2 | `schemas/v2/anomaly.avsc` |
 //! | 15 | `AlertEvent`   | `schemas/alert.avsc`       |
 //! | 16 | `DeliveryEvent` | `schemas/delivery.avsc`   |
 //! | 17 | `MuteEvent`    | `schemas/mute.avsc`        |
 //! | 18 | `CheckRequest` v3 | `schemas/check.avsc`    |
 //! | 19 | `Label` v3     | `schemas/label.avsc`       |
 //! | 20 | `SeasonalResult` | `schemas/seasonal.avsc`  |
+//! | 21 | `AnomalyEvent` v3 | `schemas/anomaly.avsc`  |
+//! | 22 | `AnomalyEnded` | `schemas/anomaly_ended.avsc` |
 //!
-//! Ids 3–6 and 8 are the first versions of five types, 9 and 11 the second
-//! of two, still read (resolved to the current schema) but no longer
-//! written.
+//! Id 14 is `AnomalyEvent` v2, now `schemas/v2/anomaly.avsc`.
+//! Ids 3–6 and 8 are the first versions of five types, 9, 11 and 14 the
+//! second of three, still read (resolved to the current schema) but no
+//! longer written; [`Event::upgraded`] completes what resolution cannot.
 //!
 //! An id names one exact writer schema, forever. A later version of a type
 //! gets a new, never used id (the next free one, 9 and up); the old id stays
@@ -73,8 +76,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::events::{
-    AlertEvent, AnomalyEvent, CheckRequest, Datapoint, DeadLetter, DeliveryEvent, Label,
-    MatchResult, MuteEvent, ProfileEvent, SeasonalResult,
+    AlertEvent, AnomalyEnded, AnomalyEvent, CheckRequest, Datapoint, DeadLetter, DeliveryEvent,
+    Label, MatchResult, MuteEvent, ProfileEvent, SeasonalResult,
 };
 
 /// First byte of every message: the Confluent wire-format version.
@@ -177,6 +180,14 @@ pub trait Event: Serialize + DeserializeOwned {
     /// The current schema, parsed once.
     fn schema() -> &'static Schema;
 
+    /// Completes an event read from an earlier schema: fills what an Avro
+    /// default cannot, a default that depends on another field (an old
+    /// anomaly's `last_timestamp` is its `timestamp`). Identity unless a
+    /// type needs it.
+    fn upgraded(self) -> Self {
+        self
+    }
+
     /// Append the Avro body (no header) of `self` to `out`.
     fn write_body(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
         let writer = datum_writer(Self::schema()).map_err(|source| CodecError::Encode {
@@ -232,7 +243,7 @@ pub fn decode<E: Event>(bytes: &[u8]) -> Result<E, CodecError> {
         .iter()
         .find(|(earlier, _)| *earlier == id)
     {
-        Some((_, writer)) => decode_resolving(body, writer()),
+        Some((_, writer)) => decode_resolving::<E>(body, writer()).map(E::upgraded),
         None => Err(CodecError::WrongSchema {
             found: id,
             expected: E::SCHEMA_ID,
@@ -370,6 +381,9 @@ macro_rules! event {
         event!($ty, $id, $name, $file, []);
     };
     ($ty:ty, $id:expr, $name:literal, $file:literal, [$(($old_id:expr, $old_file:literal)),*]) => {
+        event!($ty, $id, $name, $file, [$(($old_id, $old_file)),*], |e| e);
+    };
+    ($ty:ty, $id:expr, $name:literal, $file:literal, [$(($old_id:expr, $old_file:literal)),*], $upgraded:expr) => {
         impl $ty {
             fn prepared() -> &'static Prepared {
                 static PREPARED: OnceLock<Prepared> = OnceLock::new();
@@ -397,6 +411,11 @@ macro_rules! event {
                 })
             }
 
+            fn upgraded(self) -> Self {
+                let upgrade: fn(Self) -> Self = $upgraded;
+                upgrade(self)
+            }
+
             fn write_body(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
                 write_with(&Self::prepared().writer, self, out, Self::NAME)
             }
@@ -410,11 +429,18 @@ macro_rules! event {
 
 event!(
     AnomalyEvent,
-    14,
+    21,
     "AnomalyEvent",
     "anomaly.avsc",
-    [(2, "v1/anomaly.avsc")]
+    [(2, "v1/anomaly.avsc"), (14, "v2/anomaly.avsc")],
+    // Before version 3 an anomaly was its one point: it ends where it
+    // starts (count 1 and max_deviation 0 are the schema's defaults).
+    |mut a: AnomalyEvent| {
+        a.last_timestamp = a.timestamp;
+        a
+    }
 );
+event!(AnomalyEnded, 22, "AnomalyEnded", "anomaly_ended.avsc");
 event!(
     CheckRequest,
     18,

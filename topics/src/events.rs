@@ -79,6 +79,40 @@ pub struct AnomalyEvent {
     pub derivative: bool,
     /// When the decision was made (unix milliseconds); not part of the id.
     pub decided_at_ms: i64,
+    /// Anomalous points folded into this anomaly: the first and the repeats
+    /// within PANORAMA_EXPIRY_TIME of it (1 from earlier versions).
+    pub count: i32,
+    /// The newest anomalous point's timestamp (unix seconds; `timestamp`
+    /// from earlier versions).
+    pub last_timestamp: i64,
+    /// How far the anomaly's most extreme point lies from its judged
+    /// window's mean, in standard deviations: max over its points of
+    /// `|x − mean| / stddev` (0 when stddev is 0, and from earlier versions).
+    pub max_deviation: f64,
+}
+
+/// An anomaly is over (`skyline.anomaly_ends`, key: metric): the first
+/// analysis after its last anomalous point found the metric not anomalous,
+/// and the anomaly can no longer be extended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyEnded {
+    /// UUID v5 of the anomaly id ([`crate::ids::anomaly_ended_id`]).
+    pub id: Uuid,
+    /// The anomaly that ended.
+    pub anomaly_id: Uuid,
+    /// The anomaly's metric.
+    pub metric: String,
+    /// The service that decided the anomaly.
+    pub source: SourceApp,
+    /// The anomaly's timestamp (its first anomalous point, unix seconds).
+    pub timestamp: i64,
+    /// The newest timestamp of the first not-anomalous analysis after the
+    /// anomaly's last anomalous point (unix seconds).
+    pub end_timestamp: i64,
+    /// Anomalous points the anomaly folded.
+    pub count: i32,
+    /// When decided (unix milliseconds); not part of the id.
+    pub decided_at_ms: i64,
 }
 
 /// Where a check goes.

@@ -114,6 +114,25 @@ pub fn periodic_anomaly_id(metric: &str, timestamp: i64) -> Uuid {
     derived_id("periodic", &[metric.as_bytes(), &timestamp.to_be_bytes()])
 }
 
+/// The id of an alert about open anomaly `anomaly` sent for a later point
+/// of it, at `timestamp` (PANORAMA_EXPIRY_TIME: the point extended the
+/// anomaly instead of opening its own). `first_alert_id` is the id the
+/// anomaly's first point's alert on the same alerter (and Boundary
+/// algorithm) has, [`alert_id`] or [`boundary_alert_id`]; the timestamp
+/// keeps the repeat's alert apart from it.
+pub fn repeat_alert_id(first_alert_id: Uuid, timestamp: i64) -> Uuid {
+    derived_id(
+        "repeat-alert",
+        &[first_alert_id.as_bytes(), &timestamp.to_be_bytes()],
+    )
+}
+
+/// The id of the end of anomaly `anomaly_id`: an anomaly ends once, so a
+/// replay re-emits the same end.
+pub fn anomaly_ended_id(anomaly_id: Uuid) -> Uuid {
+    derived_id("anomaly-ended", &[anomaly_id.as_bytes()])
+}
+
 /// The id of the seasonal verdict on check `check_id`: one per check,
 /// whatever the verdict (a re-judgement after a crash folds onto it).
 pub fn seasonal_result_id(check_id: Uuid) -> Uuid {

@@ -24,6 +24,8 @@ pub const DELIVERIES: &str = "skyline.deliveries";
 pub const MUTES: &str = "skyline.mutes";
 /// The seasonal re-check's verdicts ([`crate::SeasonalResult`]).
 pub const SEASONAL: &str = "skyline.seasonal";
+/// Anomalies that are over ([`crate::AnomalyEnded`]).
+pub const ANOMALY_ENDS: &str = "skyline.anomaly_ends";
 /// Messages a consumer refused ([`crate::DeadLetter`]).
 pub const DEADLETTER: &str = "skyline.deadletter";
 
@@ -57,6 +59,8 @@ pub struct TopicNames {
     pub mutes: String,
     /// Seasonal verdicts, keyed by metric (default `skyline.seasonal`).
     pub seasonal: String,
+    /// Anomaly ends, keyed by metric (default `skyline.anomaly_ends`).
+    pub anomaly_ends: String,
 }
 
 impl Default for TopicNames {
@@ -73,6 +77,7 @@ impl Default for TopicNames {
             deliveries: DELIVERIES.to_owned(),
             mutes: MUTES.to_owned(),
             seasonal: SEASONAL.to_owned(),
+            anomaly_ends: ANOMALY_ENDS.to_owned(),
         }
     }
 }
@@ -93,11 +98,12 @@ impl TopicNames {
             deliveries: rename(&self.deliveries),
             mutes: rename(&self.mutes),
             seasonal: rename(&self.seasonal),
+            anomaly_ends: rename(&self.anomaly_ends),
         }
     }
 
     /// Every topic, e.g. to create them all at start-up.
-    pub fn all(&self) -> [&str; 11] {
+    pub fn all(&self) -> [&str; 12] {
         [
             &self.datapoints,
             &self.anomalies,
@@ -110,6 +116,7 @@ impl TopicNames {
             &self.deliveries,
             &self.mutes,
             &self.seasonal,
+            &self.anomaly_ends,
         ]
     }
 }
@@ -145,6 +152,6 @@ mod tests {
         let mut all = names.all().to_vec();
         all.sort_unstable();
         all.dedup();
-        assert_eq!(all.len(), 11);
+        assert_eq!(all.len(), 12);
     }
 }

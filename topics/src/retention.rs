@@ -137,6 +137,8 @@ pub struct RetentionSettings {
     pub datapoints_margin_days: u32,
     /// `skyline.anomalies`.
     pub anomalies: Keep,
+    /// `skyline.anomaly_ends`.
+    pub anomaly_ends: Keep,
     /// `skyline.checks`.
     pub checks: Keep,
     /// `skyline.matches`.
@@ -151,8 +153,8 @@ pub struct RetentionSettings {
     pub deadletter: Keep,
 }
 
-/// What the history topics (anomalies, checks, matches, alerts, deliveries,
-/// seasonal verdicts) keep by default: a year and a month, so that a
+/// What the history topics (anomalies and their ends, checks, matches,
+/// alerts, deliveries, seasonal verdicts) keep by default: a year and a month, so that a
 /// `skyline replay projections` still rebuilds the same month of last year
 /// (a year-on-year look at anomalies and deflections) and `skyline rematch
 /// --since` reaches a full year of checks, at the cost of a year of events
@@ -169,6 +171,7 @@ impl Default for RetentionSettings {
             datapoints: None,
             datapoints_margin_days: 2,
             anomalies: Keep::Days(HISTORY_DAYS),
+            anomaly_ends: Keep::Days(HISTORY_DAYS),
             checks: Keep::Days(HISTORY_DAYS),
             matches: Keep::Days(HISTORY_DAYS),
             alerts: Keep::Days(HISTORY_DAYS),
@@ -252,6 +255,7 @@ pub fn plan(
         ),
         forever(&names.mutes, "to replay the mutes in force (alert)"),
         configured(&names.anomalies, settings.anomalies),
+        configured(&names.anomaly_ends, settings.anomaly_ends),
         configured(&names.checks, settings.checks),
         configured(&names.matches, settings.matches),
         configured(&names.alerts, settings.alerts),

@@ -86,6 +86,9 @@ fn anomalies() -> Vec<AnomalyEvent> {
             check_id: Some(uuid(2)),
             derivative: false,
             decided_at_ms: 1_700_003_601_234,
+            count: 1,
+            last_timestamp: 1_700_003_600,
+            max_deviation: 0.0,
         },
         AnomalyEvent {
             id: uuid(3),
@@ -100,6 +103,9 @@ fn anomalies() -> Vec<AnomalyEvent> {
             check_id: None,
             derivative: true,
             decided_at_ms: 0,
+            count: 5,
+            last_timestamp: 305,
+            max_deviation: 3.75,
         },
         AnomalyEvent {
             id: uuid(4),
@@ -114,6 +120,35 @@ fn anomalies() -> Vec<AnomalyEvent> {
             check_id: None,
             derivative: false,
             decided_at_ms: 1,
+            count: 1,
+            last_timestamp: 1,
+            max_deviation: 0.0,
+        },
+    ]
+}
+
+fn anomaly_ends() -> Vec<AnomalyEnded> {
+    let anomaly = ids::anomaly_id("stats.web01.cpu.user", 1_700_003_600, SourceApp::Analyzer);
+    vec![
+        AnomalyEnded {
+            id: ids::anomaly_ended_id(anomaly),
+            anomaly_id: anomaly,
+            metric: "stats.web01.cpu.user".into(),
+            source: SourceApp::Analyzer,
+            timestamp: 1_700_003_600,
+            end_timestamp: 1_700_004_500,
+            count: 7,
+            decided_at_ms: 1_700_004_501_000,
+        },
+        AnomalyEnded {
+            id: uuid(5),
+            anomaly_id: uuid(6),
+            metric: String::new(),
+            source: SourceApp::Boundary,
+            timestamp: -1,
+            end_timestamp: i64::MAX,
+            count: i32::MAX,
+            decided_at_ms: 0,
         },
     ]
 }
@@ -608,6 +643,7 @@ fn all_encoded() -> Vec<(&'static str, Vec<u8>)> {
     all.extend(enc(deliveries()));
     all.extend(enc(mutes()));
     all.extend(enc(seasonal_results()));
+    all.extend(enc(anomaly_ends()));
     all
 }
 
@@ -626,6 +662,7 @@ fn decode_as_everything(bytes: &[u8]) -> usize {
         decode::<DeliveryEvent>(bytes).is_ok(),
         decode::<MuteEvent>(bytes).is_ok(),
         decode::<SeasonalResult>(bytes).is_ok(),
+        decode::<AnomalyEnded>(bytes).is_ok(),
     ]
     .iter()
     .filter(|ok| **ok)
@@ -692,6 +729,7 @@ fn every_event_round_trips() {
     roundtrip_all(dead_letters());
     roundtrip_all(deliveries());
     roundtrip_all(mutes());
+    roundtrip_all(anomaly_ends());
 }
 
 #[test]
@@ -851,6 +889,13 @@ fn schema_files() -> Vec<(
             SeasonalResult::NAME,
             SeasonalResult::schema(),
         ),
+        (
+            "anomaly_ended.avsc",
+            include_str!("../schemas/anomaly_ended.avsc"),
+            AnomalyEnded::SCHEMA_ID,
+            AnomalyEnded::NAME,
+            AnomalyEnded::schema(),
+        ),
     ]
 }
 
@@ -861,7 +906,7 @@ fn schema_ids_are_the_documented_ones() {
         ids,
         [
             (1, "Datapoint"),
-            (14, "AnomalyEvent"),
+            (21, "AnomalyEvent"),
             (18, "CheckRequest"),
             (10, "MatchResult"),
             (19, "Label"),
@@ -871,6 +916,7 @@ fn schema_ids_are_the_documented_ones() {
             (16, "DeliveryEvent"),
             (17, "MuteEvent"),
             (20, "SeasonalResult"),
+            (22, "AnomalyEnded"),
         ]
     );
     // The first versions stay readable under their own ids.
@@ -880,7 +926,7 @@ fn schema_ids_are_the_documented_ones() {
     assert_eq!(earlier(Label::EARLIER_SCHEMAS), [5, 11]);
     assert_eq!(earlier(ProfileEvent::EARLIER_SCHEMAS), [6]);
     assert_eq!(earlier(DeadLetter::EARLIER_SCHEMAS), [8]);
-    assert_eq!(earlier(AnomalyEvent::EARLIER_SCHEMAS), [2]);
+    assert_eq!(earlier(AnomalyEvent::EARLIER_SCHEMAS), [2, 14]);
     assert_eq!(earlier(AlertEvent::EARLIER_SCHEMAS), [7]);
 }
 
@@ -995,6 +1041,10 @@ fn types_shared_between_files_are_defined_identically() {
     assert_eq!(
         get("check.avsc", "SeriesPoint"),
         get("seasonal.avsc", "SeriesPoint")
+    );
+    assert_eq!(
+        get("anomaly.avsc", "SourceApp"),
+        get("anomaly_ended.avsc", "SourceApp")
     );
 }
 
@@ -1141,6 +1191,7 @@ fn every_serde_shape_matches_its_schema() {
     shape_matches_schema(dead_letters());
     shape_matches_schema(deliveries());
     shape_matches_schema(mutes());
+    shape_matches_schema(anomaly_ends());
 }
 
 // ---------------------------------------------------------------------------
@@ -1315,7 +1366,7 @@ fn another_types_message_is_the_wrong_schema() {
             err,
             CodecError::WrongSchema {
                 found: 1,
-                expected: 14,
+                expected: 21,
                 name: "AnomalyEvent"
             }
         ),
@@ -1324,7 +1375,7 @@ fn another_types_message_is_the_wrong_schema() {
     let text = err.to_string();
     assert!(text.contains("wrong schema"), "{text}");
     assert!(
-        text.contains("schema id 1") && text.contains("expected 14"),
+        text.contains("schema id 1") && text.contains("expected 21"),
         "{text}"
     );
 
@@ -1453,7 +1504,9 @@ fn huge_lengths_are_refused_without_allocating_them() {
     let an = &anomalies()[1];
     let mut bytes = encode(an).unwrap();
     let at = 5 + (1 + 36) + (1 + an.metric.len()) + 1 + 8 + 1;
-    assert_eq!(bytes[at..], [0, 0, 0, 0, 0, 1, 0]);
+    // Empty arrays, zero full_duration and from_timestamp, no check id,
+    // derivative true, decided_at_ms 0 (then the version 3 fields).
+    assert_eq!(bytes[at..at + 7], [0, 0, 0, 0, 0, 1, 0]);
     bytes.truncate(at);
     bytes.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40]);
     let err = decode::<AnomalyEvent>(&bytes).unwrap_err();
@@ -1526,6 +1579,29 @@ fn second_version_checks_and_labels_decode_with_defaults_for_the_new_fields() {
     let old: Label = decode(&bytes).unwrap();
     assert_eq!(old.echo_series, None);
     assert_eq!(old.series, label.series);
+}
+
+#[test]
+fn second_version_anomalies_decode_as_one_point_anomalies() {
+    let (old_id, old_schema) = AnomalyEvent::EARLIER_SCHEMAS[1];
+    assert_eq!(old_id, 14);
+    let compat = SchemaCompatibility::can_read(old_schema(), AnomalyEvent::schema()).unwrap();
+    assert_eq!(compat, Compatibility::Full);
+    // An extended anomaly written by version 2 loses what version 2 cannot
+    // say; the reader makes it the one-point anomaly it was then.
+    let anomaly = anomalies().remove(1);
+    assert_eq!(anomaly.count, 5);
+    let bytes = as_earlier_version(&anomaly, 1);
+    assert_eq!(schema_id(&bytes).unwrap(), 14);
+    let old: AnomalyEvent = decode(&bytes).unwrap();
+    assert_eq!(
+        (old.count, old.last_timestamp, old.max_deviation),
+        (1, anomaly.timestamp, 0.0)
+    );
+    assert_eq!((old.id, old.timestamp), (anomaly.id, anomaly.timestamp));
+    // Version 1 too (it lacks the Boundary symbol, not these fields' meaning).
+    let v1: AnomalyEvent = decode(&as_version_one(&anomaly)).unwrap();
+    assert_eq!((v1.count, v1.last_timestamp), (1, anomaly.timestamp));
 }
 
 #[test]
@@ -1781,4 +1857,5 @@ fn resolution_handles_every_field_kind() {
     same_via_resolution(dead_letters());
     same_via_resolution(deliveries());
     same_via_resolution(mutes());
+    same_via_resolution(anomaly_ends());
 }

@@ -287,6 +287,9 @@ pub fn anomaly_with_check(
         check_id: Some(check_id),
         derivative: false,
         decided_at_ms: ts * 1000,
+        count: 1,
+        last_timestamp: ts,
+        max_deviation: 0.0,
     };
     let check = CheckRequest {
         id: check_id,

@@ -40,6 +40,25 @@ pub static ANOMALIES: Table = Table {
         ("check_id", Kind::Text),
         ("derivative", Kind::Int),
         ("decided_at_ms", Kind::Int),
+        ("anomaly_count", Kind::Int),
+        ("last_timestamp", Kind::Int),
+        ("max_deviation", Kind::Real),
+    ],
+};
+
+/// `anomaly_ends`: each anomaly's end ([`topics::AnomalyEnded`]), kept by
+/// anomaly so an end folded before its anomaly's row still reaches it.
+pub static ANOMALY_ENDS: Table = Table {
+    name: "anomaly_ends",
+    key: &["anomaly_id"],
+    columns: &[
+        ("anomaly_id", Kind::Text),
+        ("id", Kind::Text),
+        ("metric_id", Kind::Text),
+        ("anomaly_timestamp", Kind::Int),
+        ("end_timestamp", Kind::Int),
+        ("anomaly_count", Kind::Int),
+        ("decided_at_ms", Kind::Int),
     ],
 };
 
@@ -74,7 +93,7 @@ pub static METRIC_PROFILES: Table = Table {
     ],
 };
 
-static TABLES: [&Table; 3] = [&ANOMALIES, &METRICS, &METRIC_PROFILES];
+static TABLES: [&Table; 4] = [&ANOMALIES, &METRICS, &METRIC_PROFILES, &ANOMALY_ENDS];
 
 impl Projection for Anomalies {
     fn name(&self) -> &'static str {
@@ -82,7 +101,7 @@ impl Projection for Anomalies {
     }
 
     fn topics(&self) -> &'static [Topic] {
-        &[Topic::Anomalies, Topic::Profiles]
+        &[Topic::Anomalies, Topic::Profiles, Topic::AnomalyEnds]
     }
 
     fn tables(&self) -> &'static [&'static Table] {
@@ -97,6 +116,7 @@ impl Projection for Anomalies {
     ) -> BoxFuture<'a, Result<u64, Error>> {
         Box::pin(async move {
             let mut anomalies = Vec::new();
+            let mut ends = Vec::new();
             // Per metric: name, earliest and latest anomaly in the batch.
             let mut seen: BTreeMap<uuid::Uuid, (&str, i64, i64)> = BTreeMap::new();
             let mut profiles_created = Vec::new();
@@ -128,6 +148,20 @@ impl Projection for Anomalies {
                             a.check_id.into(),
                             a.derivative.into(),
                             a.decided_at_ms.into(),
+                            i64::from(a.count).into(),
+                            a.last_timestamp.into(),
+                            a.max_deviation.into(),
+                        ]);
+                    }
+                    Event::AnomalyEnded(e) => {
+                        ends.push(vec![
+                            e.anomaly_id.into(),
+                            e.id.into(),
+                            metric_id(&e.metric).into(),
+                            e.timestamp.into(),
+                            e.end_timestamp.into(),
+                            i64::from(e.count).into(),
+                            e.decided_at_ms.into(),
                         ]);
                     }
                     Event::Profile(p) => {
@@ -180,7 +214,7 @@ impl Projection for Anomalies {
                 &metrics,
             )
             .await?;
-            written += insert_events(conn, dialect, &ANOMALIES, &anomalies).await?;
+            written += fold_anomalies(conn, dialect, &anomalies, &ends).await?;
 
             if profile_metrics.is_empty() {
                 return Ok(written);
@@ -234,6 +268,66 @@ impl Projection for Anomalies {
             }
             Ok(written)
         })
+    }
+}
+
+/// Upserts the anomaly rows (an anomaly re-published as points extend it
+/// keeps its first row and the largest count, last timestamp and deviation
+/// seen: extensions only grow them, so the fold is idempotent and does not
+/// depend on order), records the ends, and copies each end into its
+/// anomaly's row whichever of the two was folded first.
+async fn fold_anomalies(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    anomalies: &[Vec<Value>],
+    ends: &[Vec<Value>],
+) -> Result<u64, Error> {
+    let columns: Vec<&str> = ANOMALIES.columns.iter().map(|c| c.0).collect();
+    let mut written = insert_rows(
+        conn,
+        dialect,
+        ANOMALIES.name,
+        &columns,
+        ANOMALIES.key,
+        OnConflict::Update {
+            mysql: "anomaly_count = GREATEST(anomaly_count, VALUES(anomaly_count)), \
+                    last_timestamp = GREATEST(COALESCE(last_timestamp, VALUES(last_timestamp)), VALUES(last_timestamp)), \
+                    max_deviation = GREATEST(max_deviation, VALUES(max_deviation))",
+            sqlite: "anomaly_count = MAX(anomaly_count, excluded.anomaly_count), \
+                     last_timestamp = MAX(COALESCE(last_timestamp, excluded.last_timestamp), excluded.last_timestamp), \
+                     max_deviation = MAX(max_deviation, excluded.max_deviation)",
+        },
+        anomalies,
+    )
+    .await?;
+    written += insert_events(conn, dialect, &ANOMALY_ENDS, ends).await?;
+    // An end reaches its row here when both are in: this batch's ends, and
+    // this batch's anomalies whose end was folded earlier.
+    let mut touched: Vec<String> = ends.iter().filter_map(|r| text(&r[0])).collect();
+    touched.extend(anomalies.iter().filter_map(|r| text(&r[0])));
+    touched.sort_unstable();
+    touched.dedup();
+    for chunk in touched.chunks(500) {
+        let sql = format!(
+            "UPDATE anomalies SET end_timestamp = \
+             (SELECT end_timestamp FROM anomaly_ends WHERE anomaly_ends.anomaly_id = anomalies.id) \
+             WHERE id IN ({}) AND end_timestamp IS NULL",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(written)
+}
+
+/// The text of a text value.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Text(t) => t.clone(),
+        _ => None,
     }
 }
 

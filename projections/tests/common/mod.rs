@@ -107,6 +107,9 @@ pub fn anomalies(names: &TopicNames, n: usize, metrics: usize, seed: u64) -> Vec
                 check_id: (i % 7 == 0).then(|| Uuid::from_u128(rng.gen())),
                 derivative: i % 11 == 0,
                 decided_at_ms: 1_700_000_000_000 + i as i64,
+                count: 1,
+                last_timestamp: timestamp,
+                max_deviation: 0.0,
             };
             (
                 names.anomalies.clone(),

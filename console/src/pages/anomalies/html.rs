@@ -2,9 +2,9 @@
 //! time range, with what each anomaly came to.
 
 use maud::{html, Markup};
-use projections::browse::AnomalyState;
+use projections::browse::{AnomalyListRow, AnomalyState};
 
-use crate::pages::{layout, pager, short, utc, value, PageContext, Section};
+use crate::pages::{duration, layout, pager, short, utc, value, PageContext, Section};
 use crate::views::AnomaliesView;
 
 /// Every state, in the order the filter lists them, with its wording.
@@ -33,6 +33,11 @@ pub fn state_badge(state: AnomalyState) -> Markup {
     html! { span class={ "state " (state.as_str()) } { (state_label(state)) } }
 }
 
+/// How long an anomaly lasted (end − start), or "ongoing" until it ends.
+pub fn lasted(a: &AnomalyListRow) -> String {
+    a.duration().map_or_else(|| "ongoing".to_owned(), duration)
+}
+
 /// The anomalies list.
 pub fn render(ctx: &PageContext, view: &AnomaliesView) -> Markup {
     let q = &view.query;
@@ -57,7 +62,7 @@ pub fn render(ctx: &PageContext, view: &AnomaliesView) -> Markup {
             p.empty { "No anomalies match." }
         } @else {
             table.list #anomalies {
-                thead { tr { th { "Time" } th { "Metric" } th.num { "Value" } th { "Source" } th { "Algorithms" } th { "State" } } }
+                thead { tr { th { "Time" } th { "Metric" } th.num { "Value" } th { "Source" } th { "Algorithms" } th.num { "Points" } th { "Duration" } th { "State" } } }
                 tbody {
                     @for a in &view.page.rows {
                         tr data-anomaly=(a.id) {
@@ -66,6 +71,8 @@ pub fn render(ctx: &PageContext, view: &AnomaliesView) -> Markup {
                             td.num { (value(a.value)) }
                             td { (a.source) }
                             td.algorithms { (a.triggered_algorithms.join(", ")) }
+                            td.num.count { (a.count) }
+                            td.duration { (lasted(a)) }
                             td {
                                 (state_badge(a.state))
                                 @if let Some(p) = a.matched_profile {

@@ -8,7 +8,7 @@ use fingerprint::matching::layers::{Condition, DAYS, DAY_LABELS};
 use maud::{html, Markup};
 
 use crate::graph::GraphOptions;
-use crate::pages::anomalies::html::state_badge;
+use crate::pages::anomalies::html::{lasted, state_badge};
 use crate::pages::mutes::html::{delivery_table, mute_form};
 use crate::pages::seasonal::html::{series_title, verdict};
 use crate::pages::{duration, graph, layout, short, utc, utc_ms, value, PageContext, Section};
@@ -239,6 +239,15 @@ pub fn render(ctx: &PageContext, view: &TrainingView, form: &FormState) -> Marku
             "Anomaly at " strong { (utc(a.timestamp)) } ", value " strong { (value(a.value)) @if let Some(u) = unit { " " (u) } }
             ", from " (a.source) ", judged on " (duration(a.full_duration)) " of data. "
             (state_badge(a.state))
+        }
+        p.facts #event {
+            strong.count { (a.count) } @if a.count == 1 { " anomalous point" } @else { " anomalous points" }
+            @if a.count > 1 { ", the last at " (utc(a.last_timestamp)) }
+            ", at most " (format!("{:.2}", a.max_deviation)) " σ from the mean; "
+            @match a.end_timestamp {
+                Some(end) => { "ended at " (utc(end)) ", lasted " strong.duration { (lasted(a)) } "." },
+                None => { strong.duration { "ongoing" } "." },
+            }
         }
         @if let Some(e) = &form.error { p.error role="alert" { (e) } }
         @if let Some(n) = &form.notice { p.notice role="status" { (n) } }
