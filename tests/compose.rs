@@ -17,17 +17,7 @@ use std::process::Command;
 
 use serde_norway::Value;
 
-/// The skyline commands a complete stack runs, one container each at least.
-const SERVICES: [&str; 8] = [
-    "ingest",
-    "analyze",
-    "seasonal",
-    "fingerprint",
-    "learn",
-    "alert",
-    "project",
-    "console",
-];
+use support::SERVICE_COMMANDS as SERVICES;
 
 /// A string or the strings of a sequence.
 fn strings(v: &Value) -> Vec<String> {

@@ -11,40 +11,13 @@ use std::time::{Duration, Instant};
 
 use projections::Database;
 use rand::{Rng, SeedableRng};
-use sqlx::Connection;
-use support::Run;
+use support::{create_database, Run};
 use topics::codec::encode;
 use topics::kafka::{ensure_topics, Producer};
 use topics::{AnomalyEvent, SourceApp};
 
-fn mysql_server() -> String {
-    let url = std::env::var("SKYLINE_TEST_MYSQL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned());
-    match url.rfind('/') {
-        Some(i) if i > "mysql://".len() => url[..i].to_owned(),
-        _ => url,
-    }
-}
-
-async fn create_database(tag: &str) -> (String, String) {
-    sqlx::any::install_default_drivers();
-    let name = format!("skyline_{tag}_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = sqlx::AnyConnection::connect(&format!("{}/mysql", mysql_server()))
-        .await
-        .expect("connecting to MariaDB (SKYLINE_TEST_MYSQL)");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    (name.clone(), format!("{}/{name}", mysql_server()))
-}
-
 async fn drop_database(name: &str) {
-    if let Ok(mut conn) = sqlx::AnyConnection::connect(&format!("{}/mysql", mysql_server())).await {
-        let _ = sqlx::query(&format!("DROP DATABASE {name}"))
-            .execute(&mut conn)
-            .await;
-    }
+    support::mysql_admin(&format!("DROP DATABASE {name}")).await;
 }
 
 fn skyline(run: &Run, args: &[&str], log_name: &str) -> Child {

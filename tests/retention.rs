@@ -15,17 +15,7 @@ use support::{Run, Services};
 use topics::kafka::{describe_retention, ensure_topics_with_configs, TopicSpec};
 use topics::retention::DAY_MS;
 
-/// Every long-running service command.
-const SERVICES: [&str; 8] = [
-    "ingest",
-    "analyze",
-    "seasonal",
-    "fingerprint",
-    "learn",
-    "alert",
-    "project",
-    "console",
-];
+use support::SERVICE_COMMANDS as SERVICES;
 
 const WEEK_MS: &str = "604800000";
 

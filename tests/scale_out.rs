@@ -23,7 +23,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
-use support::{shared_data, Run};
+use support::{create_database, shared_data, Run};
 use topics::codec::{decode, encode};
 use topics::kafka::{committed_offsets, ensure_topics, read_to_end, KafkaConfig, Producer};
 use topics::{AnomalyEvent, CheckRequest, Datapoint, MatchResult};
@@ -35,32 +35,6 @@ const METRICS: usize = 200;
 const POINTS: usize = 400;
 const PARTITIONS: i32 = 6;
 const T0: i64 = 1_700_000_100;
-
-fn mysql_server() -> String {
-    let url = std::env::var("SKYLINE_TEST_MYSQL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned());
-    match url.rfind('/') {
-        Some(i) if i > "mysql://".len() => url[..i].to_owned(),
-        _ => url,
-    }
-}
-
-async fn create_database(tag: &str) -> String {
-    sqlx::any::install_default_drivers();
-    let name = format!(
-        "skyline_{}_{}",
-        tag.replace('-', "_"),
-        uuid::Uuid::now_v7().simple()
-    );
-    let mut conn = sqlx::AnyConnection::connect(&format!("{}/mysql", mysql_server()))
-        .await
-        .expect("connecting to MariaDB (SKYLINE_TEST_MYSQL)");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    format!("{}/{name}", mysql_server())
-}
 
 /// 200 metrics from the real NAB series: metric `i` is a 400-point stretch
 /// of one of the files, starting at a different place for each metric,
@@ -306,7 +280,7 @@ struct Pipeline {
 /// member of each group is SIGKILLed once its group is 30 % through.
 async fn pipeline(name: &str, members: usize, kill: bool) -> Pipeline {
     let run = run(name);
-    let db = create_database(name).await;
+    let (_, db) = create_database(name).await;
     let names = run.topic_names();
     let produced = produce(&run, &series()).await;
     assert_eq!(produced, METRICS * POINTS);

@@ -19,23 +19,6 @@ use sqlx::{Connection, Row};
 const SERIES: &str = "realAWSCloudwatch/ec2_cpu_utilization_24ae8d.csv";
 const METRIC: &str = "nab.ec2_cpu_utilization_24ae8d";
 
-fn mysql_server() -> String {
-    let url = std::env::var("SKYLINE_TEST_MYSQL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned());
-    match url.rfind('/') {
-        Some(i) if i > "mysql://".len() => url[..i].to_owned(),
-        _ => url,
-    }
-}
-
-async fn admin(sql: &str) {
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&format!("{}/mysql", mysql_server()))
-        .await
-        .expect("connecting to MariaDB (SKYLINE_TEST_MYSQL)");
-    sqlx::query(sql).execute(&mut conn).await.unwrap();
-}
-
 fn stack(args: &[&str], dir: &Path) -> Output {
     Command::new(support::repo().join("scripts/stack"))
         .args(args)
@@ -93,8 +76,8 @@ async fn rows(db: &str, sql: &str) -> Vec<Vec<String>> {
 async fn a_nab_series_through_scripts_stack_ends_as_anomalies_and_alerts_in_mariadb() {
     let prefix = format!("stack{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
     let database = format!("skyline_{prefix}");
-    admin(&format!("CREATE DATABASE {database}")).await;
-    let db = format!("{}/{database}", mysql_server());
+    support::mysql_admin(&format!("CREATE DATABASE {database}")).await;
+    let db = format!("{}/{database}", support::mysql_server());
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&prefix);
     let started = Instant::now();
 
@@ -278,5 +261,5 @@ async fn a_nab_series_through_scripts_stack_ends_as_anomalies_and_alerts_in_mari
     let status = stack(&["status"], &dir);
     assert!(!status.status.success());
     drop(teardown);
-    admin(&format!("DROP DATABASE {database}")).await;
+    support::mysql_admin(&format!("DROP DATABASE {database}")).await;
 }

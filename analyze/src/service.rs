@@ -203,28 +203,34 @@ pub fn decisions_for(
             &algorithms_run,
             decided_at_ms,
         );
+        // The alert of `rule` (with id `alert`) on this point of the anomaly.
+        let alert = |alert: uuid::Uuid, rule: &AlertRule, triggered: Vec<String>| AlertEvent {
+            id: alert,
+            anomaly_id: id,
+            metric: metric.to_owned(),
+            timestamp,
+            value,
+            source: SourceApp::Analyzer,
+            alerter: rule.alerter.clone(),
+            rule: rule.pattern.as_str().to_owned(),
+            triggered_algorithms: triggered,
+            decided_at_ms,
+            series: Some(SeriesPoint::from_pairs(judged)),
+            full_duration: Some(settings.full_duration),
+            expiration_time: Some(rule.expiration_time),
+            boundary: None,
+            fingerprinted: false,
+            test: false,
+        };
         if *step == Step::Extended {
             upsert_anomaly(out, anomaly);
             for rule in &j.alerts {
                 let first = alert_id(id, &rule.alerter);
-                out.alerts.push(AlertEvent {
-                    id: repeat_alert_id(first, timestamp),
-                    anomaly_id: id,
-                    metric: metric.to_owned(),
-                    timestamp,
-                    value,
-                    source: SourceApp::Analyzer,
-                    alerter: rule.alerter.clone(),
-                    rule: rule.pattern.as_str().to_owned(),
-                    triggered_algorithms: triggered_at(j),
-                    decided_at_ms,
-                    series: Some(SeriesPoint::from_pairs(judged)),
-                    full_duration: Some(settings.full_duration),
-                    expiration_time: Some(rule.expiration_time),
-                    boundary: None,
-                    fingerprinted: false,
-                    test: false,
-                });
+                out.alerts.push(alert(
+                    repeat_alert_id(first, timestamp),
+                    rule,
+                    triggered_at(j),
+                ));
             }
             continue;
         }
@@ -272,24 +278,8 @@ pub fn decisions_for(
             &j.alerts[..]
         };
         for rule in alerts_now {
-            out.alerts.push(AlertEvent {
-                id: alert_id(id, &rule.alerter),
-                anomaly_id: id,
-                metric: metric.to_owned(),
-                timestamp,
-                value,
-                source: SourceApp::Analyzer,
-                alerter: rule.alerter.clone(),
-                rule: rule.pattern.as_str().to_owned(),
-                triggered_algorithms: triggered.clone(),
-                decided_at_ms,
-                series: Some(SeriesPoint::from_pairs(judged)),
-                full_duration: Some(settings.full_duration),
-                expiration_time: Some(rule.expiration_time),
-                boundary: None,
-                fingerprinted: false,
-                test: false,
-            });
+            out.alerts
+                .push(alert(alert_id(id, &rule.alerter), rule, triggered.clone()));
         }
     }
 }

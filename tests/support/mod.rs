@@ -344,3 +344,49 @@ pub async fn produce_checks(run: &Run, checks: &[topics::CheckRequest]) {
         .await
         .unwrap();
 }
+
+/// Every long-running service command of the `skyline` binary.
+pub const SERVICE_COMMANDS: [&str; 8] = [
+    "ingest",
+    "analyze",
+    "seasonal",
+    "fingerprint",
+    "learn",
+    "alert",
+    "project",
+    "console",
+];
+
+/// The test MariaDB server (`SKYLINE_TEST_MYSQL` without its database).
+pub fn mysql_server() -> String {
+    let url = std::env::var("SKYLINE_TEST_MYSQL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned());
+    match url.rfind('/') {
+        Some(i) if i > "mysql://".len() => url[..i].to_owned(),
+        _ => url,
+    }
+}
+
+/// Runs one statement on the test MariaDB server (creating or dropping a
+/// test's database).
+pub async fn mysql_admin(sql: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&format!("{}/mysql", mysql_server()))
+        .await
+        .expect("connecting to MariaDB (SKYLINE_TEST_MYSQL)");
+    sqlx::query(sql).execute(&mut conn).await.unwrap();
+}
+
+/// A new database of the test's own on the test MariaDB server: its name
+/// and URL.
+pub async fn create_database(tag: &str) -> (String, String) {
+    let name = format!(
+        "skyline_{}_{}",
+        tag.replace('-', "_"),
+        uuid::Uuid::now_v7().simple()
+    );
+    mysql_admin(&format!("CREATE DATABASE {name}")).await;
+    let url = format!("{}/{name}", mysql_server());
+    (name, url)
+}
