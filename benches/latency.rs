@@ -80,6 +80,7 @@ fn main() {
         kafka: std::env::var("SKYLINE_KAFKA").ok(),
         redis: None,
         database: None,
+        allow_short_retention: false,
     });
     let kafka: KafkaConfig = config.kafka.clone();
     let topics = config.topics.clone();
