@@ -190,20 +190,20 @@ fn main() {
                 let hi = metrics * (slice + 1) / 10;
                 let mut records = Vec::with_capacity(hi - lo);
                 let mut spikes = Vec::new();
-                for i in lo..hi {
-                    let spike = slice == 0 && i >= s * SPIKES && i < (s + 1) * SPIKES;
+                for (i, name) in names.iter().enumerate().take(hi).skip(lo) {
+                    let spike = (s * SPIKES..(s + 1) * SPIKES).contains(&i);
                     let v = if spike {
-                        spikes.push(names[i].clone());
+                        spikes.push(name.clone());
                         1_000.0 * (1.0 + value(i, k).abs())
                     } else {
                         value(i, k)
                     };
                     let point = Datapoint {
-                        metric: names[i].clone(),
+                        metric: name.clone(),
                         timestamp: ts,
                         value: v,
                     };
-                    records.push((names[i].clone().into_bytes(), encode(&point).expect("encode")));
+                    records.push((name.clone().into_bytes(), encode(&point).expect("encode")));
                 }
                 let at = Instant::now();
                 {
