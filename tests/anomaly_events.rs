@@ -17,8 +17,8 @@ use analyze::stream::{judge_batch, MetricState};
 use projections::browse::{self, AnomalyFilter, AnomalyListRow};
 use projections::Database;
 use support::{consume_settled, decoded, nab, Run};
-use topics::kafka::{ensure_topics, keyed_messages, Producer};
-use topics::{AlertEvent, AnomalyEnded, AnomalyEvent, CheckRequest, CheckTarget, Datapoint};
+use topics::kafka::ensure_topics;
+use topics::{AlertEvent, AnomalyEnded, AnomalyEvent, CheckRequest, CheckTarget};
 
 const FILE: &str = "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv";
 const METRIC: &str = "nab.ec2_cpu_utilization_825cc2";
@@ -78,22 +78,7 @@ async fn run_pipeline(
     let kafka = run.kafka_config();
     let names = run.topic_names();
     ensure_topics(&kafka, &names.all(), None).await.unwrap();
-    let datapoints: Vec<Datapoint> = points
-        .iter()
-        .map(|&(timestamp, value)| Datapoint {
-            metric: METRIC.to_owned(),
-            timestamp,
-            value,
-        })
-        .collect();
-    Producer::new(&kafka)
-        .unwrap()
-        .send_batch(
-            &names.datapoints,
-            keyed_messages(datapoints.iter(), |d| &d.metric).unwrap(),
-        )
-        .await
-        .unwrap();
+    support::produce_datapoints(&kafka, &names.datapoints, METRIC, points).await;
     let sqlite = run.dir.join("projections.sqlite");
     let sqlite_arg = sqlite.to_str().unwrap().to_owned();
     let mut analyze = run.command(&["analyze"], "analyze");

@@ -16,29 +16,16 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use fp::produce;
 use projections::Database;
 use support::{nab, Run, Services};
 use topics::kafka::{ensure_topics, KafkaConfig};
-use topics::{Datapoint, ProfileAction, ProfileEvent};
+use topics::{ProfileAction, ProfileEvent};
 use uuid::Uuid;
 
 const METRIC: &str = "e2e.console.ec2.cpu";
 const SERIES: &str = "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv";
 const USER: &str = "alice";
 const PASSWORD: &str = "correct horse battery staple";
-
-async fn produce_points(kafka: &KafkaConfig, topic: &str, points: &[(i64, f64)]) {
-    let events: Vec<Datapoint> = points
-        .iter()
-        .map(|&(timestamp, value)| Datapoint {
-            metric: METRIC.to_owned(),
-            timestamp,
-            value,
-        })
-        .collect();
-    produce(kafka, topic, &events, |d| &d.metric).await;
-}
 
 fn scenario_output(s: &browser::Scenario) -> String {
     format!(
@@ -127,7 +114,7 @@ password_hash = "{hash}"
     ]);
     // 1. Up to the first anomaly, and wait until the projections have it
     //    with its check (what the training page shows and labels).
-    produce_points(&kafka, &names.datapoints, &series[..split]).await;
+    support::produce_datapoints(&kafka, &names.datapoints, METRIC, &series[..split]).await;
     // `project` creates and migrates the file; open it only after that.
     eventually(60, "the projections database file", || async {
         sqlite.exists().then_some(())
@@ -223,7 +210,7 @@ password_hash = "{hash}"
     .await;
 
     // 3. The rest of the series: its similar anomalies are deflected.
-    produce_points(&kafka, &names.datapoints, &series[split..]).await;
+    support::produce_datapoints(&kafka, &names.datapoints, METRIC, &series[split..]).await;
     let review = browser::run_scenario(
         "review.js",
         &env(&[("SKYLINE_PROFILE", profile_path.clone())]),

@@ -17,13 +17,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fp::produce;
 use support::{consume_until, nab, Run, Services};
 use topics::codec::decode;
 use topics::kafka::{ensure_topics, KafkaConfig};
 use topics::{
-    AlertEvent, AnomalyEvent, CheckRequest, CheckTarget, Datapoint, MatchResult, ProfileAction,
-    ProfileEvent, SourceApp,
+    AlertEvent, AnomalyEvent, CheckRequest, CheckTarget, MatchResult, ProfileAction, ProfileEvent,
+    SourceApp,
 };
 use uuid::Uuid;
 
@@ -50,18 +49,6 @@ async fn read<E: topics::codec::Event>(
 ) -> Vec<E> {
     let values = consume_until(kafka, topic, timeout, |v| done(&decoded::<E>(v))).await;
     decoded(&values)
-}
-
-async fn produce_points(kafka: &KafkaConfig, topic: &str, points: &[(i64, f64)]) {
-    let events: Vec<Datapoint> = points
-        .iter()
-        .map(|&(timestamp, value)| Datapoint {
-            metric: METRIC.to_owned(),
-            timestamp,
-            value,
-        })
-        .collect();
-    produce(kafka, topic, &events, |d| &d.metric).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -120,7 +107,7 @@ max_batch = 10
 
     // 1. The series up to its first anomaly: one anomaly, alerted by the
     //    analyzer, with a training check to label.
-    produce_points(&kafka, &names.datapoints, &series[..split]).await;
+    support::produce_datapoints(&kafka, &names.datapoints, METRIC, &series[..split]).await;
     let checks: Vec<CheckRequest> = read(&kafka, &names.checks, Duration::from_secs(90), |c| {
         !c.is_empty()
     })
@@ -201,7 +188,7 @@ max_batch = 10
     // 3. The rest of the series: more anomalies in the same burst as the
     //    labelled one (lookalike windows), and a burst half a day later with
     //    a different shape.
-    produce_points(&kafka, &names.datapoints, &series[split..]).await;
+    support::produce_datapoints(&kafka, &names.datapoints, METRIC, &series[split..]).await;
     let want = flagged.len();
     let anomalies: Vec<AnomalyEvent> =
         read(&kafka, &names.anomalies, Duration::from_secs(90), |a| {

@@ -276,6 +276,37 @@ struct Pipeline {
     recovery: Vec<(&'static str, Duration)>,
 }
 
+/// One stage: `members` processes of `skyline <args>` (logs `<log>-<i>`)
+/// until `position` has every partition of `ends` done; with `kill`, the
+/// first is SIGKILLed once 30 % is done, and the lag recovery after it is
+/// returned. The members still running are handed back.
+async fn stage<F, Fut>(
+    run: &Run,
+    args: &[&str],
+    log: &str,
+    members: usize,
+    kill: bool,
+    ends: &BTreeMap<i32, i64>,
+    position: F,
+) -> (Vec<Child>, Option<Duration>)
+where
+    F: Fn() -> Fut + Copy,
+    Fut: std::future::Future<Output = BTreeMap<i32, i64>>,
+{
+    let mut children: Vec<Child> = (0..members)
+        .map(|i| spawn(run, args, &format!("{log}-{i}")))
+        .collect();
+    let mut at_kill = None;
+    if kill {
+        until_share(ends, 0.3, position).await;
+        let before = position().await;
+        stop(children.remove(0));
+        at_kill = Some((Instant::now(), before));
+    }
+    let took = follow(log, ends, at_kill, Duration::from_secs(600), position).await;
+    (children, took)
+}
+
 /// Runs the three stages with `members` processes each; with `kill`, one
 /// member of each group is SIGKILLed once its group is 30 % through.
 async fn pipeline(name: &str, members: usize, kill: bool) -> Pipeline {
@@ -293,81 +324,48 @@ async fn pipeline(name: &str, members: usize, kill: bool) -> Pipeline {
     let mut recovery = Vec::new();
 
     // Stage 1: the Analyzers.
-    let mut analyzers: Vec<Child> = (0..members)
-        .map(|i| spawn(&run, &["analyze"], &format!("analyze-{i}")))
-        .collect();
-    let analyze_position = || group_position(&run, "analyze", &names.datapoints);
-    let mut at_kill = None;
-    if kill {
-        until_share(&datapoint_ends, 0.3, analyze_position).await;
-        let before = analyze_position().await;
-        stop(analyzers.remove(0));
-        at_kill = Some((Instant::now(), before));
-    }
-    let took = follow(
+    let (analyzers, took) = stage(
+        &run,
+        &["analyze"],
         "analyze",
+        members,
+        kill,
         &datapoint_ends,
-        at_kill,
-        Duration::from_secs(600),
-        analyze_position,
+        || group_position(&run, "analyze", &names.datapoints),
     )
     .await;
-    if let Some(took) = took {
-        recovery.push(("analyze", took));
-    }
+    recovery.extend(took.map(|t| ("analyze", t)));
     analyzers.into_iter().for_each(stop);
 
     // Stage 2: fingerprint, over every check the Analyzers left.
     let (_, check_ends) = read_all(&run, &names.checks).await;
     assert!(!check_ends.is_empty(), "the Analyzers sent checks");
-    let mut fingerprints: Vec<Child> = (0..members)
-        .map(|i| spawn(&run, &["fingerprint"], &format!("fingerprint-{i}")))
-        .collect();
-    let fingerprint_position = || group_position(&run, "fingerprint", &names.checks);
-    let mut at_kill = None;
-    if kill {
-        until_share(&check_ends, 0.3, fingerprint_position).await;
-        let before = fingerprint_position().await;
-        stop(fingerprints.remove(0));
-        at_kill = Some((Instant::now(), before));
-    }
-    let took = follow(
+    let (fingerprints, took) = stage(
+        &run,
+        &["fingerprint"],
         "fingerprint",
+        members,
+        kill,
         &check_ends,
-        at_kill,
-        Duration::from_secs(600),
-        fingerprint_position,
+        || group_position(&run, "fingerprint", &names.checks),
     )
     .await;
-    if let Some(took) = took {
-        recovery.push(("fingerprint", took));
-    }
+    recovery.extend(took.map(|t| ("fingerprint", t)));
     fingerprints.into_iter().for_each(stop);
 
     // Stage 3: the projections, over the whole log; followed on the
     // datapoints topic (the largest they fold).
-    let mut projects: Vec<Child> = (0..members)
-        .map(|i| spawn(&run, &["project", "--mysql", &db], &format!("project-{i}")))
-        .collect();
-    let project_position = || projection_position(&db, &names.datapoints);
-    let mut at_kill = None;
-    if kill {
-        until_share(&datapoint_ends, 0.3, project_position).await;
-        let before = project_position().await;
-        stop(projects.remove(0));
-        at_kill = Some((Instant::now(), before));
-    }
-    let took = follow(
+    let (projects, took) = stage(
+        &run,
+        &["project", "--mysql", &db],
         "project",
+        members,
+        kill,
         &datapoint_ends,
-        at_kill,
-        Duration::from_secs(600),
-        project_position,
+        || projection_position(&db, &names.datapoints),
     )
     .await;
-    if let Some(took) = took {
-        recovery.push(("project", took));
-    }
+    recovery.extend(took.map(|t| ("project", t)));
     // The other topics are small and folded beside the datapoints: wait
     // until every one is in too.
     for topic in [&names.anomalies, &names.checks, &names.matches] {

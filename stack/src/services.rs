@@ -18,6 +18,7 @@ use runtime::Runtime;
 use seasonal::SeasonalService;
 use tokio::sync::watch;
 use topics::kafka::{ensure_topics_with_configs, Producer, TopicSpec};
+use topics::retention::TopicRetention;
 use topics::shutdown::Shutdown;
 use windows::{MemoryWindows, RedisWindows, Windows};
 
@@ -67,13 +68,7 @@ pub async fn open_windows(config: &Config) -> Result<Windows> {
 /// is replayed from `skyline.datapoints`, which ingest writes.
 pub async fn create_topics(config: &Config, extra: &[&str]) -> Result<()> {
     let plan = crate::retention::plan(config);
-    let mut specs: Vec<TopicSpec<'_>> = plan
-        .iter()
-        .map(|t| TopicSpec {
-            name: &t.topic,
-            configs: t.topic_configs(),
-        })
-        .collect();
+    let mut specs: Vec<TopicSpec<'_>> = plan.iter().map(TopicRetention::spec).collect();
     let inputs =
         (config.ingest.kafka_sources.iter().map(|s| s.topic.as_str())).chain(extra.iter().copied());
     for input in inputs {

@@ -390,3 +390,29 @@ pub async fn create_database(tag: &str) -> (String, String) {
     let url = format!("{}/{name}", mysql_server());
     (name, url)
 }
+
+/// Produces `metric`'s `(timestamp, value)` points to `topic` as
+/// `Datapoint` events keyed by the metric.
+pub async fn produce_datapoints(
+    kafka: &KafkaConfig,
+    topic: &str,
+    metric: &str,
+    points: &[(i64, f64)],
+) {
+    let records = points.iter().map(|&(timestamp, value)| {
+        let point = topics::Datapoint {
+            metric: metric.to_owned(),
+            timestamp,
+            value,
+        };
+        (
+            metric.as_bytes().to_vec(),
+            topics::codec::encode(&point).unwrap(),
+        )
+    });
+    topics::kafka::Producer::new(kafka)
+        .unwrap()
+        .send_batch(topic, records)
+        .await
+        .unwrap();
+}

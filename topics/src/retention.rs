@@ -217,6 +217,14 @@ impl TopicRetention {
             ("cleanup.policy", "delete".to_owned()),
         ]
     }
+
+    /// The topic as [`crate::kafka::ensure_topics_with_configs`] creates it.
+    pub fn spec(&self) -> crate::kafka::TopicSpec<'_> {
+        crate::kafka::TopicSpec {
+            name: &self.topic,
+            configs: self.topic_configs(),
+        }
+    }
 }
 
 /// Every topic skyline creates with its retention: labels, profiles and

@@ -343,9 +343,9 @@ async fn a_dropped_broker_releases_its_port() {
 /// Kafka does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topic_configs_survive_a_restart() {
-    use topics::kafka::{describe_retention, ensure_topics_with_configs, KafkaConfig, TopicSpec};
+    use topics::kafka::{describe_retention, ensure_topics_with_configs, KafkaConfig};
     use topics::names::TopicNames;
-    use topics::retention::{judge, plan, Keep, Need, RetentionSettings, Verdict};
+    use topics::retention::{judge, plan, Keep, Need, RetentionSettings, TopicRetention, Verdict};
 
     let dir = TempDir::new();
     let data_dir = dir.path().join("broker");
@@ -358,13 +358,7 @@ async fn topic_configs_survive_a_restart() {
             why: "to rebuild the windows".to_owned(),
         },
     );
-    let specs: Vec<TopicSpec<'_>> = planned
-        .iter()
-        .map(|t| TopicSpec {
-            name: &t.topic,
-            configs: t.topic_configs(),
-        })
-        .collect();
+    let specs: Vec<_> = planned.iter().map(TopicRetention::spec).collect();
     let all = names.all();
 
     let broker = bounded(

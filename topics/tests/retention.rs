@@ -8,7 +8,9 @@
 
 use topics::kafka::{describe_retention, ensure_topics, ensure_topics_with_configs, TopicSpec};
 use topics::names::TopicNames;
-use topics::retention::{judge, plan, Keep, Need, RetentionSettings, Verdict, DAY_MS};
+use topics::retention::{
+    judge, plan, Keep, Need, RetentionSettings, TopicRetention, Verdict, DAY_MS,
+};
 use topics::testing::{config, in_time, unique};
 
 fn run_names() -> TopicNames {
@@ -32,13 +34,7 @@ async fn created_topics() {
     let kafka = config();
     let names = run_names();
     let planned = plan(&names, &RetentionSettings::default(), datapoints_need());
-    let specs: Vec<TopicSpec<'_>> = planned
-        .iter()
-        .map(|t| TopicSpec {
-            name: &t.topic,
-            configs: t.topic_configs(),
-        })
-        .collect();
+    let specs: Vec<TopicSpec<'_>> = planned.iter().map(TopicRetention::spec).collect();
     ensure_topics_with_configs(&kafka, &specs, Some(1))
         .await
         .expect("creating the topics");
