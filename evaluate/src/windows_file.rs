@@ -1,0 +1,1 @@
+//! NAB labelled windows (to be written).
