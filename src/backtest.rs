@@ -56,11 +56,14 @@ pub fn run(config: &Config, args: BacktestArgs) -> Result<()> {
         )
     });
     let progress = progress_bar(points.len());
+    // As the Analyzer has them: a rule naming several alerters is one rule
+    // per alerter.
+    let alerts = analyze::alert_rules::one_per_alerter(&config.alerts);
     let rows = backtest::backtest(
         &points,
         &metric,
         &config.analyzer,
-        &config.alerts,
+        &alerts,
         args.all_algorithms,
         |n| progress.inc(n as u64),
     );

@@ -69,6 +69,7 @@ fn validate(
     };
     Ok(match command {
         Command::Backtest(_) => ("backtest", Needs::default()),
+        Command::Evaluate(_) => ("evaluate", Needs::default()),
         Command::Features(_) => ("features", Needs::default()),
         Command::HashPassword => ("hash-password", Needs::default()),
         Command::Import(_) => ("import", kafka),

@@ -6,6 +6,7 @@ mod alert_cmd;
 mod backtest;
 mod check;
 mod console_cmd;
+mod evaluate;
 mod features_cmd;
 mod import_cmd;
 mod panorama;
@@ -93,6 +94,12 @@ enum Command {
     /// Replay a static series through the Analyzer as a live stream would see
     /// it and print every point's votes as CSV.
     Backtest(backtest::BacktestArgs),
+    /// Replay labelled series through the whole pipeline in-process (analyze,
+    /// seasonal, fingerprint, learn) over data time, untrained and with a
+    /// simulated operator labelling false alerts; report alerts, true and
+    /// false alerts, missed windows, deflections, labels and NAB scores,
+    /// per series and in total.
+    Evaluate(evaluate::EvaluateArgs),
     /// Import history files (CSV, Graphite render JSON, Skyline JSON) to
     /// the datapoints topic with their own timestamps: the Analyzer folds
     /// them into the windows (the last day at full resolution, older points
@@ -229,6 +236,7 @@ fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::Backtest(args) => backtest::run(&config, args),
+        Command::Evaluate(args) => evaluate::run(config, args),
         Command::Features(args) => features_cmd::run(args),
         Command::Import(args) => import_cmd::run(config, args),
         Command::HashPassword => console_cmd::hash_password(),

@@ -514,6 +514,108 @@ pub fn boundary_decisions_for(
     }
 }
 
+/// What decides a metric's points besides its window and state: the
+/// Analyzer's settings and rules. [`Rules::decide_metric`] is the whole
+/// decision the consumer makes per metric and batch, so `skyline evaluate`
+/// (which replays series in-process) decides exactly as the service does.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// The `[analyzer]` settings.
+    pub settings: Settings,
+    /// The alert rules, in order.
+    pub alerts: Vec<AlertRule>,
+    /// The Boundary rules, in order.
+    pub boundary: Vec<BoundaryRule>,
+    /// Each alerter's Boundary rate limit (see [`Analyzer::boundary_limits`]).
+    pub boundary_limits: BTreeMap<String, AlerterLimit>,
+    /// Analyse a metric at most once per this many seconds (0: every point).
+    pub interval: i64,
+    /// The periodic seasonal checks, if any.
+    pub periodic: Option<PeriodicChecks>,
+}
+
+impl Rules {
+    /// Judges `new` points of `metric` over `window` (its points before
+    /// them; the new ones are merged in) with its `state`, and adds the
+    /// decisions to `out`: the ensemble's anomalies, checks, alerts and
+    /// ends ([`decisions_for`]), the periodic seasonal checks
+    /// ([`periodic_decisions_for`]) and Boundary's ([`boundary_decisions_for`],
+    /// spending the shared per-alerter counters `sends`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_metric(
+        &self,
+        metric: &str,
+        window: &mut Vec<(i64, f64)>,
+        new: &[(i64, f64)],
+        state: &mut MetricState,
+        fingerprint_enabled: bool,
+        sends: &mut AlerterSends,
+        out: &mut Decisions,
+    ) {
+        let settings = &self.settings;
+        let last_analyzed = state.last_analyzed;
+        let judged = judge_batch(
+            metric,
+            window,
+            new,
+            state,
+            settings,
+            &self.alerts,
+            self.interval,
+            fingerprint_enabled,
+        );
+        decisions_for(metric, window, &judged, settings, out);
+        if let Some(periodic) = self.periodic.as_ref().filter(|p| p.covers(metric)) {
+            periodic_decisions_for(
+                metric,
+                window,
+                &judged,
+                last_analyzed,
+                periodic.interval,
+                &self.alerts,
+                settings,
+                out,
+            );
+        }
+        // Boundary, beside the ensemble and whatever it concluded: the same
+        // points, on the same windows.
+        let rules = rules_for(&self.boundary, metric);
+        if rules.is_empty() {
+            return;
+        }
+        let limit_of = |alerter: &str| {
+            self.boundary_limits
+                .get(alerter)
+                .copied()
+                .unwrap_or_else(|| AlerterLimit::reference(alerter))
+        };
+        let stale_period = settings.stale_period_for(metric);
+        for j in &judged {
+            let judged_window = &window[j.window.0..=j.window.1];
+            let verdict = judge_points(
+                judged_window,
+                &rules,
+                j.derivative,
+                stale_period,
+                &mut state.boundary,
+                sends,
+                &limit_of,
+            );
+            if let Some(verdict) = verdict {
+                boundary_decisions_for(
+                    metric,
+                    judged_window,
+                    &verdict,
+                    j.derivative,
+                    settings,
+                    &mut state.boundary_anomalies,
+                    out,
+                );
+            }
+        }
+    }
+}
+
 impl Analyzer {
     /// An Analyzer judging into `windows` and publishing with `producer`.
     pub fn new(
@@ -670,18 +772,14 @@ impl Analyzer {
                 }
             })
             .collect();
-        let settings = self.settings.clone();
-        let alerts = self.alerts.clone();
-        let boundary = self.boundary.clone();
-        let limits = self.boundary_limits.clone();
-        let limit_of = move |alerter: &str| {
-            limits
-                .get(alerter)
-                .copied()
-                .unwrap_or_else(|| AlerterLimit::reference(alerter))
+        let rules = Rules {
+            settings: self.settings.clone(),
+            alerts: self.alerts.clone(),
+            boundary: self.boundary.clone(),
+            boundary_limits: self.boundary_limits.clone(),
+            interval: self.service.interval,
+            periodic: self.periodic.clone(),
         };
-        let interval = self.service.interval;
-        let periodic = self.periodic.clone();
         // CPU-bound: off the async executor.
         tokio::task::spawn_blocking(move || {
             let mut decisions = Decisions::default();
@@ -694,59 +792,15 @@ impl Analyzer {
                 fingerprint_enabled,
             } in work
             {
-                let last_analyzed = state.last_analyzed;
-                let judged = judge_batch(
+                rules.decide_metric(
                     &metric,
                     &mut window,
                     &new,
                     &mut state,
-                    &settings,
-                    &alerts,
-                    interval,
                     fingerprint_enabled,
+                    &mut sends,
+                    &mut decisions,
                 );
-                decisions_for(&metric, &window, &judged, &settings, &mut decisions);
-                if let Some(periodic) = periodic.as_ref().filter(|p| p.covers(&metric)) {
-                    periodic_decisions_for(
-                        &metric,
-                        &window,
-                        &judged,
-                        last_analyzed,
-                        periodic.interval,
-                        &alerts,
-                        &settings,
-                        &mut decisions,
-                    );
-                }
-                // Boundary, beside the ensemble and whatever it concluded:
-                // the same points, on the same windows.
-                let rules = rules_for(&boundary, &metric);
-                if !rules.is_empty() {
-                    let stale_period = settings.stale_period_for(&metric);
-                    for j in &judged {
-                        let judged_window = &window[j.window.0..=j.window.1];
-                        let verdict = judge_points(
-                            judged_window,
-                            &rules,
-                            j.derivative,
-                            stale_period,
-                            &mut state.boundary,
-                            &mut sends,
-                            &limit_of,
-                        );
-                        if let Some(verdict) = verdict {
-                            boundary_decisions_for(
-                                &metric,
-                                judged_window,
-                                &verdict,
-                                j.derivative,
-                                &settings,
-                                &mut state.boundary_anomalies,
-                                &mut decisions,
-                            );
-                        }
-                    }
-                }
                 let state_json = serde_json::to_string(&state).unwrap_or_default();
                 new_states.push((metric, state_json));
             }

@@ -14,3 +14,6 @@
 
 pub mod nab;
 pub mod windows_file;
+pub mod operator;
+pub mod pipeline;
+pub mod report;

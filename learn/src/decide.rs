@@ -18,7 +18,7 @@
 //! (parent, anomaly timestamp, duration): deciding twice emits the same
 //! profile, which the profile store and projections count once.
 
-use fingerprint::matching::{judge_features_only, Profile};
+use fingerprint::matching::{judge_features_only, profile_features, Profile};
 use fingerprint::{percent_different, Features};
 use fingerprint::{ProfileStore, StoredProfile};
 use topics::ids::learnt_profile_id;
@@ -110,6 +110,30 @@ pub fn learn_series(
         .copied()
         .collect();
     covers(&series, full_duration).then_some(series)
+}
+
+/// The learn-duration data of `metric` ending at `anomaly_timestamp`, cut
+/// from `rollup` (the metric's long window) by [`learn_series`], with its
+/// features; `None` when the long window does not cover `full_duration`.
+/// CPU-bound (a features extraction).
+pub fn learn_data(
+    rollup: &[(i64, f64)],
+    metric: &str,
+    anomaly_timestamp: i64,
+    check_id: Option<Uuid>,
+    full_duration: i64,
+) -> Option<LearnData> {
+    let series = learn_series(rollup, anomaly_timestamp, full_duration)?;
+    let values: Vec<f64> = series.iter().map(|p| p.1).collect();
+    let (features, features_sum) = profile_features(&values);
+    Some(LearnData {
+        metric: metric.to_owned(),
+        anomaly_timestamp,
+        check_id,
+        series,
+        features,
+        features_sum,
+    })
 }
 
 /// Whether `series` (finite points, oldest first) is enough to make a

@@ -37,7 +37,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use topics::clock::now_ms;
 
-use fingerprint::matching::profile_features;
 use fingerprint::{ProfileStore, SharedProfiles, FEATURES_VERSION};
 use profiles::{follow_profiles, load_profiles, Positions};
 use runtime::{Commit, Context, RunSettings, Runtime, Service, ServiceError};
@@ -49,7 +48,7 @@ use topics::{Label, LearnSettings, MatchMethod, MatchResult, ProfileAction, Prof
 use uuid::Uuid;
 use windows::Windows;
 
-use crate::decide::{learn_from_human, learn_from_unmatched, learn_series, LearnData};
+use crate::decide::{learn_data, learn_from_human, learn_from_unmatched, learn_series, LearnData};
 use crate::label::{profiles_from_label, LabelError};
 use crate::settings::LearnPolicy;
 
@@ -292,7 +291,7 @@ impl Learner {
             .rollup(metric)
             .await
             .map_err(ServiceError::state)?;
-        let Some(series) = learn_series(&window, timestamp, full_duration) else {
+        if learn_series(&window, timestamp, full_duration).is_none() {
             tracing::debug!(
                 metric,
                 timestamp,
@@ -301,19 +300,10 @@ impl Learner {
                 "learn: insufficient data in the long window; skipped"
             );
             return Ok(None);
-        };
+        }
         let metric = metric.to_owned();
         tokio::task::spawn_blocking(move || {
-            let values: Vec<f64> = series.iter().map(|p| p.1).collect();
-            let (features, features_sum) = profile_features(&values);
-            Some(LearnData {
-                metric,
-                anomaly_timestamp: timestamp,
-                check_id,
-                series,
-                features,
-                features_sum,
-            })
+            learn_data(&window, &metric, timestamp, check_id, full_duration)
         })
         .await
         .map_err(ServiceError::task)

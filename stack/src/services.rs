@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alert::AlertService;
-use analyze::service::{Analyzer, Restored};
+use analyze::service::{Analyzer, Restored, Rules};
 use anyhow::{bail, Context, Result};
 use fingerprint::service::Fingerprinter;
 use fingerprint::SharedProfiles;
@@ -138,23 +138,49 @@ pub fn analyzer(
     windows: Arc<Windows>,
     producer: Producer,
 ) -> Result<Runtime<Analyzer>> {
-    let boundary = config
-        .boundary_rules()
-        .context("invalid [[boundary]] tables")?;
+    let rules = analyzer_rules(config)?;
     Ok(Arc::new(
         Analyzer::new(
-            config.analyzer.clone(),
-            analyze::alert_rules::one_per_alerter(&config.alerts),
-            boundary,
+            rules.settings,
+            rules.alerts,
+            rules.boundary,
             config.analyzer_service.clone(),
             config.topics.clone(),
             windows,
             producer,
         )
-        .with_boundary_limits(config.boundary_limits())
-        .with_periodic_checks(config.periodic_checks()?),
+        .with_boundary_limits(rules.boundary_limits)
+        .with_periodic_checks(rules.periodic),
     )
     .runtime(&config.kafka))
+}
+
+/// What the Analyzer decides with, from the configuration: `[analyzer]`,
+/// the alert rules (the first per alerter), Boundary's rules and rate
+/// limits, the analysis interval and the periodic seasonal checks.
+pub fn analyzer_rules(config: &Config) -> Result<Rules> {
+    Ok(Rules {
+        settings: config.analyzer.clone(),
+        alerts: analyze::alert_rules::one_per_alerter(&config.alerts),
+        boundary: config
+            .boundary_rules()
+            .context("invalid [[boundary]] tables")?,
+        boundary_limits: config.boundary_limits(),
+        interval: config.analyzer_service.interval,
+        periodic: config.periodic_checks()?,
+    })
+}
+
+/// The pipeline `skyline evaluate` runs in-process: what each service
+/// decides with, from the same configuration.
+pub fn evaluation_pipeline(config: &Config) -> Result<evaluate::pipeline::Pipeline> {
+    Ok(evaluate::pipeline::Pipeline {
+        analyzer: analyzer_rules(config)?,
+        seasonal: config.seasonal.clone(),
+        fingerprint: config.fingerprint.clone(),
+        learn: config.learn.policy().context("invalid [learn] table")?,
+        windows: config.windows.clone(),
+    })
 }
 
 /// The seasonal service on the service runtime.

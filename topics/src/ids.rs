@@ -190,6 +190,13 @@ pub fn layer_id(profile_id: Uuid) -> Uuid {
     derived_id("layers", &[profile_id.as_bytes()])
 }
 
+/// The id of the label a simulated operator (`skyline evaluate`) puts on
+/// check `check_id`: derived, so an evaluation is reproducible and its
+/// labels, fed to the real services, make the same profiles.
+pub fn simulated_label_id(check_id: Uuid) -> Uuid {
+    derived_id("simulated-label", &[check_id.as_bytes()])
+}
+
 /// A fresh time-ordered id (UUID v7) for an operator action: a label, a
 /// validate, a disable, or a dead letter.
 pub fn fresh_id() -> Uuid {
