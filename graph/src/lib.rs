@@ -19,6 +19,9 @@ use chrono::{TimeZone, Utc};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+mod evaluation;
+pub use evaluation::{evaluation_png, EvaluationMarks};
+
 /// Why a graph could not be drawn.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
@@ -178,7 +181,7 @@ const TIME_STEPS: [i64; 10] = [
 
 /// The time labels of `[x0, x1]`: at multiples of the smallest round step
 /// that gives at most `most` of them.
-fn time_ticks(x0: i64, x1: i64, most: i64) -> (Vec<i64>, i64) {
+pub(crate) fn time_ticks(x0: i64, x1: i64, most: i64) -> (Vec<i64>, i64) {
     let span = x1.saturating_sub(x0).max(1);
     let step = TIME_STEPS
         .iter()
@@ -196,7 +199,7 @@ fn time_ticks(x0: i64, x1: i64, most: i64) -> (Vec<i64>, i64) {
 /// A time label: the time of day when the labels are hours apart in at
 /// most a day, the date and time when they are hours apart, the date
 /// when they are days apart (UTC).
-fn time_label(ts: &i64, span: i64, step: i64) -> String {
+pub(crate) fn time_label(ts: &i64, span: i64, step: i64) -> String {
     let format = if step >= 86_400 {
         "%m-%d"
     } else if span <= 86_400 {
@@ -321,20 +324,25 @@ pub fn series_png(series: &[(i64, f64)], options: &GraphOptions) -> Result<Vec<u
             let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
             draw(root, &points, &drawing, LABEL_PX)?;
         }
-        let mut png = Vec::new();
-        let mut encoder = png::Encoder::new(&mut png, width, height);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(&rgb)?;
-        writer.finish()?;
-        Ok(png)
+        encode_png(&rgb, width, height)
     })
+}
+
+/// An 8-bit RGB bitmap, `width` × `height`, as PNG bytes.
+pub(crate) fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, GraphError> {
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(rgb)?;
+    writer.finish()?;
+    Ok(png)
 }
 
 /// Runs `draw` on a thread of its own and waits up to `budget` for its
 /// result; [`GraphError::Unavailable`] when it overruns or panics.
-fn within_budget<T: Send + 'static>(
+pub(crate) fn within_budget<T: Send + 'static>(
     budget: Duration,
     draw: impl FnOnce() -> Result<T, GraphError> + Send + 'static,
 ) -> Result<T, GraphError> {
@@ -373,7 +381,7 @@ fn within_budget<T: Send + 'static>(
 /// backend rasterises with it, and both backends measure labels with it.
 static DEJAVU_SANS: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 
-fn register_font() -> Result<(), GraphError> {
+pub(crate) fn register_font() -> Result<(), GraphError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, DEJAVU_SANS).is_ok()
@@ -402,7 +410,7 @@ const TIME_LIMIT: i64 = 1_000_000_000_000;
 /// a billionth of its magnitude (or a flat series) is widened to ±10 % of
 /// it, since ticks closer than the values' precision could not be told
 /// apart (and the axis arithmetic needs a step above it).
-fn value_range(
+pub(crate) fn value_range(
     points: &[(i64, f64)],
     band: Option<(f64, f64)>,
     mark: Option<f64>,
@@ -437,7 +445,10 @@ fn value_range(
 
 /// The time axis' range: the one asked for, else the series' own; at least
 /// a second wide.
-fn time_range(points: &[(i64, f64)], asked: Option<(i64, i64)>) -> Result<(i64, i64), String> {
+pub(crate) fn time_range(
+    points: &[(i64, f64)],
+    asked: Option<(i64, i64)>,
+) -> Result<(i64, i64), String> {
     let (x0, x1) = asked.unwrap_or((points[0].0, points[points.len() - 1].0));
     if x0.abs() > TIME_LIMIT || x1.abs() > TIME_LIMIT {
         return Err(format!(
