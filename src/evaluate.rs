@@ -2,6 +2,7 @@
 //! through the whole pipeline in-process (the `evaluate` crate), untrained
 //! and with a simulated operator, reported per series and in total.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -275,8 +276,11 @@ fn write_out(dir: &Path, series: &[Series], runs: &[Runs], report: &Report) -> R
     out.flush()?;
     for (s, r) in series.iter().zip(runs) {
         let stem = s.key.trim_end_matches(".csv").replace(['/', '\\'], "__");
+        let marks = Marks::of(r);
         let path = dir.join(format!("{stem}.csv"));
-        write_points(&path, s, r).with_context(|| format!("writing {}", path.display()))?;
+        write_points(&path, s, &marks).with_context(|| format!("writing {}", path.display()))?;
+        let path = dir.join(format!("{stem}.png"));
+        write_png(&path, s, &marks).with_context(|| format!("drawing {}", path.display()))?;
     }
     Ok(())
 }
@@ -289,20 +293,38 @@ fn csv_field(text: &str) -> String {
     }
 }
 
+/// What one series' runs mark, by timestamp.
+struct Marks {
+    untrained: BTreeSet<i64>,
+    trained: BTreeSet<i64>,
+    deflected: BTreeSet<i64>,
+    /// The labelled anomalies' timestamps.
+    labelled: BTreeSet<i64>,
+    /// When the operator labelled (data time).
+    labelled_at: Vec<i64>,
+}
+
+impl Marks {
+    fn of(r: &Runs) -> Marks {
+        let alerted = |log: &Log| log.alerts.iter().map(|a| a.timestamp).collect();
+        Marks {
+            untrained: alerted(&r.untrained),
+            trained: alerted(&r.trained),
+            deflected: (r.trained.matches.iter())
+                .filter(|m| m.matched)
+                .map(|m| m.timestamp)
+                .collect(),
+            labelled: r.trained.labels.iter().map(|l| l.timestamp).collect(),
+            labelled_at: (r.trained.labels.iter())
+                .map(|l| l.labelled_at_ms / 1_000)
+                .collect(),
+        }
+    }
+}
+
 /// Every point of `s`: in a window, alerted in each run, deflected or
-/// labelled (by anomaly timestamp) in the trained run.
-fn write_points(path: &Path, s: &Series, r: &Runs) -> Result<()> {
-    use std::collections::BTreeSet;
-    let alerted = |log: &Log| -> BTreeSet<i64> { log.alerts.iter().map(|a| a.timestamp).collect() };
-    let (untrained, trained) = (alerted(&r.untrained), alerted(&r.trained));
-    let deflected: BTreeSet<i64> = r
-        .trained
-        .matches
-        .iter()
-        .filter(|m| m.matched)
-        .map(|m| m.timestamp)
-        .collect();
-    let labelled: BTreeSet<i64> = r.trained.labels.iter().map(|l| l.timestamp).collect();
+/// labelled (the labelled anomaly's timestamp) in the trained run.
+fn write_points(path: &Path, s: &Series, m: &Marks) -> Result<()> {
     let mut out = BufWriter::new(File::create(path)?);
     writeln!(
         out,
@@ -313,12 +335,34 @@ fn write_points(path: &Path, s: &Series, r: &Runs) -> Result<()> {
             out,
             "{t},{v},{},{},{},{},{}",
             u8::from(in_any(&s.windows, t)),
-            u8::from(untrained.contains(&t)),
-            u8::from(trained.contains(&t)),
-            u8::from(deflected.contains(&t)),
-            u8::from(labelled.contains(&t)),
+            u8::from(m.untrained.contains(&t)),
+            u8::from(m.trained.contains(&t)),
+            u8::from(m.deflected.contains(&t)),
+            u8::from(m.labelled.contains(&t)),
         )?;
     }
     out.flush()?;
+    Ok(())
+}
+
+/// The series' graph: windows shaded, both runs' alerts, the trained run's
+/// deflections and labels.
+fn write_png(path: &Path, s: &Series, m: &Marks) -> Result<()> {
+    let windows: Vec<(i64, i64)> = s.windows.iter().map(|w| (w.start, w.end)).collect();
+    let list = |set: &BTreeSet<i64>| set.iter().copied().collect::<Vec<i64>>();
+    let png = graph::evaluation_png(
+        &s.points,
+        &graph::EvaluationMarks {
+            title: &s.key,
+            windows: &windows,
+            untrained_alerts: &list(&m.untrained),
+            trained_alerts: &list(&m.trained),
+            deflections: &list(&m.deflected),
+            labels: &m.labelled_at,
+        },
+        1600,
+        500,
+    )?;
+    std::fs::write(path, png)?;
     Ok(())
 }

@@ -170,7 +170,6 @@ fn the_oracle_spends_its_budget_on_false_alerts_only() {
         }
         for row in csv_rows(&path).iter().filter(|r| r["labelled"] == "1") {
             assert_eq!(row["in_window"], "0", "{}: {row:?}", path.display());
-            assert_eq!(row["untrained_alert"], "1", "{}: {row:?}", path.display());
             checked += 1;
         }
     }

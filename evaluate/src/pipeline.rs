@@ -52,7 +52,7 @@ use topics::{
 use uuid::Uuid;
 use windows::{MemoryWindows, WindowSettings};
 
-use crate::operator::Operator;
+use crate::operator::{in_any, Operator};
 use crate::windows_file::Window;
 
 /// Everything that decides: each service's settings, as `skyline` builds
@@ -326,7 +326,9 @@ impl Run<'_> {
             // Boundary's anomalies have no check: nothing to label.
             return;
         };
-        if !self.labelled.insert(check.id) {
+        // A repeat's alert speaks for the anomaly it extends: never label
+        // one whose first point is inside a window.
+        if in_any(self.windows_labelled, check.timestamp) || !self.labelled.insert(check.id) {
             return;
         }
         let at = alert.timestamp.saturating_add(self.operator.delay);
