@@ -15,11 +15,11 @@
 //!   score under each cost profile ([`crate::nab`]), normalised (null
 //!   detector 0, perfect 100); `null` where a series has no window.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use topics::ProfileAction;
+use topics::{MatchMethod, ProfileAction};
 
 use crate::nab::{self, NabScore};
 use crate::operator::in_any;
@@ -47,6 +47,8 @@ pub struct Counts {
     pub deflections: usize,
     /// Of those, inside a window.
     pub wrong_deflections: usize,
+    /// Deflections by the method that matched, and of those the wrong ones.
+    pub deflected_by: DeflectedBy,
     /// Labels the operator applied.
     pub labels: usize,
     /// Profiles made (from labels, echo included) and learnt.
@@ -70,12 +72,18 @@ impl Counts {
             .iter()
             .filter(|w| detections.iter().any(|t| w.start <= *t && *t <= w.end))
             .count();
-        let deflected: BTreeSet<(i64, uuid::Uuid)> = log
-            .matches
-            .iter()
-            .filter(|m| m.matched)
-            .map(|m| (m.timestamp, m.check_id))
-            .collect();
+        // One verdict per check counts (a check is judged once per run).
+        let mut deflected: BTreeMap<uuid::Uuid, (i64, MatchMethod)> = BTreeMap::new();
+        for m in log.matches.iter().filter(|m| m.matched) {
+            deflected.entry(m.check_id).or_insert((m.timestamp, m.method));
+        }
+        let mut deflected_by = DeflectedBy::default();
+        for (t, method) in deflected.values() {
+            if let Some(d) = deflected_by.method(*method) {
+                d.all += 1;
+                d.wrong += usize::from(in_any(windows, *t));
+            }
+        }
         let nab = nab::PROFILES.map(|p| nab::score(timestamps, windows, &detections, &p));
         Counts {
             alerts: detections.len(),
@@ -84,7 +92,11 @@ impl Counts {
             missed_windows: windows.len() - true_alerts,
             windows: windows.len(),
             deflections: deflected.len(),
-            wrong_deflections: deflected.iter().filter(|(t, _)| in_any(windows, *t)).count(),
+            wrong_deflections: deflected
+                .values()
+                .filter(|(t, _)| in_any(windows, *t))
+                .count(),
+            deflected_by,
             labels: log.labels.len(),
             profiles: log
                 .profiles
@@ -105,6 +117,7 @@ impl Counts {
         self.windows += other.windows;
         self.deflections += other.deflections;
         self.wrong_deflections += other.wrong_deflections;
+        self.deflected_by.add(&other.deflected_by);
         self.labels += other.labels;
         self.profiles += other.profiles;
         for (a, b) in self.nab.iter_mut().zip(other.nab) {
@@ -115,6 +128,53 @@ impl Counts {
     /// The normalised standard, low-FP and low-FN scores.
     pub fn nab_normalised(&self) -> [Option<f64>; 3] {
         self.nab.map(|s| s.normalised())
+    }
+}
+
+/// Deflections (right and wrong) per matching method: which deflection
+/// path fired, and which fired inside a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct DeflectedBy {
+    /// A features profile's features (the check's own or its echo).
+    pub features_profile: Deflected,
+    /// Min-max scaled features.
+    pub minmax: Deflected,
+    /// An operator's layers.
+    pub layers: Deflected,
+    /// A motif (shape) found in a profile's series.
+    pub motif: Deflected,
+}
+
+/// How many deflections one method made, and how many inside a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Deflected {
+    /// Deflections.
+    pub all: usize,
+    /// Of those, inside a window.
+    pub wrong: usize,
+}
+
+impl DeflectedBy {
+    fn method(&mut self, method: MatchMethod) -> Option<&mut Deflected> {
+        match method {
+            MatchMethod::FeaturesProfile => Some(&mut self.features_profile),
+            MatchMethod::MinMax => Some(&mut self.minmax),
+            MatchMethod::Layers => Some(&mut self.layers),
+            MatchMethod::Motif => Some(&mut self.motif),
+            MatchMethod::None => None,
+        }
+    }
+
+    fn add(&mut self, other: &DeflectedBy) {
+        for (a, b) in [
+            (&mut self.features_profile, other.features_profile),
+            (&mut self.minmax, other.minmax),
+            (&mut self.layers, other.layers),
+            (&mut self.motif, other.motif),
+        ] {
+            a.all += b.all;
+            a.wrong += b.wrong;
+        }
     }
 }
 
@@ -290,6 +350,19 @@ impl Report {
             score(ts),
             score(tfp),
             score(tfn),
+        );
+        let d = &t.deflected_by;
+        let _ = writeln!(
+            out,
+            "trained deflections by method (wrong): features profile {} ({}), min-max {} ({}), layers {} ({}), motif {} ({})",
+            d.features_profile.all,
+            d.features_profile.wrong,
+            d.minmax.all,
+            d.minmax.wrong,
+            d.layers.all,
+            d.layers.wrong,
+            d.motif.all,
+            d.motif.wrong,
         );
         if u.false_alerts > 0 {
             let kept = if u.true_alerts > 0 {
