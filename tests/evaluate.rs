@@ -36,8 +36,8 @@ fn out_dir(name: &str) -> PathBuf {
 
 /// The rows of a CSV `--out` wrote, as header → value maps.
 fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let mut lines = text.lines();
     let header: Vec<String> = lines
         .next()
@@ -46,7 +46,13 @@ fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
         .map(str::to_owned)
         .collect();
     lines
-        .map(|l| header.iter().cloned().zip(l.split(',').map(str::to_owned)).collect())
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_owned))
+                .collect()
+        })
         .collect()
 }
 
@@ -101,7 +107,11 @@ fn untrained_alerts_are_backtests_alerts() {
         };
         assert!(!backtest_alerts.is_empty(), "{rel}: backtest alerts");
         assert_eq!(alerts("untrained_alert"), backtest_alerts, "{rel}");
-        assert_eq!(alerts("trained_alert"), backtest_alerts, "{rel}: nobody trains");
+        assert_eq!(
+            alerts("trained_alert"),
+            backtest_alerts,
+            "{rel}: nobody trains"
+        );
         assert!(dir.join(format!("{stem}.png")).exists(), "{rel}: the graph");
     }
 }
@@ -160,7 +170,10 @@ fn the_oracle_spends_its_budget_on_false_alerts_only() {
         let score = trained["nab_standard"].as_f64();
         assert!(score.is_none_or(|v| v <= 100.0), "{s}");
     }
-    assert!(labels > 0 && deflections > 0, "{labels} labels, {deflections} deflections");
+    assert!(
+        labels > 0 && deflections > 0,
+        "{labels} labels, {deflections} deflections"
+    );
     // Labels fall on false alerts only: outside every window.
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -206,7 +219,10 @@ fn bad_input_is_refused_with_what_is_wrong() {
     let out = skyline(&["evaluate", unlabelled, "--labels", &windows_file()]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("mine.csv") && err.contains("--unlabelled-ok"), "{err}");
+    assert!(
+        err.contains("mine.csv") && err.contains("--unlabelled-ok"),
+        "{err}"
+    );
 
     let out = ok(&skyline(&[
         "evaluate",
@@ -231,7 +247,10 @@ fn bad_input_is_refused_with_what_is_wrong() {
     ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("mine.csv") && err.contains("yesterday"), "{err}");
+    assert!(
+        err.contains("mine.csv") && err.contains("yesterday"),
+        "{err}"
+    );
 
     let out = skyline(&[
         "evaluate",

@@ -27,8 +27,8 @@ use topics::kafka::{ensure_topics, keyed_messages, KafkaConfig, Producer};
 use topics::{AlertEvent, AnomalyEvent, CheckRequest, MatchResult, ProfileEvent};
 use uuid::Uuid;
 
-const SERIES: &str = "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv";
-const METRIC: &str = "evaluate.ec2_cpu_utilization_825cc2";
+const SERIES: &str = "realAWSCloudwatch/ec2_cpu_utilization_77c1ca.csv";
+const METRIC: &str = "evaluate.ec2_cpu_utilization_77c1ca";
 
 fn kafka(run: &Run) -> KafkaConfig {
     KafkaConfig {
@@ -46,7 +46,12 @@ async fn ids_on<E: topics::codec::Event>(
     id: impl Fn(&E) -> Uuid,
 ) -> BTreeSet<Uuid> {
     let values = consume_until(kafka, topic, Duration::from_secs(90), |v| {
-        decoded::<E>(v).iter().map(&id).collect::<BTreeSet<_>>().len() >= want
+        decoded::<E>(v)
+            .iter()
+            .map(&id)
+            .collect::<BTreeSet<_>>()
+            .len()
+            >= want
     })
     .await;
     decoded::<E>(&values).iter().map(id).collect()
@@ -117,8 +122,7 @@ async fn the_services_decide_what_evaluate_decided() {
         let at = label.labelled_at_ms / 1_000;
         let to = series.partition_point(|p| p.0 < at);
         if to > from {
-            support::produce_datapoints(&kafka, &names.datapoints, METRIC, &series[from..to])
-                .await;
+            support::produce_datapoints(&kafka, &names.datapoints, METRIC, &series[from..to]).await;
             folded(&windows, series[to - 1].0, &run).await;
             from = to;
         }
@@ -163,14 +167,27 @@ async fn the_services_decide_what_evaluate_decided() {
     })
     .await;
     let real_checks = ids_on(&kafka, &names.checks, checks.len(), |c: &CheckRequest| c.id).await;
-    let real_anomalies =
-        ids_on(&kafka, &names.anomalies, anomalies.len(), |a: &AnomalyEvent| a.id).await;
+    let real_anomalies = ids_on(
+        &kafka,
+        &names.anomalies,
+        anomalies.len(),
+        |a: &AnomalyEvent| a.id,
+    )
+    .await;
     let real_alerts = ids_on(&kafka, &names.alerts, alerts.len(), |a: &AlertEvent| a.id).await;
-    let real_profiles =
-        ids_on(&kafka, &names.profiles, profiles.len(), |p: &ProfileEvent| p.id).await;
+    let real_profiles = ids_on(
+        &kafka,
+        &names.profiles,
+        profiles.len(),
+        |p: &ProfileEvent| p.id,
+    )
+    .await;
     assert_eq!(real_anomalies, anomalies, "anomalies");
     assert_eq!(real_checks, checks, "checks");
-    assert_eq!(real_matches, matches, "verdicts (their ids name the profiles considered)");
+    assert_eq!(
+        real_matches, matches,
+        "verdicts (their ids name the profiles considered)"
+    );
     assert_eq!(real_alerts, alerts, "alerts");
     assert_eq!(real_profiles, profiles, "profiles");
     println!(

@@ -599,7 +599,7 @@ impl Rules {
                 stale_period,
                 &mut state.boundary,
                 sends,
-                &limit_of,
+                limit_of,
             );
             if let Some(verdict) = verdict {
                 boundary_decisions_for(

@@ -68,7 +68,9 @@ fn pipeline() -> Pipeline {
         },
         seasonal: seasonal::SeasonalSettings::default(),
         fingerprint: fingerprint::matching::MatchSettings::default(),
-        learn: learn::LearnConfig::default().policy().expect("default [learn]"),
+        learn: learn::LearnConfig::default()
+            .policy()
+            .expect("default [learn]"),
         windows: windows::WindowSettings::default(),
     }
 }

@@ -113,7 +113,7 @@ pub fn layers_for(check: &CheckRequest) -> Option<String> {
     let margin = if hi > lo { (hi - lo) / 10.0 } else { 1.0 };
     let json = serde_json::json!({
         "d": {"condition": ">", "boundary": hi + margin},
-        "e": {"condition": "<=", "boundary": hi},
+        "e": {"condition": "<=", "boundary": hi, "times_in_row": 1},
     })
     .to_string();
     // What the oracle writes must be what an operator could submit.
@@ -200,8 +200,8 @@ mod tests {
         assert_eq!(layers.e.boundary, 12.0);
         assert_eq!(layers.d.boundary, 13.0);
         // Flat: D one above.
-        let flat = Layers::from_json(&layers_for(&check(&[5.0, 5.0])).expect("layers"))
-            .expect("valid");
+        let flat =
+            Layers::from_json(&layers_for(&check(&[5.0, 5.0])).expect("layers")).expect("valid");
         assert_eq!(flat.d.boundary, 6.0);
         assert_eq!(layers_for(&check(&[f64::NAN])), None);
     }

@@ -5,7 +5,8 @@
 //!   one point are one detection, as NAB counts detections);
 //! * **true alerts**: windows with an alert inside — the first alert in a
 //!   window is the true one, later ones in it are neither true nor false;
-//! * **false alerts**: alerts outside every window;
+//! * **false alerts**: alerts outside every window (and of those, the ones
+//!   the operator labelled: each label answers a false alert);
 //! * **missed windows**: windows without an alert;
 //! * **deflections**: fingerprint verdicts that matched (the anomaly's
 //!   alerts were not sent); **wrong** when the anomaly is inside a window;
@@ -39,6 +40,9 @@ pub struct Counts {
     pub true_alerts: usize,
     /// Alerts outside every window.
     pub false_alerts: usize,
+    /// Of those, the ones the operator labelled: a label follows a false
+    /// alert, so these cannot be saved by training.
+    pub false_alerts_labelled: usize,
     /// Windows without an alert.
     pub missed_windows: usize,
     /// Labelled windows.
@@ -68,6 +72,16 @@ impl Counts {
             .map(|a| a.timestamp)
             .collect();
         let detections: Vec<i64> = detections.into_iter().collect();
+        let labelled: BTreeSet<uuid::Uuid> =
+            log.labels.iter().filter_map(|l| l.anomaly_id).collect();
+        let false_labelled: BTreeSet<i64> = log
+            .alerts
+            .iter()
+            .filter(|a| {
+                !a.test && labelled.contains(&a.anomaly_id) && !in_any(windows, a.timestamp)
+            })
+            .map(|a| a.timestamp)
+            .collect();
         let true_alerts = windows
             .iter()
             .filter(|w| detections.iter().any(|t| w.start <= *t && *t <= w.end))
@@ -75,7 +89,9 @@ impl Counts {
         // One verdict per check counts (a check is judged once per run).
         let mut deflected: BTreeMap<uuid::Uuid, (i64, MatchMethod)> = BTreeMap::new();
         for m in log.matches.iter().filter(|m| m.matched) {
-            deflected.entry(m.check_id).or_insert((m.timestamp, m.method));
+            deflected
+                .entry(m.check_id)
+                .or_insert((m.timestamp, m.method));
         }
         let mut deflected_by = DeflectedBy::default();
         for (t, method) in deflected.values() {
@@ -89,6 +105,7 @@ impl Counts {
             alerts: detections.len(),
             true_alerts,
             false_alerts: detections.iter().filter(|t| !in_any(windows, **t)).count(),
+            false_alerts_labelled: false_labelled.len(),
             missed_windows: windows.len() - true_alerts,
             windows: windows.len(),
             deflections: deflected.len(),
@@ -113,6 +130,7 @@ impl Counts {
         self.alerts += other.alerts;
         self.true_alerts += other.true_alerts;
         self.false_alerts += other.false_alerts;
+        self.false_alerts_labelled += other.false_alerts_labelled;
         self.missed_windows += other.missed_windows;
         self.windows += other.windows;
         self.deflections += other.deflections;
@@ -372,10 +390,11 @@ impl Report {
             };
             let _ = writeln!(
                 out,
-                "false alerts {} -> {} ({:+.1} %), true alerts kept {:.1} %, deflections {} ({} wrong), labels {}",
+                "false alerts {} -> {} ({:+.1} %; {} of them labelled), true alerts kept {:.1} %, deflections {} ({} wrong), labels {}",
                 u.false_alerts,
                 t.false_alerts,
                 100.0 * (t.false_alerts as f64 - u.false_alerts as f64) / u.false_alerts as f64,
+                t.false_alerts_labelled,
                 kept,
                 t.deflections,
                 t.wrong_deflections,
@@ -398,7 +417,7 @@ mod tests {
 
     fn alert(timestamp: i64, alerter: &str) -> AlertEvent {
         AlertEvent {
-            id: Uuid::new_v4(),
+            id: Uuid::from_u128(timestamp as u128 + 1_000),
             anomaly_id: Uuid::from_u128(timestamp as u128),
             metric: "m".to_owned(),
             timestamp,
@@ -419,7 +438,7 @@ mod tests {
 
     fn matched(timestamp: i64, check: u128) -> MatchResult {
         MatchResult {
-            id: Uuid::new_v4(),
+            id: Uuid::from_u128(timestamp as u128 + 1_000),
             check_id: Uuid::from_u128(check),
             anomaly_id: Uuid::from_u128(check),
             metric: "m".to_owned(),
