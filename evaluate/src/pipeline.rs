@@ -193,14 +193,14 @@ impl Run<'_> {
             if entry.key().0 > now {
                 break;
             }
-            let ((at, _), work) = entry.remove_entry();
+            let (_, work) = entry.remove_entry();
             match work {
                 Due::Label(label) => self.apply_label(*label),
                 Due::Human(id) => self.learn_human(id),
                 Due::Unmatched {
                     timestamp,
                     check_id,
-                } => self.learn_unmatched(timestamp, check_id, at),
+                } => self.learn_unmatched(timestamp, check_id),
             }
         }
     }
@@ -402,7 +402,7 @@ impl Run<'_> {
     }
 
     /// `learn_from_unmatched` on the long window as it stands.
-    fn learn_unmatched(&mut self, timestamp: i64, check_id: Uuid, _at: i64) {
+    fn learn_unmatched(&mut self, timestamp: i64, check_id: Uuid) {
         let Some(settings) = metric_settings(&self.profiles, &self.pipeline.learn, self.metric)
         else {
             return;
