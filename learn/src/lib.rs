@@ -26,6 +26,7 @@
 pub mod decide;
 pub mod label;
 pub mod lifecycle;
+pub mod repetitive;
 pub mod retrain;
 pub mod service;
 pub mod settings;

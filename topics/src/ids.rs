@@ -185,6 +185,24 @@ pub fn learnt_profile_id(parent_id: Uuid, anomaly_timestamp: i64, full_duration:
     )
 }
 
+/// The id of the profile learnt, without an operator, as a repetitive
+/// pattern (`spec/learn.md` §4–§5) of `metric` from the anomaly at
+/// `anomaly_timestamp`, at `full_duration` seconds. Fields: kind
+/// `repetitive-profile`, the metric's UTF-8 bytes, the timestamp and the
+/// duration as 8 big-endian bytes each. The parent is deliberately not a
+/// field: an anomaly is learnt as a repetitive pattern once, whichever
+/// chain a later run would put it in.
+pub fn repetitive_profile_id(metric: &str, anomaly_timestamp: i64, full_duration: i64) -> Uuid {
+    derived_id(
+        "repetitive-profile",
+        &[
+            metric.as_bytes(),
+            &anomaly_timestamp.to_be_bytes(),
+            &full_duration.to_be_bytes(),
+        ],
+    )
+}
+
 /// The id of the layers a profile defines.
 pub fn layer_id(profile_id: Uuid) -> Uuid {
     derived_id("layers", &[profile_id.as_bytes()])
@@ -305,6 +323,21 @@ mod tests {
         assert_ne!(match_id(check, &[p]), match_id(check, &[p, q]));
         assert_ne!(match_id(check, &[]), match_id(check, &[p]));
         assert_ne!(match_id(check, &[p]), match_id(Uuid::from_u128(9), &[p]));
+    }
+
+    #[test]
+    fn repetitive_profile_ids_differ_by_every_field() {
+        let id = repetitive_profile_id("m", 86_400, 604_800);
+        assert_eq!(id, repetitive_profile_id("m", 86_400, 604_800));
+        assert_eq!(id.get_version_num(), 5);
+        assert_ne!(id, repetitive_profile_id("n", 86_400, 604_800));
+        assert_ne!(id, repetitive_profile_id("m", 86_401, 604_800));
+        assert_ne!(id, repetitive_profile_id("m", 86_400, 86_400));
+        assert_ne!(
+            id,
+            learnt_profile_id(Uuid::nil(), 86_400, 604_800),
+            "a different kind"
+        );
     }
 
     #[test]
