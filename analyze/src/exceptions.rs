@@ -59,11 +59,17 @@ pub fn check(
     if now.saturating_sub(t_last) > stale_period {
         return Some(Exception::Stale);
     }
-    let tail = &series.values[n.saturating_sub(boredom)..];
-    if distinct_count_up_to(tail, boredom_set_size + 1) == boredom_set_size {
+    if is_boring(&series.values, boredom, boredom_set_size) {
         return Some(Exception::Boring);
     }
     None
+}
+
+/// Boring: the last `boredom` of `values` (all of them when fewer) hold
+/// exactly `boredom_set_size` distinct values.
+pub fn is_boring(values: &[f64], boredom: usize, boredom_set_size: usize) -> bool {
+    let tail = &values[values.len().saturating_sub(boredom)..];
+    distinct_count_up_to(tail, boredom_set_size + 1) == boredom_set_size
 }
 
 /// Number of distinct values in `xs`, counting no further than `limit`

@@ -267,10 +267,12 @@ pub fn learn_repetitive(
     if sorted.len() < MIN_CHECKS {
         return Err(NotLearnt::TooFewChecks(sorted.len()));
     }
-    if let Some(w) = sorted
-        .windows(2)
-        .find(|w| !aligned_gap(w[1].anomaly_timestamp - w[0].anomaly_timestamp))
-    {
+    if let Some(w) = sorted.windows(2).find(|w| {
+        !aligned_gap(
+            w[1].anomaly_timestamp
+                .saturating_sub(w[0].anomaly_timestamp),
+        )
+    }) {
         return Err(NotLearnt::NotAligned {
             from: w[0].anomaly_timestamp,
             to: w[1].anomaly_timestamp,

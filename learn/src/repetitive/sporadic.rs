@@ -26,9 +26,9 @@
 //!    next is dropped), at least 2 left, they become the chain (generation
 //!    2, then each the child of the previous) with their 7-day series.
 //!
-//! The Boring rule is analyze's (`analyze::exceptions::check`, reference
-//! defaults `MAX_TOLERABLE_BOREDOM` 100, `BOREDOM_SET_SIZE` 1), restated
-//! here because learn does not depend on analyze.
+//! The Boring rule is analyze's ([`analyze::exceptions::is_boring`]) with
+//! the reference's defaults (`MAX_TOLERABLE_BOREDOM` 100,
+//! `BOREDOM_SET_SIZE` 1).
 
 use std::collections::BTreeSet;
 
@@ -205,7 +205,7 @@ pub fn classify_length(series: &[(i64, f64)], end: i64) -> Length {
 pub fn resolution(series: &[(i64, f64)]) -> Option<i64> {
     let mut gaps: Vec<i64> = series
         .windows(2)
-        .map(|w| w[1].0 - w[0].0)
+        .map(|w| w[1].0.saturating_sub(w[0].0))
         .filter(|g| *g > 0)
         .collect();
     if gaps.is_empty() {
@@ -248,22 +248,11 @@ pub fn resample_mean(series: &[(i64, f64)], end: i64, step: i64) -> Vec<(i64, f6
     out
 }
 
-/// analyze's Boring rule: the last [`BOREDOM_POINTS`] values hold exactly
+/// analyze's Boring rule ([`analyze::exceptions::is_boring`]) with its
+/// defaults: the last [`BOREDOM_POINTS`] values hold exactly
 /// [`BOREDOM_SET_SIZE`] distinct values (all, when fewer).
 pub fn boring(values: &[f64]) -> bool {
-    let tail = &values[values.len().saturating_sub(BOREDOM_POINTS)..];
-    let mut seen: Vec<u64> = Vec::with_capacity(BOREDOM_SET_SIZE + 1);
-    for &v in tail {
-        // -0.0 and 0.0 are one value, as in a Python set.
-        let bits = if v == 0.0 { 0 } else { v.to_bits() };
-        if !seen.contains(&bits) {
-            seen.push(bits);
-            if seen.len() > BOREDOM_SET_SIZE {
-                return false;
-            }
-        }
-    }
-    seen.len() == BOREDOM_SET_SIZE
+    analyze::exceptions::is_boring(values, BOREDOM_POINTS, BOREDOM_SET_SIZE)
 }
 
 /// De-duplicates sorted `timestamps`: one less than [`DEDUP_SECONDS`]
