@@ -248,6 +248,11 @@ impl RedisWindows {
         &self,
         metrics: &[(&str, i64)],
     ) -> Result<Vec<Vec<Point>>, WindowError> {
+        // Redis refuses an empty pipeline ("empty command"): a batch whose
+        // every point was refused asks for no window.
+        if metrics.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for (m, _) in metrics {
             pipe.get(self.key("full", m));

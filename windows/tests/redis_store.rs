@@ -105,3 +105,22 @@ async fn redis_windows_equal_memory_windows_and_replay_identically() {
     assert_eq!(redis.rollup(metric).await.unwrap(), rr);
     redis.clear().await.unwrap();
 }
+
+/// A batch whose every point was refused (the Analyzer dead-letters
+/// non-finite values before judging) asks for no window and folds
+/// nothing: Redis refuses an empty pipeline, which once stopped the
+/// Analyzer on such a batch.
+#[tokio::test]
+async fn empty_requests_are_answered_without_asking_redis() {
+    let redis = Windows::Redis(
+        RedisWindows::connect(&redis_url(), settings())
+            .await
+            .expect("Redis reachable"),
+    );
+    assert!(redis.windows_after(&[]).await.unwrap().is_empty());
+    assert!(redis.windows(&[]).await.unwrap().is_empty());
+    assert_eq!(redis.fold(&[]).await.unwrap().compactions, 0);
+    assert!(redis.load_states("state", &[]).await.unwrap().is_empty());
+    redis.save_states("state", &[]).await.unwrap();
+    assert!(redis.fingerprint_enabled(&[]).await.unwrap().is_empty());
+}
