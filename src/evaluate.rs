@@ -130,6 +130,9 @@ pub fn run(mut config: Config, args: EvaluateArgs) -> Result<()> {
         preset.apply(&mut config);
     }
     let pipeline = stack::services::evaluation_pipeline(&config)?;
+    // The untrained run learns nothing by itself either: what repetitive
+    // patterns deflect is part of what training gains.
+    let untrained = pipeline.untrained();
     let windows = LabelledWindows::read(&args.labels)?;
     let files = series_files(&args.series)?;
     let series: Vec<Series> = files
@@ -153,7 +156,7 @@ pub fn run(mut config: Config, args: EvaluateArgs) -> Result<()> {
             let (untrained, trained) = rayon::join(
                 || {
                     run_series(
-                        &pipeline,
+                        &untrained,
                         &s.metric,
                         &s.points,
                         &s.windows,

@@ -7,7 +7,10 @@
 //! fingerprint's [`judge_check`] and [`decide`](fingerprint::service::decide)
 //! against the metric's active profiles, and learn's
 //! [`profiles_from_label`], [`learn_from_human`] and
-//! [`learn_from_unmatched`] on the long window. Windows are the in-memory
+//! [`learn_from_unmatched`] on the long window, and its repetitive rules
+//! ([`learn_repetitive`] on each new fingerprint check after fingerprint
+//! judged it, [`find_repetitive`] on each new anomaly once its
+//! `find_delay` has passed) over the same [`RepetitiveMemory`]. Windows are the in-memory
 //! store the embedded default runs on ([`MemoryWindows`]); the profiles
 //! are folded from the profile events into a [`ProfileStore`] as every
 //! service folds `skyline.profiles`. What each would have produced is kept
@@ -18,8 +21,9 @@
 //! same stream at the same pace:
 //!
 //! 1. work due at data time `d` — a label (`alert + delay`), a learnt
-//!    profile (`anomaly + valid_ts_older_than`) — takes effect before the
-//!    first point with timestamp `>= d` is judged;
+//!    profile (`anomaly + valid_ts_older_than`), a sporadic repetitive
+//!    pattern (`anomaly + find_delay`) — takes effect before the first
+//!    point with timestamp `>= d` is judged;
 //! 2. the Analyzer judges points in batches that never cross such a time
 //!    and span less than `min(label delay, valid_ts_older_than)` seconds (one
 //!    point at a time when that is 0), then folds them into the windows;
@@ -38,6 +42,7 @@ use fingerprint::matching::MatchSettings;
 use fingerprint::service::{decide, judge_check, profiles_for};
 use fingerprint::{ProfileStore, FEATURES_VERSION};
 use learn::decide::{learn_data, learn_from_human, learn_from_unmatched};
+use learn::repetitive::{find_repetitive, learn_repetitive, RepetitiveMemory};
 use learn::service::metric_settings;
 use learn::{profiles_from_label, LearnPolicy};
 use seasonal::service::expire_alerts;
@@ -72,6 +77,17 @@ pub struct Pipeline {
     pub windows: WindowSettings,
 }
 
+impl Pipeline {
+    /// This pipeline with nothing learnt without an operator (both
+    /// repetitive-pattern rules off): what the untrained run decides with.
+    pub fn untrained(&self) -> Pipeline {
+        let mut untrained = self.clone();
+        untrained.learn.repetitive.daily = false;
+        untrained.learn.repetitive.sporadic = false;
+        untrained
+    }
+}
+
 /// What every service would have produced for one series, in order: the
 /// in-memory stand-in for the topics.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -104,6 +120,8 @@ enum Due {
     Human(Uuid),
     /// An unmatched anomaly learning from the metric's learnt profiles.
     Unmatched { timestamp: i64, check_id: Uuid },
+    /// The sporadic repetitive rule on an anomaly.
+    Sporadic { timestamp: i64, due: i64 },
 }
 
 /// The state one series' run carries from batch to batch.
@@ -124,6 +142,8 @@ struct Run<'a> {
     checks_by_anomaly: BTreeMap<Uuid, CheckRequest>,
     labelled: BTreeSet<Uuid>,
     spent: usize,
+    /// What the repetitive rules remember.
+    memory: RepetitiveMemory<()>,
     log: Log,
 }
 
@@ -154,6 +174,7 @@ pub fn run_series(
         checks_by_anomaly: BTreeMap::new(),
         labelled: BTreeSet::new(),
         spent: 0,
+        memory: RepetitiveMemory::default(),
         log: Log::default(),
     };
     // Batches span less than this (see the module's timeline).
@@ -201,6 +222,7 @@ impl Run<'_> {
                     timestamp,
                     check_id,
                 } => self.learn_unmatched(timestamp, check_id),
+                Due::Sporadic { timestamp, due } => self.find_sporadic(timestamp, due),
             }
         }
     }
@@ -238,6 +260,7 @@ impl Run<'_> {
             alerts,
             ended,
         } = d;
+        self.remember_anomalies(&anomalies);
         self.log.anomalies.extend(anomalies);
         self.log.ended.extend(ended);
         for check in &checks {
@@ -269,6 +292,7 @@ impl Run<'_> {
         expire_alerts(&mut decisions, &mut self.throttles);
         for decision in decisions {
             self.log.seasonal.push(decision.result);
+            self.remember_anomalies(decision.anomaly.as_slice());
             self.log.anomalies.extend(decision.anomaly);
             self.alerted(decision.alerts);
             if let Some(fingerprint) = decision.check {
@@ -305,6 +329,69 @@ impl Run<'_> {
         }
         self.log.matches.push(decision.result);
         self.alerted(decision.alerts);
+        self.learn_daily(&check);
+    }
+
+    /// The daily repetitive rule on a new fingerprint check, after
+    /// fingerprint judged it.
+    fn learn_daily(&mut self, check: &CheckRequest) {
+        let Some(work) = self
+            .memory
+            .check(&self.pipeline.learn.repetitive, check, ())
+        else {
+            return;
+        };
+        let settings = self.pipeline.learn.for_metric(&work.metric);
+        match learn_repetitive(
+            &work.metric,
+            &work.checks,
+            work.full_duration,
+            &self.profiles,
+            &settings,
+            work.timestamp.saturating_mul(1000),
+        ) {
+            Ok(events) => self.publish_profiles(events),
+            Err(skip) => tracing::debug!(metric = %work.metric, %skip, "evaluate: no daily pattern"),
+        }
+    }
+
+    /// Remembers new anomalies for the sporadic rule, scheduling it.
+    fn remember_anomalies(&mut self, anomalies: &[AnomalyEvent]) {
+        for anomaly in anomalies {
+            if let Some(work) = self
+                .memory
+                .anomaly(&self.pipeline.learn.repetitive, anomaly, ())
+            {
+                self.schedule(
+                    work.due,
+                    Due::Sporadic {
+                        timestamp: work.timestamp,
+                        due: work.due,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The sporadic repetitive rule on the long window as it stands.
+    fn find_sporadic(&mut self, timestamp: i64, due: i64) {
+        let rollup = self.store.rollup(self.metric);
+        let settings = self.pipeline.learn.for_metric(self.metric);
+        match find_repetitive(
+            self.metric,
+            timestamp,
+            &self.memory.anomalies(self.metric),
+            &rollup,
+            &self.profiles,
+            &settings,
+            &self.pipeline.learn.repetitive.sporadic_settings,
+            due.saturating_mul(1000),
+        ) {
+            Ok(events) => self.publish_profiles(events),
+            Err(skip) => {
+                tracing::debug!(metric = self.metric, timestamp, %skip, "evaluate: no sporadic pattern")
+            }
+        }
     }
 
     /// Alerts go on the log; the operator sees each one.

@@ -15,6 +15,19 @@
 //!   anomaly is old enough, a generation-1 child at the learn duration
 //!   ([`crate::decide::learn_from_human`]).
 //!
+//! * `skyline.checks` and `skyline.anomalies`, when `[learn.repetitive]`
+//!   turns a rule on → learning repetitive patterns without an operator
+//!   ([`crate::repetitive`]): each new fingerprint check of a selected
+//!   metric is compared at once with the metric's checks of the last
+//!   `keep_training_timeseries_for` (the daily rule: where the reference
+//!   sweeps hourly for metrics with new checks, this decides on each new
+//!   check, on the same checks); each new anomaly long enough to compare
+//!   becomes delayed work, done once the metric's long window reaches
+//!   `anomaly + find_delay` (data time), with the metric's anomalies of the
+//!   30 days before it (the sporadic rule). Checks and anomalies are
+//!   remembered in memory ([`RepetitiveMemory`]) and hold back the commit
+//!   until forgotten, so a restart folds the same memory again.
+//!
 //! **The learn-duration data** is the metric's long window
 //! ([`Windows::rollup`]: rolled-up buckets, `rollup_resolution` apart,
 //! including the bucket means of what is still at full resolution) cut to
@@ -44,12 +57,18 @@ use topics::codec::decode;
 use topics::ids::learnt_profile_id;
 use topics::kafka::{Batch, DeadLetters, Error as KafkaError, KafkaConfig, Producer, Record};
 use topics::names::TopicNames;
-use topics::{Label, LearnSettings, MatchMethod, MatchResult, ProfileAction, ProfileEvent};
+use topics::{
+    AnomalyEvent, CheckRequest, Label, LearnSettings, MatchMethod, MatchResult, ProfileAction,
+    ProfileEvent,
+};
 use uuid::Uuid;
 use windows::Windows;
 
 use crate::decide::{learn_data, learn_from_human, learn_from_unmatched, learn_series, LearnData};
 use crate::label::{profiles_from_label, LabelError};
+use crate::repetitive::{
+    find_repetitive, learn_repetitive, DailyWork, RepetitiveMemory, SporadicWork,
+};
 use crate::settings::LearnPolicy;
 
 /// What a run did.
@@ -59,8 +78,10 @@ pub struct LearnStats {
     pub labels: u64,
     /// Profiles created from labels (echo profiles included).
     pub created: u64,
-    /// Profiles learnt.
+    /// Profiles learnt (repetitive patterns included).
     pub learnt: u64,
+    /// Of those, profiles learnt from repetitive patterns.
+    pub repetitive: u64,
     /// Records dead-lettered.
     pub dead_letters: u64,
 }
@@ -81,16 +102,33 @@ pub struct Learner {
     pub poll: Duration,
 }
 
+/// Where a record was read: work made from it holds back that
+/// partition's commit to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ReadAt {
+    topic: String,
+    partition: i32,
+    offset: i64,
+}
+
+impl ReadAt {
+    fn of(record: &Record) -> ReadAt {
+        ReadAt {
+            topic: record.topic.clone(),
+            partition: record.partition,
+            offset: record.offset,
+        }
+    }
+}
+
 /// Learning from an unmatched anomaly, waiting for the anomaly to age.
 #[derive(Debug, Clone)]
 struct MatchWork {
     metric: String,
     timestamp: i64,
     check_id: Uuid,
-    /// The record it came from (holds back that partition's commit).
-    topic: String,
-    partition: i32,
-    offset: i64,
+    /// The record it came from.
+    at: ReadAt,
 }
 
 /// Learning a human profile's generation-1 child.
@@ -249,11 +287,143 @@ impl Learner {
                     metric: m.metric,
                     timestamp: m.timestamp,
                     check_id: m.check_id,
-                    topic: record.topic.clone(),
-                    partition: record.partition,
-                    offset: record.offset,
+                    at: ReadAt::of(record),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Folds a check or an anomaly into the repetitive rules' memory:
+    /// a check returns the daily rule's work, an anomaly queues the
+    /// sporadic rule's. Undecodable records are dead-lettered.
+    async fn remember(
+        &self,
+        record: &Record,
+        dead: &DeadLetters,
+        repetitive: &mut Repetitive,
+        stats: &mut LearnStats,
+    ) -> Result<Option<DailyWork>, ServiceError> {
+        let policy = &self.policy.repetitive;
+        if record.topic == self.topics.checks {
+            match decode::<CheckRequest>(record.payload()) {
+                Ok(check) => Ok(repetitive.memory.check(policy, &check, ReadAt::of(record))),
+                Err(e) => {
+                    stats.dead_letters += 1;
+                    dead.send(record, &e).await?;
+                    Ok(None)
+                }
+            }
+        } else {
+            match decode::<AnomalyEvent>(record.payload()) {
+                Ok(anomaly) => {
+                    let at = ReadAt::of(record);
+                    if let Some(work) = repetitive.memory.anomaly(policy, &anomaly, at.clone()) {
+                        repetitive.sporadic.push((work, at));
+                    }
+                }
+                Err(e) => {
+                    stats.dead_letters += 1;
+                    dead.send(record, &e).await?;
+                }
+            }
+            Ok(None)
+        }
+    }
+
+    /// The daily rule on one new check (CPU-bound: features of each
+    /// remembered check), its profiles published.
+    async fn learn_daily(
+        &self,
+        profiles: &SharedProfiles,
+        work: DailyWork,
+        stats: &mut LearnStats,
+    ) -> Result<(), ServiceError> {
+        let settings = self.policy.for_metric(&work.metric);
+        let store = Arc::clone(profiles);
+        let decided = tokio::task::spawn_blocking(move || {
+            let store = store.read().map_err(ServiceError::task)?;
+            Ok::<_, ServiceError>(learn_repetitive(
+                &work.metric,
+                &work.checks,
+                work.full_duration,
+                &store,
+                &settings,
+                work.timestamp.saturating_mul(1000),
+            ))
+        })
+        .await
+        .map_err(ServiceError::task)??;
+        self.published_repetitive(profiles, decided, stats).await
+    }
+
+    /// The sporadic work whose metric's long window has reached its due
+    /// time: each decided (and done) in order; the rest waits.
+    async fn find_sporadic(
+        &self,
+        profiles: &SharedProfiles,
+        repetitive: &mut Repetitive,
+        stats: &mut LearnStats,
+    ) -> Result<(), ServiceError> {
+        let mut waiting = Vec::new();
+        for (work, at) in std::mem::take(&mut repetitive.sporadic) {
+            let rollup = self
+                .windows
+                .rollup(&work.metric)
+                .await
+                .map_err(ServiceError::state)?;
+            if rollup.last().is_none_or(|p| p.0 < work.due) {
+                waiting.push((work, at));
+                continue;
+            }
+            let anomalies = repetitive.memory.anomalies(&work.metric);
+            let settings = self.policy.for_metric(&work.metric);
+            let sporadic = self.policy.repetitive.sporadic_settings;
+            let store = Arc::clone(profiles);
+            let decided = tokio::task::spawn_blocking(move || {
+                let store = store.read().map_err(ServiceError::task)?;
+                Ok::<_, ServiceError>(find_repetitive(
+                    &work.metric,
+                    work.timestamp,
+                    &anomalies,
+                    &rollup,
+                    &store,
+                    &settings,
+                    &sporadic,
+                    work.due.saturating_mul(1000),
+                ))
+            })
+            .await
+            .map_err(ServiceError::task)??;
+            self.published_repetitive(profiles, decided, stats).await?;
+        }
+        repetitive.sporadic = waiting;
+        Ok(())
+    }
+
+    /// Publishes what a repetitive rule learnt (or logs why not).
+    async fn published_repetitive<E: std::fmt::Display>(
+        &self,
+        profiles: &SharedProfiles,
+        decided: Result<Vec<ProfileEvent>, E>,
+        stats: &mut LearnStats,
+    ) -> Result<(), ServiceError> {
+        match decided {
+            Ok(events) => {
+                if let Some(first) = events.first() {
+                    tracing::info!(
+                        metric = %first.metric,
+                        profiles = events.len(),
+                        first = %first.profile_id,
+                        full_duration = first.full_duration,
+                        "learnt a repetitive pattern"
+                    );
+                }
+                self.publish(profiles, &events).await?;
+                stats.learnt += events.len() as u64;
+                stats.repetitive += events.len() as u64;
+            }
+            Err(skip) => tracing::debug!(%skip, "learn: no repetitive pattern"),
         }
         Ok(())
     }
@@ -418,19 +588,34 @@ struct LearnService {
     work: tokio::sync::Mutex<Work>,
 }
 
+/// The repetitive rules' memory and the sporadic rule's waiting work.
+#[derive(Default)]
+struct Repetitive {
+    memory: RepetitiveMemory<ReadAt>,
+    sporadic: Vec<(SporadicWork, ReadAt)>,
+}
+
 /// What the batches and ticks share.
 #[derive(Default)]
 struct Work {
     pending: Vec<MatchWork>,
+    repetitive: Repetitive,
     /// Per partition: one past the newest record read.
     read: BTreeMap<(String, i32), i64>,
     stats: LearnStats,
 }
 
 impl Work {
-    /// What may be committed: what was read, held back by pending work.
+    /// What may be committed: what was read, held back by pending work and
+    /// by what the repetitive rules remember.
     fn commit(&self) -> Commit {
-        Commit::UpTo(commit_target(&self.read, &self.pending))
+        let held = self
+            .pending
+            .iter()
+            .map(|w| &w.at)
+            .chain(self.repetitive.memory.positions())
+            .chain(self.repetitive.sporadic.iter().map(|(_, at)| at));
+        Commit::UpTo(commit_target(&self.read, held))
     }
 }
 
@@ -441,7 +626,15 @@ impl Service for LearnService {
 
     fn topics(&self) -> Vec<String> {
         let t = &self.learner.topics;
-        vec![t.labels.clone(), t.matches.clone()]
+        let mut topics = vec![t.labels.clone(), t.matches.clone()];
+        let repetitive = &self.learner.policy.repetitive;
+        if repetitive.daily {
+            topics.push(t.checks.clone());
+        }
+        if repetitive.sporadic {
+            topics.push(t.anomalies.clone());
+        }
+        topics
     }
 
     /// One attempt per batch (a failure stops the service, which resumes
@@ -500,13 +693,21 @@ impl Service for LearnService {
         let mut work = self.work.lock().await;
         let Work {
             pending,
+            repetitive,
             read,
             stats,
         } = &mut *work;
+        let learner = &self.learner;
         for record in batch.iter() {
-            self.learner
-                .take(record, &self.profiles, dead, pending, stats)
-                .await?;
+            if record.topic == learner.topics.checks || record.topic == learner.topics.anomalies {
+                if let Some(daily) = learner.remember(record, dead, repetitive, stats).await? {
+                    learner.learn_daily(&self.profiles, daily, stats).await?;
+                }
+            } else {
+                learner
+                    .take(record, &self.profiles, dead, pending, stats)
+                    .await?;
+            }
         }
         for (key, next) in batch.next_offsets() {
             let slot = read.entry(key).or_insert(next);
@@ -517,24 +718,33 @@ impl Service for LearnService {
 
     async fn tick(&self, _cx: &Context) -> Result<Commit, ServiceError> {
         let mut work = self.work.lock().await;
-        let Work { pending, stats, .. } = &mut *work;
+        let Work {
+            pending,
+            repetitive,
+            stats,
+            ..
+        } = &mut *work;
         self.learner
             .do_delayed(&self.profiles, &self.humans, pending, stats)
+            .await?;
+        self.learner
+            .find_sporadic(&self.profiles, repetitive, stats)
             .await?;
         Ok(work.commit())
     }
 }
 
 /// The offsets to commit: per partition read, one past the newest record
-/// read, held back to the oldest record with pending work.
-fn commit_target(
+/// read, held back to the oldest record still `held` (pending work, what
+/// is remembered).
+fn commit_target<'a>(
     read: &BTreeMap<(String, i32), i64>,
-    pending: &[MatchWork],
+    held: impl IntoIterator<Item = &'a ReadAt>,
 ) -> BTreeMap<(String, i32), i64> {
     let mut target = read.clone();
-    for w in pending {
-        if let Some(slot) = target.get_mut(&(w.topic.clone(), w.partition)) {
-            *slot = (*slot).min(w.offset);
+    for at in held {
+        if let Some(slot) = target.get_mut(&(at.topic.clone(), at.partition)) {
+            *slot = (*slot).min(at.offset);
         }
     }
     target
@@ -588,15 +798,12 @@ mod tests {
             (("labels".to_owned(), 0), 3),
         ]
         .into();
-        let work = |partition, offset| MatchWork {
-            metric: "m".into(),
-            timestamp: 0,
-            check_id: Uuid::nil(),
+        let at = |partition, offset| ReadAt {
             topic: "matches".into(),
             partition,
             offset,
         };
-        let t = commit_target(&read, &[work(0, 6), work(0, 4)]);
+        let t = commit_target(&read, &[at(0, 6), at(0, 4)]);
         assert_eq!(t[&("matches".to_owned(), 0)], 4);
         assert_eq!(t[&("matches".to_owned(), 1)], 7);
         assert_eq!(t[&("labels".to_owned(), 0)], 3);

@@ -9,6 +9,8 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use topics::LearnSettings;
 
+use crate::repetitive::{RepetitiveConfig, RepetitiveConfigError, RepetitivePolicy};
+
 /// Seconds per learn day.
 const DAY: i64 = 86_400;
 
@@ -48,6 +50,9 @@ pub struct LearnConfig {
     pub consumer: String,
     /// Seconds between looks at the delayed learn work.
     pub poll_seconds: u64,
+    /// `[learn.repetitive]`: learning repetitive patterns without an
+    /// operator.
+    pub repetitive: RepetitiveConfig,
 }
 
 /// One `IONOSPHERE_LEARN_NAMESPACE_CONFIG` tuple.
@@ -80,6 +85,7 @@ impl Default for LearnConfig {
             full_duration: DAY,
             consumer: "learn".to_owned(),
             poll_seconds: 10,
+            repetitive: RepetitiveConfig::default(),
         }
     }
 }
@@ -104,6 +110,9 @@ pub enum SettingsError {
     /// `max_percent_diff_from_origin` is NaN or infinite.
     #[error("learn: max_percent_diff_from_origin must be a finite number")]
     PercentDiff,
+    /// The `[learn.repetitive]` table cannot be used.
+    #[error(transparent)]
+    Repetitive(#[from] RepetitiveConfigError),
 }
 
 /// A [`LearnConfig`] with its patterns compiled: what the learn service and
@@ -116,6 +125,8 @@ pub struct LearnPolicy {
     pub echo_enabled: bool,
     /// FULL_DURATION: the duration echo profiles are made at.
     pub full_duration: i64,
+    /// Learning repetitive patterns.
+    pub repetitive: RepetitivePolicy,
     defaults: LearnSettings,
     namespaces: Vec<(Regex, LearnSettings)>,
 }
@@ -181,6 +192,7 @@ impl LearnConfig {
             enabled: self.enabled,
             echo_enabled: self.echo_enabled,
             full_duration: self.full_duration,
+            repetitive: self.repetitive.policy()?,
             defaults,
             namespaces,
         })
@@ -193,6 +205,7 @@ impl Default for LearnPolicy {
             enabled: true,
             echo_enabled: true,
             full_duration: DAY,
+            repetitive: RepetitivePolicy::default(),
             defaults: LearnSettings {
                 full_duration: 30 * DAY,
                 valid_ts_older_than: 3661,

@@ -80,8 +80,9 @@ pub const COVERED_BEFORE: i64 = 86_400;
 /// ...to this many seconds after it are already learnt.
 pub const COVERED_AFTER: i64 = 14_400;
 
-/// The features are computed on the min-max scaled series when its mean is
-/// at least this (the reference's hard-coded threshold, §6).
+/// The features are compared on the min-max scaled series when its mean is
+/// at least this (the reference's hard-coded threshold, §6); the default of
+/// [`SporadicSettings::minmax_avg_value`].
 pub const MINMAX_MEAN: f64 = 100_000.0;
 
 /// Boring: the last this many points...
@@ -116,6 +117,9 @@ pub struct SporadicSettings {
     /// for the data to exist; it is kept, as a parameter, for deployments
     /// that want only anomalies judged on a week of data. 0 compares all.
     pub min_anomaly_full_duration: i64,
+    /// `IONOSPHERE_REPETITIVE_PATTERNS_MINMAX_AVG_VALUE`: a week whose mean
+    /// is at least this is compared on its min-max scaled series (0: never).
+    pub minmax_avg_value: f64,
 }
 
 impl Default for SporadicSettings {
@@ -123,6 +127,7 @@ impl Default for SporadicSettings {
     fn default() -> Self {
         SporadicSettings {
             min_anomaly_full_duration: REFERENCE_MIN_FULL_DURATION,
+            minmax_avg_value: MINMAX_MEAN,
         }
     }
 }
@@ -297,7 +302,7 @@ struct Week {
 }
 
 /// The week ending at `x`, or `None` when a rule skips it.
-fn week(rollup: &[(i64, f64)], x: i64) -> Option<Week> {
+fn week(rollup: &[(i64, f64)], x: i64, minmax_avg_value: f64) -> Option<Week> {
     let series = week_series(rollup, x);
     let length = classify_length(&series, x);
     if length == Length::Skip {
@@ -312,7 +317,7 @@ fn week(rollup: &[(i64, f64)], x: i64) -> Option<Week> {
     // shape, scaled to [0, 1]; the profile keeps the plain features, which
     // are what later checks of the metric are matched against.
     let mean = values.iter().sum::<f64>() / values.len() as f64;
-    let compared_sum = if mean >= MINMAX_MEAN {
+    let compared_sum = if minmax_avg_value > 0.0 && mean >= minmax_avg_value {
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);
         let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         profile_features(&scale(&values, min, max)).1
@@ -437,7 +442,7 @@ pub fn find_repetitive(
         .iter()
         .filter(|a| !covered(a.timestamp))
         .filter(|a| a.full_duration >= sporadic.min_anomaly_full_duration)
-        .filter_map(|a| week(rollup, a.timestamp))
+        .filter_map(|a| week(rollup, a.timestamp, sporadic.minmax_avg_value))
         .collect();
     let weeks = drop_short_sparse(weeks);
     if weeks.len() < MIN_LEARNT {
