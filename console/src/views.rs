@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
 use learn::decide::learn_series;
+use learn::repetitive::REPETITIVE_DESCRIPTION;
 use projections::alerting::{self, delivery_summaries, DeliveryRow, DeliverySummary, MuteRow};
 use projections::browse::{
     self, AnomalyDetail, AnomalyFilter, AnomalyListRow, AnomalyState, CheckKind, CheckRow,
@@ -712,6 +713,56 @@ pub struct ProfileView {
     pub descendants: Vec<Uuid>,
     /// Its latest matches that deflected, with both series.
     pub matched: Vec<MatchWithSeries>,
+    /// When it was learnt from a repetitive pattern: every profile of that
+    /// pattern (its lineage), by anomaly timestamp.
+    pub pattern: Vec<PatternProfile>,
+}
+
+/// One profile of a repetitive pattern and the anomaly it was learnt from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatternProfile {
+    /// The profile.
+    pub id: Uuid,
+    /// Its anomaly's timestamp (unix seconds).
+    pub anomaly_timestamp: Option<i64>,
+    /// Whether it is active (enabled, its ancestors too).
+    pub active: bool,
+}
+
+/// The profiles of the repetitive pattern profile `id` was learnt from:
+/// its lineage from the first profile of the pattern, every branch, by
+/// anomaly timestamp. Empty when `id` was not learnt from a repetitive
+/// pattern.
+pub fn repetitive_pattern(store: &fingerprint::ProfileStore, id: Uuid) -> Vec<PatternProfile> {
+    let repetitive = |id: Uuid| {
+        store
+            .get(id)
+            .is_some_and(|p| p.description.as_deref() == Some(REPETITIVE_DESCRIPTION))
+    };
+    if !repetitive(id) {
+        return Vec::new();
+    }
+    let mut root = id;
+    while let Some(parent) = store
+        .get(root)
+        .and_then(|p| p.parent_id)
+        .filter(|parent| repetitive(*parent))
+    {
+        root = parent;
+    }
+    let mut pattern: Vec<PatternProfile> = std::iter::once(root)
+        .chain(store.descendants(root))
+        .filter_map(|id| {
+            let p = store.get(id)?;
+            Some(PatternProfile {
+                id,
+                anomaly_timestamp: p.anomaly_timestamp,
+                active: store.is_active(id),
+            })
+        })
+        .collect();
+    pattern.sort_by_key(|p| (p.anomaly_timestamp, p.id));
+    pattern
 }
 
 /// The page of profile `id`.
@@ -728,7 +779,10 @@ pub async fn profile(
         Some(p) => browse::profile(db, p).await?,
         None => None,
     };
-    let descendants = store.read().map(|s| s.descendants(id)).unwrap_or_default();
+    let (descendants, pattern) = store
+        .read()
+        .map(|s| (s.descendants(id), repetitive_pattern(&s, id)))
+        .unwrap_or_default();
     let rows = browse::matches(
         db,
         &MatchFilter {
@@ -752,6 +806,7 @@ pub async fn profile(
         parent,
         descendants,
         matched,
+        pattern,
     })
 }
 

@@ -629,3 +629,77 @@ async fn the_metrics_page_lists_every_metric_received() {
     assert_eq!(v["rows"][0]["anomalies_24h"], 1);
     assert_eq!(v["points_in_window"][0], 288);
 }
+
+/// A profile learnt from a repetitive pattern says so on its page, with
+/// every anomaly of the pattern and a link to each of its profiles; its
+/// JSON twin lists them too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repetitive_pattern_profile_shows_the_anomalies_it_came_from() {
+    let mut f = Fixture::start(Options::default()).await;
+    let metric = "cron.backup.duration";
+    let t0 = 1_700_000_100 - 1_700_000_100 % 300;
+    // Three checks a day apart of the same real day: alike, so the daily
+    // rule learns the three as one chain.
+    let checks: Vec<learn::repetitive::TrainingCheck> = (0..3)
+        .map(|d| {
+            let end = t0 + d * 86_400;
+            learn::repetitive::TrainingCheck {
+                anomaly_timestamp: end,
+                series: day_ending(end),
+                check_id: None,
+            }
+        })
+        .collect();
+    let settings = learn::LearnPolicy::default().for_metric(metric);
+    let chain = learn::repetitive::learn_repetitive(
+        metric,
+        &checks,
+        86_400,
+        &fingerprint::ProfileStore::new(),
+        &settings,
+        t0 * 1000,
+    )
+    .expect("a pattern");
+    assert_eq!(chain.len(), 3);
+    let records: Vec<_> = chain.iter().map(|e| rec(Topic::Profiles, e)).collect();
+    f.fold(&records).await;
+
+    let client = Client::default();
+    let session = client.login(&f).await;
+    let middle = chain[1].profile_id;
+    let body = client
+        .get(&f.url(&format!("/profiles/{middle}")), Some(&session))
+        .await
+        .body;
+    let at = body.find("id=\"pattern\"").expect("the pattern section");
+    let section = &body[at..at + body[at..].find("</section>").unwrap()];
+    assert!(section.contains("Learnt from a repetitive pattern"), "{section}");
+    for (i, e) in chain.iter().enumerate() {
+        let t = chrono::DateTime::from_timestamp(e.anomaly_timestamp.unwrap(), 0)
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string();
+        assert!(section.contains(&t), "anomaly {i}: {section}");
+        if i != 1 {
+            assert!(
+                section.contains(&format!("href=\"/profiles/{}\"", e.profile_id)),
+                "{section}"
+            );
+        }
+    }
+    assert!(section.contains("this profile"));
+
+    let json = client
+        .get(&f.url(&format!("/api/v1/profiles/{middle}")), Some(&session))
+        .await
+        .json();
+    let ids: Vec<&str> = json["pattern"]
+        .as_array()
+        .expect("a pattern list")
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = chain.iter().map(|e| e.profile_id.to_string()).collect();
+    assert_eq!(ids, expected);
+    f.stop().await;
+}

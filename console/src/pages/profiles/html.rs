@@ -148,6 +148,35 @@ fn learning(view: &ProfileView) -> Markup {
     }
 }
 
+/// What a profile learnt from a repetitive pattern came from: every
+/// anomaly of the pattern, each with its profile.
+fn pattern(view: &ProfileView) -> Markup {
+    if view.pattern.is_empty() {
+        return html! {};
+    }
+    let this = view.detail.profile.id;
+    html! {
+        section.pattern #pattern {
+            h2 { "Learnt from a repetitive pattern" }
+            p {
+                "Skyline learnt this profile by itself: the metric's anomalies below came back alike — "
+                "a day (or an hour) apart, or in different weeks — and none was labelled. "
+                "Disabling the first profile disables the pattern."
+            }
+            ol.anomalies {
+                @for p in &view.pattern {
+                    li {
+                        @match p.anomaly_timestamp { Some(t) => { "Anomaly " (utc(t)) }, None => { "Anomaly (time unknown)" } }
+                        " — "
+                        @if p.id == this { strong { "this profile" } } @else { a href={ "/profiles/" (p.id) } { "profile " (short(&p.id)) } }
+                        @if !p.active { " (disabled)" }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn actions(ctx: &PageContext, view: &ProfileView) -> Markup {
     let r = &view.detail.profile;
     let n = view.descendants.len();
@@ -192,6 +221,7 @@ pub fn render_profile(ctx: &PageContext, view: &ProfileView, notice: Option<&str
         (graph(&p.series, &GraphOptions::training(None)))
         (facts(p, view.descendants.len()))
         (learning(view))
+        (pattern(view))
         (actions(ctx, view))
         @if view.parent.is_some() {
             p { a href={ "/profiles/" (r.id) "/compare" } { "Compare with its parent to validate" } }
