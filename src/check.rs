@@ -73,6 +73,9 @@ fn validate(
         Command::Features(_) => ("features", Needs::default()),
         Command::HashPassword => ("hash-password", Needs::default()),
         Command::Import(_) => ("import", kafka),
+        // The Skyline database it reads is given on the command line, not
+        // in the configuration: only the broker is checked.
+        Command::ImportSkyline(_) => ("import-skyline", kafka),
         Command::Up(_) => (
             "up",
             Needs {

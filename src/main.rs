@@ -9,6 +9,7 @@ mod console_cmd;
 mod evaluate;
 mod features_cmd;
 mod import_cmd;
+mod import_skyline;
 mod panorama;
 mod rematch;
 mod replay;
@@ -105,6 +106,11 @@ enum Command {
     /// them into the windows (the last day at full resolution, older points
     /// rolled up), so a metric can be judged at 7 or 30 days on day one.
     Import(import_cmd::ImportArgs),
+    /// Import an existing Skyline's training from its MySQL: features
+    /// profiles (series, features recomputed and compared with the stored
+    /// ones, generations, parents, learn settings, enabled and validated)
+    /// and layers, as profile events. Importing twice produces nothing new.
+    ImportSkyline(import_skyline::ImportSkylineArgs),
     /// Run every service in one process: with no options on an embedded
     /// broker and in-memory windows, serving Graphite and HTTP ingest.
     Up(up::UpArgs),
@@ -255,6 +261,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Profiles(args) => block_on(panorama::profiles(config, args)),
         Command::Replay(command) => block_on(replay::run(config, command)),
         Command::Label(args) => block_on(training::label(config, args)),
+        Command::ImportSkyline(args) => block_on(import_skyline::run(config, args)),
         Command::Retrain(args) => block_on(training::retrain(config, args)),
         Command::Profile(command) => block_on(training::profile(config, command)),
     }

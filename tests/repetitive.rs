@@ -177,7 +177,10 @@ fn lineage(events: &[&ProfileEvent]) -> BTreeMap<Uuid, (Option<Uuid>, u32)> {
 fn daily_spikes_are_learnt_and_deflected_and_a_one_off_still_alerts() {
     let (untrained, trained) = run(DAILY, &series());
     let profiles = learnt(&trained);
-    assert!(learnt(&untrained).is_empty(), "the untrained run learns nothing");
+    assert!(
+        learnt(&untrained).is_empty(),
+        "the untrained run learns nothing"
+    );
 
     // Learnt by day 10 from the daily spikes alone (the one-off is never
     // part of a pattern), each profile the child of the one before it.
@@ -225,8 +228,13 @@ fn daily_spikes_are_learnt_and_deflected_and_a_one_off_still_alerts() {
             .collect::<Vec<_>>()
     );
     // Only the spikes before the pattern was learnt alert (days 1–3).
-    let trained_spike_alerts = (1..=12).filter(|d| alerted_in(&trained, spike_on(*d))).count();
-    assert!(trained_spike_alerts <= 3, "{trained_spike_alerts} spikes alerted");
+    let trained_spike_alerts = (1..=12)
+        .filter(|d| alerted_in(&trained, spike_on(*d)))
+        .count();
+    assert!(
+        trained_spike_alerts <= 3,
+        "{trained_spike_alerts} spikes alerted"
+    );
 }
 
 #[test]
@@ -296,7 +304,10 @@ async fn the_learn_service_learns_the_same_profiles_and_a_replay_again() {
         chain.push(child.profile_id);
     }
     let out = run
-        .command(&["profile", "disable", &root.profile_id.to_string()], "disable")
+        .command(
+            &["profile", "disable", &root.profile_id.to_string()],
+            "disable",
+        )
         .output()
         .expect("running skyline profile disable");
     assert!(out.status.success(), "{}", run.log("disable"));
@@ -372,7 +383,10 @@ fn sporadic_spikes_in_different_weeks_are_learnt_and_in_one_week_not() {
         .iter()
         .filter_map(|p| p.anomaly_timestamp)
         .collect();
-    assert!(weeks.windows(2).all(|w| w[1] - w[0] >= 7 * DAY), "{weeks:?}");
+    assert!(
+        weeks.windows(2).all(|w| w[1] - w[0] >= 7 * DAY),
+        "{weeks:?}"
+    );
     // Learnt as soon as a second week's spike came: a spike that lasts is
     // several anomalies, and the rule counts anomalies (each needs two
     // similar partners at least 7 days away).

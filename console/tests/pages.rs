@@ -673,7 +673,10 @@ async fn a_repetitive_pattern_profile_shows_the_anomalies_it_came_from() {
         .body;
     let at = body.find("id=\"pattern\"").expect("the pattern section");
     let section = &body[at..at + body[at..].find("</section>").unwrap()];
-    assert!(section.contains("Learnt from a repetitive pattern"), "{section}");
+    assert!(
+        section.contains("Learnt from a repetitive pattern"),
+        "{section}"
+    );
     for (i, e) in chain.iter().enumerate() {
         let t = chrono::DateTime::from_timestamp(e.anomaly_timestamp.unwrap(), 0)
             .unwrap()
@@ -690,7 +693,10 @@ async fn a_repetitive_pattern_profile_shows_the_anomalies_it_came_from() {
     assert!(section.contains("this profile"));
 
     let json = client
-        .get(&f.url(&format!("/api/v1/profiles/{middle}")), Some(&session))
+        .get(
+            &f.url(&format!("/api/v1/profiles/{middle}")),
+            Some(&session),
+        )
         .await
         .json();
     let ids: Vec<&str> = json["pattern"]

@@ -351,7 +351,9 @@ impl Run<'_> {
             work.timestamp.saturating_mul(1000),
         ) {
             Ok(events) => self.publish_profiles(events),
-            Err(skip) => tracing::debug!(metric = %work.metric, %skip, "evaluate: no daily pattern"),
+            Err(skip) => {
+                tracing::debug!(metric = %work.metric, %skip, "evaluate: no daily pattern")
+            }
         }
     }
 

@@ -27,7 +27,7 @@
 //!   an ulp there. Counts on the 60- and 1 440-point series are exact.
 
 use fingerprint::{FeatureSet, Features, FEATURE_NAMES};
-use numeric::reference::{run_python, shared_data};
+use numeric::reference::{run_python, shared_data, tsfresh_floor, tsfresh_tolerance};
 use serde_json::{json, Value};
 
 /// The values (last column) of a CSV under `shared/data`, header skipped.
@@ -129,38 +129,6 @@ fn rel_diff(a: f64, b: f64) -> f64 {
     (a - b).abs() / a.abs().max(b.abs())
 }
 
-/// An absolute allowance for values that are 0 in exact arithmetic (see
-/// the module documentation).
-fn floor(name: &str, x: &[f64], reference: &serde_json::Map<String, Value>) -> f64 {
-    if name.contains("fft_coefficient") {
-        1e-13 * x.iter().take(18).map(|v| v.abs()).sum::<f64>()
-    } else if name.contains("ar_coefficient") {
-        let max = (0..5)
-            .map(|c| num(&reference[&format!("value__ar_coefficient__k_10__coeff_{c}")]).abs())
-            .fold(0.0, f64::max);
-        1e-12 * max
-    } else {
-        0.0
-    }
-}
-
-fn tolerance(name: &str) -> f64 {
-    if name.contains("number_cwt_peaks") {
-        return 2e-3;
-    }
-    let loose = [
-        "augmented_dickey_fuller",
-        "ar_coefficient",
-        "cwt_coefficients",
-        "spkt_welch_density",
-    ];
-    if loose.iter().any(|f| name.contains(f)) {
-        1e-6
-    } else {
-        1e-9
-    }
-}
-
 #[test]
 fn every_feature_matches_the_reference_on_real_series() {
     let cases = cases();
@@ -183,14 +151,14 @@ fn every_feature_matches_the_reference_on_real_series() {
                 .unwrap_or_else(|| panic!("{label}: reference lacks {name}")));
             let mine = ours.get_by_name(name).unwrap();
             let source = r["source"][name].as_str().unwrap().to_string();
-            let d = if (mine - theirs).abs() <= floor(name, x, values) {
+            let d = if (mine - theirs).abs() <= tsfresh_floor(name, x, values) {
                 0.0
             } else {
                 rel_diff(mine, theirs)
             };
             rows.push((
                 d,
-                tolerance(name),
+                tsfresh_tolerance(name),
                 label.clone(),
                 name,
                 mine,

@@ -15,6 +15,9 @@
 //! * [`decide`]: the learn decisions (generations, origin rule, rate limit),
 //!   pure;
 //! * [`lifecycle`]: validate and disable (with the progeny) as events;
+//! * [`repetitive`]: learning repetitive patterns without an operator;
+//! * [`import`]: an existing Skyline's features profiles and layers as
+//!   profile events (`skyline import-skyline`);
 //! * [`retrain`](mod@retrain): re-deriving every profile from the labels;
 //! * [`service`]: the learn service that consumes labels and matches and
 //!   produces profile events.
@@ -24,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod decide;
+pub mod import;
 pub mod label;
 pub mod lifecycle;
 pub mod repetitive;

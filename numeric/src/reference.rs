@@ -139,3 +139,47 @@ pub fn num(v: &serde_json::Value) -> f64 {
         other => panic!("not a number: {other}"),
     }
 }
+
+/// The fingerprint features' tolerances against tsfresh 0.20.3 (the
+/// reasons are in `fingerprint/tests/reference_tsfresh.rs`): relative 1e-9;
+/// 1e-6 for the least-squares, convolution and FFT features; 2e-3 for
+/// `number_cwt_peaks`.
+pub fn tsfresh_tolerance(name: &str) -> f64 {
+    if name.contains("number_cwt_peaks") {
+        return 2e-3;
+    }
+    let loose = [
+        "augmented_dickey_fuller",
+        "ar_coefficient",
+        "cwt_coefficients",
+        "spkt_welch_density",
+    ];
+    if loose.iter().any(|f| name.contains(f)) {
+        1e-6
+    } else {
+        1e-9
+    }
+}
+
+/// The absolute allowance for a feature that is 0 in exact arithmetic, where
+/// both sides return rounding noise: `fft_coefficient` within
+/// `1e-13·Σ|x[..18]|`, `ar_coefficient` within `1e-12·max|φ|` (the
+/// reference's coefficients, by name in `reference`); 0 otherwise.
+pub fn tsfresh_floor(
+    name: &str,
+    x: &[f64],
+    reference: &serde_json::Map<String, serde_json::Value>,
+) -> f64 {
+    if name.contains("fft_coefficient") {
+        1e-13 * x.iter().take(18).map(|v| v.abs()).sum::<f64>()
+    } else if name.contains("ar_coefficient") {
+        let max = (0..5)
+            .filter_map(|c| reference.get(&format!("value__ar_coefficient__k_10__coeff_{c}")))
+            .map(|v| num(v).abs())
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        1e-12 * max
+    } else {
+        0.0
+    }
+}

@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod import_skyline;
 pub mod retention;
 pub mod services;
 pub mod training;

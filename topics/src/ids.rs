@@ -203,6 +203,18 @@ pub fn repetitive_profile_id(metric: &str, anomaly_timestamp: i64, full_duration
     )
 }
 
+/// The id of the profile imported from an existing Skyline's features
+/// profile `skyline_id` (`ionosphere.id`) of `metric` (`skyline
+/// import-skyline`). Fields: kind `imported-profile`, the metric's UTF-8
+/// bytes and the Skyline id as 8 big-endian bytes: importing twice makes the
+/// same profile.
+pub fn imported_profile_id(metric: &str, skyline_id: i64) -> Uuid {
+    derived_id(
+        "imported-profile",
+        &[metric.as_bytes(), &skyline_id.to_be_bytes()],
+    )
+}
+
 /// The id of the layers a profile defines.
 pub fn layer_id(profile_id: Uuid) -> Uuid {
     derived_id("layers", &[profile_id.as_bytes()])

@@ -115,7 +115,9 @@ impl<P: Clone> RepetitiveMemory<P> {
                 at,
             },
         );
-        let newest = kept.last().map_or(check.timestamp, |r| r.item.anomaly_timestamp);
+        let newest = kept
+            .last()
+            .map_or(check.timestamp, |r| r.item.anomaly_timestamp);
         kept.retain(|r| r.item.anomaly_timestamp > newest - policy.keep_training_for);
         if !kept.iter().any(|r| r.item.check_id == Some(check.id)) {
             // Older than what is kept: nothing new to compare.
@@ -274,12 +276,19 @@ mod tests {
         let t0 = 1_700_000_000;
         for day in 0..5 {
             let work = m
-                .check(&p, &check("a.b", t0 + day * DAY, CheckTarget::Fingerprint), day)
+                .check(
+                    &p,
+                    &check("a.b", t0 + day * DAY, CheckTarget::Fingerprint),
+                    day,
+                )
                 .unwrap();
             assert_eq!(work.timestamp, t0 + day * DAY);
             // 3 days kept: (newest − 259200, newest].
             assert_eq!(work.checks.len(), (day as usize + 1).min(3), "day {day}");
-            assert_eq!(work.checks.last().unwrap().anomaly_timestamp, t0 + day * DAY);
+            assert_eq!(
+                work.checks.last().unwrap().anomaly_timestamp,
+                t0 + day * DAY
+            );
         }
         let mut kept: Vec<i64> = m.positions().copied().collect();
         kept.sort();
@@ -346,10 +355,16 @@ mod tests {
         let work = m.anomaly(&p, &anomaly("a.b", t0, long, &[]), 0).unwrap();
         assert_eq!(work.due, t0 + 4_500);
         // An analyzer anomaly (1 day of data) is remembered, not work.
-        assert!(m.anomaly(&p, &anomaly("a.b", t0 + DAY, DAY, &[]), 1).is_none());
+        assert!(m
+            .anomaly(&p, &anomaly("a.b", t0 + DAY, DAY, &[]), 1)
+            .is_none());
         // Its seasonal anomaly at the same timestamp makes it work once.
-        assert!(m.anomaly(&p, &anomaly("a.b", t0 + DAY, long, &[]), 2).is_some());
-        assert!(m.anomaly(&p, &anomaly("a.b", t0 + DAY, long, &[]), 3).is_none());
+        assert!(m
+            .anomaly(&p, &anomaly("a.b", t0 + DAY, long, &[]), 2)
+            .is_some());
+        assert!(m
+            .anomaly(&p, &anomaly("a.b", t0 + DAY, long, &[]), 3)
+            .is_none());
         // Excluded algorithms are ignored.
         assert!(m
             .anomaly(
@@ -378,7 +393,9 @@ mod tests {
         );
         m.anomaly(&p, &anomaly("a.b", t0 + 31 * DAY, long, &[]), 5);
         assert_eq!(m.anomalies("a.b").len(), 2, "t0 forgotten after 30 days");
-        assert!(m.anomaly(&policy(true, false), &anomaly("c", t0, long, &[]), 0).is_none());
+        assert!(m
+            .anomaly(&policy(true, false), &anomaly("c", t0, long, &[]), 0)
+            .is_none());
         m.clear();
         assert_eq!(m.positions().count(), 0);
     }

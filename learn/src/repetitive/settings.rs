@@ -176,7 +176,9 @@ mod tests {
         assert_eq!(p.sporadic_settings, SporadicSettings::default());
         assert!(p.filter.selects("stats.web01.cpu"));
         assert!(!p.filter.selects("skyline.analyzer.host.run_time"));
-        assert!(!RepetitivePolicy::default().filter.selects("carbon.agents.a.errors"));
+        assert!(!RepetitivePolicy::default()
+            .filter
+            .selects("carbon.agents.a.errors"));
     }
 
     #[test]
@@ -218,8 +220,7 @@ mod tests {
             ..RepetitiveConfig::default()
         };
         assert!(bad.policy().is_err());
-        let bad: RepetitiveConfig =
-            toml::from_str("[include.\"a[\"]\n\"a[\" = []\n").unwrap();
+        let bad: RepetitiveConfig = toml::from_str("[include.\"a[\"]\n\"a[\" = []\n").unwrap();
         assert!(bad.policy().unwrap_err().to_string().contains("a["));
     }
 }
