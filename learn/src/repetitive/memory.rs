@@ -53,11 +53,20 @@ pub struct DailyWork {
     pub checks: Vec<TrainingCheck>,
 }
 
+/// How often (seconds of data time) every metric's memory is swept of what
+/// is older than the rules look back: a metric that stops having anomalies
+/// must not hold the commit back for ever.
+const SWEEP_EVERY: i64 = 3_600;
+
 /// Every metric's recent checks and anomalies.
 #[derive(Debug, Clone)]
 pub struct RepetitiveMemory<P> {
     checks: HashMap<CheckKey, Vec<Remembered<TrainingCheck, P>>>,
     anomalies: HashMap<String, Vec<Remembered<PastAnomaly, P>>>,
+    /// The newest timestamp folded: the log's data time.
+    newest: i64,
+    /// The data time of the last sweep.
+    swept: i64,
 }
 
 impl<P> Default for RepetitiveMemory<P> {
@@ -65,11 +74,36 @@ impl<P> Default for RepetitiveMemory<P> {
         RepetitiveMemory {
             checks: HashMap::new(),
             anomalies: HashMap::new(),
+            newest: i64::MIN,
+            swept: i64::MIN,
         }
     }
 }
 
 impl<P: Clone> RepetitiveMemory<P> {
+    /// Advances data time to `t`; every [`SWEEP_EVERY`] forgets, for every
+    /// metric, the checks older than `keep_training_for` and the anomalies
+    /// older than [`LOOKBACK`] before it.
+    fn advance(&mut self, policy: &RepetitivePolicy, t: i64) {
+        self.newest = self.newest.max(t);
+        if self.newest.saturating_sub(self.swept) < SWEEP_EVERY {
+            return;
+        }
+        self.swept = self.newest;
+        let (checks_from, anomalies_from) = (
+            self.newest.saturating_sub(policy.keep_training_for),
+            self.newest.saturating_sub(LOOKBACK),
+        );
+        self.checks.retain(|_, kept| {
+            kept.retain(|r| r.item.anomaly_timestamp > checks_from);
+            !kept.is_empty()
+        });
+        self.anomalies.retain(|_, kept| {
+            kept.retain(|r| r.item.timestamp >= anomalies_from);
+            !kept.is_empty()
+        });
+    }
+
     /// Folds a check read at `at`. A fingerprint check (not periodic) of a
     /// metric the policy selects, new to the memory and not a repeat of a
     /// remembered one (less than [`REPEAT_WITHIN`] after it), is remembered
@@ -88,6 +122,7 @@ impl<P: Clone> RepetitiveMemory<P> {
         {
             return None;
         }
+        self.advance(policy, check.timestamp);
         let full_duration = check.full_duration();
         let kept = self
             .checks
@@ -151,6 +186,7 @@ impl<P: Clone> RepetitiveMemory<P> {
         {
             return None;
         }
+        self.advance(policy, anomaly.timestamp);
         let min = policy.sporadic_settings.min_anomaly_full_duration;
         let kept = self.anomalies.entry(anomaly.metric.clone()).or_default();
         let position = kept.partition_point(|r| r.item.timestamp < anomaly.timestamp);
@@ -205,8 +241,12 @@ impl<P: Clone> RepetitiveMemory<P> {
 
     /// Forgets everything.
     pub fn clear(&mut self) {
-        self.checks.clear();
-        self.anomalies.clear();
+        *self = RepetitiveMemory {
+            checks: HashMap::new(),
+            anomalies: HashMap::new(),
+            newest: i64::MIN,
+            swept: i64::MIN,
+        };
     }
 }
 
@@ -331,6 +371,26 @@ mod tests {
                 0
             )
             .is_none());
+    }
+
+    #[test]
+    fn metrics_that_go_quiet_are_forgotten_by_data_time() {
+        let p = policy(true, true);
+        let mut m = RepetitiveMemory::default();
+        let t0 = 1_700_000_000;
+        m.check(&p, &check("quiet", t0, CheckTarget::Fingerprint), 1);
+        m.anomaly(&p, &anomaly("quiet", t0, 7 * DAY, &[]), 2);
+        // Another metric moves data time on: after 3 days the quiet
+        // metric's check is forgotten, after 30 its anomaly.
+        m.check(&p, &check("busy", t0 + 4 * DAY, CheckTarget::Fingerprint), 3);
+        let mut kept: Vec<i32> = m.positions().copied().collect();
+        kept.sort();
+        assert_eq!(kept, vec![2, 3]);
+        m.anomaly(&p, &anomaly("busy", t0 + 31 * DAY, 7 * DAY, &[]), 4);
+        let mut kept: Vec<i32> = m.positions().copied().collect();
+        kept.sort();
+        assert_eq!(kept, vec![4], "the busy check is 27 days old too");
+        assert!(m.anomalies("quiet").is_empty());
     }
 
     #[test]
