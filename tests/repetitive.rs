@@ -42,7 +42,7 @@ use std::time::Duration;
 use evaluate::operator::Operator;
 use evaluate::pipeline::{run_series, Log};
 use learn::repetitive::REPETITIVE_DESCRIPTION;
-use support::{consume_settled, consume_until, decoded, produce_checks, Run};
+use support::{consume_settled, consume_until, decoded, produce_checks, produce_events, Run};
 use topics::{ProfileAction, ProfileEvent};
 use uuid::Uuid;
 
@@ -433,17 +433,7 @@ async fn the_learn_service_finds_the_same_sporadic_pattern() {
     }
     let kafka = run.kafka_config();
     let names = run.topic_names();
-    topics::kafka::ensure_topics(&kafka, &names.all(), None)
-        .await
-        .unwrap();
-    topics::kafka::Producer::new(&kafka)
-        .unwrap()
-        .send_batch(
-            &names.anomalies,
-            topics::kafka::keyed_messages(trained.anomalies.iter(), |a| &a.metric).unwrap(),
-        )
-        .await
-        .unwrap();
+    produce_events(&run, &names.anomalies, &trained.anomalies, |a| &a.metric).await;
     let mut learn = run.spawn(&["learn"], "learn");
     let values = consume_settled(
         &kafka,

@@ -637,7 +637,8 @@ async fn the_metrics_page_lists_every_metric_received() {
 async fn a_repetitive_pattern_profile_shows_the_anomalies_it_came_from() {
     let mut f = Fixture::start(Options::default()).await;
     let metric = "cron.backup.duration";
-    let t0 = 1_700_000_100 - 1_700_000_100 % 300;
+    // On the 5-minute grid.
+    let t0 = 1_700_000_100;
     // Three checks a day apart of the same real day: alike, so the daily
     // rule learns the three as one chain.
     let checks: Vec<learn::repetitive::TrainingCheck> = (0..3)

@@ -330,16 +330,26 @@ pub fn seasonal_check(metric: &str, t: i64, day: Vec<topics::SeriesPoint>) -> to
 
 /// Produces `checks` to the run's checks topic (every topic created first).
 pub async fn produce_checks(run: &Run, checks: &[topics::CheckRequest]) {
+    produce_events(run, &run.topic_names().checks, checks, |c| &c.metric).await;
+}
+
+/// Produces `events` to `topic`, keyed by `key` (every topic of the run
+/// created first).
+pub async fn produce_events<E: topics::codec::Event>(
+    run: &Run,
+    topic: &str,
+    events: &[E],
+    key: impl Fn(&E) -> &str,
+) {
     let kafka = run.kafka_config();
-    let names = run.topic_names();
-    topics::kafka::ensure_topics(&kafka, &names.all(), None)
+    topics::kafka::ensure_topics(&kafka, &run.topic_names().all(), None)
         .await
         .unwrap();
     topics::kafka::Producer::new(&kafka)
         .unwrap()
         .send_batch(
-            &names.checks,
-            topics::kafka::keyed_messages(checks.iter(), |c| &c.metric).unwrap(),
+            topic,
+            topics::kafka::keyed_messages(events.iter(), key).unwrap(),
         )
         .await
         .unwrap();

@@ -382,7 +382,11 @@ mod tests {
         m.anomaly(&p, &anomaly("quiet", t0, 7 * DAY, &[]), 2);
         // Another metric moves data time on: after 3 days the quiet
         // metric's check is forgotten, after 30 its anomaly.
-        m.check(&p, &check("busy", t0 + 4 * DAY, CheckTarget::Fingerprint), 3);
+        m.check(
+            &p,
+            &check("busy", t0 + 4 * DAY, CheckTarget::Fingerprint),
+            3,
+        );
         let mut kept: Vec<i32> = m.positions().copied().collect();
         kept.sort();
         assert_eq!(kept, vec![2, 3]);
