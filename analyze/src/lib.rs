@@ -14,7 +14,9 @@
 //!
 //! Where to look: `algorithms/` (one file per algorithm), `consensus.rs`,
 //! `exceptions.rs`, `analysis.rs` (one metric end to end), `alert_rules.rs`,
-//! `boundary.rs` and `boundary_stream.rs`, `service.rs` (the consumer).
+//! `boundary.rs` and `boundary_stream.rs`, `sweep.rs` (the metrics sweep's
+//! judgements: resolution, data sparsity, staleness), `service.rs` (the
+//! consumer).
 //! The statistical building blocks (sums, moments, histograms, least
 //! squares, Student's t, the ADF and KS tests) are the `numeric` crate's,
 //! shared with the features fingerprint.
@@ -38,6 +40,7 @@ pub mod series_file;
 pub mod service;
 pub mod settings;
 pub mod stream;
+pub mod sweep;
 
 pub use algorithms::{Algorithm, Variant, Vote};
 pub use analysis::{analyze, Analysis, MetricContext, Outcome};
