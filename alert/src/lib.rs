@@ -5,7 +5,8 @@
 //! inlined in mails), when to try again ([`retry`]), the mutes in force
 //! ([`mutes`]) and the service that consumes `skyline.alerts` — one queue
 //! per alerter — and writes every attempt's outcome to `skyline.deliveries`
-//! ([`service`]).
+//! ([`service`]). [`stall`] decides skyline's own stall alerts and their
+//! recoveries (the reference's Thunder), purely.
 
 #![deny(missing_docs)]
 
@@ -15,6 +16,7 @@ pub mod mutes;
 pub mod retry;
 pub mod send;
 pub mod service;
+pub mod stall;
 
 pub use config::{AlerterConfig, DeliverySettings};
 pub use message::Links;
