@@ -12,6 +12,7 @@ use topics::kafka::Producer;
 /// The topics exist, a producer and the windows: what every service starts
 /// with.
 async fn prepare(config: &Config) -> Result<(Producer, Arc<windows::Windows>)> {
+    build::serve_telemetry(config).await?;
     build::create_topics(config, &[]).await?;
     let producer = Producer::new(&config.kafka)?;
     let windows = Arc::new(build::open_windows(config).await?);
@@ -152,6 +153,7 @@ impl ProjectArgs {
 /// `skyline project`.
 pub async fn project(config: Config, args: ProjectArgs) -> Result<()> {
     let selected = args.selected()?;
+    build::serve_telemetry(&config).await?;
     build::create_topics(&config, &[]).await?;
     let db = build::open_database(&config, Path::new(DEFAULT_SQLITE)).await?;
     let (_stop, shutdown) = shutdown_on_ctrl_c();

@@ -106,7 +106,9 @@ pub async fn start(
     if let Some(addr) = settings.http_listen {
         let (listener, bound) = bind(addr, "HTTP").await?;
         started.http = Some(bound);
-        let app = http::router(sink.clone(), stats.clone());
+        // The process's /metrics and /health beside the datapoints (`skyline
+        // up` and `skyline ingest` serve them here).
+        let app = http::router(sink.clone(), stats.clone()).merge(runtime::telemetry::router());
         let stop = shutdown.clone();
         let limits = settings.http_connections.clone();
         tokio::spawn(async move {
@@ -129,6 +131,9 @@ pub async fn start(
             }
         });
     }
+    // Its sources are listening and reading: ready (the Kafka sources'
+    // consumers report their own readiness when they run on the runtime).
+    runtime::telemetry().set_ready("ingest", Ok(()));
     Ok(started)
 }
 

@@ -11,6 +11,11 @@
 //! after the batch (analyze, fingerprint), held back to the oldest pending
 //! item (learn), or stored in the database with the rows (projections).
 //!
+//! Every service on the runtime is also counted and watched the same way
+//! ([`telemetry`]): records and batches handled, handling time, retries,
+//! failed commits and dead letters as Prometheus metrics, and its readiness
+//! (the broker answers, partitions assigned) for `/health`.
+//!
 //! Why a crate of its own rather than a module of `topics`: `topics` is the
 //! event vocabulary and Kafka plumbing that everything uses — the console,
 //! the CLI's one-shot commands, tests — while only long-running services
@@ -21,7 +26,9 @@
 #![deny(missing_docs)]
 
 mod inflight;
+pub mod telemetry;
 pub use inflight::Inflight;
+pub use telemetry::telemetry;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -234,7 +241,17 @@ impl Context {
     ) -> Result<Vec<(&'b Record, T)>, ServiceError> {
         let read = |r: &Record| decode::<T>(r.payload());
         match &self.dead_letters {
-            Some(dead) => Ok(dead.decode_batch(records, read).await?),
+            Some(dead) => {
+                let decoded = dead.decode_batch(records, read).await?;
+                let refused = records.len().saturating_sub(decoded.len());
+                if refused > 0 {
+                    telemetry()
+                        .dead_letters
+                        .with_label_values(&[self.name.as_str()])
+                        .inc_by(refused as u64);
+                }
+                Ok(decoded)
+            }
             None => Ok(records
                 .iter()
                 .filter_map(|r| match read(r) {
@@ -380,6 +397,10 @@ impl<S: Service> Runtime<S> {
         };
         let mut stats = RunStats::default();
         let mut committed: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        let telemetry = telemetry();
+        telemetry.set_ready(name, Err("starting: joining the consumer group".into()));
+        let mut health = tokio::time::interval(HEALTH_EVERY);
+        health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut tick = settings.tick.map(|every| {
             let mut t = tokio::time::interval(every);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -389,6 +410,11 @@ impl<S: Service> Runtime<S> {
             let (commit, batch) = tokio::select! {
                 biased;
                 () = self.cx.stopped() => break Ok(stats),
+                _ = health.tick() => {
+                    let ready = consumer.readiness(HEALTH_TIMEOUT).await.map(|_| ());
+                    telemetry.set_ready(name, ready);
+                    continue;
+                }
                 () = next_tick(&mut tick) => match self.service.tick(&self.cx).await {
                     Ok(commit) => (commit, None),
                     Err(e) => {
@@ -397,9 +423,21 @@ impl<S: Service> Runtime<S> {
                     }
                 },
                 batch = consumer.next_batch(settings.max_batch) => {
-                    match self.handle_with_retries(&batch, &settings, &mut stats).await {
-                        Ok(commit) => (commit, Some(batch)),
-                        Err(e) => break Err(e),
+                    let started = std::time::Instant::now();
+                    let handled = self.handle_with_retries(&batch, &settings, &mut stats).await;
+                    telemetry
+                        .batch_seconds
+                        .with_label_values(&[name])
+                        .observe(started.elapsed().as_secs_f64());
+                    match handled {
+                        Ok(commit) => {
+                            count_batch(name, &batch);
+                            (commit, Some(batch))
+                        }
+                        Err(e) => {
+                            telemetry.batches.with_label_values(&[name, "failed"]).inc();
+                            break Err(e);
+                        }
                     }
                 }
             };
@@ -418,6 +456,13 @@ impl<S: Service> Runtime<S> {
             .await;
         };
         consumer.close().await;
+        telemetry.set_ready(
+            name,
+            Err(match &outcome {
+                Ok(_) => "stopped".to_owned(),
+                Err(e) => format!("stopped: {e}"),
+            }),
+        );
         outcome
     }
 
@@ -452,12 +497,39 @@ impl<S: Service> Runtime<S> {
                         "handler failed; retrying the batch"
                     );
                     stats.retries += 1;
+                    telemetry()
+                        .retries
+                        .with_label_values(&[self.cx.name.as_str()])
+                        .inc();
                     attempt += 1;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
             }
         }
+    }
+}
+
+/// How often a consumer's readiness is probed (`/health` follows a broker
+/// going away within this plus [`HEALTH_TIMEOUT`]).
+const HEALTH_EVERY: Duration = Duration::from_secs(2);
+
+/// How long a readiness probe waits for the broker.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Counts a handled batch: its records by topic and its size.
+fn count_batch(name: &str, batch: &Batch) {
+    let t = telemetry();
+    t.batches.with_label_values(&[name, "ok"]).inc();
+    t.batch_records
+        .with_label_values(&[name])
+        .observe(batch.len() as f64);
+    let mut by_topic: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in batch.iter() {
+        *by_topic.entry(r.topic.as_str()).or_default() += 1;
+    }
+    for (topic, n) in by_topic {
+        t.records.with_label_values(&[name, topic]).inc_by(n);
     }
 }
 
@@ -484,6 +556,7 @@ async fn apply(
         (Commit::Batch, Some(batch)) => {
             if let Err(e) = consumer.commit(batch).await {
                 stats.failed_commits += 1;
+                telemetry().failed_commits.with_label_values(&[name]).inc();
                 tracing::warn!(service = %name, error = %e, "commit failed");
             }
         }
@@ -505,6 +578,7 @@ async fn apply(
                 Ok(()) => committed.extend(changed),
                 Err(e) => {
                     stats.failed_commits += 1;
+                    telemetry().failed_commits.with_label_values(&[name]).inc();
                     tracing::warn!(service = %name, error = %e, "commit failed");
                 }
             }

@@ -72,6 +72,8 @@ pub struct Config {
     /// The seasonal re-check (Mirage): its algorithms, the daily-peak
     /// override, its pace and the periodic checks.
     pub seasonal: seasonal::SeasonalSettings,
+    /// Where each service serves `/metrics` and `/health`.
+    pub telemetry: runtime::telemetry::TelemetrySettings,
 }
 
 impl Default for Config {
@@ -95,6 +97,7 @@ impl Default for Config {
             fingerprint: fingerprint::matching::MatchSettings::default(),
             fingerprint_service: fingerprint::service::ServiceSettings::default(),
             seasonal: seasonal::SeasonalSettings::default(),
+            telemetry: runtime::telemetry::TelemetrySettings::default(),
         }
     }
 }

@@ -45,6 +45,21 @@ pub fn shutdown_on_ctrl_c() -> (watch::Sender<bool>, Shutdown) {
     (tx, shutdown)
 }
 
+/// Serves `/metrics` and `/health` on `[telemetry] listen` when set, for as
+/// long as the process runs; prints `telemetry: ADDR` (stderr) once
+/// listening.
+pub async fn serve_telemetry(config: &Config) -> Result<()> {
+    let listen = config.telemetry.listen.trim();
+    if listen.is_empty() {
+        return Ok(());
+    }
+    let addr = runtime::telemetry::serve(listen, std::future::pending())
+        .await
+        .with_context(|| format!("telemetry.listen {listen:?}: cannot listen"))?;
+    eprintln!("telemetry: {addr}");
+    Ok(())
+}
+
 /// Opens the windows store: Redis when configured, else memory.
 pub async fn open_windows(config: &Config) -> Result<Windows> {
     Ok(match &config.redis {

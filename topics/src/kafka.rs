@@ -1302,6 +1302,29 @@ impl Consumer {
         Batch(records.into())
     }
 
+    /// Whether this consumer can work: a broker answers a metadata request
+    /// within `timeout`, and the group has assigned it partitions (how
+    /// many). The reason when not, for `/health`.
+    pub async fn readiness(&self, timeout: Duration) -> Result<usize, String> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            inner
+                .fetch_metadata(None, timeout)
+                .map_err(|e| format!("broker unreachable: {e}"))?;
+            let assigned = inner
+                .assignment()
+                .map_err(|e| format!("reading the assignment: {e}"))?
+                .count();
+            if assigned == 0 {
+                Err("no partition assigned (joining the consumer group)".to_owned())
+            } else {
+                Ok(assigned)
+            }
+        })
+        .await
+        .map_err(|e| format!("probing the broker: {e}"))?
+    }
+
     /// Commits, synchronously with the broker, the offsets that follow
     /// `batch`, so that the group resumes after it.
     pub async fn commit(&self, batch: &Batch) -> Result<(), Error> {

@@ -62,5 +62,40 @@ impl SourceStats {
     pub(crate) fn add(&self, accepted: usize, refused: usize) {
         self.accepted.fetch_add(accepted as u64, Ordering::Relaxed);
         self.refused.fetch_add(refused as u64, Ordering::Relaxed);
+        let counted = ingested();
+        if accepted > 0 {
+            counted
+                .with_label_values(&["accepted"])
+                .inc_by(accepted as u64);
+        }
+        if refused > 0 {
+            counted
+                .with_label_values(&["refused"])
+                .inc_by(refused as u64);
+        }
     }
+}
+
+/// `skyline_ingest_datapoints_total{outcome}` in the process's registry:
+/// datapoints accepted, and lines, elements or bodies refused, by every
+/// source.
+fn ingested() -> &'static prometheus::IntCounterVec {
+    static COUNTER: std::sync::OnceLock<prometheus::IntCounterVec> = std::sync::OnceLock::new();
+    COUNTER.get_or_init(|| {
+        let counter = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "skyline_ingest_datapoints_total",
+                "Datapoints accepted, and lines, elements or bodies refused, by ingest's sources.",
+            ),
+            &["outcome"],
+        )
+        .unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
+        if let Err(e) = runtime::telemetry()
+            .registry()
+            .register(Box::new(counter.clone()))
+        {
+            tracing::warn!(error = %e, "ingest counters not registered");
+        }
+        counter
+    })
 }

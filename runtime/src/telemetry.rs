@@ -1,0 +1,299 @@
+//! What a skyline process tells an operator about itself: Prometheus
+//! metrics (`GET /metrics`, the text exposition) and its health (`GET
+//! /health`: live, and ready or not with the reason), one registry and one
+//! health board per process, so `skyline up`'s services share them.
+//!
+//! The service runtime counts, for every service, what any consumer does
+//! (records and batches handled, how long and how large, retries, failed
+//! commits) and marks it ready once it consumes; services add their own
+//! figures to [`Telemetry::registry`] and their own readiness (Redis, the
+//! database) with [`Telemetry::set_ready`]. Names follow Prometheus'
+//! conventions: `skyline_…_total` counters, base units (`_seconds`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Mutex, OnceLock};
+
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use serde::Serialize;
+
+/// The `[telemetry]` table: where a service serves `/metrics` and
+/// `/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `host:port` for `skyline analyze`, `fingerprint`, `seasonal`,
+    /// `learn`, `alert`, `project` and `console` (one per process, e.g.
+    /// `0.0.0.0:9100` in a container); empty: not served. `skyline up` and
+    /// `skyline ingest` serve both on their HTTP ingest listener whatever
+    /// this says.
+    pub listen: String,
+}
+
+/// The process's metrics and health.
+pub struct Telemetry {
+    registry: Registry,
+    /// `skyline_records_total{service,topic}`: records handled.
+    pub records: IntCounterVec,
+    /// `skyline_batches_total{service,outcome}`: batches handled (`ok`) or
+    /// given up on (`failed`).
+    pub batches: IntCounterVec,
+    /// `skyline_batch_handling_seconds{service}`: time to handle a batch,
+    /// retries included.
+    pub batch_seconds: HistogramVec,
+    /// `skyline_batch_records{service}`: records per batch.
+    pub batch_records: HistogramVec,
+    /// `skyline_batch_retries_total{service}`: failed tries retried.
+    pub retries: IntCounterVec,
+    /// `skyline_commit_failures_total{service}`: commits the broker refused.
+    pub failed_commits: IntCounterVec,
+    /// `skyline_dead_letters_total{service}`: records refused by a service.
+    pub dead_letters: IntCounterVec,
+    health: Mutex<BTreeMap<String, Component>>,
+}
+
+/// One part of the process's readiness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Component {
+    /// Whether it is ready.
+    pub ready: bool,
+    /// Why not (or what it is doing when ready).
+    pub reason: String,
+}
+
+/// What `/health` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    /// The process answers.
+    pub live: bool,
+    /// Every component is ready (and there is at least one).
+    pub ready: bool,
+    /// Each component, by name.
+    pub components: BTreeMap<String, Component>,
+}
+
+/// Builds a metric and registers it; the names are constants of this
+/// module, so a failure is a programming error caught by the unit tests.
+fn registered<M: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: Result<M, prometheus::Error>,
+) -> M {
+    let metric = metric.unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
+    registry
+        .register(Box::new(metric.clone()))
+        .unwrap_or_else(|e| unreachable!("registered once: {e}"));
+    metric
+}
+
+impl Telemetry {
+    fn new() -> Telemetry {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            registered(&registry, IntCounterVec::new(Opts::new(name, help), labels))
+        };
+        let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
+            registered(
+                &registry,
+                HistogramVec::new(
+                    HistogramOpts::new(name, help).buckets(buckets),
+                    &["service"],
+                ),
+            )
+        };
+        Telemetry {
+            records: counter(
+                "skyline_records_total",
+                "Records handled, by service and topic.",
+                &["service", "topic"],
+            ),
+            batches: counter(
+                "skyline_batches_total",
+                "Batches handled (outcome ok) or given up on (failed).",
+                &["service", "outcome"],
+            ),
+            batch_seconds: histogram(
+                "skyline_batch_handling_seconds",
+                "Time to handle a batch, retries included.",
+                prometheus::exponential_buckets(0.001, 4.0, 9)
+                    .unwrap_or_else(|e| unreachable!("valid buckets: {e}")),
+            ),
+            batch_records: histogram(
+                "skyline_batch_records",
+                "Records per batch handled.",
+                prometheus::exponential_buckets(1.0, 4.0, 9)
+                    .unwrap_or_else(|e| unreachable!("valid buckets: {e}")),
+            ),
+            retries: counter(
+                "skyline_batch_retries_total",
+                "Failed tries of a batch that were retried.",
+                &["service"],
+            ),
+            failed_commits: counter(
+                "skyline_commit_failures_total",
+                "Commits the broker refused.",
+                &["service"],
+            ),
+            dead_letters: counter(
+                "skyline_dead_letters_total",
+                "Records a service refused to the dead-letter topic.",
+                &["service"],
+            ),
+            health: Mutex::new(BTreeMap::new()),
+            registry,
+        }
+    }
+
+    /// The registry services add their own metrics to.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Records whether `component` (a service, `redis`, `database`, …) is
+    /// ready, and why not.
+    pub fn set_ready(&self, component: &str, ready: Result<(), String>) {
+        let (ready, reason) = match ready {
+            Ok(()) => (true, String::from("ok")),
+            Err(reason) => (false, reason),
+        };
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        health.insert(component.to_owned(), Component { ready, reason });
+    }
+
+    /// Forgets `component` (a service that stopped on purpose).
+    pub fn forget(&self, component: &str) {
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        health.remove(component);
+    }
+
+    /// The process's health now.
+    pub fn health(&self) -> Health {
+        let components = self
+            .health
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Health {
+            live: true,
+            ready: !components.is_empty() && components.values().all(|c| c.ready),
+            components,
+        }
+    }
+
+    /// Every metric in the text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        if let Err(e) = prometheus::TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::warn!(error = %e, "encoding the metrics failed");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// The process's telemetry.
+pub fn telemetry() -> &'static Telemetry {
+    static TELEMETRY: OnceLock<Telemetry> = OnceLock::new();
+    TELEMETRY.get_or_init(Telemetry::new)
+}
+
+/// `GET /metrics` and `GET /health` (200 when ready, 503 with the reasons
+/// when not).
+pub fn router() -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
+                    telemetry().render(),
+                )
+            }),
+        )
+        .route(
+            "/health",
+            get(|| async {
+                let health = telemetry().health();
+                let status = if health.ready {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
+                (status, Json(health)).into_response()
+            }),
+        )
+}
+
+/// Serves [`router`] on `listen` until `shutdown` resolves; returns the
+/// address bound (for a port 0) once listening.
+pub async fn serve(
+    listen: &str,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "telemetry: /metrics and /health");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router())
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "telemetry listener stopped");
+        }
+    });
+    Ok(addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_parses_and_counts() {
+        let t = telemetry();
+        t.records
+            .with_label_values(&["unit", "datapoints"])
+            .inc_by(7);
+        t.batches.with_label_values(&["unit", "ok"]).inc();
+        t.batch_seconds.with_label_values(&["unit"]).observe(0.02);
+        let text = t.render();
+        let lines = text.lines().map(|l| Ok(l.to_owned()));
+        let scrape = prometheus_parse::Scrape::parse(lines).expect("valid exposition");
+        let records = scrape
+            .samples
+            .iter()
+            .find(|s| {
+                s.metric == "skyline_records_total"
+                    && s.labels.get("service") == Some("unit")
+                    && s.labels.get("topic") == Some("datapoints")
+            })
+            .expect("the records counter");
+        assert!(matches!(records.value, prometheus_parse::Value::Counter(v) if v == 7.0));
+        assert!(scrape
+            .samples
+            .iter()
+            .any(|s| s.metric.starts_with("skyline_batch_handling_seconds")));
+    }
+
+    #[test]
+    fn health_is_ready_only_when_every_component_is() {
+        let t = Telemetry::new();
+        assert!(!t.health().ready, "nothing registered yet");
+        t.set_ready("analyze", Ok(()));
+        assert!(t.health().ready);
+        t.set_ready("redis", Err("redis unreachable: connection refused".into()));
+        let h = t.health();
+        assert!(h.live && !h.ready);
+        assert_eq!(
+            h.components["redis"].reason,
+            "redis unreachable: connection refused"
+        );
+        t.set_ready("redis", Ok(()));
+        assert!(t.health().ready);
+        t.forget("analyze");
+        t.forget("redis");
+        assert!(!t.health().ready);
+    }
+}

@@ -1,0 +1,173 @@
+//! `/metrics` and `/health` of real services (issue 21, first part): the
+//! Analyzer on `[telemetry] listen`, ingest on its HTTP listener, scraped
+//! over HTTP and read with a real Prometheus-format parser
+//! (`prometheus-parse`): every name valid, counters equal to what flowed
+//! (the records the Analyzer handled are the datapoints produced; the
+//! datapoints ingest accepted and refused are the lines posted), and
+//! `/health` ready once the consumer has its partitions.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{nab, produce_datapoints, Run};
+
+const SERIES: &str = "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv";
+
+/// The scrape of `addr`'s `/metrics`.
+async fn scrape(http: &reqwest::Client, addr: std::net::SocketAddr) -> prometheus_parse::Scrape {
+    let body = http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .unwrap();
+    let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_owned())))
+        .unwrap_or_else(|e| panic!("not the Prometheus text format ({e}):\n{body}"));
+    // Every name valid, skyline's own prefixed, counters ending in _total.
+    // `[a-zA-Z_:][a-zA-Z0-9_:]*`, the data model's metric names.
+    let valid = |name: &str| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    };
+    for s in &scrape.samples {
+        assert!(valid(&s.metric), "invalid name {}", s.metric);
+        assert!(s.metric.starts_with("skyline_"), "{}", s.metric);
+        if matches!(s.value, prometheus_parse::Value::Counter(_)) {
+            assert!(s.metric.ends_with("_total"), "counter {}", s.metric);
+        }
+    }
+    scrape
+}
+
+/// The value of the sample `metric` with `labels`.
+fn value(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
+async fn health(http: &reqwest::Client, addr: std::net::SocketAddr) -> (u16, serde_json::Value) {
+    let r = http
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await
+        .expect("/health answers");
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// `/health` once it says ready, or as it is after a minute.
+async fn ready(http: &reqwest::Client, addr: std::net::SocketAddr) -> (u16, serde_json::Value) {
+    let started = Instant::now();
+    loop {
+        let (status, body) = health(http, addr).await;
+        if status == 200 || started.elapsed() > Duration::from_secs(60) {
+            return (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_analyzer_and_ingest_are_scraped_and_healthy() {
+    let run = Run::new("telemetry", "\n[telemetry]\nlisten = \"127.0.0.1:0\"\n");
+    let http = reqwest::Client::new();
+    let mut analyze = run.spawn(&["analyze"], "analyze");
+    let mut ingest = run.spawn(&["ingest"], "ingest");
+    let analyzer = run.listening("analyze", "telemetry:");
+    let ingest_http = run.listening("ingest", "http:");
+
+    // Ready once the Analyzer's consumer has its partitions.
+    let (status, body) = ready(&http, analyzer).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["components"]["analyze"]["ready"], true, "{body:#}");
+
+    // A day of a NAB series straight to the datapoints topic.
+    let points: Vec<(i64, f64)> = nab(SERIES).into_iter().take(1_440).collect();
+    produce_datapoints(
+        &run.kafka_config(),
+        &run.topic("datapoints"),
+        "nab.cpu",
+        &points,
+    )
+    .await;
+    let datapoints = run.topic("datapoints");
+    let labels = [("service", "analyze"), ("topic", datapoints.as_str())];
+    let started = Instant::now();
+    let handled = loop {
+        let s = scrape(&http, analyzer).await;
+        let handled = value(&s, "skyline_records_total", &labels).unwrap_or(0.0);
+        if handled >= points.len() as f64 || started.elapsed() > Duration::from_secs(60) {
+            break handled;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(handled, points.len() as f64, "{}", run.log("analyze"));
+    let s = scrape(&http, analyzer).await;
+    assert!(value(
+        &s,
+        "skyline_batches_total",
+        &[("service", "analyze"), ("outcome", "ok")]
+    )
+    .is_some_and(|b| b >= 1.0));
+    assert!(s
+        .samples
+        .iter()
+        .any(|x| x.metric == "skyline_batch_handling_seconds_count"
+            || matches!(x.value, prometheus_parse::Value::Histogram(_))));
+
+    // Ingest: lines posted, accepted and refused counted, and healthy.
+    let body = "[{\"metric\": \"a.b\", \"timestamp\": 1700000000, \"value\": 1.5}, \
+                {\"metric\": \"a.b\", \"timestamp\": 1700000060, \"value\": \"x\"}, \
+                {\"metric\": \"a.b\", \"timestamp\": 1700000120, \"value\": 2.5}]";
+    let r = http
+        .post(format!("http://{ingest_http}/api/v1/datapoints"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success() || r.status().as_u16() == 400,
+        "{}",
+        r.status()
+    );
+    let s = scrape(&http, ingest_http).await;
+    assert_eq!(
+        value(
+            &s,
+            "skyline_ingest_datapoints_total",
+            &[("outcome", "accepted")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "skyline_ingest_datapoints_total",
+            &[("outcome", "refused")]
+        ),
+        Some(1.0)
+    );
+    let (status, body) = ready(&http, ingest_http).await;
+    assert_eq!(body["components"]["ingest"]["ready"], true, "{body:#}");
+    assert_eq!(status, 200, "{body:#}");
+
+    let _ = analyze.kill();
+    let _ = analyze.wait();
+    let _ = ingest.kill();
+    let _ = ingest.wait();
+    run.windows().await.clear().await.unwrap();
+}
