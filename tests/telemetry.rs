@@ -94,8 +94,9 @@ async fn the_analyzer_and_ingest_are_scraped_and_healthy() {
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(body["components"]["analyze"]["ready"], true, "{body:#}");
 
-    // A day of a NAB series straight to the datapoints topic.
-    let points: Vec<(i64, f64)> = nab(SERIES).into_iter().take(1_440).collect();
+    // A NAB series (14 days, its outage on the 7th) straight to the
+    // datapoints topic.
+    let points: Vec<(i64, f64)> = nab(SERIES);
     produce_datapoints(
         &run.kafka_config(),
         &run.topic("datapoints"),
@@ -122,6 +123,37 @@ async fn the_analyzer_and_ingest_are_scraped_and_healthy() {
         &[("service", "analyze"), ("outcome", "ok")]
     )
     .is_some_and(|b| b >= 1.0));
+    // Every point judged is counted by outcome (the first ones TooShort),
+    // and the anomaly events counted are those on the topic.
+    let analysed: f64 = s
+        .samples
+        .iter()
+        .filter(|x| x.metric == "skyline_analyses_total")
+        .map(|x| match x.value {
+            prometheus_parse::Value::Counter(v) => v,
+            _ => 0.0,
+        })
+        .sum();
+    assert_eq!(analysed, points.len() as f64);
+    assert!(
+        value(&s, "skyline_analyses_total", &[("outcome", "TooShort")]).is_some_and(|v| v > 0.0)
+    );
+    let published = value(
+        &s,
+        "skyline_analyzer_events_total",
+        &[("kind", "anomalies")],
+    )
+    .unwrap_or(0.0);
+    assert!(published > 0.0, "the outage is anomalous");
+    let on_topic = support::consume_settled(
+        &run.kafka_config(),
+        &run.topic("anomalies"),
+        published as usize,
+        Duration::from_secs(2),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(on_topic.len() as f64, published);
     assert!(s
         .samples
         .iter()

@@ -37,6 +37,22 @@ pub struct Analysis {
     pub about_to_go_stale: bool,
 }
 
+impl Outcome {
+    /// What the outcome is called where analyses are counted: `anomalous`,
+    /// `not_anomalous`, the exception's reference name (`TooShort`,
+    /// `Stale`, `Boring`, `EmptyTimeseries`), `mad_skipped`,
+    /// `not_analysed`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Judged(e) if e.anomalous => "anomalous",
+            Outcome::Judged(_) => "not_anomalous",
+            Outcome::Exception(x) => x.name(),
+            Outcome::MadSkipped => "mad_skipped",
+            Outcome::NotAnalysed => "not_analysed",
+        }
+    }
+}
+
 impl Analysis {
     /// Whether the ensemble ran and CONSENSUS found the point anomalous.
     pub fn is_anomalous(&self) -> bool {

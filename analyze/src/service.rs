@@ -154,6 +154,9 @@ pub struct Decisions {
     pub alerts: Vec<AlertEvent>,
     /// The anomalies over, for `skyline.anomaly_ends`.
     pub ended: Vec<AnomalyEnded>,
+    /// Analyses by outcome ([`crate::analysis::Outcome::label`]): every
+    /// point judged counted, as the reference logs its exceptions per run.
+    pub analyses: BTreeMap<&'static str, u64>,
 }
 
 /// Turns one metric's judgements into events.
@@ -564,6 +567,9 @@ impl Rules {
             self.interval,
             fingerprint_enabled,
         );
+        for j in &judged {
+            *out.analyses.entry(j.analysis.outcome.label()).or_default() += 1;
+        }
         decisions_for(metric, window, &judged, settings, out);
         if let Some(periodic) = self.periodic.as_ref().filter(|p| p.covers(metric)) {
             periodic_decisions_for(
@@ -1009,6 +1015,53 @@ impl Analyzer {
     }
 }
 
+/// The Analyzer's figures in the process's registry:
+/// `skyline_analyses_total{outcome}` (every point judged, by outcome) and
+/// `skyline_analyzer_events_total{topic}` (events published).
+fn count_decisions(d: &Decisions) {
+    use prometheus::{IntCounterVec, Opts};
+    use std::sync::OnceLock;
+    fn counter(name: &str, help: &str, label: &str) -> IntCounterVec {
+        let c = IntCounterVec::new(Opts::new(name, help), &[label])
+            .unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
+        if let Err(e) = runtime::telemetry()
+            .registry()
+            .register(Box::new(c.clone()))
+        {
+            tracing::warn!(error = %e, name, "analyzer counter not registered");
+        }
+        c
+    }
+    static COUNTERS: OnceLock<(IntCounterVec, IntCounterVec)> = OnceLock::new();
+    let (analyses, events) = COUNTERS.get_or_init(|| {
+        (
+            counter(
+                "skyline_analyses_total",
+                "Points judged by the Analyzer, by outcome (anomalous, not_anomalous, each exception).",
+                "outcome",
+            ),
+            counter(
+                "skyline_analyzer_events_total",
+                "Events the Analyzer published, by kind (anomalies, checks, alerts, anomaly_ends).",
+                "kind",
+            ),
+        )
+    });
+    for (outcome, n) in &d.analyses {
+        analyses.with_label_values(&[outcome]).inc_by(*n);
+    }
+    for (kind, n) in [
+        ("anomalies", d.anomalies.len()),
+        ("checks", d.checks.len()),
+        ("alerts", d.alerts.len()),
+        ("anomaly_ends", d.ended.len()),
+    ] {
+        if n > 0 {
+            events.with_label_values(&[kind]).inc_by(n as u64);
+        }
+    }
+}
+
 impl Service for Analyzer {
     fn name(&self) -> &str {
         &self.service.consumer
@@ -1064,6 +1117,7 @@ impl Service for Analyzer {
         }
         let points: Vec<Datapoint> = points.into_iter().map(|(_, d)| d).collect();
         let decisions = Analyzer::handle(self, points).await?;
+        count_decisions(&decisions);
         self.folded(
             batch
                 .iter()

@@ -259,6 +259,7 @@ impl Run<'_> {
             checks,
             alerts,
             ended,
+            ..
         } = d;
         self.remember_anomalies(&anomalies);
         self.log.anomalies.extend(anomalies);
