@@ -203,3 +203,79 @@ async fn the_analyzer_and_ingest_are_scraped_and_healthy() {
     let _ = ingest.wait();
     run.windows().await.clear().await.unwrap();
 }
+
+/// A Redis of the test's own, on a free port (the shared one cannot be
+/// stopped under other tests).
+fn start_redis(port: u16) -> std::process::Child {
+    let child = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server (installed with Redis)");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_follows_redis_going_away_and_coming_back() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = start_redis(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let run = Run::new(
+        "telemetry-redis",
+        "\n[telemetry]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let http = reqwest::Client::new();
+    let mut analyze = run.spawn(&["analyze", "--redis", &url], "analyze");
+    let addr = run.listening("analyze", "telemetry:");
+    let (status, body) = ready(&http, addr).await;
+    assert_eq!(status, 200, "{body:#}");
+
+    // Redis stopped: not ready within 5 s, saying why.
+    let _ = redis.kill();
+    let _ = redis.wait();
+    let stopped = Instant::now();
+    let (status, body) = loop {
+        let (status, body) = health(&http, addr).await;
+        if status == 503 || stopped.elapsed() > Duration::from_secs(10) {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, 503, "{body:#}");
+    assert!(
+        stopped.elapsed() <= Duration::from_secs(5),
+        "{:?}",
+        stopped.elapsed()
+    );
+    let reason = body["components"]["analyze"]["reason"].as_str().unwrap();
+    assert!(reason.contains("redis"), "{reason}");
+
+    // Back: ready again.
+    let mut redis = start_redis(port);
+    let (status, body) = ready(&http, addr).await;
+    assert_eq!(status, 200, "{body:#}");
+
+    let _ = analyze.kill();
+    let _ = analyze.wait();
+    let _ = redis.kill();
+    let _ = redis.wait();
+}

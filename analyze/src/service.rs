@@ -1078,6 +1078,11 @@ impl Service for Analyzer {
         }
     }
 
+    /// Ready when the windows' store answers.
+    async fn ready(&self) -> Result<(), String> {
+        self.windows.ping().await
+    }
+
     /// In-memory windows start empty: fold (and re-judge, deciding nothing)
     /// the datapoints up to the group's commit. Redis keeps them.
     async fn restore(&self, cx: &Context) -> Result<(), ServiceError> {

@@ -193,6 +193,13 @@ pub trait Service: Send + Sync {
         async { Ok(Commit::Nothing) }
     }
 
+    /// Whether what the service needs besides the broker answers (Redis,
+    /// a database): the reason when not. Probed with the consumer's own
+    /// readiness for `/health`; it must answer within a second or two.
+    fn ready(&self) -> impl Future<Output = Result<(), String>> + Send {
+        async { Ok(()) }
+    }
+
     /// Work beside the batches from the end of the restore phase until the
     /// service stops (following a read model's topic): it must return once
     /// [`Context::stopped`] resolves.
@@ -411,7 +418,10 @@ impl<S: Service> Runtime<S> {
                 biased;
                 () = self.cx.stopped() => break Ok(stats),
                 _ = health.tick() => {
-                    let ready = consumer.readiness(HEALTH_TIMEOUT).await.map(|_| ());
+                    let ready = match consumer.readiness(HEALTH_TIMEOUT).await {
+                        Ok(_) => self.service.ready().await,
+                        Err(e) => Err(e),
+                    };
                     telemetry.set_ready(name, ready);
                     continue;
                 }

@@ -177,6 +177,15 @@ impl Windows {
         }
     }
 
+    /// Whether the store answers (Redis within a second; memory always),
+    /// for `/health`.
+    pub async fn ping(&self) -> Result<(), String> {
+        match self {
+            Windows::Redis(w) => w.ping(std::time::Duration::from_secs(1)).await,
+            Windows::Memory(_) => Ok(()),
+        }
+    }
+
     /// The rolled-up long window of `metric`: one mean per `rollup_resolution`
     /// seconds over the last `rollup_duration` seconds.
     pub async fn rollup(&self, metric: &str) -> Result<Vec<Point>, WindowError> {

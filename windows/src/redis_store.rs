@@ -242,6 +242,18 @@ impl RedisWindows {
         })
     }
 
+    /// Whether Redis answers a PING within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), String> {
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("PING");
+        let ping = cmd.query_async::<String>(&mut conn);
+        match tokio::time::timeout(timeout, ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("redis: {e}")),
+            Err(_) => Err(format!("redis: no answer within {timeout:?}")),
+        }
+    }
+
     /// For each `(metric, after)`, every stored point with timestamp above
     /// `after`, sorted, one per timestamp.
     pub async fn windows_after(
