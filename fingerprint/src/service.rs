@@ -400,6 +400,11 @@ impl Service for Fingerprinter {
         &self.service.consumer
     }
 
+    /// Ready when the windows' store answers.
+    async fn ready(&self) -> Result<(), String> {
+        self.windows.ping().await
+    }
+
     fn topics(&self) -> Vec<String> {
         vec![self.topics.checks.clone()]
     }

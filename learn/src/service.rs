@@ -624,6 +624,11 @@ impl Service for LearnService {
         &self.learner.consumer
     }
 
+    /// Ready when the windows' store answers.
+    async fn ready(&self) -> Result<(), String> {
+        self.learner.windows.ping().await
+    }
+
     fn topics(&self) -> Vec<String> {
         let t = &self.learner.topics;
         let mut topics = vec![t.labels.clone(), t.matches.clone()];

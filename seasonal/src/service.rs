@@ -628,6 +628,11 @@ impl Service for SeasonalService {
         &self.settings.consumer
     }
 
+    /// Ready when the windows' store answers.
+    async fn ready(&self) -> Result<(), String> {
+        self.windows.ping().await
+    }
+
     fn topics(&self) -> Vec<String> {
         vec![self.topics.checks.clone()]
     }
