@@ -59,7 +59,7 @@ pub async fn run(mut config: Config, args: ConsoleArgs) -> Result<()> {
     args.apply(&mut config);
     // The console replays the profiles and writes labels: both must be kept.
     build::check_retention(&config).await?;
-    build::serve_telemetry(&config).await?;
+    build::serve_telemetry(&config, "console").await?;
     let (_stop, shutdown) = build::shutdown_on_ctrl_c();
     let db = build::open_database(&config, Path::new(DEFAULT_SQLITE)).await?;
     let producer = Producer::new(&config.kafka)?;

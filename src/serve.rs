@@ -11,8 +11,8 @@ use topics::kafka::Producer;
 
 /// The topics exist, a producer and the windows: what every service starts
 /// with.
-async fn prepare(config: &Config) -> Result<(Producer, Arc<windows::Windows>)> {
-    build::serve_telemetry(config).await?;
+async fn prepare(config: &Config, process: &str) -> Result<(Producer, Arc<windows::Windows>)> {
+    build::serve_telemetry(config, process).await?;
     build::create_topics(config, &[]).await?;
     let producer = Producer::new(&config.kafka)?;
     let windows = Arc::new(build::open_windows(config).await?);
@@ -22,6 +22,7 @@ async fn prepare(config: &Config) -> Result<(Producer, Arc<windows::Windows>)> {
 /// `skyline ingest`.
 pub async fn ingest(config: Config) -> Result<()> {
     build::create_topics(&config, &[]).await?;
+    build::serve_telemetry(&config, "ingest").await?;
     let producer = Producer::new(&config.kafka)?;
     let (_stop, shutdown) = shutdown_on_ctrl_c();
     let started = build::start_ingest(&config, &producer, &shutdown).await?;
@@ -69,7 +70,7 @@ pub fn print_restored(r: &analyze::service::Restored) {
 
 /// `skyline analyze`.
 pub async fn analyze(config: Config) -> Result<()> {
-    let (producer, windows) = prepare(&config).await?;
+    let (producer, windows) = prepare(&config, "analyze").await?;
     let (_stop, shutdown) = shutdown_on_ctrl_c();
     let analyzer = build::analyzer(&config, windows, producer)?;
     print_restored(&build::restore_windows(&analyzer).await?);
@@ -83,7 +84,7 @@ pub async fn analyze(config: Config) -> Result<()> {
 
 /// `skyline fingerprint`.
 pub async fn fingerprint(config: Config) -> Result<()> {
-    let (producer, windows) = prepare(&config).await?;
+    let (producer, windows) = prepare(&config, "fingerprint").await?;
     if config.redis.is_none() {
         tracing::warn!(
             "no Redis configured: the ionosphere-enabled flags stay in this process, \
@@ -103,7 +104,7 @@ pub async fn fingerprint(config: Config) -> Result<()> {
 
 /// `skyline seasonal`.
 pub async fn seasonal(config: Config) -> Result<()> {
-    let (producer, windows) = prepare(&config).await?;
+    let (producer, windows) = prepare(&config, "seasonal").await?;
     if config.redis.is_none() {
         tracing::warn!(
             "no Redis configured: this process has no long window of its own \
@@ -124,7 +125,7 @@ pub async fn seasonal(config: Config) -> Result<()> {
 
 /// `skyline learn`.
 pub async fn learn(config: Config) -> Result<()> {
-    let (producer, windows) = prepare(&config).await?;
+    let (producer, windows) = prepare(&config, "learn").await?;
     let learner = Arc::new(build::learner(&config, windows, producer)?);
     let (_stop, shutdown) = shutdown_on_ctrl_c();
     let stats = learner.run(&config.kafka, shutdown.wait()).await?;
@@ -153,7 +154,7 @@ impl ProjectArgs {
 /// `skyline project`.
 pub async fn project(config: Config, args: ProjectArgs) -> Result<()> {
     let selected = args.selected()?;
-    build::serve_telemetry(&config).await?;
+    build::serve_telemetry(&config, "project").await?;
     build::create_topics(&config, &[]).await?;
     let db = build::open_database(&config, Path::new(DEFAULT_SQLITE)).await?;
     let (_stop, shutdown) = shutdown_on_ctrl_c();

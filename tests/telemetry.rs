@@ -279,3 +279,53 @@ async fn health_follows_redis_going_away_and_coming_back() {
     let _ = redis.kill();
     let _ = redis.wait();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn self_metrics_are_windowed_like_any_metric() {
+    let run = Run::new(
+        "telemetry-self",
+        "\n[telemetry]\nself_metrics_interval = 1\ninstance = \"test-host\"\n",
+    );
+    let mut analyze = run.spawn(&["analyze"], "analyze");
+    let points: Vec<(i64, f64)> = nab(SERIES).into_iter().take(300).collect();
+    produce_datapoints(
+        &run.kafka_config(),
+        &run.topic("datapoints"),
+        "nab.cpu",
+        &points,
+    )
+    .await;
+    let windows = run.windows().await;
+    let started = Instant::now();
+    let own = loop {
+        let own: Vec<String> = windows
+            .metrics()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.starts_with("skyline.analyze.test-host."))
+            .collect();
+        if own
+            .iter()
+            .any(|m| m.starts_with("skyline.analyze.test-host.records."))
+            || started.elapsed() > Duration::from_secs(60)
+        {
+            break own;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let _ = analyze.kill();
+    let _ = analyze.wait();
+    windows.clear().await.unwrap();
+    assert!(
+        own.iter()
+            .any(|m| m.starts_with("skyline.analyze.test-host.records.")),
+        "{own:?}\n{}",
+        run.log("analyze")
+    );
+    assert!(
+        own.iter()
+            .any(|m| m.starts_with("skyline.analyze.test-host.analyses.")),
+        "{own:?}"
+    );
+}

@@ -32,6 +32,13 @@ pub struct TelemetrySettings {
     /// `skyline ingest` serve both on their HTTP ingest listener whatever
     /// this says.
     pub listen: String,
+    /// Seconds between the process's figures published as datapoints
+    /// `skyline.<service>.<instance>.<figure>` (the reference's self-metrics,
+    /// 60 s there), so they are windowed, analysed and alerted on like any
+    /// metric; 0: not published (the default for now: see README).
+    pub self_metrics_interval: u64,
+    /// `<instance>` in those names; empty: the host's name.
+    pub instance: String,
 }
 
 /// The process's metrics and health.
@@ -193,6 +200,105 @@ impl Telemetry {
     }
 }
 
+/// `text` as one element of a dotted metric name: letters, digits, `_` and
+/// `-` kept, anything else (dots included) `_`.
+fn element(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The process's counters and gauges as datapoints at `timestamp`:
+/// `skyline.<service>.<instance>.<figure>[.<label value>…]`, where
+/// `<service>` is the sample's `service` label (else `process`), `<figure>`
+/// the family's name without `skyline_` and `_total`, and the other label
+/// values follow in the order the family declares them. Counters stay
+/// cumulative (the Analyzer judges a monotonic series as its derivative).
+pub fn self_metrics(process: &str, instance: &str, timestamp: i64) -> Vec<topics::Datapoint> {
+    use prometheus::proto::MetricType;
+    let mut out = Vec::new();
+    for family in telemetry().registry.gather() {
+        let value_of = |m: &prometheus::proto::Metric| match family.get_field_type() {
+            MetricType::COUNTER => Some(m.get_counter().get_value()),
+            MetricType::GAUGE => Some(m.get_gauge().get_value()),
+            _ => None,
+        };
+        let figure = family.name();
+        let figure = figure.strip_prefix("skyline_").unwrap_or(figure);
+        let figure = figure.strip_suffix("_total").unwrap_or(figure);
+        for m in family.get_metric() {
+            let Some(value) = value_of(m) else { continue };
+            let mut service = process.to_owned();
+            let mut name = String::new();
+            for label in m.get_label() {
+                if label.name() == "service" {
+                    service = label.value().to_owned();
+                } else {
+                    name.push('.');
+                    name.push_str(&element(label.value()));
+                }
+            }
+            out.push(topics::Datapoint {
+                metric: format!(
+                    "skyline.{}.{}.{}{name}",
+                    element(&service),
+                    element(instance),
+                    element(figure)
+                ),
+                timestamp,
+                value,
+            });
+        }
+    }
+    out
+}
+
+/// This host's name, for `<instance>`.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Publishes [`self_metrics`] of `process` to `topic` every `every`, the
+/// first after one interval, for as long as the process runs.
+pub fn publish_self_metrics(
+    producer: topics::kafka::Producer,
+    topic: String,
+    process: String,
+    instance: String,
+    every: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = topics::clock::now_ms() / 1000;
+            let points = self_metrics(&process, &instance, now);
+            let records = match topics::kafka::keyed_messages(points.iter(), |d| &d.metric) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "self-metrics not encoded");
+                    continue;
+                }
+            };
+            if let Err(e) = producer.send_batch(&topic, records).await {
+                tracing::warn!(error = %e, "self-metrics not published");
+            }
+        }
+    });
+}
+
 /// The process's telemetry.
 pub fn telemetry() -> &'static Telemetry {
     static TELEMETRY: OnceLock<Telemetry> = OnceLock::new();
@@ -275,6 +381,25 @@ mod tests {
             .samples
             .iter()
             .any(|s| s.metric.starts_with("skyline_batch_handling_seconds")));
+    }
+
+    #[test]
+    fn figures_become_dotted_metrics() {
+        let t = telemetry();
+        t.records
+            .with_label_values(&["selfcheck", "skyline.datapoints"])
+            .inc_by(3);
+        let points = self_metrics("up", "host-1", 1_700_000_000);
+        let p = points
+            .iter()
+            .find(|p| p.metric == "skyline.selfcheck.host-1.records.skyline_datapoints")
+            .expect("the records counter as a datapoint");
+        assert_eq!((p.timestamp, p.value), (1_700_000_000, 3.0));
+        assert!(points.iter().all(|p| p.metric.starts_with("skyline.")));
+        assert!(!points
+            .iter()
+            .any(|p| p.metric.contains("batch_handling_seconds")));
+        assert!(!host_name().is_empty());
     }
 
     #[test]

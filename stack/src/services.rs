@@ -45,18 +45,34 @@ pub fn shutdown_on_ctrl_c() -> (watch::Sender<bool>, Shutdown) {
     (tx, shutdown)
 }
 
-/// Serves `/metrics` and `/health` on `[telemetry] listen` when set, for as
-/// long as the process runs; prints `telemetry: ADDR` (stderr) once
-/// listening.
-pub async fn serve_telemetry(config: &Config) -> Result<()> {
-    let listen = config.telemetry.listen.trim();
-    if listen.is_empty() {
-        return Ok(());
+/// The process's telemetry, as `[telemetry]` asks, for as long as the
+/// process runs: `/metrics` and `/health` on `listen` when set (printing
+/// `telemetry: ADDR` on stderr once listening), and its figures published
+/// as `skyline.<service>.<instance>.*` datapoints every
+/// `self_metrics_interval` seconds when not 0 (`process` names the figures
+/// no service label claims).
+pub async fn serve_telemetry(config: &Config, process: &str) -> Result<()> {
+    let t = &config.telemetry;
+    let listen = t.listen.trim();
+    if !listen.is_empty() {
+        let addr = runtime::telemetry::serve(listen, std::future::pending())
+            .await
+            .with_context(|| format!("telemetry.listen {listen:?}: cannot listen"))?;
+        eprintln!("telemetry: {addr}");
     }
-    let addr = runtime::telemetry::serve(listen, std::future::pending())
-        .await
-        .with_context(|| format!("telemetry.listen {listen:?}: cannot listen"))?;
-    eprintln!("telemetry: {addr}");
+    if t.self_metrics_interval > 0 {
+        let instance = match t.instance.trim() {
+            "" => runtime::telemetry::host_name(),
+            given => given.to_owned(),
+        };
+        runtime::telemetry::publish_self_metrics(
+            Producer::new(&config.kafka).context("creating the self-metrics producer")?,
+            config.topics.datapoints.clone(),
+            process.to_owned(),
+            instance,
+            std::time::Duration::from_secs(t.self_metrics_interval),
+        );
+    }
     Ok(())
 }
 

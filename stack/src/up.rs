@@ -111,6 +111,7 @@ impl Up {
 
         let extra: &[&str] = if options.demo { &[DEMO_TOPIC] } else { &[] };
         build::create_topics(&config, extra).await?;
+        build::serve_telemetry(&config, "up").await?;
         let mut demo_password = None;
         if options.demo {
             config.ingest.kafka_sources.push(KafkaSourceConfig {
