@@ -68,6 +68,20 @@ pub struct Started {
     pub graphite: Option<SocketAddr>,
     /// The HTTP listener's address, if any.
     pub http: Option<SocketAddr>,
+    /// The Kafka sources' tasks: each ends once its consumer has left the
+    /// group after `shutdown` ([`Started::sources_stopped`]).
+    pub kafka_sources: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Started {
+    /// Waits, after the shutdown, for every Kafka source to have closed its
+    /// consumer (a process stopping its own broker must wait for this, so
+    /// no client sees the broker vanish).
+    pub async fn sources_stopped(&mut self) {
+        for task in self.kafka_sources.drain(..) {
+            let _ = task.await;
+        }
+    }
 }
 
 /// Binds the listeners, then starts every configured source as a task
@@ -90,6 +104,7 @@ pub async fn start(
         stats: stats.clone(),
         graphite: None,
         http: None,
+        kafka_sources: Vec::new(),
     };
     if let Some(addr) = settings.graphite_listen {
         let (listener, bound) = bind(addr, "Graphite plaintext").await?;
@@ -125,11 +140,11 @@ pub async fn start(
             stats.clone(),
             shutdown.clone(),
         );
-        tokio::spawn(async move {
+        started.kafka_sources.push(tokio::spawn(async move {
             if let Err(e) = kafka_stream::run(&kafka, &source, sink, stats, stop.wait()).await {
                 tracing::error!(topic = %source.topic, error = %e, "kafka source stopped");
             }
-        });
+        }));
     }
     // Its sources are listening and reading: ready (the Kafka sources'
     // consumers report their own readiness when they run on the runtime).

@@ -210,8 +210,9 @@ impl Up {
     /// Waits for every service to stop (after the shutdown fired), then
     /// stops the embedded broker: every client goes first, so none of them
     /// sees it vanish.
-    pub async fn stop(self) -> UpReport {
+    pub async fn stop(mut self) -> UpReport {
         let mut failures = Vec::new();
+        self.ingest.sources_stopped().await;
         let analyzed = joined("analyze", self.analyzer.await, &mut failures);
         for (name, task) in self.others {
             joined(name, task.await, &mut failures);
