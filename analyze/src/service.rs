@@ -1019,31 +1019,21 @@ impl Analyzer {
 /// `skyline_analyses_total{outcome}` (every point judged, by outcome) and
 /// `skyline_analyzer_events_total{topic}` (events published).
 fn count_decisions(d: &Decisions) {
-    use prometheus::{IntCounterVec, Opts};
+    use prometheus::IntCounterVec;
     use std::sync::OnceLock;
-    fn counter(name: &str, help: &str, label: &str) -> IntCounterVec {
-        let c = IntCounterVec::new(Opts::new(name, help), &[label])
-            .unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
-        if let Err(e) = runtime::telemetry()
-            .registry()
-            .register(Box::new(c.clone()))
-        {
-            tracing::warn!(error = %e, name, "analyzer counter not registered");
-        }
-        c
-    }
     static COUNTERS: OnceLock<(IntCounterVec, IntCounterVec)> = OnceLock::new();
     let (analyses, events) = COUNTERS.get_or_init(|| {
+        let t = runtime::telemetry();
         (
-            counter(
+            t.counter(
                 "skyline_analyses_total",
                 "Points judged by the Analyzer, by outcome (anomalous, not_anomalous, each exception).",
-                "outcome",
+                &["outcome"],
             ),
-            counter(
+            t.counter(
                 "skyline_analyzer_events_total",
                 "Events the Analyzer published, by kind (anomalies, checks, alerts, anomaly_ends).",
-                "kind",
+                &["kind"],
             ),
         )
     });

@@ -366,12 +366,22 @@ impl Learner {
         stats: &mut LearnStats,
     ) -> Result<(), ServiceError> {
         let mut waiting = Vec::new();
+        // Each metric's long window read once per tick, whatever its work.
+        let mut rollups: HashMap<String, Arc<Vec<(i64, f64)>>> = HashMap::new();
         for (work, at) in std::mem::take(&mut repetitive.sporadic) {
-            let rollup = self
-                .windows
-                .rollup(&work.metric)
-                .await
-                .map_err(ServiceError::state)?;
+            let rollup = match rollups.get(&work.metric) {
+                Some(r) => Arc::clone(r),
+                None => {
+                    let r = Arc::new(
+                        self.windows
+                            .rollup(&work.metric)
+                            .await
+                            .map_err(ServiceError::state)?,
+                    );
+                    rollups.insert(work.metric.clone(), Arc::clone(&r));
+                    r
+                }
+            };
             if rollup.last().is_none_or(|p| p.0 < work.due) {
                 waiting.push((work, at));
                 continue;

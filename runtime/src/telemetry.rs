@@ -83,25 +83,31 @@ pub struct Health {
     pub components: BTreeMap<String, Component>,
 }
 
-/// Builds a metric and registers it; the names are constants of this
-/// module, so a failure is a programming error caught by the unit tests.
+/// Builds a metric and registers it. The definitions are constants of the
+/// callers, so an invalid one is a programming error the unit tests catch;
+/// registering a name twice is logged and the metric still counts (it is
+/// just not exported a second time).
 fn registered<M: prometheus::core::Collector + Clone + 'static>(
     registry: &Registry,
     metric: Result<M, prometheus::Error>,
 ) -> M {
     let metric = metric.unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
-    registry
-        .register(Box::new(metric.clone()))
-        .unwrap_or_else(|e| unreachable!("registered once: {e}"));
+    if let Err(e) = registry.register(Box::new(metric.clone())) {
+        tracing::warn!(error = %e, "metric not registered");
+    }
     metric
+}
+
+/// A counter family registered in `registry`.
+fn counter_in(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    registered(registry, IntCounterVec::new(Opts::new(name, help), labels))
 }
 
 impl Telemetry {
     fn new() -> Telemetry {
         let registry = Registry::new();
-        let counter = |name: &str, help: &str, labels: &[&str]| {
-            registered(&registry, IntCounterVec::new(Opts::new(name, help), labels))
-        };
+        let counter =
+            |name: &str, help: &str, labels: &[&str]| counter_in(&registry, name, help, labels);
         let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
             registered(
                 &registry,
@@ -157,6 +163,12 @@ impl Telemetry {
     /// The registry services add their own metrics to.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// A counter family `name{labels}` in the process's registry, for a
+    /// service's own figures (make it once, e.g. in a `OnceLock`).
+    pub fn counter(&self, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+        counter_in(&self.registry, name, help, labels)
     }
 
     /// Records whether `component` (a service, `redis`, `database`, …) is

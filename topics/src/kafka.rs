@@ -1302,24 +1302,23 @@ impl Consumer {
         Batch(records.into())
     }
 
-    /// Whether this consumer can work: a broker answers a metadata request
-    /// within `timeout`, and the group has assigned it partitions (how
-    /// many). The reason when not, for `/health`.
+    /// Whether this consumer can work: the group has assigned it
+    /// partitions (how many; read locally), and a broker answers a metadata
+    /// request for one of their topics within `timeout` (one topic, not the
+    /// whole cluster's). The reason when not, for `/health`.
     pub async fn readiness(&self, timeout: Duration) -> Result<usize, String> {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            inner
-                .fetch_metadata(None, timeout)
-                .map_err(|e| format!("broker unreachable: {e}"))?;
-            let assigned = inner
+            let assignment = inner
                 .assignment()
-                .map_err(|e| format!("reading the assignment: {e}"))?
-                .count();
-            if assigned == 0 {
-                Err("no partition assigned (joining the consumer group)".to_owned())
-            } else {
-                Ok(assigned)
-            }
+                .map_err(|e| format!("reading the assignment: {e}"))?;
+            let Some(topic) = assignment.elements().first().map(|e| e.topic().to_owned()) else {
+                return Err("no partition assigned (joining the consumer group)".to_owned());
+            };
+            inner
+                .fetch_metadata(Some(&topic), timeout)
+                .map_err(|e| format!("broker unreachable: {e}"))?;
+            Ok(assignment.count())
         })
         .await
         .map_err(|e| format!("probing the broker: {e}"))?

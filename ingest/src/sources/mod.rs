@@ -82,20 +82,10 @@ impl SourceStats {
 fn ingested() -> &'static prometheus::IntCounterVec {
     static COUNTER: std::sync::OnceLock<prometheus::IntCounterVec> = std::sync::OnceLock::new();
     COUNTER.get_or_init(|| {
-        let counter = prometheus::IntCounterVec::new(
-            prometheus::Opts::new(
-                "skyline_ingest_datapoints_total",
-                "Datapoints accepted, and lines, elements or bodies refused, by ingest's sources.",
-            ),
+        runtime::telemetry().counter(
+            "skyline_ingest_datapoints_total",
+            "Datapoints accepted, and lines, elements or bodies refused, by ingest's sources.",
             &["outcome"],
         )
-        .unwrap_or_else(|e| unreachable!("a valid metric definition: {e}"));
-        if let Err(e) = runtime::telemetry()
-            .registry()
-            .register(Box::new(counter.clone()))
-        {
-            tracing::warn!(error = %e, "ingest counters not registered");
-        }
-        counter
     })
 }

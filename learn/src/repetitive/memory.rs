@@ -241,12 +241,7 @@ impl<P: Clone> RepetitiveMemory<P> {
 
     /// Forgets everything.
     pub fn clear(&mut self) {
-        *self = RepetitiveMemory {
-            checks: HashMap::new(),
-            anomalies: HashMap::new(),
-            newest: i64::MIN,
-            swept: i64::MIN,
-        };
+        *self = RepetitiveMemory::default();
     }
 }
 
