@@ -69,6 +69,21 @@ pub async fn run(mut config: Config, args: ConsoleArgs) -> Result<()> {
     };
     let (store, positions) = build::read_profiles(&config).await?;
     let profiles: fingerprint::SharedProfiles = Arc::new(RwLock::new(store));
+    {
+        let db = db.clone();
+        runtime::telemetry::probe("database", move || {
+            let db = db.clone();
+            async move { db.ping(std::time::Duration::from_secs(1)).await }
+        });
+    }
+    if let Some(windows) = &windows {
+        let windows = Arc::clone(windows);
+        runtime::telemetry::probe("redis", move || {
+            let windows = Arc::clone(&windows);
+            async move { windows.ping().await }
+        });
+    }
+    runtime::telemetry().set_ready("console", Ok(()));
     let console = build::console(&config, &producer, db, windows, profiles.clone())?;
     let listener = build::bind_console(&config).await?;
     announce(&config, listener.local_addr()?);

@@ -1019,26 +1019,14 @@ impl Analyzer {
 /// `skyline_analyses_total{outcome}` (every point judged, by outcome) and
 /// `skyline_analyzer_events_total{topic}` (events published).
 fn count_decisions(d: &Decisions) {
-    use prometheus::IntCounterVec;
-    use std::sync::OnceLock;
-    static COUNTERS: OnceLock<(IntCounterVec, IntCounterVec)> = OnceLock::new();
-    let (analyses, events) = COUNTERS.get_or_init(|| {
-        let t = runtime::telemetry();
-        (
-            t.counter(
-                "skyline_analyses_total",
-                "Points judged by the Analyzer, by outcome (anomalous, not_anomalous, each exception).",
-                &["outcome"],
-            ),
-            t.counter(
-                "skyline_analyzer_events_total",
-                "Events the Analyzer published, by kind (anomalies, checks, alerts, anomaly_ends).",
-                &["kind"],
-            ),
-        )
-    });
+    let t = runtime::telemetry();
     for (outcome, n) in &d.analyses {
-        analyses.with_label_values(&[outcome]).inc_by(*n);
+        t.count(
+            "skyline_analyses_total",
+            "Points judged by the Analyzer, by outcome (anomalous, not_anomalous, each exception).",
+            &[("outcome", outcome)],
+            *n,
+        );
     }
     for (kind, n) in [
         ("anomalies", d.anomalies.len()),
@@ -1047,7 +1035,12 @@ fn count_decisions(d: &Decisions) {
         ("anomaly_ends", d.ended.len()),
     ] {
         if n > 0 {
-            events.with_label_values(&[kind]).inc_by(n as u64);
+            t.count(
+                "skyline_analyzer_events_total",
+                "Events the Analyzer published, by kind (anomalies, checks, alerts, anomaly_ends).",
+                &[("kind", kind)],
+                n as u64,
+            );
         }
     }
 }

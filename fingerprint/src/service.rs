@@ -448,6 +448,15 @@ impl Service for Fingerprinter {
             .map(|(_, c)| c)
             .collect();
         let decisions = Fingerprinter::handle(self, checks).await?;
+        let t = runtime::telemetry();
+        for d in &decisions {
+            t.count(
+                "skyline_fingerprint_checks_total",
+                "Checks fingerprinted, by the method that matched (none: not matched, alerted).",
+                &[("method", d.result.method.as_str())],
+                1,
+            );
+        }
         if !decisions.is_empty() {
             let matched = decisions.iter().filter(|d| d.result.matched).count();
             tracing::info!(

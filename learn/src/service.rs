@@ -449,6 +449,14 @@ impl Learner {
         self.producer
             .send_batch(&self.topics.profiles, records)
             .await?;
+        for e in events {
+            runtime::telemetry().count(
+                "skyline_learn_profiles_total",
+                "Profile events learn published, by action (created from a label, learnt).",
+                &[("action", e.action.as_str())],
+                1,
+            );
+        }
         if let Ok(mut s) = profiles.write() {
             for e in events {
                 s.apply(e);

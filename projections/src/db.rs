@@ -207,6 +207,17 @@ impl Database {
             .collect()
     }
 
+    /// Whether the database answers `SELECT 1` within `timeout`: the
+    /// reason when not, for `/health`.
+    pub async fn ping(&self, timeout: std::time::Duration) -> Result<(), String> {
+        let answered = tokio::time::timeout(timeout, sqlx::query("SELECT 1").fetch_one(&self.pool))
+            .await
+            .map_err(|_| format!("database {} did not answer within {timeout:?}", self.url))?;
+        answered
+            .map(drop)
+            .map_err(|e| format!("database {} unreachable: {e}", self.url))
+    }
+
     /// How many rows `table` has.
     pub async fn count(&self, table: &str) -> Result<i64, Error> {
         let row = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))

@@ -161,10 +161,40 @@ impl<'p> Folder<'p> {
                 Ok((rows, skipped)) => {
                     stats.rows = rows;
                     stats.skipped = skipped;
+                    let name = self.projection.name();
+                    let t = runtime::telemetry();
+                    t.count(
+                        "skyline_projection_rows_total",
+                        "Rows a projection inserted or updated.",
+                        &[("projection", name)],
+                        rows,
+                    );
+                    t.count(
+                        "skyline_projection_events_total",
+                        "Events a projection folded (skipped: applied before; refused: undecodable).",
+                        &[("projection", name), ("outcome", "folded")],
+                        stats.events.saturating_sub(skipped + stats.refused),
+                    );
+                    for (outcome, n) in [("skipped", skipped), ("refused", stats.refused)] {
+                        if n > 0 {
+                            t.count(
+                                "skyline_projection_events_total",
+                                "",
+                                &[("projection", name), ("outcome", outcome)],
+                                n,
+                            );
+                        }
+                    }
                     return Ok(Some((stats, next)));
                 }
                 Err(e) => {
                     stats.retries += 1;
+                    runtime::telemetry().count(
+                        "skyline_database_errors_total",
+                        "Database transactions that failed (and were retried).",
+                        &[("projection", self.projection.name())],
+                        1,
+                    );
                     tracing::warn!(
                         projection = self.projection.name(), database = self.db.url(),
                         records = batch.len(), retry_in_ms = backoff.as_millis() as u64, error = %e,
@@ -322,6 +352,10 @@ impl Service for FoldService<'_, '_> {
         }
         tracing::debug!(projection = %cx.name(), database = folder.db.url(), "folding");
         Ok(Start::Resume(folder.resume.clone()))
+    }
+
+    async fn ready(&self) -> Result<(), String> {
+        self.0.db.ping(std::time::Duration::from_secs(1)).await
     }
 
     async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {

@@ -406,6 +406,7 @@ impl<S: Service> Runtime<S> {
         let mut committed: BTreeMap<(String, i32), i64> = BTreeMap::new();
         let telemetry = telemetry();
         telemetry.set_ready(name, Err("starting: joining the consumer group".into()));
+        let mut progress = Progress::default();
         let mut health = tokio::time::interval(HEALTH_EVERY);
         health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut tick = settings.tick.map(|every| {
@@ -419,7 +420,10 @@ impl<S: Service> Runtime<S> {
                 () = self.cx.stopped() => break Ok(stats),
                 _ = health.tick() => {
                     let ready = match consumer.readiness(HEALTH_TIMEOUT).await {
-                        Ok(_) => self.service.ready().await,
+                        Ok(lags) => {
+                            progress.probed(name, &lags, &stats);
+                            self.service.ready().await
+                        }
                         Err(e) => Err(e),
                     };
                     telemetry.set_ready(name, ready);
@@ -454,6 +458,7 @@ impl<S: Service> Runtime<S> {
             if let Some(batch) = &batch {
                 stats.batches += 1;
                 stats.records += batch.len() as u64;
+                progress.handled(batch);
             }
             apply(
                 &consumer,
@@ -526,6 +531,69 @@ const HEALTH_EVERY: Duration = Duration::from_secs(2);
 
 /// How long a readiness probe waits for the broker.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a consumer loop knows of its progress, published as the lag gauges
+/// and its [`telemetry::ConsumerStatus`] at each readiness probe.
+#[derive(Default)]
+struct Progress {
+    /// The newest broker timestamp of a record handled (unix ms).
+    newest_record_ms: Option<i64>,
+    /// When the last batch was handled (unix ms).
+    last_batch_ms: i64,
+    /// The partitions whose lag gauge is set, to drop those revoked.
+    gauged: Vec<(String, String)>,
+}
+
+impl Progress {
+    fn handled(&mut self, batch: &Batch) {
+        let newest = batch.iter().filter_map(|r| r.timestamp_ms).max();
+        self.newest_record_ms = self.newest_record_ms.max(newest);
+        self.last_batch_ms = topics::clock::now_ms();
+    }
+
+    /// Sets the lag gauges of `service` from a probe: per partition, and
+    /// in seconds the age of the newest record handled while any
+    /// partition is behind.
+    fn probed(&mut self, service: &str, lags: &[topics::kafka::PartitionLag], stats: &RunStats) {
+        let t = telemetry();
+        let gauged: Vec<(String, String)> = lags
+            .iter()
+            .map(|l| (l.topic.clone(), l.partition.to_string()))
+            .collect();
+        for (topic, partition) in &self.gauged {
+            if !gauged.contains(&(topic.clone(), partition.clone())) {
+                let _ = t
+                    .lag_records
+                    .remove_label_values(&[service, topic, partition]);
+            }
+        }
+        let mut behind = 0;
+        for (l, (topic, partition)) in lags.iter().zip(&gauged) {
+            if let Some(lag) = l.lag {
+                t.lag_records
+                    .with_label_values(&[service, topic, partition])
+                    .set(lag);
+                behind += lag;
+            }
+        }
+        self.gauged = gauged;
+        let seconds = match self.newest_record_ms {
+            Some(newest) if behind > 0 => (topics::clock::now_ms() - newest).max(0) as f64 / 1000.0,
+            _ => 0.0,
+        };
+        t.lag_seconds.with_label_values(&[service]).set(seconds);
+        t.set_consumer_status(
+            service,
+            telemetry::ConsumerStatus {
+                lag_records: behind,
+                lag_seconds: seconds,
+                partitions: lags.len(),
+                records: stats.records,
+                last_batch_ms: self.last_batch_ms,
+            },
+        );
+    }
+}
 
 /// Counts a handled batch: its records by topic and its size.
 fn count_batch(name: &str, batch: &Batch) {

@@ -12,13 +12,17 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
+};
 use serde::Serialize;
 
 /// The `[telemetry]` table: where a service serves `/metrics` and
@@ -60,7 +64,38 @@ pub struct Telemetry {
     pub failed_commits: IntCounterVec,
     /// `skyline_dead_letters_total{service}`: records refused by a service.
     pub dead_letters: IntCounterVec,
+    /// `skyline_consumer_lag_records{service,topic,partition}`: records
+    /// between a consumer's position and the partition's end, probed with
+    /// its readiness.
+    pub lag_records: IntGaugeVec,
+    /// `skyline_consumer_lag_seconds{service}`: how old the newest record
+    /// a consumer handled was when it probed while behind (0 when caught
+    /// up).
+    pub lag_seconds: GaugeVec,
     health: Mutex<BTreeMap<String, Component>>,
+    consumers: Mutex<BTreeMap<String, ConsumerStatus>>,
+    /// `skyline_ingest_last_received_timestamp_seconds`: when this
+    /// process's ingest last accepted a datapoint (0: never).
+    pub last_received: IntGauge,
+    last_received_ms: AtomicI64,
+    /// The services' own counter families, made at their first count.
+    families: Mutex<BTreeMap<&'static str, IntCounterVec>>,
+}
+
+/// What a consumer last reported of its progress (for heartbeats and the
+/// System page).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ConsumerStatus {
+    /// Records behind, over its partitions with a known lag.
+    pub lag_records: i64,
+    /// Seconds behind (see [`Telemetry::lag_seconds`]).
+    pub lag_seconds: f64,
+    /// Partitions assigned.
+    pub partitions: usize,
+    /// Records handled since it started.
+    pub records: u64,
+    /// When it last handled a batch (unix milliseconds; 0 never).
+    pub last_batch_ms: i64,
 }
 
 /// One part of the process's readiness.
@@ -155,7 +190,37 @@ impl Telemetry {
                 "Records a service refused to the dead-letter topic.",
                 &["service"],
             ),
+            lag_records: registered(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "skyline_consumer_lag_records",
+                        "Records between a consumer's position and its partition's end.",
+                    ),
+                    &["service", "topic", "partition"],
+                ),
+            ),
+            lag_seconds: registered(
+                &registry,
+                GaugeVec::new(
+                    Opts::new(
+                        "skyline_consumer_lag_seconds",
+                        "Age of the newest record a consumer handled, while it is behind (0 when caught up).",
+                    ),
+                    &["service"],
+                ),
+            ),
             health: Mutex::new(BTreeMap::new()),
+            consumers: Mutex::new(BTreeMap::new()),
+            families: Mutex::new(BTreeMap::new()),
+            last_received: registered(
+                &registry,
+                IntGauge::new(
+                    "skyline_ingest_last_received_timestamp_seconds",
+                    "When this process's ingest last accepted a datapoint (unix seconds; 0: never).",
+                ),
+            ),
+            last_received_ms: AtomicI64::new(0),
             registry,
         }
     }
@@ -165,10 +230,21 @@ impl Telemetry {
         &self.registry
     }
 
-    /// A counter family `name{labels}` in the process's registry, for a
-    /// service's own figures (make it once, e.g. in a `OnceLock`).
-    pub fn counter(&self, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-        counter_in(&self.registry, name, help, labels)
+    /// Adds `n` to a service's own counter `name{labels}` (label names
+    /// and values in order), registering the family at its first count;
+    /// `help` says what it counts. A family is one set of label names: the
+    /// first count fixes them.
+    pub fn count(&self, name: &'static str, help: &str, labels: &[(&str, &str)], n: u64) {
+        let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
+        let family = families.entry(name).or_insert_with(|| {
+            let names: Vec<&str> = labels.iter().map(|(k, _)| *k).collect();
+            counter_in(&self.registry, name, help, &names)
+        });
+        let values: Vec<&str> = labels.iter().map(|(_, v)| *v).collect();
+        match family.get_metric_with_label_values(&values) {
+            Ok(counter) => counter.inc_by(n),
+            Err(e) => tracing::warn!(metric = name, error = %e, "not counted"),
+        }
     }
 
     /// Records whether `component` (a service, `redis`, `database`, …) is
@@ -180,6 +256,32 @@ impl Telemetry {
         };
         let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
         health.insert(component.to_owned(), Component { ready, reason });
+    }
+
+    /// Ingest accepted datapoints at `now_ms` (unix milliseconds).
+    pub fn received(&self, now_ms: i64) {
+        let newest = self.last_received_ms.fetch_max(now_ms, Ordering::Relaxed);
+        self.last_received.set(newest.max(now_ms) / 1000);
+    }
+
+    /// When this process's ingest last accepted a datapoint (unix
+    /// milliseconds), if it has.
+    pub fn last_received_ms(&self) -> Option<i64> {
+        Some(self.last_received_ms.load(Ordering::Relaxed)).filter(|&ms| ms > 0)
+    }
+
+    /// Records what consumer `service` last reported of its progress.
+    pub fn set_consumer_status(&self, service: &str, status: ConsumerStatus) {
+        let mut consumers = self.consumers.lock().unwrap_or_else(|p| p.into_inner());
+        consumers.insert(service.to_owned(), status);
+    }
+
+    /// Every consumer's last reported progress, by service.
+    pub fn consumer_statuses(&self) -> BTreeMap<String, ConsumerStatus> {
+        self.consumers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Forgets `component` (a service that stopped on purpose).
@@ -242,6 +344,11 @@ pub fn self_metrics(process: &str, instance: &str, timestamp: i64) -> Vec<topics
             _ => None,
         };
         let figure = family.name();
+        if figure.ends_with("_timestamp_seconds") {
+            // A moment, not a figure: judged as a series it is a straight
+            // line that says nothing.
+            continue;
+        }
         let figure = figure.strip_prefix("skyline_").unwrap_or(figure);
         let figure = figure.strip_suffix("_total").unwrap_or(figure);
         for m in family.get_metric() {
@@ -307,6 +414,25 @@ pub fn publish_self_metrics(
             if let Err(e) = producer.send_batch(&topic, records).await {
                 tracing::warn!(error = %e, "self-metrics not published");
             }
+        }
+    });
+}
+
+/// Probes `component`'s readiness with `check` every two seconds (as the
+/// consumers probe theirs) for as long as the process runs: for what a
+/// process needs besides its consumers (the console's database and Redis).
+pub fn probe<F, Fut>(component: &'static str, check: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    telemetry().set_ready(component, Err("starting".into()));
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            telemetry().set_ready(component, check().await);
         }
     });
 }

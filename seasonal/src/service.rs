@@ -456,8 +456,18 @@ impl SeasonalService {
             let throttles = self.expire(&mut decisions).await?;
             self.publish(&decisions).await?;
             self.save_throttles(throttles).await?;
+            let t = runtime::telemetry();
             let mut stats = lock(&self.stats);
             for d in &decisions {
+                t.count(
+                    "skyline_seasonal_checks_total",
+                    "Seasonal checks answered, by outcome and reason.",
+                    &[
+                        ("outcome", d.result.outcome.as_str()),
+                        ("reason", &d.result.reason),
+                    ],
+                    1,
+                );
                 match d.result.outcome {
                     SeasonalOutcome::Anomalous => stats.anomalous += 1,
                     SeasonalOutcome::Cleared => stats.cleared += 1,

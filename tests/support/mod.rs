@@ -77,6 +77,7 @@ deliveries = "deliveries.{id}"
 mutes = "mutes.{id}"
 seasonal = "seasonal.{id}"
 anomaly_ends = "anomaly_ends.{id}"
+system = "system.{id}"
 
 [windows]
 key_prefix = "{id}"

@@ -42,6 +42,7 @@
 //! | 20 | `SeasonalResult` | `schemas/seasonal.avsc`  |
 //! | 21 | `AnomalyEvent` v3 | `schemas/anomaly.avsc`  |
 //! | 22 | `AnomalyEnded` | `schemas/anomaly_ended.avsc` |
+//! | 23 | `SystemEvent`  | `schemas/system.avsc`      |
 //!
 //! Id 14 is `AnomalyEvent` v2, now `schemas/v2/anomaly.avsc`.
 //! Ids 3–6 and 8 are the first versions of five types, 9, 11 and 14 the
@@ -77,7 +78,7 @@ use serde::Serialize;
 
 use crate::events::{
     AlertEvent, AnomalyEnded, AnomalyEvent, CheckRequest, Datapoint, DeadLetter, DeliveryEvent,
-    Label, MatchResult, MuteEvent, ProfileEvent, SeasonalResult,
+    Label, MatchResult, MuteEvent, ProfileEvent, SeasonalResult, SystemEvent,
 };
 
 /// First byte of every message: the Confluent wire-format version.
@@ -441,6 +442,7 @@ event!(
     }
 );
 event!(AnomalyEnded, 22, "AnomalyEnded", "anomaly_ended.avsc");
+event!(SystemEvent, 23, "SystemEvent", "system.avsc");
 event!(
     CheckRequest,
     18,

@@ -240,6 +240,19 @@ pub enum MatchMethod {
     None,
 }
 
+impl MatchMethod {
+    /// Its serde name, as metrics and tables write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchMethod::FeaturesProfile => "features_profile",
+            MatchMethod::MinMax => "min_max",
+            MatchMethod::Layers => "layers",
+            MatchMethod::Motif => "motif",
+            MatchMethod::None => "none",
+        }
+    }
+}
+
 /// The fingerprint verdict on a check (`skyline.matches`, key: metric).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MatchResult {
@@ -368,6 +381,18 @@ pub enum ProfileAction {
     Validated,
     /// Disabled by an operator.
     Disabled,
+}
+
+impl ProfileAction {
+    /// Its serde name, as metrics and tables write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileAction::Created => "created",
+            ProfileAction::Learnt => "learnt",
+            ProfileAction::Validated => "validated",
+            ProfileAction::Disabled => "disabled",
+        }
+    }
 }
 
 /// One feature value of a profile.
@@ -678,6 +703,94 @@ pub fn excerpt(text: &str, max: usize) -> String {
     format!("{}… ({} more bytes)", &text[..end], text.len() - end)
 }
 
+/// What a [`SystemEvent`] says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemKind {
+    /// A service is alive: its readiness and figures (lag, counts).
+    Heartbeat,
+    /// One of skyline's own checks has not been fine for its threshold
+    /// (the reference's Thunder alert).
+    Stalled,
+    /// A stalled check is fine again.
+    Recovered,
+    /// A metric sent nothing for its stale period.
+    Stale,
+    /// A metric is about to go stale (ALERT_ON_STALE_PERIOD reached).
+    AboutToGoStale,
+    /// A metric that was stale or about to go stale sends again.
+    Fresh,
+}
+
+impl SystemKind {
+    /// Its serde name, as ids, tables and alerts write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SystemKind::Heartbeat => "heartbeat",
+            SystemKind::Stalled => "stalled",
+            SystemKind::Recovered => "recovered",
+            SystemKind::Stale => "stale",
+            SystemKind::AboutToGoStale => "about_to_go_stale",
+            SystemKind::Fresh => "fresh",
+        }
+    }
+}
+
+/// One named number a [`SystemEvent`] carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemFigure {
+    /// E.g. `lag_records`, `lag_seconds`, `records`, `last_received`.
+    pub name: String,
+    /// Its value.
+    pub value: f64,
+}
+
+/// What skyline says about itself (`skyline.system`, key: subject): a
+/// service's heartbeat, a stall of one of its checks and the recovery, a
+/// metric gone stale, about to go stale or sending again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemEvent {
+    /// [`crate::ids::system_event_id`]: one stall or staleness is one event
+    /// whatever replays.
+    pub id: Uuid,
+    /// What happened.
+    pub kind: SystemKind,
+    /// The service (heartbeat), the check (stalled, recovered: e.g.
+    /// `ingest.received`) or the metric (stale, about to go stale, fresh).
+    pub subject: String,
+    /// The service that said it.
+    pub service: String,
+    /// Which process of that service.
+    pub instance: String,
+    /// When, by the decider's clock (data time in a replay, wall time
+    /// live), unix seconds.
+    pub at: i64,
+    /// Stalled, recovered: when the check was last fine; stale, about to go
+    /// stale, fresh: the metric's last datapoint before (unix seconds).
+    pub since: Option<i64>,
+    /// Heartbeat: whether the service is ready.
+    pub ready: Option<bool>,
+    /// Whether the decider asks the alerters to deliver it (a stall, a
+    /// recovery, a stale metric with ALERT_ON_STALE_METRICS).
+    pub alert: bool,
+    /// Why, in words.
+    pub reason: String,
+    /// A heartbeat's lag and counts, a stale metric's period.
+    pub figures: Vec<SystemFigure>,
+    /// When it was said (unix milliseconds); not part of the id.
+    pub decided_at_ms: i64,
+}
+
+impl SystemEvent {
+    /// The figure called `name`, if carried.
+    pub fn figure(&self, name: &str) -> Option<f64> {
+        self.figures
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.value)
+    }
+}
+
 /// What the seasonal re-check concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -689,6 +802,17 @@ pub enum SeasonalOutcome {
     Cleared,
     /// Not judged (`reason` says why: stale, too short a history).
     Skipped,
+}
+
+impl SeasonalOutcome {
+    /// Its serde name, as metrics and tables write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeasonalOutcome::Anomalous => "anomalous",
+            SeasonalOutcome::Cleared => "cleared",
+            SeasonalOutcome::Skipped => "skipped",
+        }
+    }
 }
 
 /// The seasonal verdict on one seasonal check (`skyline.seasonal`, key:

@@ -967,6 +967,18 @@ where
 // ---------------------------------------------------------------------------
 // Consumer
 
+/// How far a consumer is behind on one partition it is assigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// Records between the consumer's position and the high watermark;
+    /// `None` before its first fetch there.
+    pub lag: Option<i64>,
+}
+
 /// One consumed message, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -1303,10 +1315,12 @@ impl Consumer {
     }
 
     /// Whether this consumer can work: the group has assigned it
-    /// partitions (how many; read locally), and a broker answers a metadata
-    /// request for one of their topics within `timeout` (one topic, not the
-    /// whole cluster's). The reason when not, for `/health`.
-    pub async fn readiness(&self, timeout: Duration) -> Result<usize, String> {
+    /// partitions (read locally), and a broker answers a metadata request
+    /// for one of their topics within `timeout` (one topic, not the whole
+    /// cluster's). When it can, each assigned partition's lag: its high
+    /// watermark less this consumer's position (`None` before the first
+    /// message is fetched there). The reason when not, for `/health`.
+    pub async fn readiness(&self, timeout: Duration) -> Result<Vec<PartitionLag>, String> {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let assignment = inner
@@ -1318,7 +1332,29 @@ impl Consumer {
             inner
                 .fetch_metadata(Some(&topic), timeout)
                 .map_err(|e| format!("broker unreachable: {e}"))?;
-            Ok(assignment.count())
+            let positions = inner
+                .position()
+                .map_err(|e| format!("reading the positions: {e}"))?;
+            let mut lags = Vec::with_capacity(positions.count());
+            for e in positions.elements() {
+                let position = match e.offset() {
+                    Offset::Offset(p) => Some(p),
+                    _ => None,
+                };
+                let lag = match position {
+                    Some(p) => inner
+                        .fetch_watermarks(e.topic(), e.partition(), timeout)
+                        .map(|(_, high)| Some((high - p).max(0)))
+                        .map_err(|e| format!("broker unreachable: {e}"))?,
+                    None => None,
+                };
+                lags.push(PartitionLag {
+                    topic: e.topic().to_owned(),
+                    partition: e.partition(),
+                    lag,
+                });
+            }
+            Ok(lags)
         })
         .await
         .map_err(|e| format!("probing the broker: {e}"))?

@@ -28,6 +28,9 @@ pub const SEASONAL: &str = "skyline.seasonal";
 pub const ANOMALY_ENDS: &str = "skyline.anomaly_ends";
 /// Messages a consumer refused ([`crate::DeadLetter`]).
 pub const DEADLETTER: &str = "skyline.deadletter";
+/// What skyline says about itself: heartbeats, stalls, stale metrics
+/// ([`crate::SystemEvent`]).
+pub const SYSTEM: &str = "skyline.system";
 
 /// The topic names a deployment uses. Every field defaults to the constant of
 /// the same name, so a config only lists what it renames; an unknown key is an
@@ -61,6 +64,9 @@ pub struct TopicNames {
     pub seasonal: String,
     /// Anomaly ends, keyed by metric (default `skyline.anomaly_ends`).
     pub anomaly_ends: String,
+    /// Heartbeats, stalls and stale metrics, keyed by subject (default
+    /// `skyline.system`).
+    pub system: String,
 }
 
 impl Default for TopicNames {
@@ -78,6 +84,7 @@ impl Default for TopicNames {
             mutes: MUTES.to_owned(),
             seasonal: SEASONAL.to_owned(),
             anomaly_ends: ANOMALY_ENDS.to_owned(),
+            system: SYSTEM.to_owned(),
         }
     }
 }
@@ -99,11 +106,12 @@ impl TopicNames {
             mutes: rename(&self.mutes),
             seasonal: rename(&self.seasonal),
             anomaly_ends: rename(&self.anomaly_ends),
+            system: rename(&self.system),
         }
     }
 
     /// Every topic, e.g. to create them all at start-up.
-    pub fn all(&self) -> [&str; 12] {
+    pub fn all(&self) -> [&str; 13] {
         [
             &self.datapoints,
             &self.anomalies,
@@ -117,6 +125,7 @@ impl TopicNames {
             &self.mutes,
             &self.seasonal,
             &self.anomaly_ends,
+            &self.system,
         ]
     }
 }
@@ -152,6 +161,6 @@ mod tests {
         let mut all = names.all().to_vec();
         all.sort_unstable();
         all.dedup();
-        assert_eq!(all.len(), 12);
+        assert_eq!(all.len(), 13);
     }
 }

@@ -139,6 +139,8 @@ pub struct RetentionSettings {
     pub anomalies: Keep,
     /// `skyline.anomaly_ends`.
     pub anomaly_ends: Keep,
+    /// `skyline.system`: heartbeats, stalls and stale metrics.
+    pub system: Keep,
     /// `skyline.checks`.
     pub checks: Keep,
     /// `skyline.matches`.
@@ -178,6 +180,7 @@ impl Default for RetentionSettings {
             deliveries: Keep::Days(HISTORY_DAYS),
             seasonal: Keep::Days(HISTORY_DAYS),
             deadletter: Keep::Days(DEADLETTER_DAYS),
+            system: Keep::Days(DEADLETTER_DAYS),
         }
     }
 }
@@ -270,6 +273,7 @@ pub fn plan(
         configured(&names.deliveries, settings.deliveries),
         configured(&names.seasonal, settings.seasonal),
         configured(&names.deadletter, settings.deadletter),
+        configured(&names.system, settings.system),
     ]
 }
 

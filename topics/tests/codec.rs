@@ -127,6 +127,48 @@ fn anomalies() -> Vec<AnomalyEvent> {
     ]
 }
 
+fn system_events() -> Vec<SystemEvent> {
+    vec![
+        SystemEvent {
+            id: ids::system_event_id(SystemKind::Heartbeat, "analyze/host-1", 1_700_000_060),
+            kind: SystemKind::Heartbeat,
+            subject: "analyze".into(),
+            service: "analyze".into(),
+            instance: "host-1".into(),
+            at: 1_700_000_060,
+            since: None,
+            ready: Some(true),
+            alert: false,
+            reason: "ok".into(),
+            figures: vec![
+                SystemFigure {
+                    name: "lag_records".into(),
+                    value: 12.0,
+                },
+                SystemFigure {
+                    name: "lag_seconds".into(),
+                    value: 0.5,
+                },
+            ],
+            decided_at_ms: 1_700_000_060_123,
+        },
+        SystemEvent {
+            id: ids::system_event_id(SystemKind::Stale, "stats.web01.cpu.user", 1_700_000_000),
+            kind: SystemKind::Stale,
+            subject: "stats.web01.cpu.user".into(),
+            service: "analyze".into(),
+            instance: String::new(),
+            at: i64::MAX,
+            since: Some(-1),
+            ready: None,
+            alert: true,
+            reason: String::new(),
+            figures: Vec::new(),
+            decided_at_ms: 0,
+        },
+    ]
+}
+
 fn anomaly_ends() -> Vec<AnomalyEnded> {
     let anomaly = ids::anomaly_id("stats.web01.cpu.user", 1_700_003_600, SourceApp::Analyzer);
     vec![
@@ -644,6 +686,7 @@ fn all_encoded() -> Vec<(&'static str, Vec<u8>)> {
     all.extend(enc(mutes()));
     all.extend(enc(seasonal_results()));
     all.extend(enc(anomaly_ends()));
+    all.extend(enc(system_events()));
     all
 }
 
@@ -663,6 +706,7 @@ fn decode_as_everything(bytes: &[u8]) -> usize {
         decode::<MuteEvent>(bytes).is_ok(),
         decode::<SeasonalResult>(bytes).is_ok(),
         decode::<AnomalyEnded>(bytes).is_ok(),
+        decode::<SystemEvent>(bytes).is_ok(),
     ]
     .iter()
     .filter(|ok| **ok)
@@ -730,6 +774,7 @@ fn every_event_round_trips() {
     roundtrip_all(deliveries());
     roundtrip_all(mutes());
     roundtrip_all(anomaly_ends());
+    roundtrip_all(system_events());
 }
 
 #[test]
@@ -896,6 +941,13 @@ fn schema_files() -> Vec<(
             AnomalyEnded::NAME,
             AnomalyEnded::schema(),
         ),
+        (
+            "system.avsc",
+            include_str!("../schemas/system.avsc"),
+            SystemEvent::SCHEMA_ID,
+            SystemEvent::NAME,
+            SystemEvent::schema(),
+        ),
     ]
 }
 
@@ -917,6 +969,7 @@ fn schema_ids_are_the_documented_ones() {
             (17, "MuteEvent"),
             (20, "SeasonalResult"),
             (22, "AnomalyEnded"),
+            (23, "SystemEvent"),
         ]
     );
     // The first versions stay readable under their own ids.
@@ -1192,6 +1245,7 @@ fn every_serde_shape_matches_its_schema() {
     shape_matches_schema(deliveries());
     shape_matches_schema(mutes());
     shape_matches_schema(anomaly_ends());
+    shape_matches_schema(system_events());
 }
 
 // ---------------------------------------------------------------------------
@@ -1858,4 +1912,5 @@ fn resolution_handles_every_field_kind() {
     same_via_resolution(deliveries());
     same_via_resolution(mutes());
     same_via_resolution(anomaly_ends());
+    same_via_resolution(system_events());
 }

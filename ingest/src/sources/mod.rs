@@ -62,30 +62,19 @@ impl SourceStats {
     pub(crate) fn add(&self, accepted: usize, refused: usize) {
         self.accepted.fetch_add(accepted as u64, Ordering::Relaxed);
         self.refused.fetch_add(refused as u64, Ordering::Relaxed);
-        let counted = ingested();
-        if accepted > 0 {
-            counted
-                .with_label_values(&["accepted"])
-                .inc_by(accepted as u64);
+        let t = runtime::telemetry();
+        for (outcome, n) in [("accepted", accepted), ("refused", refused)] {
+            if n > 0 {
+                t.count(
+                    "skyline_ingest_datapoints_total",
+                    "Datapoints accepted, and lines, elements or bodies refused, by ingest's sources.",
+                    &[("outcome", outcome)],
+                    n as u64,
+                );
+            }
         }
-        if refused > 0 {
-            counted
-                .with_label_values(&["refused"])
-                .inc_by(refused as u64);
+        if accepted > 0 {
+            t.received(topics::clock::now_ms());
         }
     }
-}
-
-/// `skyline_ingest_datapoints_total{outcome}` in the process's registry:
-/// datapoints accepted, and lines, elements or bodies refused, by every
-/// source.
-fn ingested() -> &'static prometheus::IntCounterVec {
-    static COUNTER: std::sync::OnceLock<prometheus::IntCounterVec> = std::sync::OnceLock::new();
-    COUNTER.get_or_init(|| {
-        runtime::telemetry().counter(
-            "skyline_ingest_datapoints_total",
-            "Datapoints accepted, and lines, elements or bodies refused, by ingest's sources.",
-            &["outcome"],
-        )
-    })
 }

@@ -3,7 +3,7 @@
 //! Per-profile match counts are queried from these rows
 //! ([`crate::query::profile_match_counts`]), never kept as counters.
 
-use topics::{MatchMethod, MotifKind};
+use topics::MotifKind;
 
 use super::EventTable;
 use crate::db::{Kind, Value};
@@ -59,7 +59,7 @@ fn row(event: &Event) -> Option<Vec<Value>> {
         metric_id(&m.metric).into(),
         m.timestamp.into(),
         m.matched.into(),
-        method_name(m.method).into(),
+        m.method.as_str().into(),
         m.profile_id.into(),
         m.layer_id.into(),
         m.percent_different.into(),
@@ -90,15 +90,4 @@ fn row(event: &Event) -> Option<Vec<Value>> {
 /// non-finite measurement is stored as NULL (unknown).
 fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|v| v.is_finite())
-}
-
-/// The stable name of a match method in the table (its serde name).
-pub(crate) fn method_name(method: MatchMethod) -> &'static str {
-    match method {
-        MatchMethod::FeaturesProfile => "features_profile",
-        MatchMethod::MinMax => "min_max",
-        MatchMethod::Layers => "layers",
-        MatchMethod::Motif => "motif",
-        MatchMethod::None => "none",
-    }
 }

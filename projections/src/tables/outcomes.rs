@@ -23,8 +23,6 @@ use futures::future::BoxFuture;
 use sqlx::AnyConnection;
 use topics::CheckTarget;
 
-use super::matches::method_name;
-use super::seasonal::outcome_name;
 use crate::db::{insert_rows, Dialect, Kind, OnConflict, Value};
 use crate::{metric_id, Error, Event, Projection, Table, Topic};
 
@@ -116,7 +114,7 @@ fn fact_of(event: &Event) -> Option<Vec<Value>> {
         Event::Match(m) => {
             let mut row = fact(m.anomaly_id);
             row[5] = Value::from(1);
-            let method = method_name(m.method);
+            let method = m.method.as_str();
             if m.matched && DEFLECTING.contains(&method) {
                 row[6] = method.into();
                 row[7] = m.profile_id.into();
@@ -127,7 +125,7 @@ fn fact_of(event: &Event) -> Option<Vec<Value>> {
         }
         Event::Seasonal(r) if !r.periodic => {
             let mut row = fact(r.anomaly_id);
-            row[10] = outcome_name(r.outcome).into();
+            row[10] = r.outcome.as_str().into();
             row[11] = r.decided_at_ms.into();
             row[12] = r.id.into();
             Some(row)

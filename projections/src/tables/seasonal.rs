@@ -14,7 +14,7 @@
 
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
-use topics::{SeasonalOutcome, SeasonalResult};
+use topics::SeasonalResult;
 
 use super::checks::series_json;
 use crate::db::{insert_rows, Dialect, Kind, OnConflict, Value};
@@ -55,15 +55,6 @@ pub static SEASONAL_RESULTS: Table = Table {
 
 static TABLES: [&Table; 1] = [&SEASONAL_RESULTS];
 
-/// An outcome's stored name (its serde name).
-pub fn outcome_name(outcome: SeasonalOutcome) -> &'static str {
-    match outcome {
-        SeasonalOutcome::Anomalous => "anomalous",
-        SeasonalOutcome::Cleared => "cleared",
-        SeasonalOutcome::Skipped => "skipped",
-    }
-}
-
 fn row(r: &SeasonalResult) -> Vec<Value> {
     vec![
         r.id.into(),
@@ -75,7 +66,7 @@ fn row(r: &SeasonalResult) -> Vec<Value> {
         r.value.into(),
         i64::from(r.hours).into(),
         r.periodic.into(),
-        outcome_name(r.outcome).into(),
+        r.outcome.as_str().into(),
         r.reason.as_str().into(),
         csv(&r.algorithms_run).into(),
         csv(&r.triggered_algorithms).into(),
