@@ -127,7 +127,18 @@ impl Database {
 
     async fn migrate(&self) -> Result<(), Error> {
         match self.dialect {
-            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Dialect::Sqlite => {
+                // sqlx takes no lock on SQLite: a project and a console
+                // opening a new file at once would both apply migration 1
+                // and the second fail ("table already exists"). A lock file
+                // beside the database serialises them; the second then
+                // finds every migration applied.
+                let _held = match sqlite_file(&self.url) {
+                    Some(path) => Some(lock_migrations(path).await?),
+                    None => None,
+                };
+                SQLITE_MIGRATIONS.run(&self.pool).await?;
+            }
             Dialect::MySql => {
                 // Several processes (project, console, a healthcheck) may
                 // open a new database at once. sqlx serialises its
@@ -253,6 +264,37 @@ pub(crate) fn text(row: &AnyRow, i: usize) -> Result<Option<String>, Error> {
             .try_get::<Option<Vec<u8>>, _>(i)?
             .map(|b| String::from_utf8_lossy(&b).into_owned())),
     }
+}
+
+/// The file of a SQLite URL (`sqlite://FILE[?options]`), none for an
+/// in-memory database.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
+}
+
+/// An exclusive lock on `<database>.migrations.lock`, held until dropped
+/// (the OS releases it if the process dies).
+async fn lock_migrations(database: std::path::PathBuf) -> Result<std::fs::File, Error> {
+    let mut name = database.into_os_string();
+    name.push(".migrations.lock");
+    let path = std::path::PathBuf::from(name);
+    let what = format!("locking {} for the migrations", path.display());
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await
+    .map_err(|e| Error::Io(what.clone(), std::io::Error::other(e)))?
+    .map_err(|e| Error::Io(what, e))
 }
 
 /// `url` without its password (`mysql://user:***@host/db`), for logs and

@@ -5,134 +5,17 @@
 //! and port.
 
 mod common;
+#[path = "common/private_mariadb.rs"]
+mod private_mariadb;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use common::*;
+use private_mariadb::PrivateMariaDb;
 use projections::fold::{self, FoldSettings};
 use projections::Database;
 use topics::kafka::{Consumer, Producer};
-
-fn find(binary: &str) -> Option<PathBuf> {
-    ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(binary))
-        .find(|p| p.is_file())
-}
-
-/// A private mariadbd on a free loopback port.
-struct PrivateMariaDb {
-    dir: PathBuf,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl PrivateMariaDb {
-    fn install() -> PrivateMariaDb {
-        let (Some(_), Some(install)) = (find("mariadbd"), find("mariadb-install-db")) else {
-            panic!("mariadbd not found: install MariaDB's server (Debian: apt-get install mariadb-server)");
-        };
-        let dir =
-            std::env::temp_dir().join(format!("skyline-mariadb-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = Command::new(install)
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", dir.join("data").display()))
-            .arg("--user=root")
-            .arg("--auth-root-authentication-method=normal")
-            .arg("--skip-test-db")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "mariadb-install-db: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        PrivateMariaDb {
-            dir,
-            port,
-            child: None,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("mysql://root@127.0.0.1:{}", self.port)
-    }
-
-    async fn start(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("mariadbd.log"))
-            .unwrap();
-        let child = Command::new(find("mariadbd").unwrap())
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", self.dir.join("data").display()))
-            .arg(format!(
-                "--socket={}",
-                self.dir.join("mysqld.sock").display()
-            ))
-            .arg(format!(
-                "--pid-file={}",
-                self.dir.join("mysqld.pid").display()
-            ))
-            .arg(format!("--port={}", self.port))
-            .arg("--bind-address=127.0.0.1")
-            .arg("--user=root")
-            .arg("--skip-grant-tables")
-            .arg("--innodb-buffer-pool-size=64M")
-            .arg("--innodb-flush-log-at-trx-commit=2")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "private mariadbd did not start; see {}",
-                self.dir.join("mariadbd.log").display()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Stops the server as an operator would (SIGTERM) and waits for it.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let started = Instant::now();
-            while child.try_wait().ok().flatten().is_none() {
-                if started.elapsed() > Duration::from_secs(30) {
-                    let _ = child.kill();
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateMariaDb {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mariadb_stopped_for_30_seconds_loses_nothing() {

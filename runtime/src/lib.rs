@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -406,69 +406,81 @@ impl<S: Service> Runtime<S> {
         let mut committed: BTreeMap<(String, i32), i64> = BTreeMap::new();
         let telemetry = telemetry();
         telemetry.set_ready(name, Err("starting: joining the consumer group".into()));
-        let mut progress = Progress::default();
-        let mut health = tokio::time::interval(HEALTH_EVERY);
-        health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let progress = Mutex::new(Progress::default());
+        // Readiness is probed beside the loop, not between its batches: a
+        // handler waiting on a database that went away must not keep
+        // `/health` saying ready.
+        let probing = async {
+            let mut health = tokio::time::interval(HEALTH_EVERY);
+            health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                health.tick().await;
+                let ready = match consumer.readiness(HEALTH_TIMEOUT).await {
+                    Ok(lags) => {
+                        lock(&progress).probed(name, &lags);
+                        self.service.ready().await
+                    }
+                    Err(e) => Err(e),
+                };
+                telemetry.set_ready(name, ready);
+            }
+        };
         let mut tick = settings.tick.map(|every| {
             let mut t = tokio::time::interval(every);
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             t
         });
-        let outcome = loop {
-            let (commit, batch) = tokio::select! {
-                biased;
-                () = self.cx.stopped() => break Ok(stats),
-                _ = health.tick() => {
-                    let ready = match consumer.readiness(HEALTH_TIMEOUT).await {
-                        Ok(lags) => {
-                            progress.probed(name, &lags, &stats);
-                            self.service.ready().await
-                        }
-                        Err(e) => Err(e),
-                    };
-                    telemetry.set_ready(name, ready);
-                    continue;
-                }
-                () = next_tick(&mut tick) => match self.service.tick(&self.cx).await {
-                    Ok(commit) => (commit, None),
-                    Err(e) => {
-                        tracing::warn!(service = %name, error = %e, "periodic work failed; trying again at the next tick");
-                        continue;
-                    }
-                },
-                batch = consumer.next_batch(settings.max_batch) => {
-                    let started = std::time::Instant::now();
-                    let handled = self.handle_with_retries(&batch, &settings, &mut stats).await;
-                    telemetry
-                        .batch_seconds
-                        .with_label_values(&[name])
-                        .observe(started.elapsed().as_secs_f64());
-                    match handled {
-                        Ok(commit) => {
-                            count_batch(name, &batch);
-                            (commit, Some(batch))
-                        }
+        let consuming = async {
+            loop {
+                let (commit, batch) = tokio::select! {
+                    biased;
+                    () = self.cx.stopped() => break Ok(stats),
+                    () = next_tick(&mut tick) => match self.service.tick(&self.cx).await {
+                        Ok(commit) => (commit, None),
                         Err(e) => {
-                            telemetry.batches.with_label_values(&[name, "failed"]).inc();
-                            break Err(e);
+                            tracing::warn!(service = %name, error = %e, "periodic work failed; trying again at the next tick");
+                            continue;
+                        }
+                    },
+                    batch = consumer.next_batch(settings.max_batch) => {
+                        let started = std::time::Instant::now();
+                        let handled = self.handle_with_retries(&batch, &settings, &mut stats).await;
+                        telemetry
+                            .batch_seconds
+                            .with_label_values(&[name])
+                            .observe(started.elapsed().as_secs_f64());
+                        match handled {
+                            Ok(commit) => {
+                                count_batch(name, &batch);
+                                (commit, Some(batch))
+                            }
+                            Err(e) => {
+                                telemetry.batches.with_label_values(&[name, "failed"]).inc();
+                                break Err(e);
+                            }
                         }
                     }
+                };
+                if let Some(batch) = &batch {
+                    stats.batches += 1;
+                    stats.records += batch.len() as u64;
+                    lock(&progress).handled(batch);
                 }
-            };
-            if let Some(batch) = &batch {
-                stats.batches += 1;
-                stats.records += batch.len() as u64;
-                progress.handled(batch);
+                apply(
+                    &consumer,
+                    name,
+                    commit,
+                    batch.as_ref(),
+                    &mut committed,
+                    &mut stats,
+                )
+                .await;
             }
-            apply(
-                &consumer,
-                name,
-                commit,
-                batch.as_ref(),
-                &mut committed,
-                &mut stats,
-            )
-            .await;
+        };
+        let outcome = tokio::select! {
+            outcome = consuming => outcome,
+            // The probe never ends: this arm never runs.
+            () = probing => Ok(RunStats::default()),
         };
         consumer.close().await;
         telemetry.set_ready(
@@ -540,6 +552,8 @@ struct Progress {
     newest_record_ms: Option<i64>,
     /// When the last batch was handled (unix ms).
     last_batch_ms: i64,
+    /// Records handled.
+    records: u64,
     /// The partitions whose lag gauge is set, to drop those revoked.
     gauged: Vec<(String, String)>,
 }
@@ -549,12 +563,13 @@ impl Progress {
         let newest = batch.iter().filter_map(|r| r.timestamp_ms).max();
         self.newest_record_ms = self.newest_record_ms.max(newest);
         self.last_batch_ms = topics::clock::now_ms();
+        self.records += batch.len() as u64;
     }
 
     /// Sets the lag gauges of `service` from a probe: per partition, and
     /// in seconds the age of the newest record handled while any
     /// partition is behind.
-    fn probed(&mut self, service: &str, lags: &[topics::kafka::PartitionLag], stats: &RunStats) {
+    fn probed(&mut self, service: &str, lags: &[topics::kafka::PartitionLag]) {
         let t = telemetry();
         let gauged: Vec<(String, String)> = lags
             .iter()
@@ -588,11 +603,17 @@ impl Progress {
                 lag_records: behind,
                 lag_seconds: seconds,
                 partitions: lags.len(),
-                records: stats.records,
+                records: self.records,
                 last_batch_ms: self.last_batch_ms,
             },
         );
     }
+}
+
+/// `mutex`'s guard, even after a panic elsewhere poisoned it (the progress
+/// figures stay usable).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Counts a handled batch: its records by topic and its size.
