@@ -302,12 +302,17 @@ async fn health_follows_redis_going_away_and_coming_back() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn self_metrics_are_windowed_like_any_metric() {
+async fn self_metrics_are_windowed_and_projected_like_any_metric() {
     let run = Run::new(
         "telemetry-self",
         "\n[telemetry]\nself_metrics_interval = 1\ninstance = \"test-host\"\n",
     );
-    let mut analyze = run.spawn(&["analyze"], "analyze");
+    let sqlite = run.dir.join("projections.sqlite");
+    let sqlite_arg = sqlite.to_str().unwrap().to_owned();
+    let _services = Services(vec![
+        run.spawn(&["analyze"], "analyze"),
+        run.spawn(&["project", "--sqlite", &sqlite_arg], "project"),
+    ]);
     let points: Vec<(i64, f64)> = nab(SERIES).into_iter().take(300).collect();
     produce_datapoints(
         &run.kafka_config(),
@@ -316,38 +321,45 @@ async fn self_metrics_are_windowed_like_any_metric() {
         &points,
     )
     .await;
-    let windows = run.windows().await;
-    let started = Instant::now();
-    let own = loop {
-        let own: Vec<String> = windows
-            .metrics()
-            .await
-            .unwrap()
+    let own_in = |names: Vec<String>| -> Vec<String> {
+        names
             .into_iter()
             .filter(|m| m.starts_with("skyline.analyze.test-host."))
-            .collect();
-        if own
-            .iter()
+            .collect()
+    };
+    let complete = |own: &[String]| {
+        own.iter()
             .any(|m| m.starts_with("skyline.analyze.test-host.records."))
+            && own
+                .iter()
+                .any(|m| m.starts_with("skyline.analyze.test-host.analyses."))
+    };
+    let windows = run.windows().await;
+    let db = projections::Database::open(&format!("sqlite://{sqlite_arg}"))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let (windowed, projected) = loop {
+        let windowed = own_in(windows.metrics().await.unwrap());
+        let projected: Vec<String> = own_in(
+            sqlx::query_scalar("SELECT name FROM metric_activity")
+                .fetch_all(db.pool())
+                .await
+                .unwrap(),
+        );
+        if (complete(&windowed) && complete(&projected))
             || started.elapsed() > Duration::from_secs(60)
         {
-            break own;
+            break (windowed, projected);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    let _ = analyze.kill();
-    let _ = analyze.wait();
     windows.clear().await.unwrap();
+    assert!(complete(&windowed), "{windowed:?}\n{}", run.log("analyze"));
     assert!(
-        own.iter()
-            .any(|m| m.starts_with("skyline.analyze.test-host.records.")),
-        "{own:?}\n{}",
-        run.log("analyze")
-    );
-    assert!(
-        own.iter()
-            .any(|m| m.starts_with("skyline.analyze.test-host.analyses.")),
-        "{own:?}"
+        complete(&projected),
+        "{projected:?}\n{}",
+        run.log("project")
     );
 }
 

@@ -44,7 +44,20 @@ impl AlertRule {
         }
     }
 
-    /// The default rule set: every metric alerts on the `topic` alerter.
+    /// The default rule for skyline's own figures (`skyline.<service>.…`,
+    /// the self-metrics), first as in the reference's ALERTS: the `topic`
+    /// alerter, at the reference's 1800 s expiry.
+    pub fn skyline_itself() -> Self {
+        AlertRule {
+            pattern: MetricPattern::new(r"^skyline\.").expect("valid regex"),
+            alerter: "topic".to_owned(),
+            expiration_time: 1800,
+            second_order_resolution_hours: None,
+        }
+    }
+
+    /// The default rule set's last rule: every metric alerts on the
+    /// `topic` alerter.
     pub fn catch_all() -> Self {
         AlertRule {
             pattern: MetricPattern::new(".*").expect("valid regex"),

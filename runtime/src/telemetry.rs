@@ -27,7 +27,7 @@ use serde::Serialize;
 
 /// The `[telemetry]` table: where a service serves `/metrics` and
 /// `/health`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TelemetrySettings {
     /// `host:port` for `skyline analyze`, `fingerprint`, `seasonal`,
@@ -38,11 +38,24 @@ pub struct TelemetrySettings {
     pub listen: String,
     /// Seconds between the process's figures published as datapoints
     /// `skyline.<service>.<instance>.<figure>` (the reference's self-metrics,
-    /// 60 s there), so they are windowed, analysed and alerted on like any
-    /// metric; 0: not published (the default for now: see README).
+    /// every 60 s), so they are windowed, analysed and alerted on like any
+    /// metric; 0: not published.
     pub self_metrics_interval: u64,
     /// `<instance>` in those names; empty: the host's name.
     pub instance: String,
+}
+
+/// The reference's self-metrics interval.
+pub const SELF_METRICS_INTERVAL: u64 = 60;
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        TelemetrySettings {
+            listen: String::new(),
+            self_metrics_interval: SELF_METRICS_INTERVAL,
+            instance: String::new(),
+        }
+    }
 }
 
 /// The process's metrics and health.

@@ -81,7 +81,7 @@ impl Default for Config {
         Config {
             analyzer: analyze::Settings::default(),
             analyzer_service: ServiceSettings::default(),
-            alerts: vec![AlertRule::catch_all()],
+            alerts: vec![AlertRule::skyline_itself(), AlertRule::catch_all()],
             alerters: Vec::new(),
             boundary: Vec::new(),
             ingest: IngestSettings::default(),
@@ -543,7 +543,7 @@ mod tests {
         let c = load_str("[analyzer]\nconsensus = 5\n").unwrap();
         assert_eq!(c.analyzer.consensus, 5);
         assert_eq!(c.analyzer.full_duration, 86_400);
-        assert_eq!(c.alerts.len(), 1);
+        assert_eq!(c.alerts.len(), 2);
     }
 
     #[test]

@@ -46,6 +46,10 @@ pub struct Run {
     pub dir: PathBuf,
     pub config: PathBuf,
     pub input_topic: String,
+    /// Whether the test's own TOML sets the self-metrics interval; if not,
+    /// its services publish none (a figure arriving among a test's
+    /// datapoints would change what it counts).
+    self_metrics: bool,
 }
 
 impl Run {
@@ -99,6 +103,7 @@ format = "graphite"
             dir,
             config,
             input_topic,
+            self_metrics: extra_toml.contains("self_metrics_interval"),
         }
     }
 
@@ -135,6 +140,7 @@ format = "graphite"
             .arg("--config")
             .arg(&self.config)
             .env("SKYLINE_LOG", "info")
+            .envs((!self.self_metrics).then_some(("SKYLINE_TELEMETRY__SELF_METRICS_INTERVAL", "0")))
             .stdout(log.try_clone().unwrap())
             .stderr(log);
         command
