@@ -14,7 +14,9 @@ use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::pages::{anomalies, login, matches, metrics, mutes, profiles, seasonal, training};
+use crate::pages::{
+    anomalies, login, matches, metrics, mutes, profiles, seasonal, system, training,
+};
 use crate::writes::profiles::{self as profile_actions, Disable, Validate};
 use crate::writes::{labels, mutes as mute_actions};
 use crate::{assets, Console};
@@ -44,6 +46,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/metrics", get(metrics::page))
         .route("/seasonal", get(seasonal::page))
         .route("/mutes", get(mutes::page).post(mute_actions::form))
+        .route("/system", get(system::page))
         .route("/mutes/{id}/unmute", post(mute_actions::unmute_form))
         .route("/assets/console.css", get(assets::css))
         .route("/assets/console.js", get(assets::js))
@@ -56,6 +59,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/api/v1/metrics", get(metrics::api))
         .route("/api/v1/seasonal", get(seasonal::api))
         .route("/api/v1/mutes", get(mutes::api).post(mute_actions::post))
+        .route("/api/v1/system", get(system::api))
         .route("/api/v1/mutes/{id}/unmute", post(mute_actions::post_unmute))
         .route("/api/v1/labels", post(labels::post))
         .route(

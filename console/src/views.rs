@@ -1027,6 +1027,52 @@ pub async fn mutes(db: &Database) -> Result<MutesView, ViewError> {
     })
 }
 
+/// How many system events the System page lists.
+pub const LATEST_SYSTEM_EVENTS: u32 = 50;
+
+/// The System page (`/system`, `GET /api/v1/system`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SystemView {
+    /// When the page was gathered (unix milliseconds).
+    pub now_ms: i64,
+    /// Each service process's newest heartbeat.
+    pub heartbeats: Vec<projections::system::HeartbeatRow>,
+    /// The checks stalled now.
+    pub stalls: Vec<projections::system::SystemEventRow>,
+    /// The metrics stale or about to go stale now.
+    pub stale: Vec<projections::system::SystemEventRow>,
+    /// The Analyzers' sparsity figures from their heartbeats: `(instance,
+    /// figure, value)` for each figure whose name starts with `sparsity`.
+    pub sparsity: Vec<(String, String, f64)>,
+    /// The latest [`LATEST_SYSTEM_EVENTS`] events, newest first.
+    pub latest: Vec<projections::system::SystemEventRow>,
+}
+
+/// The services' heartbeats, what is stalled and stale now, and the
+/// latest system events.
+pub async fn system(db: &Database) -> Result<SystemView, ViewError> {
+    use projections::system;
+    let heartbeats = system::heartbeats(db).await?;
+    let sparsity = heartbeats
+        .iter()
+        .filter(|h| h.service == "analyze")
+        .flat_map(|h| {
+            h.figures
+                .iter()
+                .filter(|(name, _)| name.starts_with("sparsity"))
+                .map(|(name, v)| (h.instance.clone(), name.clone(), *v))
+        })
+        .collect();
+    Ok(SystemView {
+        now_ms: topics::clock::now_ms(),
+        heartbeats,
+        stalls: system::active_stalls(db).await?,
+        stale: system::stale_metrics(db).await?,
+        sparsity,
+        latest: system::latest_events(db, LATEST_SYSTEM_EVENTS).await?,
+    })
+}
+
 /// How many verdicts the seasonal page lists.
 pub const LATEST_SEASONAL: u32 = 100;
 

@@ -397,6 +397,7 @@ async fn every_documented_path_is_served() {
         "/api/v1/mutes",
         "/api/v1/mutes/{id}/unmute",
         "/api/v1/seasonal",
+        "/api/v1/system",
     ] {
         assert!(paths.contains_key(want), "{want} is not documented");
     }

@@ -29,6 +29,7 @@ pub mod db;
 pub mod fold;
 pub mod query;
 pub mod seasonal;
+pub mod system;
 pub mod tables;
 
 use futures::future::BoxFuture;
@@ -36,7 +37,7 @@ use sqlx::AnyConnection;
 use topics::names::TopicNames;
 use topics::{
     AlertEvent, AnomalyEnded, AnomalyEvent, CheckRequest, Datapoint, DeliveryEvent, Label,
-    MatchResult, MuteEvent, ProfileEvent, SeasonalResult,
+    MatchResult, MuteEvent, ProfileEvent, SeasonalResult, SystemEvent,
 };
 
 pub use db::{redact, Database, Dialect, Kind};
@@ -118,6 +119,8 @@ pub enum Topic {
     Seasonal,
     /// `skyline.anomaly_ends`.
     AnomalyEnds,
+    /// `skyline.system`.
+    System,
 }
 
 impl Topic {
@@ -135,6 +138,7 @@ impl Topic {
             Topic::Mutes => &names.mutes,
             Topic::Seasonal => &names.seasonal,
             Topic::AnomalyEnds => &names.anomaly_ends,
+            Topic::System => &names.system,
         }
     }
 
@@ -152,6 +156,7 @@ impl Topic {
             Topic::Mutes,
             Topic::Seasonal,
             Topic::AnomalyEnds,
+            Topic::System,
         ]
         .into_iter()
         .find(|t| t.name(names) == name)
@@ -172,6 +177,7 @@ impl Topic {
             Topic::Mutes => Event::Mute(decode(payload)?),
             Topic::Seasonal => Event::Seasonal(decode(payload)?),
             Topic::AnomalyEnds => Event::AnomalyEnded(decode(payload)?),
+            Topic::System => Event::System(decode(payload)?),
         })
     }
 }
@@ -201,6 +207,8 @@ pub enum Event {
     Seasonal(SeasonalResult),
     /// An anomaly is over.
     AnomalyEnded(AnomalyEnded),
+    /// A heartbeat, a stall or recovery, a stale metric.
+    System(SystemEvent),
 }
 
 /// A group of tables filled by one folding consumer (consumer group
@@ -238,6 +246,7 @@ pub fn all() -> Vec<Box<dyn Projection>> {
         Box::new(tables::deliveries::PROJECTION),
         Box::new(tables::mutes::Mutes),
         Box::new(tables::seasonal::Seasonal),
+        Box::new(tables::system::System),
     ]
 }
 

@@ -410,11 +410,15 @@ impl<S: Service> Runtime<S> {
         // Readiness is probed beside the loop, not between its batches: a
         // handler waiting on a database that went away must not keep
         // `/health` saying ready.
+        let (consumed, mut consuming_done) = watch::channel(false);
         let probing = async {
             let mut health = tokio::time::interval(HEALTH_EVERY);
             health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                health.tick().await;
+                tokio::select! {
+                    _ = health.tick() => {}
+                    _ = consuming_done.wait_for(|done| *done) => break,
+                }
                 let ready = match consumer.readiness(HEALTH_TIMEOUT).await {
                     Ok(lags) => {
                         lock(&progress).probed(name, &lags);
@@ -477,11 +481,17 @@ impl<S: Service> Runtime<S> {
                 .await;
             }
         };
-        let outcome = tokio::select! {
-            outcome = consuming => outcome,
-            // The probe never ends: this arm never runs.
-            () = probing => Ok(RunStats::default()),
-        };
+        // The probe ends with the loop, its last call finished: a probe
+        // still asking the broker would keep the consumer alive past its
+        // close.
+        let (outcome, ()) = tokio::join!(
+            async {
+                let outcome = consuming.await;
+                consumed.send_replace(true);
+                outcome
+            },
+            probing
+        );
         consumer.close().await;
         telemetry.set_ready(
             name,

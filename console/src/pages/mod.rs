@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod mutes;
 pub mod profiles;
 pub mod seasonal;
+pub mod system;
 pub mod training;
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -74,6 +75,8 @@ pub enum Section {
     Mutes,
     /// The seasonal verdicts.
     Seasonal,
+    /// skyline itself: heartbeats, stalls, stale metrics.
+    System,
     /// None of them (the login and error pages).
     None,
 }
@@ -87,6 +90,7 @@ pub fn layout(ctx: &PageContext, title: &str, section: Section, body: Markup) ->
         (Section::Metrics, "/metrics", "Metrics"),
         (Section::Seasonal, "/seasonal", "Seasonal"),
         (Section::Mutes, "/mutes", "Mutes"),
+        (Section::System, "/system", "System"),
     ];
     html! {
         (DOCTYPE)

@@ -13,6 +13,7 @@ pub mod mutes;
 pub mod outcomes;
 pub mod profiles;
 pub mod seasonal;
+pub mod system;
 
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
