@@ -10,7 +10,13 @@
 //!    the time split between waiting for batches, decoding and folding;
 //! 3. metrics/s (and per minute) analysed from Redis windows of 1,440
 //!    points: windows read (pipelined) and judged with the early exit, on
-//!    one core and on both.
+//!    one core and on both;
+//! 4. what skyline watching itself costs: the Analyzer service on the
+//!    service runtime (Kafka in, Redis windows, events out) over the same
+//!    datapoints with its telemetry on (counting, histograms, readiness and
+//!    lag probed every 2 s) and off, alternating rounds; the cost is the
+//!    difference of the medians. `cargo bench --bench pipeline --
+//!    telemetry` runs this part alone.
 //!
 //! The series are real: NAB's `ec2_cpu_utilization_825cc2` values, spread
 //! over many metric names.
@@ -79,9 +85,113 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
+/// The Analyzer service over `total` datapoints already on `topic`, from
+/// its first commit to its last (the group's join left out): seconds.
+async fn analyzer_round(kafka: &str, redis: &str, topic: &str, total: i64, round: &str) -> f64 {
+    let mut config = stack::Config::default();
+    config.kafka.bootstrap_servers = kafka.to_owned();
+    config.kafka.group_id_prefix = format!("bench-{round}");
+    config.redis = Some(redis.to_owned());
+    config.windows.key_prefix = format!("bench-{round}");
+    config.topics = config.topics.renamed(|t| format!("{t}.bench-{round}"));
+    config.topics.datapoints = topic.to_owned();
+    ensure_topics(&config.kafka, &config.topics.all(), Some(1))
+        .await
+        .unwrap();
+    let windows = std::sync::Arc::new(stack::services::open_windows(&config).await.unwrap());
+    let producer = Producer::new(&config.kafka).unwrap();
+    let analyzer = stack::services::analyzer(&config, windows.clone(), producer).unwrap();
+    let group = config.kafka.group_id(analyzer.context().name());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(analyzer.run(async {
+        let _ = stopped.await;
+    }));
+    let mut first: Option<Instant> = None;
+    let seconds = loop {
+        let done: i64 = topics::kafka::committed_offsets(&config.kafka, &group, topic)
+            .await
+            .map(|c| c.values().sum())
+            .unwrap_or(0);
+        if done > 0 && first.is_none() {
+            first = Some(Instant::now());
+        }
+        if done >= total {
+            break first.map_or(0.0, |f| f.elapsed().as_secs_f64());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+    windows.clear().await.unwrap();
+    seconds
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// 4. The Analyzer service with its telemetry on and off.
+async fn telemetry_overhead(kafka: &str, redis: &str, run: &str) {
+    const METRICS: usize = 500;
+    const POINTS: usize = 300;
+    const ROUNDS: usize = 5;
+    let config = KafkaConfig {
+        bootstrap_servers: kafka.to_owned(),
+        ..KafkaConfig::default()
+    };
+    let topic = format!("bench.overhead.{run}");
+    ensure_topics(&config, &[topic.as_str()], Some(3))
+        .await
+        .unwrap();
+    let points = datapoints(METRICS, POINTS, 1_700_000_000);
+    let producer = Producer::new(&config).unwrap();
+    for chunk in points.chunks(10_000) {
+        let records: Vec<(Vec<u8>, Vec<u8>)> = chunk
+            .iter()
+            .map(|d| (d.metric.as_bytes().to_vec(), encode(d).unwrap()))
+            .collect();
+        producer.send_batch(&topic, records).await.unwrap();
+    }
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        for enabled in [true, false] {
+            runtime::telemetry::set_enabled(enabled);
+            let name = format!("{run}-{round}-{enabled}");
+            let s = analyzer_round(kafka, redis, &topic, points.len() as i64, &name).await;
+            if enabled {
+                on.push(s)
+            } else {
+                off.push(s)
+            }
+        }
+    }
+    runtime::telemetry::set_enabled(true);
+    let (on, off) = (median(on), median(off));
+    println!(
+        "Analyzer service, telemetry on:  {:>10.0} datapoints/s (median of {ROUNDS}, {:.2}s)",
+        rate(points.len(), Duration::from_secs_f64(on)),
+        on
+    );
+    println!(
+        "Analyzer service, telemetry off: {:>10.0} datapoints/s (median of {ROUNDS}, {:.2}s)",
+        rate(points.len(), Duration::from_secs_f64(off)),
+        off
+    );
+    println!(
+        "telemetry cost:                  {:>+9.1} % (on / off − 1)",
+        (on / off - 1.0) * 100.0
+    );
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let (kafka, redis) = services();
+    if std::env::args().any(|a| a == "telemetry") {
+        let run = uuid::Uuid::now_v7().simple().to_string();
+        telemetry_overhead(&kafka, &redis, &run).await;
+        return;
+    }
     let run = uuid::Uuid::now_v7().simple().to_string();
     let settings = WindowSettings {
         key_prefix: format!("bench-{run}"),
@@ -282,4 +392,6 @@ async fn main() {
         rate(metrics, d) * 60.0 / 1e6,
     );
     windows.clear().await.unwrap();
+
+    telemetry_overhead(&kafka, &redis, &run).await;
 }

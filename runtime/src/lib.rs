@@ -412,6 +412,9 @@ impl<S: Service> Runtime<S> {
         // `/health` saying ready.
         let (consumed, mut consuming_done) = watch::channel(false);
         let probing = async {
+            if !telemetry::enabled() {
+                return;
+            }
             let mut health = tokio::time::interval(HEALTH_EVERY);
             health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -449,13 +452,18 @@ impl<S: Service> Runtime<S> {
                     batch = consumer.next_batch(settings.max_batch) => {
                         let started = std::time::Instant::now();
                         let handled = self.handle_with_retries(&batch, &settings, &mut stats).await;
-                        telemetry
-                            .batch_seconds
-                            .with_label_values(&[name])
-                            .observe(started.elapsed().as_secs_f64());
+                        let counting = telemetry::enabled();
+                        if counting {
+                            telemetry
+                                .batch_seconds
+                                .with_label_values(&[name])
+                                .observe(started.elapsed().as_secs_f64());
+                        }
                         match handled {
                             Ok(commit) => {
-                                count_batch(name, &batch);
+                                if counting {
+                                    count_batch(name, &batch);
+                                }
                                 (commit, Some(batch))
                             }
                             Err(e) => {

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use axum::http::{header, StatusCode};
@@ -248,6 +248,9 @@ impl Telemetry {
     /// `help` says what it counts. A family is one set of label names: the
     /// first count fixes them.
     pub fn count(&self, name: &'static str, help: &str, labels: &[(&str, &str)], n: u64) {
+        if !enabled() {
+            return;
+        }
         let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
         let family = families.entry(name).or_insert_with(|| {
             let names: Vec<&str> = labels.iter().map(|(k, _)| *k).collect();
@@ -448,6 +451,20 @@ where
             telemetry().set_ready(component, check().await);
         }
     });
+}
+
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turns the process's counting and readiness probing on or off (on by
+/// default). Off, consumers count nothing and probe nothing: what the
+/// overhead benchmark (`benches/pipeline.rs`) compares with.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// Whether the process counts and probes (see [`set_enabled`]).
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
 }
 
 /// The process's telemetry.
