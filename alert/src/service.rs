@@ -112,6 +112,9 @@ struct Deliverer {
     mutes: RwLock<MuteBook>,
     mute_positions: Mutex<Positions>,
     finished: Mutex<HashSet<Uuid>>,
+    /// Ids being delivered now: a second record of one (a notice said
+    /// again by a restarted watchdog) is not delivered beside the first.
+    delivering: Mutex<HashSet<Uuid>>,
     inflight: Mutex<Inflight>,
     slots: Semaphore,
     /// Attempts between their start and their recorded outcome: a stop
@@ -136,6 +139,7 @@ impl AlertService {
                 mutes: RwLock::new(MuteBook::default()),
                 mute_positions: Mutex::new(Vec::new()),
                 finished: Mutex::new(HashSet::new()),
+                delivering: Mutex::new(HashSet::new()),
                 inflight: Mutex::new(Inflight::default()),
                 sending: AtomicUsize::new(0),
             }),
@@ -226,7 +230,8 @@ impl Service for AlertService {
             inflight.read(&r.topic, r.partition, r.offset);
         }
         for (record, notice) in notices {
-            if lock(&d.finished).contains(&notice.id()) {
+            if lock(&d.finished).contains(&notice.id()) || !lock(&d.delivering).insert(notice.id())
+            {
                 continue;
             }
             inflight.start(&record.topic, record.partition, record.offset);
@@ -277,6 +282,15 @@ impl Service for AlertService {
     }
 }
 
+/// An id in `Deliverer::delivering`, removed when dropped.
+struct Delivering<'a>(&'a Mutex<HashSet<Uuid>>, Uuid);
+
+impl Drop for Delivering<'_> {
+    fn drop(&mut self) {
+        lock(self.0).remove(&self.1);
+    }
+}
+
 /// One attempt under way, counted in `Deliverer::sending` until dropped.
 struct Sending<'a>(&'a AtomicUsize);
 
@@ -297,7 +311,11 @@ impl Deliverer {
     /// Delivers one alert to the end (or until the service stops), then
     /// marks its offset finished.
     async fn deliver(self: Arc<Self>, cx: Context, alert: Notice, at: (String, i32, i64)) {
-        match self.attempts(&cx, &alert).await {
+        let outcome = self.attempts(&cx, &alert).await;
+        // Finished before no longer delivering: a copy read in between is
+        // skipped either way.
+        let _delivered = Delivering(&self.delivering, alert.id());
+        match outcome {
             Ok(true) => {
                 lock(&self.finished).insert(alert.id());
                 lock(&self.inflight).finish(&at.0, at.1, at.2);
