@@ -9,6 +9,10 @@
 //! figures to [`Telemetry::registry`] and their own readiness (Redis, the
 //! database) with [`Telemetry::set_ready`]. Names follow Prometheus'
 //! conventions: `skyline_…_total` counters, base units (`_seconds`).
+//!
+//! The process also says it is alive: [`heartbeats`], one `SystemEvent`
+//! per service it runs with its readiness and lag, published on
+//! `skyline.system` by [`publish_heartbeats`] for the watchdog.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,7 +30,7 @@ use prometheus::{
 use serde::Serialize;
 
 /// The `[telemetry]` table: where a service serves `/metrics` and
-/// `/health`.
+/// `/health`, its self-metrics and its heartbeats.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TelemetrySettings {
