@@ -171,7 +171,11 @@ async fn serve(config: Config) -> Result<()> {
     for a in &alerters {
         eprintln!("alerter: {}", a.service().alerter());
     }
-    build::run_alerters(alerters, shutdown).await
+    let watchdog = build::watchdog(&config, &producer);
+    if watchdog.is_some() {
+        eprintln!("watchdog: on {}", config.topics.system);
+    }
+    build::run_alerters(alerters, watchdog, shutdown).await
 }
 
 /// `skyline alert test`: one attempt per alerter, answers printed.

@@ -116,6 +116,12 @@ pub struct SmtpConfig {
     /// (`SMTP_OPTS['default_recipient']`).
     #[serde(default)]
     pub default_recipients: Vec<String>,
+    /// Whether skyline's own notices go here too (stall alerts and
+    /// recoveries from the watchdog, stale metrics from the Analyzer's
+    /// sweep: every `skyline.system` event asking for delivery); default
+    /// true.
+    #[serde(default = "yes")]
+    pub system: bool,
     /// Retries and deadline.
     #[serde(default)]
     pub delivery: DeliverySettings,
@@ -153,6 +159,12 @@ pub struct WebhookConfig {
     /// signature header.
     #[serde(default)]
     pub secret: Option<String>,
+    /// Whether skyline's own notices go here too (stall alerts and
+    /// recoveries from the watchdog, stale metrics from the Analyzer's
+    /// sweep: every `skyline.system` event asking for delivery); default
+    /// true.
+    #[serde(default = "yes")]
+    pub system: bool,
     /// Retries and deadline.
     #[serde(default)]
     pub delivery: DeliverySettings,
@@ -166,9 +178,19 @@ pub struct SlackConfig {
     pub name: String,
     /// The incoming webhook's URL.
     pub url: String,
+    /// Whether skyline's own notices go here too (stall alerts and
+    /// recoveries from the watchdog, stale metrics from the Analyzer's
+    /// sweep: every `skyline.system` event asking for delivery); default
+    /// true.
+    #[serde(default = "yes")]
+    pub system: bool,
     /// Retries and deadline.
     #[serde(default)]
     pub delivery: DeliverySettings,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The Events API v2 endpoint.
@@ -189,6 +211,12 @@ pub struct PagerDutyConfig {
     /// The Events API endpoint (default PagerDuty's own).
     #[serde(default = "pagerduty_url")]
     pub url: String,
+    /// Whether skyline's own notices go here too (stall alerts and
+    /// recoveries from the watchdog, stale metrics from the Analyzer's
+    /// sweep: every `skyline.system` event asking for delivery); default
+    /// true.
+    #[serde(default = "yes")]
+    pub system: bool,
     /// Retries and deadline.
     #[serde(default)]
     pub delivery: DeliverySettings,
@@ -222,6 +250,19 @@ impl AlerterConfig {
             AlerterConfig::Slack(_) => "slack",
             AlerterConfig::Pagerduty(_) => "pagerduty",
             AlerterConfig::Topic(_) => "topic",
+        }
+    }
+
+    /// Whether skyline's own notices (`skyline.system` events asking for
+    /// delivery) go through it: its `system` key; never for a topic
+    /// alerter (they are on `skyline.system` already).
+    pub fn system(&self) -> bool {
+        match self {
+            AlerterConfig::Smtp(c) => c.system,
+            AlerterConfig::Webhook(c) => c.system,
+            AlerterConfig::Slack(c) => c.system,
+            AlerterConfig::Pagerduty(c) => c.system,
+            AlerterConfig::Topic(_) => false,
         }
     }
 

@@ -5,7 +5,7 @@
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use topics::{AlertEvent, SourceApp};
+use topics::{AlertEvent, SourceApp, SystemEvent, SystemKind};
 
 /// Version of the webhook payload ([`webhook_payload`]); a receiver checks
 /// it before reading the rest. Fields are only ever added within a version.
@@ -363,6 +363,168 @@ pub fn pagerduty_dedup_key(alert: &AlertEvent) -> String {
     format!("{}|{}", alert.metric, alert.rule)
 }
 
+/// `since` as bodies write it: UTC, or `unknown`.
+fn since_text(e: &SystemEvent) -> String {
+    e.since
+        .map_or_else(|| "unknown".to_owned(), topics::clock::utc)
+}
+
+/// The subject of one of skyline's own notices: `[skyline] STALLED
+/// <check> since <UTC>`, `[skyline] RECOVERED <check> after <N> s`,
+/// `[skyline] stale metric <m>, no data since <UTC>`, `[skyline] metric
+/// <m> about to go stale, no data since <UTC>`, `[skyline] metric <m>
+/// sends again`.
+pub fn system_subject(e: &SystemEvent) -> String {
+    let s = &e.subject;
+    match e.kind {
+        SystemKind::Stalled => format!("[skyline] STALLED {s} since {}", since_text(e)),
+        SystemKind::Recovered => {
+            let down_for = e
+                .figure("down_for")
+                .map(|d| d as i64)
+                .or_else(|| e.since.map(|since| e.at - since))
+                .unwrap_or(0);
+            format!("[skyline] RECOVERED {s} after {down_for} s")
+        }
+        SystemKind::Stale => format!(
+            "[skyline] stale metric {s}, no data since {}",
+            since_text(e)
+        ),
+        SystemKind::AboutToGoStale => format!(
+            "[skyline] metric {s} about to go stale, no data since {}",
+            since_text(e)
+        ),
+        SystemKind::Fresh => format!("[skyline] metric {s} sends again"),
+        SystemKind::Heartbeat => format!("[skyline] heartbeat of {s}"),
+    }
+}
+
+/// The lines a notice's bodies list, label and value.
+pub fn system_facts(e: &SystemEvent) -> Vec<(String, String)> {
+    let mut facts = vec![
+        ("Kind".to_owned(), e.kind.as_str().to_owned()),
+        (
+            match e.kind {
+                SystemKind::Stalled | SystemKind::Recovered | SystemKind::Heartbeat => "Check",
+                _ => "Metric",
+            }
+            .to_owned(),
+            e.subject.clone(),
+        ),
+        ("Since".to_owned(), since_text(e)),
+        ("At".to_owned(), topics::clock::utc(e.at)),
+        (
+            "Said by".to_owned(),
+            format!("{} on {}", e.service, e.instance),
+        ),
+    ];
+    if !e.reason.is_empty() {
+        facts.push(("Reason".to_owned(), e.reason.clone()));
+    }
+    for f in &e.figures {
+        facts.push((f.name.clone(), format_value(f.value)));
+    }
+    facts
+}
+
+/// The plain-text mail of a notice.
+pub fn system_plain_body(e: &SystemEvent) -> String {
+    let mut text = format!("{}\n\n", system_subject(e));
+    for (label, value) in system_facts(e) {
+        text.push_str(&format!("{label}: {value}\n"));
+    }
+    text
+}
+
+/// The webhook's JSON body of a notice (version [`WEBHOOK_VERSION`]): under
+/// `system`, the event's id, kind, subject, since, at, reason, who said it
+/// and its figures by name. A receiver tells it from an alert by the key.
+pub fn system_webhook_payload(e: &SystemEvent) -> Value {
+    let figures: serde_json::Map<String, Value> = e
+        .figures
+        .iter()
+        .map(|f| (f.name.clone(), finite(f.value)))
+        .collect();
+    json!({
+        "version": WEBHOOK_VERSION,
+        "system": {
+            "id": e.id.to_string(),
+            "kind": e.kind.as_str(),
+            "subject": e.subject,
+            "since": e.since,
+            "at": e.at,
+            "reason": e.reason,
+            "service": e.service,
+            "instance": e.instance,
+            "figures": figures,
+            "decided_at_ms": e.decided_at_ms,
+            "text": system_subject(e),
+        },
+    })
+}
+
+/// A Slack message of a notice: the subject as header and text, the facts.
+pub fn system_slack_payload(e: &SystemEvent) -> Value {
+    let title = system_subject(e);
+    let fields: Vec<Value> = system_facts(e)
+        .into_iter()
+        .take(10)
+        .map(|(label, value)| json!({"type": "mrkdwn", "text": format!("*{label}*\n{value}")}))
+        .collect();
+    json!({
+        "text": title,
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": truncate(&title, 150)}},
+            {"type": "section", "fields": fields},
+        ],
+    })
+}
+
+/// PagerDuty Events API v2 of a notice: `trigger` for a stall, a stale
+/// metric or one about to go stale, `resolve` for a recovery or a metric
+/// sending again, with the same dedup key ([`system_dedup_key`]) so the
+/// incident a stall opened is the one its recovery closes.
+pub fn system_pagerduty_payload(e: &SystemEvent, routing_key: &str) -> Value {
+    let action = match e.kind {
+        SystemKind::Recovered | SystemKind::Fresh => "resolve",
+        _ => "trigger",
+    };
+    json!({
+        "routing_key": routing_key,
+        "event_action": action,
+        "dedup_key": system_dedup_key(e),
+        "payload": {
+            "summary": truncate(&system_subject(e), 1024),
+            "source": e.instance,
+            "severity": match e.kind {
+                SystemKind::Stalled => "critical",
+                SystemKind::Stale | SystemKind::AboutToGoStale => "warning",
+                _ => "info",
+            },
+            "timestamp": chrono::DateTime::from_timestamp(e.at, 0).map(|t| t.to_rfc3339()),
+            "component": e.subject,
+            "group": e.service,
+            "class": e.kind.as_str(),
+            "custom_details": {
+                "since": e.since,
+                "reason": e.reason,
+                "event_id": e.id.to_string(),
+            },
+        },
+    })
+}
+
+/// `skyline|stall|<check>` for stalls and recoveries, `skyline|stale|<metric>`
+/// for staleness and freshness: one PagerDuty incident per check or metric.
+pub fn system_dedup_key(e: &SystemEvent) -> String {
+    let family = match e.kind {
+        SystemKind::Stalled | SystemKind::Recovered => "stall",
+        SystemKind::Stale | SystemKind::AboutToGoStale | SystemKind::Fresh => "stale",
+        SystemKind::Heartbeat => "heartbeat",
+    };
+    format!("skyline|{family}|{}", e.subject)
+}
+
 /// A value as bodies write it: integers without a fraction, others to six
 /// significant digits.
 pub fn format_value(v: f64) -> String {
@@ -531,6 +693,63 @@ pub(crate) mod tests {
         assert_eq!(
             signature("Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    fn notice(kind: SystemKind) -> SystemEvent {
+        SystemEvent {
+            id: Uuid::from_u128(9),
+            kind,
+            subject: "ingest.received".into(),
+            service: "watchdog".into(),
+            instance: "h1".into(),
+            at: 1_700_000_600,
+            since: Some(1_700_000_000),
+            ready: None,
+            alert: true,
+            reason: "no datapoint".into(),
+            figures: vec![topics::SystemFigure {
+                name: "down_for".into(),
+                value: 600.0,
+            }],
+            decided_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn notices_say_what_stalled_recovered_or_went_stale() {
+        let stalled = notice(SystemKind::Stalled);
+        assert_eq!(
+            system_subject(&stalled),
+            "[skyline] STALLED ingest.received since 2023-11-14 22:13:20 UTC"
+        );
+        let recovered = notice(SystemKind::Recovered);
+        assert_eq!(
+            system_subject(&recovered),
+            "[skyline] RECOVERED ingest.received after 600 s"
+        );
+        let mut stale = notice(SystemKind::Stale);
+        stale.subject = "stats.web.cpu".into();
+        assert!(system_subject(&stale)
+            .starts_with("[skyline] stale metric stats.web.cpu, no data since "));
+        let w = system_webhook_payload(&stalled);
+        assert_eq!(w["system"]["kind"], "stalled");
+        assert_eq!(w["system"]["subject"], "ingest.received");
+        assert_eq!(w["system"]["since"], 1_700_000_000);
+        assert_eq!(w["system"]["at"], 1_700_000_600);
+        let (t, r) = (
+            system_pagerduty_payload(&stalled, "K"),
+            system_pagerduty_payload(&recovered, "K"),
+        );
+        assert_eq!(
+            (t["event_action"].as_str(), r["event_action"].as_str()),
+            (Some("trigger"), Some("resolve"))
+        );
+        assert_eq!(t["dedup_key"], r["dedup_key"]);
+        assert!(system_plain_body(&stalled).contains("Reason: no datapoint"));
+        assert_eq!(
+            system_slack_payload(&recovered)["text"],
+            system_subject(&recovered)
         );
     }
 }

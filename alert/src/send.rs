@@ -9,7 +9,7 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use topics::{AlertEvent, SeriesPoint};
+use topics::{AlertEvent, SeriesPoint, SystemEvent};
 
 use crate::config::{AlerterConfig, SmtpConfig, SmtpTls};
 use crate::message::{self, Links};
@@ -103,6 +103,48 @@ impl Transport {
         }
     }
 
+    /// One attempt at delivering one of skyline's own notices (a stall, a
+    /// recovery, a stale metric): the same receivers, the notice's own
+    /// texts and payloads ([`message::system_subject`] and the
+    /// `system_*` payloads); the webhook's `Idempotency-Key` and the mail's
+    /// Message-ID are the event's id.
+    pub async fn attempt_system(&self, event: &SystemEvent) -> Attempt {
+        match (&self.config, &self.smtp) {
+            (AlerterConfig::Smtp(c), Some(mailer)) => {
+                let email = match compose_system_mail(c, event) {
+                    Ok(m) => m,
+                    Err(reason) => return Attempt::Permanent(reason),
+                };
+                send_mail(mailer, email).await
+            }
+            (AlerterConfig::Webhook(c), _) => {
+                let body = message::system_webhook_payload(event).to_string();
+                let mut request = self
+                    .http
+                    .post(&c.url)
+                    .header("Content-Type", "application/json")
+                    .header("Idempotency-Key", event.id.to_string());
+                if let Some(secret) = &c.secret {
+                    request = request.header(
+                        "X-Skyline-Signature",
+                        message::signature(secret, body.as_bytes()),
+                    );
+                }
+                self.post(request.body(body)).await
+            }
+            (AlerterConfig::Slack(c), _) => {
+                let body = message::system_slack_payload(event);
+                self.post(self.http.post(&c.url).json(&body)).await
+            }
+            (AlerterConfig::Pagerduty(c), _) => {
+                let body = message::system_pagerduty_payload(event, &c.routing_key);
+                self.post(self.http.post(&c.url).json(&body)).await
+            }
+            (AlerterConfig::Topic(_), _) => Attempt::Delivered("on the system topic".into()),
+            (AlerterConfig::Smtp(_), None) => Attempt::Permanent("no SMTP transport".into()),
+        }
+    }
+
     async fn post(&self, request: reqwest::RequestBuilder) -> Attempt {
         match request.send().await {
             Ok(response) => {
@@ -130,18 +172,48 @@ impl Transport {
             Ok(Err(reason)) => return Attempt::Permanent(reason),
             Err(e) => return Attempt::Transient(format!("composing the mail: {e}")),
         };
-        match mailer.send(email).await {
-            Ok(response) => Attempt::Delivered(format!(
-                "SMTP {}: {}",
-                response.code(),
-                response.message().collect::<Vec<_>>().join(" ")
-            )),
-            // 5xx: the server refused for good (an unknown recipient, a
-            // refused sender); anything else may pass on another try.
-            Err(e) if e.is_permanent() => Attempt::Permanent(error_chain(&e)),
-            Err(e) => Attempt::Transient(error_chain(&e)),
-        }
+        send_mail(mailer, email).await
     }
+}
+
+/// Hands `email` to the SMTP server.
+async fn send_mail(mailer: &AsyncSmtpTransport<Tokio1Executor>, email: Message) -> Attempt {
+    match mailer.send(email).await {
+        Ok(response) => Attempt::Delivered(format!(
+            "SMTP {}: {}",
+            response.code(),
+            response.message().collect::<Vec<_>>().join(" ")
+        )),
+        // 5xx: the server refused for good (an unknown recipient, a
+        // refused sender); anything else may pass on another try.
+        Err(e) if e.is_permanent() => Attempt::Permanent(error_chain(&e)),
+        Err(e) => Attempt::Transient(error_chain(&e)),
+    }
+}
+
+/// The plain-text mail of a notice, to the recipients of its subject (a
+/// check or a metric, matched as a metric name: the defaults unless a
+/// pattern says otherwise); its Message-ID is the event's id.
+pub fn compose_system_mail(config: &SmtpConfig, event: &SystemEvent) -> Result<Message, String> {
+    let recipients = config.recipients_of(&event.subject);
+    let Some((to, cc)) = recipients.split_first() else {
+        return Err(format!("no recipient for {}", event.subject));
+    };
+    let mailbox = |a: &str| {
+        a.parse::<Mailbox>()
+            .map_err(|e| format!("address {a:?}: {e}"))
+    };
+    let mut builder = Message::builder()
+        .from(mailbox(&config.sender)?)
+        .to(mailbox(to)?)
+        .subject(message::system_subject(event))
+        .message_id(Some(format!("<{}@skyline>", event.id)));
+    for a in cc {
+        builder = builder.cc(mailbox(a)?);
+    }
+    builder
+        .singlepart(SinglePart::plain(message::system_plain_body(event)))
+        .map_err(|e| e.to_string())
 }
 
 fn smtp_transport(

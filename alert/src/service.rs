@@ -24,7 +24,7 @@ use topics::follow::{self, Positions};
 use topics::ids::delivery_id;
 use topics::kafka::{Batch, Error as KafkaError, Producer};
 use topics::names::TopicNames;
-use topics::{AlertEvent, DeliveryEvent, DeliveryOutcome, MuteEvent};
+use topics::{AlertEvent, DeliveryEvent, DeliveryOutcome, MuteEvent, SystemEvent};
 use uuid::Uuid;
 
 use crate::config::{AlerterConfig, DeliverySettings};
@@ -48,6 +48,56 @@ pub fn finished_alerts(deliveries: &[DeliveryEvent], alerter: &str) -> HashSet<U
         .collect()
 }
 
+/// What an alerter delivers: an alert, or one of skyline's own notices.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// An alert from `skyline.alerts`.
+    Alert(AlertEvent),
+    /// A `skyline.system` event asking for delivery.
+    System(SystemEvent),
+}
+
+impl Notice {
+    /// Its id (what receivers de-duplicate on, what `skyline.deliveries`
+    /// calls `alert_id`).
+    pub fn id(&self) -> Uuid {
+        match self {
+            Notice::Alert(a) => a.id,
+            Notice::System(e) => e.id,
+        }
+    }
+
+    /// The metric, or a notice's subject (a check or a metric).
+    pub fn subject(&self) -> &str {
+        match self {
+            Notice::Alert(a) => &a.metric,
+            Notice::System(e) => &e.subject,
+        }
+    }
+
+    /// When it was decided (unix milliseconds): retries stop
+    /// `give_up_after` seconds later.
+    pub fn decided_at_ms(&self) -> i64 {
+        match self {
+            Notice::Alert(a) => a.decided_at_ms,
+            Notice::System(e) => e.decided_at_ms,
+        }
+    }
+
+    /// The anomaly alerted on; nil for a notice.
+    pub fn anomaly_id(&self) -> Uuid {
+        match self {
+            Notice::Alert(a) => a.anomaly_id,
+            Notice::System(_) => Uuid::nil(),
+        }
+    }
+}
+
+/// Whether an alerter delivers `event`: the decider asked for it.
+pub fn delivers(event: &SystemEvent) -> bool {
+    event.alert
+}
+
 /// One alerter's consumer.
 pub struct AlertService {
     inner: Arc<Deliverer>,
@@ -62,6 +112,9 @@ struct Deliverer {
     mutes: RwLock<MuteBook>,
     mute_positions: Mutex<Positions>,
     finished: Mutex<HashSet<Uuid>>,
+    /// Ids being delivered now: a second record of one (a notice said
+    /// again by a restarted watchdog) is not delivered beside the first.
+    delivering: Mutex<HashSet<Uuid>>,
     inflight: Mutex<Inflight>,
     slots: Semaphore,
     /// Attempts between their start and their recorded outcome: a stop
@@ -86,6 +139,7 @@ impl AlertService {
                 mutes: RwLock::new(MuteBook::default()),
                 mute_positions: Mutex::new(Vec::new()),
                 finished: Mutex::new(HashSet::new()),
+                delivering: Mutex::new(HashSet::new()),
                 inflight: Mutex::new(Inflight::default()),
                 sending: AtomicUsize::new(0),
             }),
@@ -109,7 +163,11 @@ impl Service for AlertService {
     }
 
     fn topics(&self) -> Vec<String> {
-        vec![self.inner.names.alerts.clone()]
+        let mut topics = vec![self.inner.names.alerts.clone()];
+        if self.inner.transport.config().system() {
+            topics.push(self.inner.names.system.clone());
+        }
+        topics
     }
 
     fn settings(&self) -> RunSettings {
@@ -151,18 +209,34 @@ impl Service for AlertService {
 
     async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {
         let d = &self.inner;
-        let alerts = cx.decode::<AlertEvent>(batch).await?;
+        let (system, alerts): (Vec<_>, Vec<_>) = batch
+            .iter()
+            .cloned()
+            .partition(|r| r.topic == d.names.system);
+        let alerts = cx.decode::<AlertEvent>(&alerts).await?;
+        let system = cx.decode::<SystemEvent>(&system).await?;
+        let notices = alerts
+            .into_iter()
+            .filter(|(_, a)| a.alerter == self.alerter())
+            .map(|(r, a)| (r, Notice::Alert(a)))
+            .chain(
+                system
+                    .into_iter()
+                    .filter(|(_, e)| delivers(e))
+                    .map(|(r, e)| (r, Notice::System(e))),
+            );
         let mut inflight = lock(&d.inflight);
         for r in batch.iter() {
             inflight.read(&r.topic, r.partition, r.offset);
         }
-        for (record, alert) in alerts {
-            if alert.alerter != self.alerter() || lock(&d.finished).contains(&alert.id) {
+        for (record, notice) in notices {
+            if lock(&d.finished).contains(&notice.id()) || !lock(&d.delivering).insert(notice.id())
+            {
                 continue;
             }
             inflight.start(&record.topic, record.partition, record.offset);
             let at = (record.topic.clone(), record.partition, record.offset);
-            tokio::spawn(Arc::clone(d).deliver(cx.clone(), alert, at));
+            tokio::spawn(Arc::clone(d).deliver(cx.clone(), notice, at));
         }
         Ok(Commit::UpTo(inflight.commit_target()))
     }
@@ -208,6 +282,15 @@ impl Service for AlertService {
     }
 }
 
+/// An id in `Deliverer::delivering`, removed when dropped.
+struct Delivering<'a>(&'a Mutex<HashSet<Uuid>>, Uuid);
+
+impl Drop for Delivering<'_> {
+    fn drop(&mut self) {
+        lock(self.0).remove(&self.1);
+    }
+}
+
 /// One attempt under way, counted in `Deliverer::sending` until dropped.
 struct Sending<'a>(&'a AtomicUsize);
 
@@ -227,26 +310,30 @@ impl Drop for Sending<'_> {
 impl Deliverer {
     /// Delivers one alert to the end (or until the service stops), then
     /// marks its offset finished.
-    async fn deliver(self: Arc<Self>, cx: Context, alert: AlertEvent, at: (String, i32, i64)) {
-        match self.attempts(&cx, &alert).await {
+    async fn deliver(self: Arc<Self>, cx: Context, alert: Notice, at: (String, i32, i64)) {
+        let outcome = self.attempts(&cx, &alert).await;
+        // Finished before no longer delivering: a copy read in between is
+        // skipped either way.
+        let _delivered = Delivering(&self.delivering, alert.id());
+        match outcome {
             Ok(true) => {
-                lock(&self.finished).insert(alert.id);
+                lock(&self.finished).insert(alert.id());
                 lock(&self.inflight).finish(&at.0, at.1, at.2);
             }
             // Stopped mid-way: the offset stays uncommitted and the next
             // run goes on with it.
             Ok(false) => {}
             Err(e) => {
-                tracing::error!(service = %self.name, alert = %alert.id, error = %e, "a delivery's outcome could not be written; the alert stays uncommitted and is retried at the next start");
+                tracing::error!(service = %self.name, alert = %alert.id(), error = %e, "a delivery's outcome could not be written; the alert stays uncommitted and is retried at the next start");
             }
         }
     }
 
     /// The attempts at one alert; `Ok(false)` when the service stopped
     /// before it finished.
-    async fn attempts(&self, cx: &Context, alert: &AlertEvent) -> Result<bool, ServiceError> {
+    async fn attempts(&self, cx: &Context, alert: &Notice) -> Result<bool, ServiceError> {
         let deadline_ms = alert
-            .decided_at_ms
+            .decided_at_ms()
             .saturating_add((self.delivery.give_up_after as i64).saturating_mul(1000));
         let mut attempt: u32 = 0;
         loop {
@@ -277,7 +364,10 @@ impl Deliverer {
                     slot = self.slots.acquire() => slot,
                     () = cx.stopped() => return Ok(false),
                 };
-                self.transport.attempt(alert).await
+                match alert {
+                    Notice::Alert(a) => self.transport.attempt(a).await,
+                    Notice::System(e) => self.transport.attempt_system(e).await,
+                }
             };
             let detail = Some(result.detail().to_owned());
             match retry::next(
@@ -312,27 +402,29 @@ impl Deliverer {
 
     /// The mute that holds for the alert when it was decided or now, as
     /// its delivery records it.
-    fn muting(&self, alert: &AlertEvent, now_ms: i64) -> Option<String> {
+    fn muting(&self, alert: &Notice, now_ms: i64) -> Option<String> {
         let book = self.mutes.read().ok()?;
-        book.muting(&alert.metric, &[alert.decided_at_ms, now_ms])
+        book.muting(alert.subject(), &[alert.decided_at_ms(), now_ms])
             .map(|m| m.describe())
     }
 
-    /// Writes one attempt's outcome to the deliveries topic.
+    /// Writes one attempt's outcome to the deliveries topic, and counts it.
     async fn record(
         &self,
-        alert: &AlertEvent,
+        alert: &Notice,
         outcome: DeliveryOutcome,
         attempt: u32,
         detail: Option<String>,
     ) -> Result<(), ServiceError> {
         let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
+        let alerter = self.transport.config().name();
+        let (id, subject) = (alert.id(), alert.subject());
         let event = DeliveryEvent {
-            id: delivery_id(alert.id, attempt),
-            alert_id: alert.id,
-            anomaly_id: alert.anomaly_id,
-            metric: alert.metric.clone(),
-            alerter: alert.alerter.clone(),
+            id: delivery_id(id, attempt),
+            alert_id: id,
+            anomaly_id: alert.anomaly_id(),
+            metric: subject.to_owned(),
+            alerter: alerter.to_owned(),
             kind: self.transport.config().kind().to_owned(),
             outcome,
             attempt,
@@ -341,16 +433,22 @@ impl Deliverer {
         };
         match outcome {
             DeliveryOutcome::Delivered | DeliveryOutcome::Muted => {
-                tracing::info!(alerter = %alert.alerter, metric = %alert.metric, alert = %alert.id, outcome = outcome.as_str(), attempt, "alert delivery")
+                tracing::info!(alerter, metric = %subject, alert = %id, outcome = outcome.as_str(), attempt, "alert delivery")
             }
             _ => {
-                tracing::warn!(alerter = %alert.alerter, metric = %alert.metric, alert = %alert.id, outcome = outcome.as_str(), attempt, detail = ?event.detail, "alert delivery")
+                tracing::warn!(alerter, metric = %subject, alert = %id, outcome = outcome.as_str(), attempt, detail = ?event.detail, "alert delivery")
             }
         }
         let payload = encode(&event)?;
         self.producer
-            .send(&self.names.deliveries, alert.metric.as_bytes(), &payload)
+            .send(&self.names.deliveries, subject.as_bytes(), &payload)
             .await?;
+        runtime::telemetry().count(
+            "skyline_alert_deliveries_total",
+            "Delivery attempts of alerts and system notices, by alerter and outcome (delivered, failed, gave_up, muted).",
+            &[("alerter", alerter), ("outcome", outcome.as_str())],
+            1,
+        );
         Ok(())
     }
 }

@@ -58,6 +58,9 @@ pub enum StallEvent {
         since: i64,
         /// When the watchdog saw it.
         at: i64,
+        /// 0 for the first alert of this stall, then 1, 2, … for each
+        /// alert again after `expiry`.
+        repeat: u32,
     },
     /// `check` is fine again after `down_for` seconds.
     Recovered {
@@ -65,6 +68,8 @@ pub enum StallEvent {
         check: String,
         /// Seconds from its last fine observation before the stall to now.
         down_for: i64,
+        /// When it was last fine before the stall (the stall's `since`).
+        since: i64,
         /// When the watchdog saw it.
         at: i64,
     },
@@ -75,6 +80,7 @@ pub enum StallEvent {
 struct Raised {
     since: i64,
     alerted_at: i64,
+    repeat: u32,
 }
 
 /// The stall alerts in force, by check.
@@ -104,12 +110,14 @@ impl Watchdog {
                     Raised {
                         since: fine_at,
                         alerted_at: now,
+                        repeat: 0,
                     },
                 );
                 Some(StallEvent::Stalled {
                     check: check.to_owned(),
                     since: fine_at,
                     at: now,
+                    repeat: 0,
                 })
             }
             (Some(r), true) if now.saturating_sub(r.alerted_at) >= expiry => {
@@ -117,6 +125,7 @@ impl Watchdog {
                     check.to_owned(),
                     Raised {
                         alerted_at: now,
+                        repeat: r.repeat.saturating_add(1),
                         ..r
                     },
                 );
@@ -124,6 +133,7 @@ impl Watchdog {
                     check: check.to_owned(),
                     since: r.since,
                     at: now,
+                    repeat: r.repeat.saturating_add(1),
                 })
             }
             (Some(r), false) => {
@@ -131,6 +141,7 @@ impl Watchdog {
                 Some(StallEvent::Recovered {
                     check: check.to_owned(),
                     down_for: now.saturating_sub(r.since),
+                    since: r.since,
                     at: now,
                 })
             }
@@ -141,6 +152,262 @@ impl Watchdog {
     /// The checks stalled now, with when each was last fine.
     pub fn stalled(&self) -> impl Iterator<Item = (&str, i64)> {
         self.raised.iter().map(|(c, r)| (c.as_str(), r.since))
+    }
+}
+
+/// The ingest service's name in heartbeats (its `ingest.received` check).
+pub const INGEST: &str = "ingest";
+
+/// The Analyzer's consumer name in heartbeats (its `analyze.lag` check).
+pub const ANALYZER: &str = "analyze";
+
+/// What the watchdog judges heartbeats with: [`StallThresholds`] and the
+/// two figures the thresholds are measured against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Judging {
+    /// The stall thresholds and the expiry.
+    pub thresholds: StallThresholds,
+    /// Seconds of lag above which the Analyzer is behind (`analyzer.
+    /// run_time` overrunning its 60 s): `analyze.lag` stalls once it has
+    /// been behind for `thresholds.analyzer_lag`.
+    pub analyzer_lag_limit: f64,
+    /// Seconds after its last heartbeat when an instance is forgotten: no
+    /// check of it is judged any more (a service retired on purpose stops
+    /// alerting after this; its stall alerts until then).
+    pub forget_after: i64,
+}
+
+impl Default for Judging {
+    fn default() -> Self {
+        Judging {
+            thresholds: StallThresholds::default(),
+            analyzer_lag_limit: 60.0,
+            forget_after: 86_400,
+        }
+    }
+}
+
+/// What the heartbeats of one instance of a service said, folded.
+#[derive(Debug, Clone, PartialEq)]
+struct Instance {
+    /// Its newest heartbeat's `at`.
+    last_beat: i64,
+    /// Its first heartbeat's `at` (what "last fine" is before any fact).
+    first_beat: i64,
+    /// Newest `at` with partitions assigned.
+    assigned_at: Option<i64>,
+    /// Newest `at` with the lag at most the limit.
+    lag_fine_at: Option<i64>,
+    /// Newest `at` not saying Redis is unreachable.
+    redis_fine_at: i64,
+    /// Newest `at` not saying the database is unreachable.
+    database_fine_at: i64,
+    /// Newest `last_received` figure (ingest), unix seconds.
+    last_received: Option<i64>,
+}
+
+/// The newest facts of every service and instance heard from, folded from
+/// their heartbeats (`(service, instance)` → facts).
+#[derive(Debug, Clone, Default)]
+pub struct HeartbeatBoard {
+    instances: BTreeMap<(String, String), Instance>,
+}
+
+/// Whether a heartbeat's readiness says `what` (`redis`, `database`) does
+/// not answer: not ready, and the reason names it (the services' probes
+/// say `redis: …`, `database … unreachable`, `database … did not answer`).
+fn says_unreachable(beat: &topics::SystemEvent, what: &str) -> bool {
+    beat.ready == Some(false) && beat.reason.to_ascii_lowercase().contains(what)
+}
+
+impl HeartbeatBoard {
+    /// Folds one heartbeat (other kinds are ignored); heartbeats of an
+    /// instance read out of order only add what they know.
+    pub fn fold(&mut self, beat: &topics::SystemEvent, judging: &Judging) {
+        if beat.kind != topics::SystemKind::Heartbeat {
+            return;
+        }
+        let at = beat.at;
+        let i = self
+            .instances
+            .entry((beat.subject.clone(), beat.instance.clone()))
+            .or_insert(Instance {
+                last_beat: at,
+                first_beat: at,
+                assigned_at: None,
+                lag_fine_at: None,
+                redis_fine_at: at,
+                database_fine_at: at,
+                last_received: None,
+            });
+        i.last_beat = i.last_beat.max(at);
+        i.first_beat = i.first_beat.min(at);
+        if beat.figure("partitions").is_some_and(|p| p > 0.0) {
+            i.assigned_at = Some(i.assigned_at.map_or(at, |a| a.max(at)));
+        }
+        if beat
+            .figure("lag_seconds")
+            .is_some_and(|l| l <= judging.analyzer_lag_limit)
+        {
+            i.lag_fine_at = Some(i.lag_fine_at.map_or(at, |a| a.max(at)));
+        }
+        if !says_unreachable(beat, "redis") {
+            i.redis_fine_at = i.redis_fine_at.max(at);
+        }
+        if !says_unreachable(beat, "database") {
+            i.database_fine_at = i.database_fine_at.max(at);
+        }
+        if let Some(r) = beat.figure("last_received").filter(|r| *r > 0.0) {
+            let r = r as i64;
+            i.last_received = Some(i.last_received.map_or(r, |l| l.max(r)));
+        }
+    }
+
+    /// Every check and when it was last fine, at `now`: instances silent
+    /// for `forget_after` are forgotten first. Per service (whatever
+    /// instance): `<service>.heartbeat` its newest heartbeat, `<service>.
+    /// group` (consumers) the newest heartbeat with partitions assigned,
+    /// `ingest.received` the newest datapoint received, `analyze.lag` the
+    /// oldest "last under the limit" of its live instances; `redis` and
+    /// `database` the oldest "last answered" of every live instance. An
+    /// instance is live while its heartbeat is younger than the heartbeat
+    /// threshold (a dead one is the heartbeat check's business).
+    pub fn checks(&mut self, now: i64, judging: &Judging) -> BTreeMap<String, i64> {
+        self.instances
+            .retain(|_, i| now.saturating_sub(i.last_beat) < judging.forget_after);
+        let live = |i: &Instance| now.saturating_sub(i.last_beat) < judging.thresholds.heartbeat;
+        let mut out: BTreeMap<String, i64> = BTreeMap::new();
+        // Newest of a service's instances: the service is fine if any is.
+        let mut newest = |check: String, at: i64| {
+            out.entry(check)
+                .and_modify(|v| *v = (*v).max(at))
+                .or_insert(at);
+        };
+        for ((service, _), i) in &self.instances {
+            newest(format!("{service}.heartbeat"), i.last_beat);
+            if service == INGEST {
+                newest(
+                    format!("{INGEST}.received"),
+                    i.last_received.unwrap_or(i.first_beat),
+                );
+            } else {
+                newest(
+                    format!("{service}.group"),
+                    i.assigned_at.unwrap_or(i.first_beat),
+                );
+            }
+        }
+        // Oldest of the live instances: one behind (or cut off) is enough.
+        let mut oldest = |check: &str, at: i64| {
+            out.entry(check.to_owned())
+                .and_modify(|v| *v = (*v).min(at))
+                .or_insert(at);
+        };
+        for ((service, _), i) in self.instances.iter().filter(|(_, i)| live(i)) {
+            if service == ANALYZER {
+                oldest("analyze.lag", i.lag_fine_at.unwrap_or(i.first_beat));
+            }
+            oldest("redis", i.redis_fine_at);
+            oldest("database", i.database_fine_at);
+        }
+        out
+    }
+}
+
+/// The threshold of `check` (by its name's ending).
+pub fn threshold_of(check: &str, t: &StallThresholds) -> i64 {
+    if check == "ingest.received" {
+        t.ingest_silent
+    } else if check.ends_with(".heartbeat") {
+        t.heartbeat
+    } else if check.ends_with(".lag") {
+        t.analyzer_lag
+    } else {
+        t.unreachable
+    }
+}
+
+/// Judges every check of `board` at `now`: the stalls and recoveries to
+/// tell, in check order.
+pub fn judge(
+    watchdog: &mut Watchdog,
+    board: &mut HeartbeatBoard,
+    now: i64,
+    judging: &Judging,
+) -> Vec<StallEvent> {
+    let t = &judging.thresholds;
+    board
+        .checks(now, judging)
+        .into_iter()
+        .filter_map(|(check, fine_at)| {
+            watchdog.observe(&check, now, fine_at, threshold_of(&check, t), t.expiry)
+        })
+        .collect()
+}
+
+/// The `SystemEvent` telling `event` to the alerters (`alert: true`),
+/// said by `service`/`instance` at `decided_at_ms`. Its id is
+/// `system_event_id(kind, check, since)` — one per stall and one per
+/// recovery whatever re-judges them — with `/<repeat>` after the check
+/// for a stall alerting again after its expiry.
+pub fn notice(
+    event: &StallEvent,
+    service: &str,
+    instance: &str,
+    decided_at_ms: i64,
+) -> topics::SystemEvent {
+    use topics::{SystemEvent, SystemFigure, SystemKind};
+    let (kind, check, since, at, reason, figures) = match event {
+        StallEvent::Stalled {
+            check,
+            since,
+            at,
+            repeat,
+        } => (
+            SystemKind::Stalled,
+            check,
+            *since,
+            *at,
+            format!("{check} not fine since {since} ({} s)", at - since),
+            vec![SystemFigure {
+                name: "repeat".into(),
+                value: f64::from(*repeat),
+            }],
+        ),
+        StallEvent::Recovered {
+            check,
+            down_for,
+            since,
+            at,
+        } => (
+            SystemKind::Recovered,
+            check,
+            *since,
+            *at,
+            format!("{check} fine again after {down_for} s"),
+            vec![SystemFigure {
+                name: "down_for".into(),
+                value: *down_for as f64,
+            }],
+        ),
+    };
+    let id_subject = match event {
+        StallEvent::Stalled { repeat, .. } if *repeat > 0 => format!("{check}/{repeat}"),
+        _ => check.clone(),
+    };
+    SystemEvent {
+        id: topics::ids::system_event_id(kind, &id_subject, since),
+        kind,
+        subject: check.clone(),
+        service: service.to_owned(),
+        instance: instance.to_owned(),
+        at,
+        since: Some(since),
+        ready: None,
+        alert: true,
+        reason,
+        figures,
+        decided_at_ms,
     }
 }
 
@@ -169,10 +436,12 @@ mod tests {
                     check: "ingest.received".into(),
                     since: 990,
                     at: 1290,
+                    repeat: 0,
                 },
                 StallEvent::Recovered {
                     check: "ingest.received".into(),
                     down_for: 610,
+                    since: 990,
                     at: 1600,
                 },
             ]
@@ -208,5 +477,153 @@ mod tests {
             w.observe("learn.heartbeat", 310, 305, 120, 900),
             Some(StallEvent::Recovered { down_for: 210, .. })
         ));
+    }
+
+    fn beat(
+        service: &str,
+        instance: &str,
+        at: i64,
+        figures: &[(&str, f64)],
+    ) -> topics::SystemEvent {
+        topics::SystemEvent {
+            id: topics::ids::system_event_id(
+                topics::SystemKind::Heartbeat,
+                &format!("{service}/{instance}"),
+                at,
+            ),
+            kind: topics::SystemKind::Heartbeat,
+            subject: service.into(),
+            service: service.into(),
+            instance: instance.into(),
+            at,
+            since: Some(at),
+            ready: Some(true),
+            alert: false,
+            reason: "ok".into(),
+            figures: figures
+                .iter()
+                .map(|(n, v)| topics::SystemFigure {
+                    name: (*n).into(),
+                    value: *v,
+                })
+                .collect(),
+            decided_at_ms: at * 1000,
+        }
+    }
+
+    /// Heartbeats every 10 s from ingest (receiving until 1000, then
+    /// silent until 1600) and the Analyzer; the watchdog judging every
+    /// 10 s: one stall of `ingest.received` and one recovery, nothing else.
+    #[test]
+    fn a_silent_ingest_stalls_once_and_recovers_once() {
+        let judging = Judging::default();
+        let (mut w, mut board) = (Watchdog::default(), HeartbeatBoard::default());
+        let mut told = Vec::new();
+        let mut received = 0;
+        for now in (0..=2000).step_by(10) {
+            if !(1000..1600).contains(&now) {
+                received = now;
+            }
+            board.fold(
+                &beat("ingest", "h1", now, &[("last_received", received as f64)]),
+                &judging,
+            );
+            board.fold(
+                &beat(
+                    "analyze",
+                    "h1",
+                    now,
+                    &[("partitions", 3.0), ("lag_seconds", 0.0)],
+                ),
+                &judging,
+            );
+            told.extend(judge(&mut w, &mut board, now, &judging));
+        }
+        let checks: Vec<_> = told
+            .iter()
+            .map(|e| match e {
+                StallEvent::Stalled { check, since, .. } => ("stalled", check.as_str(), *since),
+                StallEvent::Recovered { check, since, .. } => ("recovered", check.as_str(), *since),
+            })
+            .collect();
+        assert_eq!(
+            checks,
+            vec![
+                ("stalled", "ingest.received", 990),
+                ("recovered", "ingest.received", 990)
+            ]
+        );
+        let a = notice(&told[0], "watchdog", "h1", 0);
+        let b = notice(&told[1], "watchdog", "h1", 0);
+        assert!(a.alert && b.alert);
+        assert_eq!(
+            (a.kind, b.kind),
+            (topics::SystemKind::Stalled, topics::SystemKind::Recovered)
+        );
+        assert_ne!(a.id, b.id);
+        // Judged again (a restart, a replay): the same ids.
+        assert_eq!(notice(&told[0], "watchdog", "h2", 5).id, a.id);
+        assert_eq!(b.figure("down_for"), Some(610.0));
+    }
+
+    #[test]
+    fn missed_heartbeats_lag_groups_and_unreachable_stores() {
+        let judging = Judging::default();
+        let mut board = HeartbeatBoard::default();
+        // learn beats until 100 with no partition; analyze is behind from
+        // 50 and says Redis is unreachable from 60.
+        for at in (0..=100).step_by(10) {
+            board.fold(&beat("learn", "a", at, &[("partitions", 0.0)]), &judging);
+            let mut b = beat(
+                "analyze",
+                "a",
+                at,
+                &[
+                    ("partitions", 1.0),
+                    ("lag_seconds", if at < 50 { 5.0 } else { 400.0 }),
+                ],
+            );
+            if at >= 60 {
+                b.ready = Some(false);
+                b.reason = "redis: connection refused".into();
+            }
+            board.fold(&b, &judging);
+        }
+        let checks = board.checks(100, &judging);
+        assert_eq!(checks["learn.heartbeat"], 100);
+        assert_eq!(
+            checks["learn.group"], 0,
+            "never assigned: since first heard"
+        );
+        assert_eq!(checks["analyze.group"], 100);
+        assert_eq!(checks["analyze.lag"], 40);
+        assert_eq!(checks["redis"], 50);
+        assert_eq!(checks["database"], 100);
+        assert!(!checks.contains_key("ingest.received"));
+        // Learn silent, the Analyzer beating on: learn's heartbeat stalls
+        // 120 s after its last one; Redis 120 s after it last answered.
+        for at in (110..=220).step_by(10) {
+            let mut b = beat(
+                "analyze",
+                "a",
+                at,
+                &[("partitions", 1.0), ("lag_seconds", 400.0)],
+            );
+            b.ready = Some(false);
+            b.reason = "redis: connection refused".into();
+            board.fold(&b, &judging);
+        }
+        let mut w = Watchdog::default();
+        let told = judge(&mut w, &mut board, 220, &judging);
+        let stalled: Vec<&str> = told
+            .iter()
+            .filter_map(|e| match e {
+                StallEvent::Stalled { check, .. } => Some(check.as_str()),
+                StallEvent::Recovered { .. } => None,
+            })
+            .collect();
+        assert_eq!(stalled, vec!["learn.group", "learn.heartbeat", "redis"]);
+        // Forgotten after forget_after: nothing is judged any more.
+        assert!(board.checks(220 + 86_400, &judging).is_empty());
     }
 }

@@ -9,6 +9,10 @@
 //! figures to [`Telemetry::registry`] and their own readiness (Redis, the
 //! database) with [`Telemetry::set_ready`]. Names follow Prometheus'
 //! conventions: `skyline_…_total` counters, base units (`_seconds`).
+//!
+//! The process also says it is alive: [`heartbeats`], one `SystemEvent`
+//! per service it runs with its readiness and lag, published on
+//! `skyline.system` by [`publish_heartbeats`] for the watchdog.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,7 +30,7 @@ use prometheus::{
 use serde::Serialize;
 
 /// The `[telemetry]` table: where a service serves `/metrics` and
-/// `/health`.
+/// `/health`, its self-metrics and its heartbeats.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TelemetrySettings {
@@ -41,8 +45,14 @@ pub struct TelemetrySettings {
     /// every 60 s), so they are windowed, analysed and alerted on like any
     /// metric; 0: not published.
     pub self_metrics_interval: u64,
-    /// `<instance>` in those names; empty: the host's name.
+    /// `<instance>` in those names and in heartbeats; empty: the host's
+    /// name.
     pub instance: String,
+    /// Seconds between the heartbeats the process publishes on
+    /// `skyline.system`, one per service it runs ([`heartbeats`]); the
+    /// watchdog misses one after `[watchdog] heartbeat` (120 s, the
+    /// reference's key TTL). 0: none.
+    pub heartbeat_interval: u64,
 }
 
 /// The reference's self-metrics interval.
@@ -54,6 +64,7 @@ impl Default for TelemetrySettings {
             listen: String::new(),
             self_metrics_interval: SELF_METRICS_INTERVAL,
             instance: String::new(),
+            heartbeat_interval: 30,
         }
     }
 }
@@ -434,6 +445,113 @@ pub fn publish_self_metrics(
     });
 }
 
+/// The heartbeats of a process at `at` (unix seconds): one
+/// `SystemEvent{kind: Heartbeat}` per consumer in `consumers` (subject its
+/// service name; figures `lag_records`, `lag_seconds`, `partitions`,
+/// `records`) and one for ingest when the health board has an `ingest`
+/// component (figure `last_received`: unix seconds of the last datapoint
+/// accepted, when one was), each with its readiness and reason from
+/// `health`. Ids from (Heartbeat, `<service>/<instance>`, `at`).
+pub fn heartbeats(
+    health: &Health,
+    consumers: &BTreeMap<String, ConsumerStatus>,
+    last_received_ms: Option<i64>,
+    instance: &str,
+    at: i64,
+    decided_at_ms: i64,
+) -> Vec<topics::SystemEvent> {
+    let figure = |name: &str, value: f64| topics::SystemFigure {
+        name: name.to_owned(),
+        value,
+    };
+    let beat = |service: &str, figures: Vec<topics::SystemFigure>| {
+        let (ready, reason) = match health.components.get(service) {
+            Some(c) => (Some(c.ready), c.reason.clone()),
+            None => (None, String::new()),
+        };
+        topics::SystemEvent {
+            id: topics::ids::system_event_id(
+                topics::SystemKind::Heartbeat,
+                &format!("{service}/{instance}"),
+                at,
+            ),
+            kind: topics::SystemKind::Heartbeat,
+            subject: service.to_owned(),
+            service: service.to_owned(),
+            instance: instance.to_owned(),
+            at,
+            since: Some(at),
+            ready,
+            alert: false,
+            reason,
+            figures,
+            decided_at_ms,
+        }
+    };
+    let mut out: Vec<topics::SystemEvent> = consumers
+        .iter()
+        .map(|(service, c)| {
+            beat(
+                service,
+                vec![
+                    figure("lag_records", c.lag_records as f64),
+                    figure("lag_seconds", c.lag_seconds),
+                    figure("partitions", c.partitions as f64),
+                    figure("records", c.records as f64),
+                ],
+            )
+        })
+        .collect();
+    if health.components.contains_key("ingest") {
+        let figures = last_received_ms
+            .map(|ms| vec![figure("last_received", (ms / 1000) as f64)])
+            .unwrap_or_default();
+        out.push(beat("ingest", figures));
+    }
+    out
+}
+
+/// Publishes [`heartbeats`] of this process to `topic` (keyed by service)
+/// every `every`, the first after one interval, for as long as the process
+/// runs.
+pub fn publish_heartbeats(
+    producer: topics::kafka::Producer,
+    topic: String,
+    instance: String,
+    every: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let t = telemetry();
+            let now_ms = topics::clock::now_ms();
+            let beats = heartbeats(
+                &t.health(),
+                &t.consumer_statuses(),
+                t.last_received_ms(),
+                &instance,
+                now_ms / 1000,
+                now_ms,
+            );
+            if beats.is_empty() {
+                continue;
+            }
+            let records = match topics::kafka::keyed_messages(beats.iter(), |e| &e.subject) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "heartbeats not encoded");
+                    continue;
+                }
+            };
+            if let Err(e) = producer.send_batch(&topic, records).await {
+                tracing::warn!(error = %e, "heartbeats not published");
+            }
+        }
+    });
+}
+
 /// Probes `component`'s readiness with `check` every two seconds (as the
 /// consumers probe theirs) for as long as the process runs: for what a
 /// process needs besides its consumers (the console's database and Redis).
@@ -588,5 +706,66 @@ mod tests {
         t.forget("analyze");
         t.forget("redis");
         assert!(!t.health().ready);
+    }
+
+    #[test]
+    fn one_heartbeat_per_consumer_and_one_for_ingest() {
+        let t = Telemetry::new();
+        t.set_ready("analyze", Err("redis: connection refused".into()));
+        t.set_ready("ingest", Ok(()));
+        let mut consumers = BTreeMap::new();
+        consumers.insert(
+            "analyze".to_owned(),
+            ConsumerStatus {
+                lag_records: 12,
+                lag_seconds: 3.5,
+                partitions: 3,
+                records: 100,
+                last_batch_ms: 1,
+            },
+        );
+        let beats = heartbeats(
+            &t.health(),
+            &consumers,
+            Some(1_700_000_000_500),
+            "h1",
+            1_700_000_010,
+            7,
+        );
+        assert_eq!(beats.len(), 2);
+        let a = &beats[0];
+        assert_eq!(
+            (a.subject.as_str(), a.instance.as_str(), a.at),
+            ("analyze", "h1", 1_700_000_010)
+        );
+        assert_eq!(
+            (a.ready, a.reason.as_str()),
+            (Some(false), "redis: connection refused")
+        );
+        assert_eq!(a.figure("lag_records"), Some(12.0));
+        assert_eq!(a.figure("lag_seconds"), Some(3.5));
+        assert_eq!(a.figure("partitions"), Some(3.0));
+        assert_eq!(a.figure("records"), Some(100.0));
+        let i = &beats[1];
+        assert_eq!((i.subject.as_str(), i.ready), ("ingest", Some(true)));
+        assert_eq!(i.figure("last_received"), Some(1_700_000_000.0));
+        assert_eq!(
+            a.id,
+            topics::ids::system_event_id(
+                topics::SystemKind::Heartbeat,
+                "analyze/h1",
+                1_700_000_010
+            )
+        );
+        // Nothing runs: nothing to say.
+        assert!(heartbeats(
+            &Telemetry::new().health(),
+            &BTreeMap::new(),
+            None,
+            "h1",
+            0,
+            0
+        )
+        .is_empty());
     }
 }

@@ -72,8 +72,11 @@ pub struct Config {
     /// The seasonal re-check (Mirage): its algorithms, the daily-peak
     /// override, its pace and the periodic checks.
     pub seasonal: seasonal::SeasonalSettings,
-    /// Where each service serves `/metrics` and `/health`.
+    /// Where each service serves `/metrics` and `/health`, its
+    /// self-metrics and heartbeats.
     pub telemetry: runtime::telemetry::TelemetrySettings,
+    /// The stall watchdog (the reference's Thunder): its thresholds.
+    pub watchdog: alert::WatchdogSettings,
 }
 
 impl Default for Config {
@@ -98,6 +101,7 @@ impl Default for Config {
             fingerprint_service: fingerprint::service::ServiceSettings::default(),
             seasonal: seasonal::SeasonalSettings::default(),
             telemetry: runtime::telemetry::TelemetrySettings::default(),
+            watchdog: alert::WatchdogSettings::default(),
         }
     }
 }

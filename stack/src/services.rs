@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alert::AlertService;
+use alert::{AlertService, WatchdogService};
 use analyze::service::{Analyzer, Restored, Rules};
 use anyhow::{bail, Context, Result};
 use fingerprint::service::Fingerprinter;
@@ -50,9 +50,11 @@ pub fn shutdown_on_ctrl_c() -> (watch::Sender<bool>, Shutdown) {
 /// `telemetry: ADDR` on stderr once listening), and its figures published
 /// as `skyline.<service>.<instance>.*` datapoints every
 /// `self_metrics_interval` seconds when not 0 (`process` names the figures
-/// no service label claims).
+/// no service label claims), and its services' heartbeats on
+/// `skyline.system` every `heartbeat_interval` seconds when not 0.
 pub async fn serve_telemetry(config: &Config, process: &str) -> Result<()> {
     let t = &config.telemetry;
+    let instance = instance(config);
     let listen = t.listen.trim();
     if !listen.is_empty() {
         let addr = runtime::telemetry::serve(listen, std::future::pending())
@@ -61,19 +63,32 @@ pub async fn serve_telemetry(config: &Config, process: &str) -> Result<()> {
         eprintln!("telemetry: {addr}");
     }
     if t.self_metrics_interval > 0 {
-        let instance = match t.instance.trim() {
-            "" => runtime::telemetry::host_name(),
-            given => given.to_owned(),
-        };
         runtime::telemetry::publish_self_metrics(
             Producer::new(&config.kafka).context("creating the self-metrics producer")?,
             config.topics.datapoints.clone(),
             process.to_owned(),
-            instance,
+            instance.clone(),
             std::time::Duration::from_secs(t.self_metrics_interval),
         );
     }
+    if t.heartbeat_interval > 0 {
+        runtime::telemetry::publish_heartbeats(
+            Producer::new(&config.kafka).context("creating the heartbeat producer")?,
+            config.topics.system.clone(),
+            instance,
+            std::time::Duration::from_secs(t.heartbeat_interval),
+        );
+    }
     Ok(())
+}
+
+/// This process's `<instance>`: `[telemetry] instance`, else the host's
+/// name.
+pub fn instance(config: &Config) -> String {
+    match config.telemetry.instance.trim() {
+        "" => runtime::telemetry::host_name(),
+        given => given.to_owned(),
+    }
 }
 
 /// Opens the windows store: Redis when configured, else memory.
@@ -298,9 +313,39 @@ pub fn alerters(config: &Config, producer: &Producer) -> Result<Vec<Runtime<Aler
         .collect())
 }
 
-/// Runs the alerter services until `shutdown`; an alerter that fails stops
-/// only itself (logged), so one broken alerter never silences the others.
-pub async fn run_alerters(alerters: Vec<Runtime<AlertService>>, shutdown: Shutdown) -> Result<()> {
+/// The stall watchdog on the service runtime, when `[watchdog] enabled`.
+pub fn watchdog(config: &Config, producer: &Producer) -> Option<Runtime<WatchdogService>> {
+    config.watchdog.enabled.then(|| {
+        Runtime::dead_lettering(
+            Arc::new(WatchdogService::new(
+                config.watchdog.clone(),
+                config.topics.clone(),
+                producer.clone(),
+                instance(config),
+            )),
+            &config.kafka,
+            producer.clone(),
+            config.topics.deadletter.clone(),
+        )
+    })
+}
+
+/// Runs the alerter services and the watchdog until `shutdown`; an alerter
+/// that fails stops only itself (logged), so one broken alerter never
+/// silences the others, and a failing watchdog stops only itself.
+pub async fn run_alerters(
+    alerters: Vec<Runtime<AlertService>>,
+    watchdog: Option<Runtime<WatchdogService>>,
+    shutdown: Shutdown,
+) -> Result<()> {
+    let stop = shutdown.clone();
+    let watchdog = async move {
+        if let Some(w) = watchdog {
+            if let Err(e) = w.run(stop.wait()).await {
+                tracing::error!(error = %e, "watchdog stopped");
+            }
+        }
+    };
     let runs = alerters.into_iter().map(|runtime| {
         let stop = shutdown.clone();
         async move {
@@ -314,7 +359,7 @@ pub async fn run_alerters(alerters: Vec<Runtime<AlertService>>, shutdown: Shutdo
                 .with_context(|| format!("alerter {name}"))
         }
     });
-    let outcomes = futures::future::join_all(runs).await;
+    let (outcomes, ()) = tokio::join!(futures::future::join_all(runs), watchdog);
     outcomes.into_iter().collect()
 }
 

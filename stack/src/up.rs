@@ -177,8 +177,10 @@ impl Up {
         let seasonal =
             tokio::spawn(async move { Ok(seasonal.run(stop.wait()).await.map(|_| ())?) });
         let alerters = build::alerters(&config, &producer)?;
+        let watchdog = build::watchdog(&config, &producer);
         let stop = shutdown.clone();
-        let alert = tokio::spawn(async move { build::run_alerters(alerters, stop).await });
+        let alert =
+            tokio::spawn(async move { build::run_alerters(alerters, watchdog, stop).await });
         let (limits, stop) = (config.console.connections.clone(), shutdown.clone());
         let console = tokio::spawn(async move {
             Ok(console::serve_within(listener, console, &limits, stop.wait()).await?)

@@ -1,0 +1,224 @@
+//! The watchdog (the reference's Thunder) as a service: it consumes the
+//! heartbeats on `skyline.system`, folds the newest facts of every service
+//! and instance ([`HeartbeatBoard`]) and, every `tick`, judges the stall
+//! checks with [`crate::stall`] at its clock, publishing each stall and
+//! each recovery back to `skyline.system` as a `SystemEvent` with
+//! `alert = true`, which the alerters deliver ([`crate::service`]).
+//!
+//! The clock is the wall clock: the watchdog judges what is happening now.
+//! Its decisions are still functions of the log and of that clock — the
+//! ids come from the check and when it was last fine, both read from the
+//! heartbeats — so judging the same heartbeats again (a restart) says the
+//! same stall under the same id, which every alerter delivers once. A
+//! replay of `skyline.system` judging at the heartbeats' own `at` (data
+//! time) would raise the same stalls; nothing runs one today.
+//!
+//! It judges only while its consumer has caught up with the topic (lag 0,
+//! or the newest heartbeat read at most [`CAUGHT_UP`] s old), so heartbeats read in a burst after a restart are not taken for
+//! silence. One watchdog runs per `skyline alert` process (and in
+//! `skyline up`), all in one consumer group: heartbeats are keyed by
+//! service, so each service's heartbeats are judged by one of them.
+//!
+//! Not done: a stall raised before a restart and over while the watchdog
+//! was down gets no recovery notice (the raised stalls live in memory).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use runtime::{Commit, Context, RunSettings, Service, ServiceError};
+use serde::{Deserialize, Serialize};
+use topics::kafka::{Batch, Producer};
+use topics::names::TopicNames;
+use topics::SystemEvent;
+
+use crate::stall::{self, HeartbeatBoard, Judging, StallEvent, StallThresholds, Watchdog};
+
+/// Seconds behind the newest heartbeat within which the watchdog counts as
+/// caught up (see `WatchdogService::caught_up`).
+pub const CAUGHT_UP: f64 = 10.0;
+
+/// The consumer's name (and the `service` of what it says).
+pub const WATCHDOG: &str = "watchdog";
+
+/// The `[watchdog]` table: the stall thresholds (seconds, the reference's
+/// defaults) and how often they are judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchdogSettings {
+    /// Whether the watchdog runs beside the alerters (`skyline alert`,
+    /// `skyline up`).
+    pub enabled: bool,
+    /// Seconds between two judgements.
+    pub tick: u64,
+    /// Ingest received nothing for this long: `ingest.received` stalls
+    /// (the reference: no count for 299 s).
+    pub ingest_silent: i64,
+    /// A service's newest heartbeat is this old: `<service>.heartbeat`
+    /// stalls (the reference's `<app>.up` key TTL, 120 s).
+    pub heartbeat: i64,
+    /// The Analyzer's lag has been above `analyzer_lag_limit` for this
+    /// long: `analyze.lag` stalls (the reference: 60 s run time overrun 5
+    /// times ≈ 300 s).
+    pub analyzer_lag: i64,
+    /// Seconds of lag above which the Analyzer is behind (the reference's
+    /// 60 s run time).
+    pub analyzer_lag_limit: f64,
+    /// A consumer group has had no partition assigned, or a service has
+    /// said Redis or the database does not answer, for this long:
+    /// `<service>.group`, `redis`, `database` stall.
+    pub unreachable: i64,
+    /// Seconds before a stall still going on alerts again (the reference's
+    /// Thunder expiry, 900 s).
+    pub expiry: i64,
+    /// Seconds after its last heartbeat when an instance is forgotten (a
+    /// service retired on purpose stops alerting).
+    pub forget_after: i64,
+}
+
+impl Default for WatchdogSettings {
+    fn default() -> Self {
+        let t = StallThresholds::default();
+        let j = Judging::default();
+        WatchdogSettings {
+            enabled: true,
+            tick: 5,
+            ingest_silent: t.ingest_silent,
+            heartbeat: t.heartbeat,
+            analyzer_lag: t.analyzer_lag,
+            analyzer_lag_limit: j.analyzer_lag_limit,
+            unreachable: t.unreachable,
+            expiry: t.expiry,
+            forget_after: j.forget_after,
+        }
+    }
+}
+
+impl WatchdogSettings {
+    /// What the pure judging takes.
+    pub fn judging(&self) -> Judging {
+        Judging {
+            thresholds: StallThresholds {
+                ingest_silent: self.ingest_silent,
+                heartbeat: self.heartbeat,
+                analyzer_lag: self.analyzer_lag,
+                unreachable: self.unreachable,
+                expiry: self.expiry,
+            },
+            analyzer_lag_limit: self.analyzer_lag_limit,
+            forget_after: self.forget_after,
+        }
+    }
+}
+
+/// The watchdog's consumer.
+pub struct WatchdogService {
+    settings: WatchdogSettings,
+    judging: Judging,
+    names: TopicNames,
+    producer: Producer,
+    instance: String,
+    state: Mutex<(Watchdog, HeartbeatBoard)>,
+    /// Notices judged but not yet on the topic (the broker refused): sent
+    /// again at the next tick, before anything newer.
+    unsent: Mutex<Vec<SystemEvent>>,
+}
+
+impl WatchdogService {
+    /// A watchdog judging with `settings`, publishing with `producer` to
+    /// `names.system`; `instance` names this process in what it says.
+    pub fn new(
+        settings: WatchdogSettings,
+        names: TopicNames,
+        producer: Producer,
+        instance: String,
+    ) -> WatchdogService {
+        WatchdogService {
+            judging: settings.judging(),
+            settings,
+            names,
+            producer,
+            instance,
+            state: Mutex::new((Watchdog::default(), HeartbeatBoard::default())),
+            unsent: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Whether its consumer has caught up with `skyline.system` (as the
+    /// consumer loop last probed it): partitions assigned, and nothing
+    /// behind or the newest heartbeat handled at most [`CAUGHT_UP`]
+    /// seconds old — live heartbeats keep a few records in flight at any
+    /// probe, while a backlog read after a restart is older than that.
+    fn caught_up(&self) -> bool {
+        runtime::telemetry()
+            .consumer_statuses()
+            .get(WATCHDOG)
+            .is_some_and(|c| c.partitions > 0 && (c.lag_records == 0 || c.lag_seconds <= CAUGHT_UP))
+    }
+}
+
+impl Service for WatchdogService {
+    fn name(&self) -> &str {
+        WATCHDOG
+    }
+
+    fn topics(&self) -> Vec<String> {
+        vec![self.names.system.clone()]
+    }
+
+    fn settings(&self) -> RunSettings {
+        RunSettings {
+            tick: Some(Duration::from_secs(self.settings.tick.max(1))),
+            ..RunSettings::default()
+        }
+    }
+
+    async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {
+        let events = cx.decode::<SystemEvent>(batch).await?;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        for (_, e) in &events {
+            state.1.fold(e, &self.judging);
+        }
+        // Heartbeats are snapshots: once folded they are done with.
+        Ok(Commit::Batch)
+    }
+
+    async fn tick(&self, _cx: &Context) -> Result<Commit, ServiceError> {
+        let now_ms = topics::clock::now_ms();
+        let told: Vec<StallEvent> = if !self.caught_up() {
+            Vec::new()
+        } else {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let (watchdog, board) = &mut *state;
+            stall::judge(watchdog, board, now_ms / 1000, &self.judging)
+        };
+        let notices: Vec<SystemEvent> = told
+            .iter()
+            .map(|e| stall::notice(e, WATCHDOG, &self.instance, now_ms))
+            .collect();
+        for n in &notices {
+            tracing::warn!(kind = n.kind.as_str(), check = %n.subject, since = ?n.since, reason = %n.reason, "watchdog");
+            runtime::telemetry().count(
+                "skyline_watchdog_notices_total",
+                "Stalls and recoveries the watchdog told, by kind.",
+                &[("kind", n.kind.as_str())],
+                1,
+            );
+        }
+        let unsent: Vec<SystemEvent> = {
+            let mut unsent = self.unsent.lock().unwrap_or_else(|p| p.into_inner());
+            unsent.extend(notices);
+            std::mem::take(&mut *unsent)
+        };
+        if unsent.is_empty() {
+            return Ok(Commit::Nothing);
+        }
+        let records = topics::kafka::keyed_messages(unsent.iter(), |e| &e.subject)?;
+        if let Err(e) = self.producer.send_batch(&self.names.system, records).await {
+            tracing::warn!(error = %e, notices = unsent.len(), "the watchdog's notices not published; trying again at the next tick");
+            let mut pending = self.unsent.lock().unwrap_or_else(|p| p.into_inner());
+            let newer = std::mem::replace(&mut *pending, unsent);
+            pending.extend(newer);
+        }
+        Ok(Commit::Nothing)
+    }
+}
