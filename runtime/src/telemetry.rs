@@ -80,6 +80,8 @@ pub struct Telemetry {
     last_received_ms: AtomicI64,
     /// The services' own counter families, made at their first count.
     families: Mutex<BTreeMap<&'static str, IntCounterVec>>,
+    /// The services' own gauge families, made at their first setting.
+    gauges: Mutex<BTreeMap<&'static str, GaugeVec>>,
 }
 
 /// What a consumer last reported of its progress (for heartbeats and the
@@ -213,6 +215,7 @@ impl Telemetry {
             health: Mutex::new(BTreeMap::new()),
             consumers: Mutex::new(BTreeMap::new()),
             families: Mutex::new(BTreeMap::new()),
+            gauges: Mutex::new(BTreeMap::new()),
             last_received: registered(
                 &registry,
                 IntGauge::new(
@@ -244,6 +247,23 @@ impl Telemetry {
         match family.get_metric_with_label_values(&values) {
             Ok(counter) => counter.inc_by(n),
             Err(e) => tracing::warn!(metric = name, error = %e, "not counted"),
+        }
+    }
+
+    /// Sets a service's own gauge `name{labels}` to `value` (label names
+    /// and values in order), registering the family at its first setting;
+    /// `help` says what it measures. As with [`Telemetry::count`], the
+    /// first setting fixes the family's label names.
+    pub fn gauge(&self, name: &'static str, help: &str, labels: &[(&str, &str)], value: f64) {
+        let mut gauges = self.gauges.lock().unwrap_or_else(|p| p.into_inner());
+        let family = gauges.entry(name).or_insert_with(|| {
+            let names: Vec<&str> = labels.iter().map(|(k, _)| *k).collect();
+            registered(&self.registry, GaugeVec::new(Opts::new(name, help), &names))
+        });
+        let values: Vec<&str> = labels.iter().map(|(_, v)| *v).collect();
+        match family.get_metric_with_label_values(&values) {
+            Ok(gauge) => gauge.set(value),
+            Err(e) => tracing::warn!(metric = name, error = %e, "not set"),
         }
     }
 

@@ -61,10 +61,7 @@ pub async fn serve_telemetry(config: &Config, process: &str) -> Result<()> {
         eprintln!("telemetry: {addr}");
     }
     if t.self_metrics_interval > 0 {
-        let instance = match t.instance.trim() {
-            "" => runtime::telemetry::host_name(),
-            given => given.to_owned(),
-        };
+        let instance = instance(config);
         runtime::telemetry::publish_self_metrics(
             Producer::new(&config.kafka).context("creating the self-metrics producer")?,
             config.topics.datapoints.clone(),
@@ -74,6 +71,15 @@ pub async fn serve_telemetry(config: &Config, process: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// This process's name in what it says about itself (`[telemetry]
+/// instance`, else the host's name).
+pub fn instance(config: &Config) -> String {
+    match config.telemetry.instance.trim() {
+        "" => runtime::telemetry::host_name(),
+        given => given.to_owned(),
+    }
 }
 
 /// Opens the windows store: Redis when configured, else memory.
@@ -181,7 +187,8 @@ pub fn analyzer(
             producer,
         )
         .with_boundary_limits(rules.boundary_limits)
-        .with_periodic_checks(rules.periodic),
+        .with_periodic_checks(rules.periodic)
+        .with_instance(instance(config)),
     )
     .runtime(&config.kafka))
 }
