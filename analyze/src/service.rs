@@ -9,6 +9,12 @@
 //! relative to the batch's oldest point), the state is saved after the
 //! events, and decision ids are derived from what they are about — so the
 //! replay re-emits the same events with the same ids and loses none.
+//!
+//! The metrics sweep ([`crate::sweep`], `[analyzer.sweep]`) runs here too:
+//! on the wall clock from the runtime's tick, or on the data clock between
+//! the points of a batch (each partition's sweep before the point that
+//! reaches its instant), publishing what it says as `SystemEvent`s on
+//! `skyline.system` and its figures as gauges.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -515,6 +515,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_services_gauge_is_set_and_rendered() {
+        let t = telemetry();
+        t.gauge(
+            "skyline_test_gauge_value",
+            "A test's gauge.",
+            &[("service", "test")],
+            42.5,
+        );
+        t.gauge(
+            "skyline_test_gauge_value",
+            "A test's gauge.",
+            &[("service", "test")],
+            7.0,
+        );
+        let text = t.render();
+        assert!(
+            text.contains("skyline_test_gauge_value{service=\"test\"} 7"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE skyline_test_gauge_value gauge"));
+    }
+
+    #[test]
     fn the_exposition_parses_and_counts() {
         let t = telemetry();
         t.records

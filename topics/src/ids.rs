@@ -233,6 +233,21 @@ pub fn fresh_id() -> Uuid {
     Uuid::now_v7()
 }
 
+/// The id of a [`crate::SystemEvent`]: of its kind, subject and `since`
+/// (a stall's last fine moment, a stale metric's last datapoint), so a
+/// stall or a staleness is said once whatever replays or sweeps again; a
+/// heartbeat's `since` is its own `at`, with the instance in the subject.
+pub fn system_event_id(kind: crate::SystemKind, subject: &str, since: i64) -> Uuid {
+    derived_id(
+        "system",
+        &[
+            kind.as_str().as_bytes(),
+            subject.as_bytes(),
+            &since.to_be_bytes(),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,19 +374,4 @@ mod tests {
         assert_eq!(a.get_version_num(), 7);
         assert_ne!(a, b);
     }
-}
-
-/// The id of a [`crate::SystemEvent`]: of its kind, subject and `since`
-/// (a stall's last fine moment, a stale metric's last datapoint), so a
-/// stall or a staleness is said once whatever replays or sweeps again; a
-/// heartbeat's `since` is its own `at`, with the instance in the subject.
-pub fn system_event_id(kind: crate::SystemKind, subject: &str, since: i64) -> Uuid {
-    derived_id(
-        "system",
-        &[
-            kind.as_str().as_bytes(),
-            subject.as_bytes(),
-            &since.to_be_bytes(),
-        ],
-    )
 }
