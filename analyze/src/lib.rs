@@ -14,9 +14,10 @@
 //!
 //! Where to look: `algorithms/` (one file per algorithm), `consensus.rs`,
 //! `exceptions.rs`, `analysis.rs` (one metric end to end), `alert_rules.rs`,
-//! `boundary.rs` and `boundary_stream.rs`, `sweep.rs` (the metrics sweep's
-//! judgements: resolution, data sparsity, staleness), `service.rs` (the
-//! consumer).
+//! `boundary.rs` and `boundary_stream.rs`, `sweep.rs` (the metrics sweep:
+//! resolution, data sparsity, staleness, its schedule and one sweep's plan),
+//! `service.rs` (the consumer, which also runs the sweep and publishes its
+//! `SystemEvent`s).
 //! The statistical building blocks (sums, moments, histograms, least
 //! squares, Student's t, the ADF and KS tests) are the `numeric` crate's,
 //! shared with the features fingerprint.

@@ -9,6 +9,12 @@
 //! relative to the batch's oldest point), the state is saved after the
 //! events, and decision ids are derived from what they are about — so the
 //! replay re-emits the same events with the same ids and loses none.
+//!
+//! The metrics sweep ([`crate::sweep`], `[analyzer.sweep]`) runs here too:
+//! on the wall clock from the runtime's tick, or on the data clock between
+//! the points of a batch (each partition's sweep before the point that
+//! reaches its instant), publishing what it says as `SystemEvent`s on
+//! `skyline.system` and its figures as gauges.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -19,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use topics::codec::decode;
 use topics::ids::{
     alert_id, anomaly_ended_id, anomaly_id, boundary_alert_id, check_id, periodic_anomaly_id,
-    repeat_alert_id,
+    repeat_alert_id, system_event_id,
 };
 use topics::kafka::{
     committed_offsets, keyed_messages, read_range, Batch, KafkaConfig, KeyedMessage,
@@ -28,7 +34,7 @@ use topics::kafka::{
 use topics::names::TopicNames;
 use topics::{
     AlertEvent, AnomalyEnded, AnomalyEvent, BoundaryTrigger, CheckRequest, CheckTarget, Datapoint,
-    SeriesPoint, SourceApp,
+    SeriesPoint, SourceApp, SystemEvent, SystemFigure, SystemKind,
 };
 use windows::{by_metric, Windows};
 
@@ -38,6 +44,10 @@ use crate::boundary::{rules_for, AlerterLimit, BoundaryRule};
 use crate::boundary_stream::{judge_points, AlerterSends, BoundaryJudgement};
 use crate::periodic::{is_periodic_point, PeriodicChecks};
 use crate::stream::{judge_batch, point_deviation, Judgement, MetricState};
+use crate::sweep::{
+    crossed, data_sweeps, plan, summarise, DataClock, MetricView, Notice, SparsitySummary,
+    SweepClock, SweepPlan,
+};
 use crate::Settings;
 
 /// The Redis state kind under which [`MetricState`]s are kept.
@@ -47,6 +57,9 @@ const STATE_KIND: &str = "analyzer";
 const SENDS_KIND: &str = "boundary-alerters";
 /// See [`SENDS_KIND`].
 const SENDS_KEY: &str = "sends";
+/// The state kind under which the metrics sweep keeps, per metric, what it
+/// reported ([`crate::sweep::Reported`]).
+const SWEEP_KIND: &str = "analyzer-sweep";
 
 /// How the consumer runs (the `[analyzer_service]` table).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +123,34 @@ pub struct Analyzer {
     /// it (a partition newly assigned after a rebalance, or given back after
     /// another instance handled it for a while) first restores the gap.
     folded_to: Mutex<BTreeMap<i32, i64>>,
+    /// Which process of the Analyzer this is (the [`SystemEvent`]s'
+    /// `instance`).
+    instance: String,
+    /// Where the metrics sweep's clock stands.
+    sweep: Mutex<SweepClockState>,
+}
+
+/// Where the metrics sweep's clock stands (batches and ticks run one at a
+/// time, so this is only ever read and written between awaits).
+#[derive(Debug, Default)]
+struct SweepClockState {
+    /// The data clock, a fold of the partitions consumed in this process
+    /// (the restore phase's included): a restart with windows in Redis
+    /// starts it again at the first points it reads, sweeping from the
+    /// next instant on.
+    data: DataClock,
+    /// Each metric's partition of the datapoints topic, as consumed (the
+    /// data clock sweeps a partition's metrics).
+    partitions: std::collections::HashMap<String, i32>,
+    /// Each metric's stale verdict at its last sweep (for the gauge).
+    stale: std::collections::BTreeSet<String>,
+    /// Each checked metric's sparsity at its last sweep and at the one
+    /// before (for the summary over every metric: with the data clock a
+    /// sweep covers one partition's).
+    trends: std::collections::HashMap<String, (Option<f64>, f64)>,
+    /// The wall clock's last sweep instant (at first, one interval after
+    /// the start less a second: see the `tick` of `impl Service for Analyzer`).
+    wall: Option<i64>,
 }
 
 /// One metric's part of a batch: its window before the batch, its new
@@ -141,6 +182,19 @@ pub struct Restored {
     pub metrics: usize,
     /// Wall-clock time the restore phase took (seconds).
     pub seconds: f64,
+}
+
+impl Decisions {
+    /// Adds `other`'s events and counts to these.
+    fn absorb(&mut self, other: Decisions) {
+        self.anomalies.extend(other.anomalies);
+        self.checks.extend(other.checks);
+        self.alerts.extend(other.alerts);
+        self.ended.extend(other.ended);
+        for (outcome, n) in other.analyses {
+            *self.analyses.entry(outcome).or_default() += n;
+        }
+    }
 }
 
 /// The events decided for a batch.
@@ -645,7 +699,16 @@ impl Analyzer {
             producer,
             restored: Mutex::default(),
             folded_to: Mutex::default(),
+            instance: runtime::telemetry::host_name(),
+            sweep: Mutex::default(),
         }
+    }
+
+    /// With `instance` naming this process in what it says about itself
+    /// (by default the host's name).
+    pub fn with_instance(mut self, instance: String) -> Self {
+        self.instance = instance;
+        self
     }
 
     /// With the Boundary rate limit of each alerter name: the reference
@@ -948,7 +1011,18 @@ impl Analyzer {
                 .collect()
         };
         let mut newest: std::collections::HashMap<String, i64> = Default::default();
+        let mut clock = std::mem::take(&mut self.sweep_state().data);
+        let mut partitions = std::collections::HashMap::new();
         read_range(kafka, "analyze-restore", topic, ranges, idle, |records| {
+            for r in &records {
+                // The data clock is a fold of the datapoints like the
+                // windows: what is restored moves it, sweeping nothing
+                // (those sweeps happened before).
+                if let Ok(d) = decode::<Datapoint>(r.payload()) {
+                    clock.advance(r.partition, d.timestamp, 0);
+                    partitions.insert(d.metric, r.partition);
+                }
+            }
             for d in decoded(&records) {
                 let slot = newest.entry(d.metric).or_insert(d.timestamp);
                 *slot = (*slot).max(d.timestamp);
@@ -956,6 +1030,11 @@ impl Analyzer {
             async { Ok::<(), ServiceError>(()) }
         })
         .await?;
+        {
+            let mut state = self.sweep_state();
+            state.data = clock;
+            state.partitions.extend(partitions);
+        }
         let horizon = self.service.restore_horizon.max(0);
         let mut points = 0u64;
         let mut judged = 0u64;
@@ -1007,6 +1086,295 @@ impl Analyzer {
         *self.restored.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The sweep clock's state.
+    fn sweep_state(&self) -> std::sync::MutexGuard<'_, SweepClockState> {
+        self.sweep.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Handles `points` (in log order) as [`Analyzer::handle`] does and,
+    /// with the sweep on the data clock, sweeps at each instant the points
+    /// reach ([`data_sweeps`]): the points before the one that reaches it
+    /// are handled (judged, published, folded) first, then the sweep, then
+    /// the rest. A sweep thus sees exactly what was consumed before the
+    /// clock reached its instant, in any batching; judging does not depend
+    /// on the batching either, so a replay of the log decides the same.
+    async fn handle_sweeping(
+        &self,
+        points: Vec<(i32, Datapoint)>,
+    ) -> Result<Decisions, ServiceError> {
+        let sweep = &self.settings.sweep;
+        if sweep.interval <= 0 || sweep.clock != SweepClock::Data {
+            let points = points.into_iter().map(|(_, d)| d).collect();
+            let decisions = Analyzer::handle(self, points).await?;
+            count_decisions(&decisions);
+            return Ok(decisions);
+        }
+        // The clock moves only once the batch is done: a batch that fails
+        // is handled again from the clock as it stood before it.
+        let mut clock = {
+            let mut state = self.sweep_state();
+            for (partition, d) in &points {
+                if state.partitions.get(&d.metric) != Some(partition) {
+                    state.partitions.insert(d.metric.clone(), *partition);
+                }
+            }
+            state.data.clone()
+        };
+        let keys: Vec<(i32, i64)> = points.iter().map(|(p, d)| (*p, d.timestamp)).collect();
+        let sweeps = data_sweeps(&mut clock, &keys, sweep.interval);
+        let points: Vec<Datapoint> = points.into_iter().map(|(_, d)| d).collect();
+        let mut all = Decisions::default();
+        let mut start = 0;
+        let ends = sweeps
+            .iter()
+            .map(|&(i, partition, at)| (i, Some((partition, at))))
+            .chain(std::iter::once((points.len(), None)));
+        for (end, at) in ends {
+            if end > start {
+                let d = Analyzer::handle(self, points[start..end].to_vec()).await?;
+                count_decisions(&d);
+                all.absorb(d);
+                start = end;
+            }
+            if let Some((partition, at)) = at {
+                self.sweep(at, Some(partition)).await?;
+            }
+        }
+        self.sweep_state().data = clock;
+        Ok(all)
+    }
+
+    /// One metrics sweep at `at` (the sweep clock's instant): every metric
+    /// with a window, its points before `at`, judged by [`plan`]; the
+    /// notices published on `skyline.system` as [`SystemEvent`]s, what was
+    /// reported stored beside the windows, the figures set.
+    ///
+    /// Which metrics were reported is kept per metric in the windows'
+    /// store, not in the log: it only keeps a sweep from saying the same
+    /// thing twice. What is said is a function of the log — a metric is
+    /// stale at an instant by its last point before it, and a notice's id
+    /// is of its kind, metric and that point — so a store that forgot (a
+    /// new deployment, memory windows restarted) says the same notices
+    /// again under the same ids, which consumers treat as one.
+    ///
+    /// With `partition`, only the metrics consumed from that partition of
+    /// the datapoints topic (the data clock's sweep of it); else all.
+    pub async fn sweep(&self, at: i64, partition: Option<i32>) -> Result<SweepPlan, ServiceError> {
+        let mut names = self.windows.metrics().await.map_err(ServiceError::state)?;
+        if let Some(p) = partition {
+            let state = self.sweep_state();
+            names.retain(|m| state.partitions.get(m) == Some(&p));
+        }
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let windows = self
+            .windows
+            .windows(&refs)
+            .await
+            .map_err(ServiceError::state)?;
+        let reported = self
+            .windows
+            .load_states(SWEEP_KIND, &refs)
+            .await
+            .map_err(ServiceError::state)?;
+        let views: Vec<MetricView> = {
+            let state = self.sweep_state();
+            names
+                .iter()
+                .zip(windows)
+                .zip(reported)
+                .map(|((metric, window), reported)| MetricView {
+                    metric: metric.clone(),
+                    timestamps: window
+                        .iter()
+                        .map(|p| p.0)
+                        .take_while(|&t| t < at)
+                        .collect(),
+                    reported: reported
+                        .and_then(|s| {
+                            serde_json::from_str(&s)
+                                .map_err(|e| tracing::warn!(metric, error = %e, "unreadable sweep state; starting afresh"))
+                                .ok()
+                        })
+                        .unwrap_or_default(),
+                    previous_sparsity: state.trends.get(metric).map(|t| t.1),
+                })
+                .collect()
+        };
+        let settings = self.settings.clone();
+        let swept = views.len();
+        let previous: std::collections::HashMap<String, f64> = views
+            .iter()
+            .filter_map(|v| Some((v.metric.clone(), v.previous_sparsity?)))
+            .collect();
+        let views_metrics = names.clone();
+        let plan =
+            tokio::task::spawn_blocking(move || plan(at, &settings, &settings.sweep, &views))
+                .await
+                .map_err(ServiceError::task)?;
+        let events: Vec<SystemEvent> = plan
+            .notices
+            .iter()
+            .map(|n| self.system_event(n, at))
+            .collect();
+        let records = keyed_messages(&events, |e| &e.subject)?;
+        self.producer
+            .send_batch(&self.topics.system, records)
+            .await?;
+        // Saved after publishing: a crash between says it again, same ids.
+        let remembered: Vec<(String, String)> = plan
+            .reported
+            .iter()
+            .map(|(m, r)| (m.clone(), serde_json::to_string(r).unwrap_or_default()))
+            .collect();
+        self.windows
+            .save_states(SWEEP_KIND, &remembered)
+            .await
+            .map_err(ServiceError::state)?;
+        let (summary, stale, checked) = {
+            let mut state = self.sweep_state();
+            for view in &views_metrics {
+                state.trends.remove(view);
+                state.stale.remove(view);
+            }
+            for (metric, current) in &plan.sparsities {
+                let previous = previous.get(metric).copied();
+                state.trends.insert(metric.clone(), (previous, *current));
+            }
+            state.stale.extend(plan.stale.iter().cloned());
+            let trends: Vec<(Option<f64>, f64)> = state.trends.values().copied().collect();
+            (summarise(&trends), state.stale.len(), trends.len())
+        };
+        self.count_sweep(&plan, &summary, stale, checked);
+        tracing::info!(
+            at,
+            metrics = swept,
+            stale = plan.stale.len(),
+            notices = plan.notices.len(),
+            sparsity_checked = plan.sparsities.len(),
+            mean_sparsity = plan.summary.avg_sparsity,
+            partition,
+            "metrics swept"
+        );
+        Ok(plan)
+    }
+
+    /// The [`SystemEvent`] of a sweep's notice at `at`.
+    fn system_event(&self, n: &Notice, at: i64) -> SystemEvent {
+        let age = at.saturating_sub(n.since);
+        let reason = match n.kind {
+            SystemKind::Stale => format!(
+                "no datapoint for {age} s, more than its stale period of {} s",
+                n.stale_period
+            ),
+            SystemKind::AboutToGoStale => format!(
+                "no datapoint for {age} s, about to go stale (stale period {} s)",
+                n.stale_period
+            ),
+            _ => format!("sending again after its datapoint at {}", n.since),
+        };
+        SystemEvent {
+            id: system_event_id(n.kind, &n.metric, n.since),
+            kind: n.kind,
+            subject: n.metric.clone(),
+            service: self.service.consumer.clone(),
+            instance: self.instance.clone(),
+            at,
+            since: Some(n.since),
+            ready: None,
+            alert: n.alert,
+            reason,
+            figures: vec![
+                SystemFigure {
+                    name: "stale_period".to_owned(),
+                    value: n.stale_period as f64,
+                },
+                SystemFigure {
+                    name: "age_seconds".to_owned(),
+                    value: age as f64,
+                },
+            ],
+            decided_at_ms: now_ms(),
+        }
+    }
+
+    /// A sweep's figures in the process's registry (label `service`, so
+    /// the self-metrics name them `skyline.<service>.<instance>.…`):
+    /// `skyline_metrics_sweeps_total`, `skyline_metrics_sweep_notices_total{kind}`,
+    /// the gauges `skyline_metrics_stale`, `skyline_metrics_sparsity_checked`
+    /// and the reference's four (`metrics_sparsity.*`):
+    /// `skyline_metrics_sparsity_fully_populated`,
+    /// `skyline_metrics_sparsity_decreasing` (getting denser),
+    /// `skyline_metrics_sparsity_increasing` (getting sparser) and
+    /// `skyline_metrics_sparsity_mean_percent` (left as it was when no
+    /// metric was checked).
+    /// `summary`, `stale` and `checked` are over every metric at its last
+    /// sweep (with the data clock a sweep covers one partition).
+    fn count_sweep(
+        &self,
+        plan: &SweepPlan,
+        summary: &SparsitySummary,
+        stale: usize,
+        checked: usize,
+    ) {
+        let t = runtime::telemetry();
+        let service = [("service", self.service.consumer.as_str())];
+        t.count(
+            "skyline_metrics_sweeps_total",
+            "Metrics sweeps (stale metrics and data sparsity) the Analyzer ran.",
+            &service,
+            1,
+        );
+        for n in &plan.notices {
+            t.count(
+                "skyline_metrics_sweep_notices_total",
+                "What metrics sweeps said, by kind (stale, about_to_go_stale, fresh).",
+                &[
+                    ("service", &self.service.consumer),
+                    ("kind", n.kind.as_str()),
+                ],
+                1,
+            );
+        }
+        let s = summary;
+        for (name, help, value) in [
+            (
+                "skyline_metrics_stale",
+                "Metrics stale at their last sweep (no datapoint for their stale period).",
+                stale as f64,
+            ),
+            (
+                "skyline_metrics_sparsity_checked",
+                "Metrics whose data sparsity their last sweep checked.",
+                checked as f64,
+            ),
+            (
+                "skyline_metrics_sparsity_fully_populated",
+                "Metrics at least 94 % populated over FULL_DURATION at the last sweep.",
+                s.fully_populated as f64,
+            ),
+            (
+                "skyline_metrics_sparsity_decreasing",
+                "Metrics getting denser (sparsity up since the sweep before) at the last sweep.",
+                s.decreasing as f64,
+            ),
+            (
+                "skyline_metrics_sparsity_increasing",
+                "Metrics getting sparser (sparsity down since the sweep before) at the last sweep.",
+                s.increasing as f64,
+            ),
+        ] {
+            t.gauge(name, help, &service, value);
+        }
+        if let Some(mean) = s.avg_sparsity {
+            t.gauge(
+                "skyline_metrics_sparsity_mean_percent",
+                "Mean data sparsity (percent of the points expected over FULL_DURATION) of the metrics the last sweep checked.",
+                &service,
+                mean,
+            );
+        }
+    }
+
     /// The Analyzer on the service runtime, dead-lettering what does not
     /// decode.
     pub fn runtime(self: Arc<Self>, kafka: &KafkaConfig) -> Runtime<Analyzer> {
@@ -1054,11 +1422,40 @@ impl Service for Analyzer {
         vec![self.topics.datapoints.clone()]
     }
 
+    /// With the sweep on the wall clock, a tick every interval, at most
+    /// every 10 s (the sweep runs at the first tick past each instant).
     fn settings(&self) -> RunSettings {
+        let sweep = &self.settings.sweep;
+        let wall = sweep.interval > 0 && sweep.clock == SweepClock::Wall;
         RunSettings {
             max_batch: self.service.max_batch,
+            tick: wall.then(|| {
+                std::time::Duration::from_secs(sweep.interval.clamp(1, 10).unsigned_abs())
+            }),
             ..RunSettings::default()
         }
+    }
+
+    /// The wall clock's sweep, when it has reached the next instant.
+    async fn tick(&self, _cx: &Context) -> Result<Commit, ServiceError> {
+        let sweep = &self.settings.sweep;
+        if sweep.interval <= 0 || sweep.clock != SweepClock::Wall {
+            return Ok(Commit::Nothing);
+        }
+        let now = now_ms().div_euclid(1000);
+        // The first sweep at the first instant at least one interval after
+        // the start: the sources and the windows have had that long to
+        // catch up after a stop, which would otherwise make every metric
+        // look stale at once.
+        let before = *self
+            .sweep_state()
+            .wall
+            .get_or_insert(now.saturating_add(sweep.interval - 1));
+        if let Some(at) = crossed(before, now, sweep.interval) {
+            self.sweep(at, None).await?;
+            self.sweep_state().wall = Some(at);
+        }
+        Ok(Commit::Nothing)
     }
 
     /// Ready when the windows' store answers.
@@ -1103,9 +1500,9 @@ impl Service for Analyzer {
                 ),
             }
         }
-        let points: Vec<Datapoint> = points.into_iter().map(|(_, d)| d).collect();
-        let decisions = Analyzer::handle(self, points).await?;
-        count_decisions(&decisions);
+        let points: Vec<(i32, Datapoint)> =
+            points.into_iter().map(|(r, d)| (r.partition, d)).collect();
+        let decisions = self.handle_sweeping(points).await?;
         self.folded(
             batch
                 .iter()

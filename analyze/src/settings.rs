@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use crate::algorithms::Algorithm;
 use crate::pattern::MetricPattern;
+use crate::sweep::SweepSettings;
 
 /// A per-namespace override of `stale_period` (`CUSTOM_STALE_PERIOD`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +68,9 @@ pub struct Settings {
     /// of being anomalies of their own (per source: Analyzer, Boundary).
     /// 0: every anomalous point is its own anomaly.
     pub panorama_expiry_time: i64,
+    /// The metrics sweep (`[analyzer.sweep]`): stale metrics and data
+    /// sparsity, every `interval` of its clock.
+    pub sweep: SweepSettings,
 }
 
 impl Default for Settings {
@@ -90,6 +94,7 @@ impl Default for Settings {
             monotonic_metric_namespaces: Vec::new(),
             non_derivative_monotonic_metrics: Vec::new(),
             panorama_expiry_time: 900,
+            sweep: SweepSettings::default(),
         }
     }
 }
@@ -122,7 +127,7 @@ pub enum SettingsError {
     /// A duration (seconds) that must not be negative is.
     #[error("analyzer.{key} = {value} must not be negative")]
     Negative {
-        /// The setting's name (`panorama_expiry_time`).
+        /// The setting's name (`panorama_expiry_time`, `sweep.interval`).
         key: &'static str,
         /// Its value.
         value: i64,
@@ -153,6 +158,12 @@ impl Settings {
             if value <= 0 {
                 return Err(SettingsError::NotPositive { key, value });
             }
+        }
+        if self.sweep.interval < 0 {
+            return Err(SettingsError::Negative {
+                key: "sweep.interval",
+                value: self.sweep.interval,
+            });
         }
         if self.panorama_expiry_time < 0 {
             return Err(SettingsError::Negative {

@@ -104,6 +104,8 @@ pub struct Telemetry {
     last_received_ms: AtomicI64,
     /// The services' own counter families, made at their first count.
     families: Mutex<BTreeMap<&'static str, IntCounterVec>>,
+    /// The services' own gauge families, made at their first setting.
+    gauges: Mutex<BTreeMap<&'static str, GaugeVec>>,
 }
 
 /// What a consumer last reported of its progress (for heartbeats and the
@@ -237,6 +239,7 @@ impl Telemetry {
             health: Mutex::new(BTreeMap::new()),
             consumers: Mutex::new(BTreeMap::new()),
             families: Mutex::new(BTreeMap::new()),
+            gauges: Mutex::new(BTreeMap::new()),
             last_received: registered(
                 &registry,
                 IntGauge::new(
@@ -271,6 +274,23 @@ impl Telemetry {
         match family.get_metric_with_label_values(&values) {
             Ok(counter) => counter.inc_by(n),
             Err(e) => tracing::warn!(metric = name, error = %e, "not counted"),
+        }
+    }
+
+    /// Sets a service's own gauge `name{labels}` to `value` (label names
+    /// and values in order), registering the family at its first setting;
+    /// `help` says what it measures. As with [`Telemetry::count`], the
+    /// first setting fixes the family's label names.
+    pub fn gauge(&self, name: &'static str, help: &str, labels: &[(&str, &str)], value: f64) {
+        let mut gauges = self.gauges.lock().unwrap_or_else(|p| p.into_inner());
+        let family = gauges.entry(name).or_insert_with(|| {
+            let names: Vec<&str> = labels.iter().map(|(k, _)| *k).collect();
+            registered(&self.registry, GaugeVec::new(Opts::new(name, help), &names))
+        });
+        let values: Vec<&str> = labels.iter().map(|(_, v)| *v).collect();
+        match family.get_metric_with_label_values(&values) {
+            Ok(gauge) => gauge.set(value),
+            Err(e) => tracing::warn!(metric = name, error = %e, "not set"),
         }
     }
 
@@ -641,6 +661,29 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_services_gauge_is_set_and_rendered() {
+        let t = telemetry();
+        t.gauge(
+            "skyline_test_gauge_value",
+            "A test's gauge.",
+            &[("service", "test")],
+            42.5,
+        );
+        t.gauge(
+            "skyline_test_gauge_value",
+            "A test's gauge.",
+            &[("service", "test")],
+            7.0,
+        );
+        let text = t.render();
+        assert!(
+            text.contains("skyline_test_gauge_value{service=\"test\"} 7"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE skyline_test_gauge_value gauge"));
+    }
 
     #[test]
     fn the_exposition_parses_and_counts() {

@@ -82,8 +82,8 @@ pub async fn serve_telemetry(config: &Config, process: &str) -> Result<()> {
     Ok(())
 }
 
-/// This process's `<instance>`: `[telemetry] instance`, else the host's
-/// name.
+/// This process's name in what it says about itself (`[telemetry]
+/// instance`, else the host's name).
 pub fn instance(config: &Config) -> String {
     match config.telemetry.instance.trim() {
         "" => runtime::telemetry::host_name(),
@@ -196,7 +196,8 @@ pub fn analyzer(
             producer,
         )
         .with_boundary_limits(rules.boundary_limits)
-        .with_periodic_checks(rules.periodic),
+        .with_periodic_checks(rules.periodic)
+        .with_instance(instance(config)),
     )
     .runtime(&config.kafka))
 }
