@@ -738,6 +738,11 @@ listen = "127.0.0.1:{console_port}"
         ),
         fingerprint_checks as f64
     );
+    // Every delivery attempt the alerter recorded is counted by outcome.
+    assert_eq!(
+        total(&scrapes["alert"], "skyline_alert_deliveries_total", &[]),
+        count(&names.deliveries)
+    );
     let project = &scrapes["project"];
     let folded = total(
         project,

@@ -1042,7 +1042,8 @@ pub struct SystemView {
     /// The metrics stale or about to go stale now.
     pub stale: Vec<projections::system::SystemEventRow>,
     /// The Analyzers' sparsity figures from their heartbeats: `(instance,
-    /// figure, value)` for each figure whose name starts with `sparsity`.
+    /// figure, value)` for each figure whose name starts with
+    /// `metrics_sparsity` (the sweep's gauges).
     pub sparsity: Vec<(String, String, f64)>,
     /// The latest [`LATEST_SYSTEM_EVENTS`] events, newest first.
     pub latest: Vec<projections::system::SystemEventRow>,
@@ -1059,7 +1060,7 @@ pub async fn system(db: &Database) -> Result<SystemView, ViewError> {
         .flat_map(|h| {
             h.figures
                 .iter()
-                .filter(|(name, _)| name.starts_with("sparsity"))
+                .filter(|(name, _)| name.starts_with("metrics_sparsity"))
                 .map(|(name, v)| (h.instance.clone(), name.clone(), *v))
         })
         .collect();

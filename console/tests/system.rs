@@ -46,7 +46,7 @@ fn heartbeat(service: &str, at: i64, ready: bool, lag: f64) -> SystemEvent {
                 value: lag,
             },
             SystemFigure {
-                name: "sparsity_mean".into(),
+                name: "metrics_sparsity_mean_percent".into(),
                 value: 89.5,
             },
         ],

@@ -9,7 +9,7 @@ mod common;
 mod private_mariadb;
 
 use std::sync::atomic::AtomicU64;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use private_mariadb::PrivateMariaDb;

@@ -305,6 +305,32 @@ impl Telemetry {
         health.insert(component.to_owned(), Component { ready, reason });
     }
 
+    /// The gauges set with [`Telemetry::gauge`] for `service` (their
+    /// `service` label, and no other), named without `skyline_`.
+    pub fn service_gauges(&self, service: &str) -> Vec<topics::SystemFigure> {
+        let gauges = self.gauges.lock().unwrap_or_else(|p| p.into_inner());
+        let mut figures = Vec::new();
+        for family in gauges.values() {
+            use prometheus::core::Collector;
+            for mf in family.collect() {
+                let name = mf.name().strip_prefix("skyline_").unwrap_or(mf.name());
+                for m in mf.get_metric() {
+                    let labels = m.get_label();
+                    if labels.len() == 1
+                        && labels[0].name() == "service"
+                        && labels[0].value() == service
+                    {
+                        figures.push(topics::SystemFigure {
+                            name: name.to_owned(),
+                            value: m.get_gauge().get_value(),
+                        });
+                    }
+                }
+            }
+        }
+        figures
+    }
+
     /// Ingest accepted datapoints at `now_ms` (unix milliseconds).
     pub fn received(&self, now_ms: i64) {
         let newest = self.last_received_ms.fetch_max(now_ms, Ordering::Relaxed);
@@ -547,7 +573,7 @@ pub fn publish_heartbeats(
             tick.tick().await;
             let t = telemetry();
             let now_ms = topics::clock::now_ms();
-            let beats = heartbeats(
+            let mut beats = heartbeats(
                 &t.health(),
                 &t.consumer_statuses(),
                 t.last_received_ms(),
@@ -555,6 +581,11 @@ pub fn publish_heartbeats(
                 now_ms / 1000,
                 now_ms,
             );
+            // A service's own gauges (the Analyzer's sparsity) go with its
+            // heartbeat, for the console's System page.
+            for beat in &mut beats {
+                beat.figures.extend(t.service_gauges(&beat.service));
+            }
             if beats.is_empty() {
                 continue;
             }
