@@ -195,9 +195,29 @@ async fn send_mail(mailer: &AsyncSmtpTransport<Tokio1Executor>, email: Message) 
 /// check or a metric, matched as a metric name: the defaults unless a
 /// pattern says otherwise); its Message-ID is the event's id.
 pub fn compose_system_mail(config: &SmtpConfig, event: &SystemEvent) -> Result<Message, String> {
-    let recipients = config.recipients_of(&event.subject);
+    mail_to(
+        config,
+        &event.subject,
+        message::system_subject(event),
+        event.id,
+    )?
+    .singlepart(SinglePart::plain(message::system_plain_body(event)))
+    .map_err(|e| e.to_string())
+}
+
+/// A mail's headers: from the sender, to the first recipient of `subject`
+/// (a metric or a check, matched as a metric name), Cc the others, with
+/// `title` and a Message-ID of `id` (a mail sent twice, after a crash
+/// between sending and recording, is recognisably the same mail).
+fn mail_to(
+    config: &SmtpConfig,
+    subject: &str,
+    title: String,
+    id: uuid::Uuid,
+) -> Result<lettre::message::MessageBuilder, String> {
+    let recipients = config.recipients_of(subject);
     let Some((to, cc)) = recipients.split_first() else {
-        return Err(format!("no recipient for {}", event.subject));
+        return Err(format!("no recipient for {subject}"));
     };
     let mailbox = |a: &str| {
         a.parse::<Mailbox>()
@@ -206,14 +226,12 @@ pub fn compose_system_mail(config: &SmtpConfig, event: &SystemEvent) -> Result<M
     let mut builder = Message::builder()
         .from(mailbox(&config.sender)?)
         .to(mailbox(to)?)
-        .subject(message::system_subject(event))
-        .message_id(Some(format!("<{}@skyline>", event.id)));
+        .subject(title)
+        .message_id(Some(format!("<{id}@skyline>")));
     for a in cc {
         builder = builder.cc(mailbox(a)?);
     }
-    builder
-        .singlepart(SinglePart::plain(message::system_plain_body(event)))
-        .map_err(|e| e.to_string())
+    Ok(builder)
 }
 
 fn smtp_transport(
@@ -246,22 +264,7 @@ pub fn compose_mail(
     alert: &AlertEvent,
     links: &Links,
 ) -> Result<Message, String> {
-    let recipients = config.recipients_of(&alert.metric);
-    let Some((to, cc)) = recipients.split_first() else {
-        return Err(format!("no recipient for metric {}", alert.metric));
-    };
-    let mailbox = |a: &str| {
-        a.parse::<Mailbox>()
-            .map_err(|e| format!("address {a:?}: {e}"))
-    };
-    let mut builder = Message::builder()
-        .from(mailbox(&config.sender)?)
-        .to(mailbox(to)?)
-        .subject(message::subject(alert))
-        .message_id(Some(format!("<{}@skyline>", alert.id)));
-    for a in cc {
-        builder = builder.cc(mailbox(a)?);
-    }
+    let builder = mail_to(config, &alert.metric, message::subject(alert), alert.id)?;
     let graph = graph_png(alert);
     let html = message::html_body(alert, links, graph.as_ref().map(|_| GRAPH_CID));
     let html_part = match graph {

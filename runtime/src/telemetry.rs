@@ -461,6 +461,45 @@ pub fn host_name() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
+/// Every `every` (the first after one interval), for as long as the
+/// process runs, the events `make` returns, keyed by `key`, published to
+/// `topic`; `what` names them in warnings (a failed round is skipped, the
+/// next one says it all again).
+fn publish_every<E, M, K>(
+    producer: topics::kafka::Producer,
+    topic: String,
+    every: std::time::Duration,
+    what: &'static str,
+    make: M,
+    key: K,
+) where
+    E: topics::codec::Event + Send + 'static,
+    M: Fn() -> Vec<E> + Send + 'static,
+    K: Fn(&E) -> &str + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let events = make();
+            if events.is_empty() {
+                continue;
+            }
+            let records = match topics::kafka::keyed_messages(events.iter(), |e| key(e)) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "{what} not encoded");
+                    continue;
+                }
+            };
+            if let Err(e) = producer.send_batch(&topic, records).await {
+                tracing::warn!(error = %e, "{what} not published");
+            }
+        }
+    });
+}
+
 /// Publishes [`self_metrics`] of `process` to `topic` every `every`, the
 /// first after one interval, for as long as the process runs.
 pub fn publish_self_metrics(
@@ -470,24 +509,9 @@ pub fn publish_self_metrics(
     instance: String,
     every: std::time::Duration,
 ) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let now = topics::clock::now_ms() / 1000;
-            let points = self_metrics(&process, &instance, now);
-            let records = match topics::kafka::keyed_messages(points.iter(), |d| &d.metric) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(error = %e, "self-metrics not encoded");
-                    continue;
-                }
-            };
-            if let Err(e) = producer.send_batch(&topic, records).await {
-                tracing::warn!(error = %e, "self-metrics not published");
-            }
-        }
+    let make = move || self_metrics(&process, &instance, topics::clock::now_ms() / 1000);
+    publish_every(producer, topic, every, "self-metrics", make, |d| {
+        d.metric.as_str()
     });
 }
 
@@ -566,40 +590,26 @@ pub fn publish_heartbeats(
     instance: String,
     every: std::time::Duration,
 ) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let t = telemetry();
-            let now_ms = topics::clock::now_ms();
-            let mut beats = heartbeats(
-                &t.health(),
-                &t.consumer_statuses(),
-                t.last_received_ms(),
-                &instance,
-                now_ms / 1000,
-                now_ms,
-            );
-            // A service's own gauges (the Analyzer's sparsity) go with its
-            // heartbeat, for the console's System page.
-            for beat in &mut beats {
-                beat.figures.extend(t.service_gauges(&beat.service));
-            }
-            if beats.is_empty() {
-                continue;
-            }
-            let records = match topics::kafka::keyed_messages(beats.iter(), |e| &e.subject) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(error = %e, "heartbeats not encoded");
-                    continue;
-                }
-            };
-            if let Err(e) = producer.send_batch(&topic, records).await {
-                tracing::warn!(error = %e, "heartbeats not published");
-            }
+    let make = move || {
+        let t = telemetry();
+        let now_ms = topics::clock::now_ms();
+        let mut beats = heartbeats(
+            &t.health(),
+            &t.consumer_statuses(),
+            t.last_received_ms(),
+            &instance,
+            now_ms / 1000,
+            now_ms,
+        );
+        // A service's own gauges (the Analyzer's sparsity) go with its
+        // heartbeat, for the console's System page.
+        for beat in &mut beats {
+            beat.figures.extend(t.service_gauges(&beat.service));
         }
+        beats
+    };
+    publish_every(producer, topic, every, "heartbeats", make, |e| {
+        e.subject.as_str()
     });
 }
 
