@@ -133,9 +133,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// 4. The Analyzer service with its telemetry on and off.
 async fn telemetry_overhead(kafka: &str, redis: &str, run: &str) {
-    const METRICS: usize = 500;
+    const METRICS: usize = 2_000;
     const POINTS: usize = 300;
-    const ROUNDS: usize = 5;
+    const ROUNDS: usize = 7;
     let config = KafkaConfig {
         bootstrap_servers: kafka.to_owned(),
         ..KafkaConfig::default()
@@ -167,6 +167,8 @@ async fn telemetry_overhead(kafka: &str, redis: &str, run: &str) {
         }
     }
     runtime::telemetry::set_enabled(true);
+    println!("rounds, telemetry on (s):  {on:.2?}");
+    println!("rounds, telemetry off (s): {off:.2?}");
     let (on, off) = (median(on), median(off));
     println!(
         "Analyzer service, telemetry on:  {:>10.0} datapoints/s (median of {ROUNDS}, {:.2}s)",
