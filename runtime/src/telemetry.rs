@@ -477,11 +477,15 @@ fn publish_every<E, M, K>(
     M: Fn() -> Vec<E> + Send + 'static,
     K: Fn(&E) -> &str + Send + 'static,
 {
-    tokio::spawn(async move {
+    let mut stop = publishing().0.subscribe();
+    let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|stopped| *stopped) => break,
+            }
             let events = make();
             if events.is_empty() {
                 continue;
@@ -498,6 +502,34 @@ fn publish_every<E, M, K>(
             }
         }
     });
+    lock_tasks().push(task);
+}
+
+/// The stop signal of the process's periodic publishers, and their tasks.
+type Publishers = (
+    tokio::sync::watch::Sender<bool>,
+    Mutex<Vec<tokio::task::JoinHandle<()>>>,
+);
+
+fn publishing() -> &'static Publishers {
+    static PUBLISHING: OnceLock<Publishers> = OnceLock::new();
+    PUBLISHING.get_or_init(|| (tokio::sync::watch::channel(false).0, Mutex::new(Vec::new())))
+}
+
+fn lock_tasks() -> std::sync::MutexGuard<'static, Vec<tokio::task::JoinHandle<()>>> {
+    publishing().1.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Stops the self-metrics and heartbeat publishers and waits for them to
+/// end (their producers closed): `skyline up` calls it before stopping its
+/// embedded broker, which a producer still connected would report as an
+/// error.
+pub async fn stop_publishing() {
+    publishing().0.send_replace(true);
+    let tasks: Vec<_> = lock_tasks().drain(..).collect();
+    for task in tasks {
+        let _ = task.await;
+    }
 }
 
 /// Publishes [`self_metrics`] of `process` to `topic` every `every`, the

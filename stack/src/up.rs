@@ -220,6 +220,7 @@ impl Up {
             joined(name, task.await, &mut failures);
         }
         let projected = joined("projections", self.projections.await, &mut failures);
+        runtime::telemetry::stop_publishing().await;
         drop(self.producer);
         drop(self.windows);
         #[cfg(feature = "embedded-broker")]
