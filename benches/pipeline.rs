@@ -135,7 +135,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 async fn telemetry_overhead(kafka: &str, redis: &str, run: &str) {
     const METRICS: usize = 2_000;
     const POINTS: usize = 300;
-    const ROUNDS: usize = 7;
+    // More rounds narrow the medians: SKYLINE_BENCH_ROUNDS.
+    let rounds: usize = std::env::var("SKYLINE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7);
     let config = KafkaConfig {
         bootstrap_servers: kafka.to_owned(),
         ..KafkaConfig::default()
@@ -154,7 +158,7 @@ async fn telemetry_overhead(kafka: &str, redis: &str, run: &str) {
         producer.send_batch(&topic, records).await.unwrap();
     }
     let (mut on, mut off) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         for enabled in [true, false] {
             runtime::telemetry::set_enabled(enabled);
             let name = format!("{run}-{round}-{enabled}");
@@ -171,12 +175,12 @@ async fn telemetry_overhead(kafka: &str, redis: &str, run: &str) {
     println!("rounds, telemetry off (s): {off:.2?}");
     let (on, off) = (median(on), median(off));
     println!(
-        "Analyzer service, telemetry on:  {:>10.0} datapoints/s (median of {ROUNDS}, {:.2}s)",
+        "Analyzer service, telemetry on:  {:>10.0} datapoints/s (median of {rounds}, {:.2}s)",
         rate(points.len(), Duration::from_secs_f64(on)),
         on
     );
     println!(
-        "Analyzer service, telemetry off: {:>10.0} datapoints/s (median of {ROUNDS}, {:.2}s)",
+        "Analyzer service, telemetry off: {:>10.0} datapoints/s (median of {rounds}, {:.2}s)",
         rate(points.len(), Duration::from_secs_f64(off)),
         off
     );
