@@ -163,8 +163,8 @@ pub async fn run(config: Config, args: AlertArgs) -> Result<()> {
 
 /// `skyline alert`: every alerter's queue until Ctrl-C.
 async fn serve(config: Config) -> Result<()> {
-    build::serve_telemetry(&config, "alert").await?;
     build::create_topics(&config, &[]).await?;
+    build::serve_telemetry(&config, "alert").await?;
     let producer = Producer::new(&config.kafka)?;
     let (_stop, shutdown) = shutdown_on_ctrl_c();
     let alerters = build::alerters(&config, &producer)?;

@@ -12,8 +12,9 @@ use topics::kafka::Producer;
 /// The topics exist, a producer and the windows: what every service starts
 /// with.
 async fn prepare(config: &Config, process: &str) -> Result<(Producer, Arc<windows::Windows>)> {
-    build::serve_telemetry(config, process).await?;
+    // Topics first: a start refused on their retention publishes nothing.
     build::create_topics(config, &[]).await?;
+    build::serve_telemetry(config, process).await?;
     let producer = Producer::new(&config.kafka)?;
     let windows = Arc::new(build::open_windows(config).await?);
     Ok((producer, windows))
@@ -154,8 +155,8 @@ impl ProjectArgs {
 /// `skyline project`.
 pub async fn project(config: Config, args: ProjectArgs) -> Result<()> {
     let selected = args.selected()?;
-    build::serve_telemetry(&config, "project").await?;
     build::create_topics(&config, &[]).await?;
+    build::serve_telemetry(&config, "project").await?;
     let db = build::open_database(&config, Path::new(DEFAULT_SQLITE)).await?;
     let (_stop, shutdown) = shutdown_on_ctrl_c();
     eprintln!("projections: {} into {}", names(&selected), db.url());
