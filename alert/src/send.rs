@@ -11,7 +11,7 @@ use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use topics::{AlertEvent, SeriesPoint, SystemEvent};
 
-use crate::config::{AlerterConfig, SmtpConfig, SmtpTls};
+use crate::config::{AlerterConfig, SmtpConfig, SmtpTls, WebhookConfig};
 use crate::message::{self, Links};
 use crate::retry::Attempt;
 
@@ -71,24 +71,30 @@ impl Transport {
         &self.config
     }
 
+    /// Posts `body` to a webhook: JSON, `Idempotency-Key` the id of what
+    /// it carries, signed when the webhook has a secret.
+    async fn webhook(&self, c: &WebhookConfig, id: uuid::Uuid, body: String) -> Attempt {
+        let mut request = self
+            .http
+            .post(&c.url)
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", id.to_string());
+        if let Some(secret) = &c.secret {
+            request = request.header(
+                "X-Skyline-Signature",
+                message::signature(secret, body.as_bytes()),
+            );
+        }
+        self.post(request.body(body)).await
+    }
+
     /// One attempt at delivering `alert`.
     pub async fn attempt(&self, alert: &AlertEvent) -> Attempt {
         match (&self.config, &self.smtp) {
             (AlerterConfig::Smtp(c), Some(mailer)) => self.mail(c, mailer, alert).await,
             (AlerterConfig::Webhook(c), _) => {
                 let body = message::webhook_payload(alert, &self.links).to_string();
-                let mut request = self
-                    .http
-                    .post(&c.url)
-                    .header("Content-Type", "application/json")
-                    .header("Idempotency-Key", alert.id.to_string());
-                if let Some(secret) = &c.secret {
-                    request = request.header(
-                        "X-Skyline-Signature",
-                        message::signature(secret, body.as_bytes()),
-                    );
-                }
-                self.post(request.body(body)).await
+                self.webhook(c, alert.id, body).await
             }
             (AlerterConfig::Slack(c), _) => {
                 let body = message::slack_payload(alert, &self.links);
@@ -119,18 +125,7 @@ impl Transport {
             }
             (AlerterConfig::Webhook(c), _) => {
                 let body = message::system_webhook_payload(event).to_string();
-                let mut request = self
-                    .http
-                    .post(&c.url)
-                    .header("Content-Type", "application/json")
-                    .header("Idempotency-Key", event.id.to_string());
-                if let Some(secret) = &c.secret {
-                    request = request.header(
-                        "X-Skyline-Signature",
-                        message::signature(secret, body.as_bytes()),
-                    );
-                }
-                self.post(request.body(body)).await
+                self.webhook(c, event.id, body).await
             }
             (AlerterConfig::Slack(c), _) => {
                 let body = message::system_slack_payload(event);

@@ -93,11 +93,6 @@ impl Notice {
     }
 }
 
-/// Whether an alerter delivers `event`: the decider asked for it.
-pub fn delivers(event: &SystemEvent) -> bool {
-    event.alert
-}
-
 /// One alerter's consumer.
 pub struct AlertService {
     inner: Arc<Deliverer>,
@@ -222,7 +217,8 @@ impl Service for AlertService {
             .chain(
                 system
                     .into_iter()
-                    .filter(|(_, e)| delivers(e))
+                    // Only what the decider asked the alerters for.
+                    .filter(|(_, e)| e.alert)
                     .map(|(r, e)| (r, Notice::System(e))),
             );
         let mut inflight = lock(&d.inflight);

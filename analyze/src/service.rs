@@ -1015,17 +1015,21 @@ impl Analyzer {
         let mut partitions = std::collections::HashMap::new();
         read_range(kafka, "analyze-restore", topic, ranges, idle, |records| {
             for r in &records {
+                // As the live consumer: what does not decode or is not
+                // finite was dead-lettered, never folded nor swept.
+                let Some(d) = decode::<Datapoint>(r.payload())
+                    .ok()
+                    .filter(|d| d.value.is_finite())
+                else {
+                    continue;
+                };
                 // The data clock is a fold of the datapoints like the
                 // windows: what is restored moves it, sweeping nothing
                 // (those sweeps happened before).
-                if let Ok(d) = decode::<Datapoint>(r.payload()) {
-                    clock.advance(r.partition, d.timestamp, 0);
-                    partitions.insert(d.metric, r.partition);
-                }
-            }
-            for d in decoded(&records) {
-                let slot = newest.entry(d.metric).or_insert(d.timestamp);
+                clock.advance(r.partition, d.timestamp, 0);
+                let slot = newest.entry(d.metric.clone()).or_insert(d.timestamp);
                 *slot = (*slot).max(d.timestamp);
+                partitions.insert(d.metric, r.partition);
             }
             async { Ok::<(), ServiceError>(()) }
         })
@@ -1202,11 +1206,6 @@ impl Analyzer {
         };
         let settings = self.settings.clone();
         let swept = views.len();
-        let previous: std::collections::HashMap<String, f64> = views
-            .iter()
-            .filter_map(|v| Some((v.metric.clone(), v.previous_sparsity?)))
-            .collect();
-        let views_metrics = names.clone();
         let plan =
             tokio::task::spawn_blocking(move || plan(at, &settings, &settings.sweep, &views))
                 .await
@@ -1232,12 +1231,18 @@ impl Analyzer {
             .map_err(ServiceError::state)?;
         let (summary, stale, checked) = {
             let mut state = self.sweep_state();
-            for view in &views_metrics {
-                state.trends.remove(view);
-                state.stale.remove(view);
+            // A swept metric's trend is its new sparsity after the one
+            // before; one not checked this time has none.
+            let mut before: std::collections::HashMap<String, f64> =
+                std::collections::HashMap::new();
+            for metric in &names {
+                if let Some((_, last)) = state.trends.remove(metric) {
+                    before.insert(metric.clone(), last);
+                }
+                state.stale.remove(metric);
             }
             for (metric, current) in &plan.sparsities {
-                let previous = previous.get(metric).copied();
+                let previous = before.get(metric).copied();
                 state.trends.insert(metric.clone(), (previous, *current));
             }
             state.stale.extend(plan.stale.iter().cloned());

@@ -159,6 +159,31 @@ fn registered<M: prometheus::core::Collector + Clone + 'static>(
     metric
 }
 
+/// The member `labels` (names and values, in order) of the family `name`
+/// in `families`, the family made with `make` (given the label names) at
+/// its first use; none while telemetry is off, or when the labels do not
+/// fit the family (logged).
+fn member<B: prometheus::core::MetricVecBuilder>(
+    families: &Mutex<BTreeMap<&'static str, prometheus::core::MetricVec<B>>>,
+    name: &'static str,
+    labels: &[(&str, &str)],
+    make: impl FnOnce(&[&str]) -> prometheus::core::MetricVec<B>,
+) -> Option<B::M> {
+    if !enabled() {
+        return None;
+    }
+    let mut families = families.lock().unwrap_or_else(|p| p.into_inner());
+    let family = families.entry(name).or_insert_with(|| {
+        let names: Vec<&str> = labels.iter().map(|(k, _)| *k).collect();
+        make(&names)
+    });
+    let values: Vec<&str> = labels.iter().map(|(_, v)| *v).collect();
+    family
+        .get_metric_with_label_values(&values)
+        .map_err(|e| tracing::warn!(metric = name, error = %e, "not counted"))
+        .ok()
+}
+
 /// A counter family registered in `registry`.
 fn counter_in(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     registered(registry, IntCounterVec::new(Opts::new(name, help), labels))
@@ -262,18 +287,9 @@ impl Telemetry {
     /// `help` says what it counts. A family is one set of label names: the
     /// first count fixes them.
     pub fn count(&self, name: &'static str, help: &str, labels: &[(&str, &str)], n: u64) {
-        if !enabled() {
-            return;
-        }
-        let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
-        let family = families.entry(name).or_insert_with(|| {
-            let names: Vec<&str> = labels.iter().map(|(k, _)| *k).collect();
-            counter_in(&self.registry, name, help, &names)
-        });
-        let values: Vec<&str> = labels.iter().map(|(_, v)| *v).collect();
-        match family.get_metric_with_label_values(&values) {
-            Ok(counter) => counter.inc_by(n),
-            Err(e) => tracing::warn!(metric = name, error = %e, "not counted"),
+        let family = |names: &[&str]| counter_in(&self.registry, name, help, names);
+        if let Some(counter) = member(&self.families, name, labels, family) {
+            counter.inc_by(n);
         }
     }
 
@@ -282,15 +298,11 @@ impl Telemetry {
     /// `help` says what it measures. As with [`Telemetry::count`], the
     /// first setting fixes the family's label names.
     pub fn gauge(&self, name: &'static str, help: &str, labels: &[(&str, &str)], value: f64) {
-        let mut gauges = self.gauges.lock().unwrap_or_else(|p| p.into_inner());
-        let family = gauges.entry(name).or_insert_with(|| {
-            let names: Vec<&str> = labels.iter().map(|(k, _)| *k).collect();
-            registered(&self.registry, GaugeVec::new(Opts::new(name, help), &names))
-        });
-        let values: Vec<&str> = labels.iter().map(|(_, v)| *v).collect();
-        match family.get_metric_with_label_values(&values) {
-            Ok(gauge) => gauge.set(value),
-            Err(e) => tracing::warn!(metric = name, error = %e, "not set"),
+        let family = |names: &[&str]| {
+            registered(&self.registry, GaugeVec::new(Opts::new(name, help), names))
+        };
+        if let Some(gauge) = member(&self.gauges, name, labels, family) {
+            gauge.set(value);
         }
     }
 

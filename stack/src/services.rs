@@ -62,9 +62,15 @@ pub async fn serve_telemetry(config: &Config, process: &str) -> Result<()> {
             .with_context(|| format!("telemetry.listen {listen:?}: cannot listen"))?;
         eprintln!("telemetry: {addr}");
     }
+    if t.self_metrics_interval == 0 && t.heartbeat_interval == 0 {
+        return Ok(());
+    }
+    // One client for both publishers.
+    let producer =
+        Producer::new(&config.kafka).context("creating the self-metrics and heartbeat producer")?;
     if t.self_metrics_interval > 0 {
         runtime::telemetry::publish_self_metrics(
-            Producer::new(&config.kafka).context("creating the self-metrics producer")?,
+            producer.clone(),
             config.topics.datapoints.clone(),
             process.to_owned(),
             instance.clone(),
@@ -73,7 +79,7 @@ pub async fn serve_telemetry(config: &Config, process: &str) -> Result<()> {
     }
     if t.heartbeat_interval > 0 {
         runtime::telemetry::publish_heartbeats(
-            Producer::new(&config.kafka).context("creating the heartbeat producer")?,
+            producer,
             config.topics.system.clone(),
             instance,
             std::time::Duration::from_secs(t.heartbeat_interval),
