@@ -4,7 +4,9 @@
 //! every name valid, counters equal to what flowed (each service's records
 //! are the records on the topics it reads; the points judged, anomalies,
 //! seasonal verdicts and fingerprint checks are those on the topics; the
-//! datapoints ingest accepted and refused are the lines posted), and
+//! datapoints ingest accepted and refused are the lines posted, what the
+//! Analyzer and ingest dead-letter is counted by reason and is on the
+//! dead-letter topic), and
 //! `/health` ready once the consumers have their partitions, not ready
 //! within 5 s of Redis, the database or the broker going away (servers of
 //! the tests' own) and ready again when they are back.
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use private_mariadb::PrivateMariaDb;
 use support::{decoded, nab, produce_datapoints, Run, Services};
+use topics::kafka::Producer;
 
 const SERIES: &str = "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv";
 
@@ -166,22 +169,61 @@ async fn the_analyzer_and_ingest_are_scraped_and_healthy() {
         .any(|x| x.metric == "skyline_batch_handling_seconds_count"
             || matches!(x.value, prometheus_parse::Value::Histogram(_))));
 
-    // Ingest: lines posted, accepted and refused counted, and healthy.
-    let body = "[{\"metric\": \"a.b\", \"timestamp\": 1700000000, \"value\": 1.5}, \
-                {\"metric\": \"a.b\", \"timestamp\": 1700000060, \"value\": \"x\"}, \
-                {\"metric\": \"a.b\", \"timestamp\": 1700000120, \"value\": 2.5}]";
-    let r = http
-        .post(format!("http://{ingest_http}/api/v1/datapoints"))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
+    // What the Analyzer refuses is counted by reason: a record that is not a
+    // datapoint, and a NaN encoded straight onto the topic.
+    let producer = Producer::new(&run.kafka_config()).unwrap();
+    producer
+        .send(&datapoints, b"m", b"\x00\x00\x00\x00\x01garbage")
         .await
         .unwrap();
-    assert!(
-        r.status().is_success() || r.status().as_u16() == 400,
+    let nan = topics::codec::encode(&topics::Datapoint {
+        metric: "direct.nan".into(),
+        timestamp: 1_700_000_000,
+        value: f64::NAN,
+    })
+    .unwrap();
+    producer
+        .send(&datapoints, b"direct.nan", &nan)
+        .await
+        .unwrap();
+    let dead = |reason: &'static str| [("service", "analyze"), ("reason", reason)];
+    let started = Instant::now();
+    let s = loop {
+        let s = scrape(&http, analyzer).await;
+        let counted = total(&s, "skyline_dead_letters_total", &[("service", "analyze")]);
+        if counted >= 2.0 || started.elapsed() > Duration::from_secs(30) {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        value(&s, "skyline_dead_letters_total", &dead("undecodable")),
+        Some(1.0),
         "{}",
-        r.status()
+        run.log("analyze")
     );
+    assert_eq!(
+        value(&s, "skyline_dead_letters_total", &dead("value")),
+        Some(1.0)
+    );
+
+    // Ingest: lines posted, accepted and refused counted (dead letters by
+    // reason), and healthy.
+    let body = "[{\"metric\": \"a.b\", \"timestamp\": 1700000000, \"value\": 1.5}, \
+                {\"metric\": \"a.b\", \"timestamp\": 1700000060, \"value\": \"x\"}, \
+                {\"metric\": \"a b\", \"timestamp\": 1700000090, \"value\": 2}, \
+                {\"metric\": \"a.b\", \"timestamp\": -5, \"value\": 2}, \
+                {\"metric\": \"a.b\", \"timestamp\": 1700000120, \"value\": 2.5}]";
+    for body in [body, "{\"not\": \"an array\"}"] {
+        let r = http
+            .post(format!("http://{ingest_http}/api/v1/datapoints"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{}", r.text().await.unwrap());
+    }
     let s = scrape(&http, ingest_http).await;
     assert_eq!(
         value(
@@ -197,7 +239,42 @@ async fn the_analyzer_and_ingest_are_scraped_and_healthy() {
             "skyline_ingest_datapoints_total",
             &[("outcome", "refused")]
         ),
-        Some(1.0)
+        Some(4.0)
+    );
+    let dead = |reason: &'static str| [("service", "ingest"), ("reason", reason)];
+    for (reason, n) in [
+        ("unparsable", 2.0),
+        ("metric_name", 1.0),
+        ("timestamp", 1.0),
+    ] {
+        assert_eq!(
+            value(&s, "skyline_dead_letters_total", &dead(reason)),
+            Some(n),
+            "{reason}"
+        );
+    }
+    // Each counted letter is on the dead-letter topic, signed by who
+    // refused it.
+    let letters = support::consume_settled(
+        &run.kafka_config(),
+        &run.topic("deadletter"),
+        6,
+        Duration::from_secs(2),
+        Duration::from_secs(30),
+    )
+    .await;
+    let mut by_consumer: Vec<String> = letters
+        .iter()
+        .map(|l| {
+            topics::codec::decode::<topics::DeadLetter>(l)
+                .unwrap()
+                .consumer
+        })
+        .collect();
+    by_consumer.sort();
+    assert_eq!(
+        by_consumer,
+        ["analyze", "analyze", "ingest", "ingest", "ingest", "ingest"]
     );
     let (status, body) = ready(&http, ingest_http).await;
     assert_eq!(body["components"]["ingest"]["ready"], true, "{body:#}");

@@ -29,7 +29,7 @@ use topics::ids::{
 };
 use topics::kafka::{
     committed_offsets, keyed_messages, read_range, Batch, KafkaConfig, KeyedMessage,
-    PartitionRange, Producer,
+    PartitionRange, Producer, RefusalReason,
 };
 use topics::names::TopicNames;
 use topics::{
@@ -1492,15 +1492,18 @@ impl Service for Analyzer {
         // every event made from it (MySQL's DOUBLE cannot even store it), so
         // it is dead-lettered here and never folded.
         if !not_finite.is_empty() {
-            let refused: Vec<(&topics::kafka::Record, String)> = not_finite
+            let refused: Vec<_> = not_finite
                 .iter()
-                .map(|(r, d)| (*r, format!("{}: value {} is not finite", d.metric, d.value)))
+                .map(|(r, d)| {
+                    let error = format!("{}: value {} is not finite", d.metric, d.value);
+                    (*r, RefusalReason::Value, error)
+                })
                 .collect();
             match cx.dead_letters() {
                 Some(dead) => dead.send_all(&refused).await?,
                 None => tracing::warn!(
                     count = refused.len(),
-                    first = %refused[0].1,
+                    first = %refused[0].2,
                     "non-finite datapoints skipped"
                 ),
             }

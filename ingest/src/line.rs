@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use topics::kafka::RefusalReason;
 use topics::{excerpt, Datapoint};
 
 /// Longest metric name accepted, in bytes (Graphite's own path limit is
@@ -60,6 +61,22 @@ pub enum LineError {
     /// A JSON datapoint or body that does not parse (the parser's message).
     #[error("invalid JSON datapoint: {0}")]
     Json(String),
+}
+
+impl LineError {
+    /// Which of the counted refusal reasons this is.
+    pub fn reason(&self) -> RefusalReason {
+        match self {
+            LineError::NotUtf8 | LineError::FieldCount(_) | LineError::Json(_) => {
+                RefusalReason::Unparsable
+            }
+            LineError::Value(_) | LineError::NotFinite(_) => RefusalReason::Value,
+            LineError::Timestamp(_) | LineError::TimestampRange(_) => RefusalReason::Timestamp,
+            LineError::EmptyName | LineError::NameTooLong(_) | LineError::NameCharacter(_) => {
+                RefusalReason::MetricName
+            }
+        }
+    }
 }
 
 /// Parses one line in `format`. Surrounding whitespace (and a trailing

@@ -8,13 +8,18 @@ use ingest::connections::{HttpLimits, TcpLimits};
 use ingest::sources::{graphite_tcp, http, DatapointSink, Refusal, SinkError, SourceStats};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use topics::kafka::RefusalReason;
 use topics::Datapoint;
 
 #[derive(Default)]
 struct Collect {
     accepted: Mutex<Vec<Datapoint>>,
-    refused: Mutex<Vec<(String, Vec<u8>, String)>>,
+    refused: Mutex<Vec<Refused>>,
 }
+
+/// A refusal as collected: the source, the raw bytes, the error and the
+/// counted reason.
+type Refused = (String, Vec<u8>, String, RefusalReason);
 
 impl DatapointSink for Collect {
     async fn accept(&self, batch: Vec<Datapoint>) -> Result<(), SinkError> {
@@ -26,7 +31,7 @@ impl DatapointSink for Collect {
         self.refused.lock().unwrap().extend(
             refused
                 .into_iter()
-                .map(|(raw, reason)| (source.to_owned(), raw, reason)),
+                .map(|(raw, reason, error)| (source.to_owned(), raw, error, reason)),
         );
         Ok(())
     }
@@ -96,6 +101,17 @@ async fn graphite_tcp_accepts_good_lines_and_refuses_bad_ones() {
     assert!(reasons[1].contains("not finite"));
     assert!(reasons[2].contains("300 bytes long"));
     assert!(reasons[3].contains("longer than 4096"));
+    // Counted by reason: fields, a value, a name, a length.
+    let counted: Vec<RefusalReason> = refused.iter().map(|r| r.3).collect();
+    assert_eq!(
+        counted,
+        [
+            RefusalReason::Unparsable,
+            RefusalReason::Value,
+            RefusalReason::MetricName,
+            RefusalReason::Unparsable
+        ]
+    );
     assert!(refused[0].0.starts_with("graphite-tcp:127.0.0.1:"));
 }
 
@@ -165,4 +181,13 @@ async fn http_accepts_arrays_and_names_refused_elements() {
         ]
     );
     assert!(refused[0].2.contains("element 1 of a POST"), "{refused:?}");
+    let counted: Vec<RefusalReason> = refused.iter().map(|r| r.3).collect();
+    assert_eq!(
+        counted,
+        [
+            RefusalReason::MetricName,
+            RefusalReason::Unparsable,
+            RefusalReason::Unparsable
+        ]
+    );
 }

@@ -55,7 +55,9 @@ use profiles::{follow_profiles, load_profiles, Positions};
 use runtime::{Commit, Context, RunSettings, Runtime, Service, ServiceError};
 use topics::codec::decode;
 use topics::ids::learnt_profile_id;
-use topics::kafka::{Batch, DeadLetters, Error as KafkaError, KafkaConfig, Producer, Record};
+use topics::kafka::{
+    Batch, DeadLetters, Error as KafkaError, KafkaConfig, Producer, Record, RefusalReason,
+};
 use topics::names::TopicNames;
 use topics::{
     AnomalyEvent, CheckRequest, Label, LearnSettings, MatchMethod, MatchResult, ProfileAction,
@@ -252,7 +254,7 @@ impl Learner {
                 Ok(l) => l,
                 Err(e) => {
                     stats.dead_letters += 1;
-                    return Ok(dead.send(record, &e).await?);
+                    return Ok(dead.send(record, RefusalReason::Undecodable, &e).await?);
                 }
             };
             let policy = self.policy.clone();
@@ -271,7 +273,7 @@ impl Learner {
                 Err(LabelError::NotNotAnomalous(_)) => {}
                 Err(e) => {
                     stats.dead_letters += 1;
-                    dead.send(record, &e).await?;
+                    dead.send(record, RefusalReason::Unusable, &e).await?;
                 }
             }
         } else if record.topic == self.topics.matches {
@@ -279,7 +281,7 @@ impl Learner {
                 Ok(m) => m,
                 Err(e) => {
                     stats.dead_letters += 1;
-                    return Ok(dead.send(record, &e).await?);
+                    return Ok(dead.send(record, RefusalReason::Undecodable, &e).await?);
                 }
             };
             if self.policy.enabled && !m.matched && m.method == MatchMethod::None {
@@ -310,7 +312,7 @@ impl Learner {
                 Ok(check) => Ok(repetitive.memory.check(policy, &check, ReadAt::of(record))),
                 Err(e) => {
                     stats.dead_letters += 1;
-                    dead.send(record, &e).await?;
+                    dead.send(record, RefusalReason::Undecodable, &e).await?;
                     Ok(None)
                 }
             }
@@ -324,7 +326,7 @@ impl Learner {
                 }
                 Err(e) => {
                     stats.dead_letters += 1;
-                    dead.send(record, &e).await?;
+                    dead.send(record, RefusalReason::Undecodable, &e).await?;
                 }
             }
             Ok(None)

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use runtime::{Commit, Context, RunSettings, Runtime, Service, ServiceError, Start};
-use topics::kafka::{self, Batch, DeadLetters, KafkaConfig, ResumePositions};
+use topics::kafka::{self, Batch, DeadLetters, KafkaConfig, RefusalReason, ResumePositions};
 use topics::names::TopicNames;
 
 use crate::db::{read_offsets, write_offsets, Database};
@@ -144,7 +144,7 @@ impl<'p> Folder<'p> {
                 Err(e) => {
                     stats.refused += 1;
                     match &self.dead {
-                        Some(dead) => dead.send(record, &e).await?,
+                        Some(dead) => dead.send(record, RefusalReason::Undecodable, &e).await?,
                         None => tracing::warn!(
                             projection = self.projection.name(), topic = %record.topic,
                             partition = record.partition, offset = record.offset, error = %e,

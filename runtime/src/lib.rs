@@ -249,15 +249,7 @@ impl Context {
         let read = |r: &Record| decode::<T>(r.payload());
         match &self.dead_letters {
             Some(dead) => {
-                let decoded = dead.decode_batch(records, read).await?;
-                let refused = records.len().saturating_sub(decoded.len());
-                if refused > 0 {
-                    telemetry()
-                        .dead_letters
-                        .with_label_values(&[self.name.as_str()])
-                        .inc_by(refused as u64);
-                }
-                Ok(decoded)
+                Ok(dead.decode_batch(records, read).await?)
             }
             None => Ok(records
                 .iter()

@@ -86,7 +86,9 @@ pub struct Telemetry {
     pub retries: IntCounterVec,
     /// `skyline_commit_failures_total{service}`: commits the broker refused.
     pub failed_commits: IntCounterVec,
-    /// `skyline_dead_letters_total{service}`: records refused by a service.
+    /// `skyline_dead_letters_total{service,reason}`: what a service or
+    /// source dead-lettered, and why (counted where the letters are made,
+    /// `topics::dead_letters`).
     pub dead_letters: IntCounterVec,
     /// `skyline_consumer_lag_records{service,topic,partition}`: records
     /// between a consumer's position and the partition's end, probed with
@@ -236,11 +238,7 @@ impl Telemetry {
                 "Commits the broker refused.",
                 &["service"],
             ),
-            dead_letters: counter(
-                "skyline_dead_letters_total",
-                "Records a service refused to the dead-letter topic.",
-                &["service"],
-            ),
+            dead_letters: registered(&registry, Ok(topics::dead_letters::dead_lettered())),
             lag_records: registered(
                 &registry,
                 IntGaugeVec::new(

@@ -15,7 +15,6 @@
 
 use crate::clock::now_ms;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Display;
 use std::future::Future;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
@@ -41,7 +40,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::events::{excerpt, DeadLetter};
+pub use crate::dead_letters::{DeadLetters, RefusalReason};
 use crate::retention::Reported;
 
 /// How skyline reaches Kafka. The `[kafka]` section of the configuration
@@ -1406,146 +1405,6 @@ impl Consumer {
     pub async fn close(self) {
         let inner = self.inner;
         let _ = tokio::task::spawn_blocking(move || drop(inner)).await;
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Dead letters
-
-/// The sink for records a consumer cannot use: each becomes a
-/// [`DeadLetter`] on the dead-letter topic (key: the source topic) with the
-/// raw key and value, where it came from, why it was refused and who refused
-/// it, so a consumer neither crashes on a poison message nor drops it
-/// silently. Cheap to clone.
-#[derive(Clone)]
-pub struct DeadLetters {
-    producer: Producer,
-    topic: String,
-    consumer: String,
-}
-
-impl DeadLetters {
-    /// Dead letters of `consumer`, produced to `topic` (normally
-    /// `skyline.deadletter`).
-    pub fn new(producer: Producer, topic: impl Into<String>, consumer: impl Into<String>) -> Self {
-        DeadLetters {
-            producer,
-            topic: topic.into(),
-            consumer: consumer.into(),
-        }
-    }
-
-    /// The dead-letter topic.
-    pub fn topic(&self) -> &str {
-        &self.topic
-    }
-
-    /// Logs `record` as refused for `error` and produces its dead letter,
-    /// returning once the broker has it (so the record's offset may then be
-    /// committed).
-    pub async fn send(&self, record: &Record, error: &(dyn Display + Sync)) -> Result<(), Error> {
-        self.send_all(&[(record, error.to_string())]).await
-    }
-
-    /// Dead-letters every `(record, reason)` of `refused` in one pipelined
-    /// produce (one round trip for the lot rather than one per record),
-    /// returning once the broker has them all. One WARN names how many, the
-    /// first one's place and its reason.
-    pub async fn send_all(&self, refused: &[(&Record, String)]) -> Result<(), Error> {
-        let Some((first, reason)) = refused.first() else {
-            return Ok(());
-        };
-        tracing::warn!(
-            consumer = %self.consumer, topic = %first.topic, partition = first.partition,
-            offset = first.offset, count = refused.len(), error = %excerpt(reason, 500),
-            "dead-lettering records"
-        );
-        let letters = refused.iter().map(|(record, error)| {
-            let letter = self.letter(&record.topic, record.payload(), error);
-            DeadLetter {
-                partition: Some(record.partition),
-                offset: Some(record.offset),
-                key: record.key.clone(),
-                ..letter
-            }
-        });
-        self.produce(letters).await
-    }
-
-    /// Dead-letters what a source outside Kafka refused (a Graphite line, an
-    /// HTTP body or element): each `(raw bytes, reason)` of `refused`, with
-    /// `source` (`"http"`, `"graphite-tcp:<peer>"`) as the source topic and
-    /// no partition or offset, in one pipelined produce.
-    pub async fn send_raw(&self, source: &str, refused: &[(Vec<u8>, String)]) -> Result<(), Error> {
-        let Some((_, reason)) = refused.first() else {
-            return Ok(());
-        };
-        tracing::debug!(
-            consumer = %self.consumer, source, count = refused.len(), error = %excerpt(reason, 500),
-            "dead-lettering refused input"
-        );
-        let letters = refused
-            .iter()
-            .map(|(raw, error)| self.letter(source, raw, error));
-        self.produce(letters).await
-    }
-
-    /// A fitted letter for `payload` refused for `error`, read from
-    /// `source_topic` (no partition, offset or key yet).
-    fn letter(&self, source_topic: &str, payload: &[u8], error: &str) -> DeadLetter {
-        // Copy no more than a fitted letter keeps; length and hash are the
-        // whole value's.
-        let head = &payload[..payload.len().min(DeadLetter::MAX_PAYLOAD)];
-        DeadLetter {
-            id: Uuid::now_v7(),
-            source_topic: source_topic.to_owned(),
-            partition: None,
-            offset: None,
-            key: None,
-            payload: head.to_vec(),
-            error: excerpt(error, DeadLetter::MAX_ERROR),
-            consumer: self.consumer.clone(),
-            at_ms: now_ms(),
-            payload_length: Some(payload.len() as i64),
-            payload_sha256: Some(crate::events::sha256_hex(payload)),
-            key_length: None,
-        }
-    }
-
-    async fn produce(&self, letters: impl Iterator<Item = DeadLetter>) -> Result<(), Error> {
-        let mut messages = Vec::new();
-        for letter in letters {
-            let letter = letter.fitted();
-            let bytes = crate::codec::encode(&letter).map_err(|e| Error::Encode(e.to_string()))?;
-            messages.push((letter.source_topic.into_bytes(), bytes));
-        }
-        self.producer.send_batch(&self.topic, messages).await?;
-        Ok(())
-    }
-
-    /// Decodes every record of `records` with `decode`; those it refuses
-    /// are dead-lettered together (and awaited) and left out. Returns the
-    /// records that decoded, with their values, in order.
-    pub async fn decode_batch<'b, T, E, D>(
-        &self,
-        records: &'b [Record],
-        mut decode: D,
-    ) -> Result<Vec<(&'b Record, T)>, Error>
-    where
-        D: FnMut(&Record) -> Result<T, E>,
-        E: Display,
-    {
-        let mut good = Vec::with_capacity(records.len());
-        let mut refused = Vec::new();
-        for record in records {
-            match decode(record) {
-                Ok(value) => good.push((record, value)),
-                // Rendered at once: the error type need not be Send.
-                Err(e) => refused.push((record, e.to_string())),
-            }
-        }
-        self.send_all(&refused).await?;
-        Ok(good)
     }
 }
 

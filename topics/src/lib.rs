@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod codec;
+pub mod dead_letters;
 #[cfg(feature = "embedded-broker")]
 pub mod embedded;
 pub mod events;

@@ -10,6 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use super::{DatapointSink, Refusal, SourceStats};
 use crate::connections::{Connection, ConnectionPool, TcpLimits};
 use crate::line::{parse_graphite, LineError};
+use topics::kafka::RefusalReason;
 
 /// Lines longer than this are refused (and the rest of the line skipped).
 pub const MAX_LINE_LEN: usize = 4096;
@@ -120,16 +121,20 @@ async fn read_connection<S: DatapointSink>(
         if line.len() > MAX_LINE_LEN {
             let mut head = line[..MAX_LINE_LEN.min(line.len())].to_vec();
             head.extend_from_slice(b"...");
-            pending
-                .refused
-                .push((head, format!("line longer than {MAX_LINE_LEN} bytes")));
+            pending.refused.push((
+                head,
+                RefusalReason::Unparsable,
+                format!("line longer than {MAX_LINE_LEN} bytes"),
+            ));
         } else if !line.iter().all(u8::is_ascii_whitespace) {
             let parsed = std::str::from_utf8(&line)
                 .map_err(|_| LineError::NotUtf8)
                 .and_then(|text| parse_graphite(text.trim()));
             match parsed {
                 Ok(d) => pending.points.push(d),
-                Err(reason) => pending.refused.push((line.clone(), reason.to_string())),
+                Err(e) => pending
+                    .refused
+                    .push((line.clone(), e.reason(), e.to_string())),
             }
         }
         if pending.len() > 0 && (pending.len() >= MAX_BATCH || reader.buffer().is_empty()) {

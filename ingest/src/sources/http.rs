@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::{DatapointSink, SourceStats};
 use crate::line::parse_json_array;
+use topics::kafka::RefusalReason;
 
 /// Bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -79,7 +80,10 @@ async fn post_datapoints<S: DatapointSink>(
             let reason = e.to_string();
             if let Err(e) = state
                 .sink
-                .refuse("http", vec![(body.to_vec(), reason.clone())])
+                .refuse(
+                    "http",
+                    vec![(body.to_vec(), RefusalReason::Unparsable, reason.clone())],
+                )
                 .await
             {
                 tracing::warn!(error = %e, "could not dead-letter a refused body");
@@ -102,6 +106,7 @@ async fn post_datapoints<S: DatapointSink>(
                 let error = e.to_string();
                 letters.push((
                     element.raw.to_vec(),
+                    e.reason(),
                     format!("element {index} of a POST /api/v1/datapoints body: {error}"),
                 ));
                 refused.push(Refused { index, error });

@@ -170,21 +170,26 @@ async fn republish(
     let mut refused_lines = 0;
     for record in batch.iter() {
         let mut reasons = Vec::new();
+        let mut first_reason = None;
         for line in record.payload().split(|&b| b == b'\n') {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             match parse_line(format, line) {
                 Ok(d) => points.push(d),
-                Err(e) => reasons.push(format!(
-                    "{e}: {:?}",
-                    excerpt(&String::from_utf8_lossy(line), QUOTED_LINE)
-                )),
+                Err(e) => {
+                    first_reason.get_or_insert(e.reason());
+                    reasons.push(format!(
+                        "{e}: {:?}",
+                        excerpt(&String::from_utf8_lossy(line), QUOTED_LINE)
+                    ))
+                }
             }
         }
-        if !reasons.is_empty() {
+        // A record is one letter: counted by its first refused line's reason.
+        if let Some(reason) = first_reason {
             refused_lines += reasons.len();
-            refused.push((record, reasons.join("; ")));
+            refused.push((record, reason, reasons.join("; ")));
         }
     }
     dead.send_all(&refused).await?;

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use thiserror::Error;
+use topics::kafka::RefusalReason;
 use topics::Datapoint;
 
 /// The sink failed: the datapoints were not made durable and the source
@@ -36,8 +37,9 @@ pub trait DatapointSink: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), SinkError>> + Send;
 }
 
-/// Something a source refused: its raw bytes and the reason.
-pub type Refusal = (Vec<u8>, String);
+/// Something a source refused: its raw bytes, the counted reason and the
+/// error in full.
+pub type Refusal = (Vec<u8>, RefusalReason, String);
 
 /// What a source has done since it started.
 #[derive(Debug, Default)]
