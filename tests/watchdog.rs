@@ -4,7 +4,7 @@
 //! heartbeat per service it runs on `skyline.system`; the watchdog in
 //! `skyline alert` judges them; a forced stall (ingest's input paused for
 //! twice `ingest_silent`) reaches the webhook as exactly one stall and one
-//! recovery.
+//! recovery, also when the stall ends while the watchdog is down.
 
 mod support;
 
@@ -261,6 +261,67 @@ async fn a_forced_stall_alerts_once_and_recovers_once_through_a_webhook() {
     );
     // Fed until here: a silence after this would be a stall of its own.
     feeding.abort();
+}
+
+/// Waits (bounded) until the webhook has a notice of `kind`.
+async fn until_notice(received: &Hook, kind: &str, within: Duration) {
+    let waited = Instant::now();
+    while !received.notices().iter().any(|n| n.1 == kind) && waited.elapsed() < within {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stall_over_while_the_watchdog_was_down_is_told_recovered_after_its_restart() {
+    const SILENT: i64 = 5;
+    let (received, addr) = hook().await;
+    let run = Run::new("watchdog-restart", &config(addr, SILENT));
+    let _ingest = Services(vec![run.spawn(&["ingest"], "ingest")]);
+    let mut alert = run.spawn(&["alert"], "alert");
+    let ingest_http = run.listening("ingest", "http:");
+    let http = reqwest::Client::new();
+
+    // Fed, then paused until the stall is told.
+    feed(&http, ingest_http, Duration::from_secs(15)).await;
+    until_notice(&received, "stalled", Duration::from_secs(30)).await;
+    let stalls: Vec<_> = received.notices();
+    assert_eq!(stalls.len(), 1, "{stalls:?}");
+    assert_eq!(
+        (stalls[0].1.as_str(), stalls[0].2.as_str()),
+        ("stalled", "ingest.received")
+    );
+    // The watchdog killed (no clean stop) while ingest is fed again: the
+    // stall ends while nobody watches.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = alert.kill();
+    let _ = alert.wait();
+    let feeding = {
+        let http = http.clone();
+        tokio::spawn(async move { feed(&http, ingest_http, Duration::from_secs(180)).await })
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _alert = Services(vec![run.spawn(&["alert"], "alert-2")]);
+
+    // The new watchdog reads the stall back and tells its recovery, once;
+    // the stall is not told again.
+    until_notice(&received, "recovered", Duration::from_secs(90)).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    feeding.abort();
+    let notices = received.notices();
+    let kinds: Vec<(&str, &str)> = notices
+        .iter()
+        .map(|n| (n.1.as_str(), n.2.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("stalled", "ingest.received"),
+            ("recovered", "ingest.received")
+        ],
+        "{}",
+        run.log("alert-2")
+    );
+    assert_eq!(notices[1].3["since"], notices[0].3["since"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

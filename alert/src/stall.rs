@@ -87,6 +87,9 @@ struct Raised {
 #[derive(Debug, Clone, Default)]
 pub struct Watchdog {
     raised: BTreeMap<String, Raised>,
+    /// When each check was last told about (a stall or a recovery), by
+    /// this watchdog or by one before it ([`Watchdog::recall`]).
+    told_at: BTreeMap<String, i64>,
 }
 
 impl Watchdog {
@@ -95,6 +98,21 @@ impl Watchdog {
     /// every `expiry` while it stays stalled), a recovery when a raised
     /// stall is fine again, nothing otherwise.
     pub fn observe(
+        &mut self,
+        check: &str,
+        now: i64,
+        fine_at: i64,
+        threshold: i64,
+        expiry: i64,
+    ) -> Option<StallEvent> {
+        let told = self.decide(check, now, fine_at, threshold, expiry);
+        if told.is_some() {
+            self.told_at.insert(check.to_owned(), now);
+        }
+        told
+    }
+
+    fn decide(
         &mut self,
         check: &str,
         now: i64,
@@ -152,6 +170,80 @@ impl Watchdog {
     /// The checks stalled now, with when each was last fine.
     pub fn stalled(&self) -> impl Iterator<Item = (&str, i64)> {
         self.raised.iter().map(|(c, r)| (c.as_str(), r.since))
+    }
+
+    /// Whether `check` is stalled now.
+    pub fn is_stalled(&self, check: &str) -> bool {
+        self.raised.contains_key(check)
+    }
+
+    /// Takes back what was told before, read back from the log: a stall
+    /// in force (with its `since`, when it last alerted and how often) or
+    /// over. Only what is newer than the last thing told about the check
+    /// is taken, so a watchdog reading back its own notices changes
+    /// nothing, while one that restarted learns the stalls still raised —
+    /// and tells their recovery when they are fine again.
+    pub fn recall(&mut self, told: &StallEvent) {
+        let (check, at) = match told {
+            StallEvent::Stalled { check, at, .. } | StallEvent::Recovered { check, at, .. } => {
+                (check, *at)
+            }
+        };
+        if self.told_at.get(check).is_some_and(|last| *last >= at) {
+            return;
+        }
+        self.told_at.insert(check.clone(), at);
+        match told {
+            StallEvent::Stalled {
+                since, at, repeat, ..
+            } => {
+                self.raised.insert(
+                    check.clone(),
+                    Raised {
+                        since: *since,
+                        alerted_at: *at,
+                        repeat: *repeat,
+                    },
+                );
+            }
+            StallEvent::Recovered { .. } => {
+                self.raised.remove(check);
+            }
+        }
+    }
+
+    /// Drops the stalls of checks no longer judged (every instance saying
+    /// them forgotten, `Judging::forget_after`): a service retired on
+    /// purpose is not told as recovered, and no longer held as stalled.
+    fn forget_all_but(&mut self, judged: &BTreeMap<String, i64>) {
+        self.raised.retain(|check, _| judged.contains_key(check));
+        self.told_at.retain(|check, _| judged.contains_key(check));
+    }
+}
+
+impl StallEvent {
+    /// The stall or recovery a watchdog's notice told (see [`notice`]);
+    /// `None` for any other event.
+    pub fn of_notice(e: &topics::SystemEvent) -> Option<StallEvent> {
+        use topics::SystemKind;
+        let since = e.since.unwrap_or(e.at);
+        match e.kind {
+            SystemKind::Stalled => Some(StallEvent::Stalled {
+                check: e.subject.clone(),
+                since,
+                at: e.at,
+                repeat: e.figure("repeat").map_or(0, |r| r.max(0.0) as u32),
+            }),
+            SystemKind::Recovered => Some(StallEvent::Recovered {
+                check: e.subject.clone(),
+                down_for: e
+                    .figure("down_for")
+                    .map_or(e.at.saturating_sub(since), |d| d as i64),
+                since,
+                at: e.at,
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -328,7 +420,8 @@ pub fn threshold_of(check: &str, t: &StallThresholds) -> i64 {
 }
 
 /// Judges every check of `board` at `now`: the stalls and recoveries to
-/// tell, in check order.
+/// tell, in check order. Stalls of checks the board no longer has (their
+/// instances forgotten) are dropped untold.
 pub fn judge(
     watchdog: &mut Watchdog,
     board: &mut HeartbeatBoard,
@@ -336,8 +429,9 @@ pub fn judge(
     judging: &Judging,
 ) -> Vec<StallEvent> {
     let t = &judging.thresholds;
-    board
-        .checks(now, judging)
+    let checks = board.checks(now, judging);
+    watchdog.forget_all_but(&checks);
+    checks
         .into_iter()
         .filter_map(|(check, fine_at)| {
             watchdog.observe(&check, now, fine_at, threshold_of(&check, t), t.expiry)
@@ -446,6 +540,81 @@ mod tests {
                 },
             ]
         );
+        assert_eq!(w.stalled().count(), 0);
+    }
+
+    /// The notice `event` as told, read back as a stall event.
+    fn read_back(event: &StallEvent) -> StallEvent {
+        StallEvent::of_notice(&notice(event, "watchdog", "h", 0)).unwrap()
+    }
+
+    #[test]
+    fn a_watchdog_restarted_mid_stall_tells_the_recovery_and_no_second_stall() {
+        let (threshold, expiry) = (120, 900);
+        let mut before = Watchdog::default();
+        let stalled = before.observe("redis", 200, 0, threshold, expiry).unwrap();
+        assert_eq!(read_back(&stalled), stalled, "a notice reads back as told");
+        // A new watchdog reads the stall back from the log.
+        let mut after = Watchdog::default();
+        after.recall(&read_back(&stalled));
+        assert!(after.is_stalled("redis"));
+        // Still stalled within the expiry: nothing more; after it: alerted
+        // again as the first watchdog would have.
+        assert_eq!(after.observe("redis", 500, 0, threshold, expiry), None);
+        assert_eq!(
+            after.observe("redis", 1100, 0, threshold, expiry),
+            Some(StallEvent::Stalled {
+                check: "redis".into(),
+                since: 0,
+                at: 1100,
+                repeat: 1
+            })
+        );
+        // Fine again: one recovery, since the stall's beginning.
+        assert_eq!(
+            after.observe("redis", 1200, 1190, threshold, expiry),
+            Some(StallEvent::Recovered {
+                check: "redis".into(),
+                down_for: 1200,
+                since: 0,
+                at: 1200
+            })
+        );
+        assert_eq!(after.observe("redis", 1210, 1205, threshold, expiry), None);
+    }
+
+    #[test]
+    fn reading_back_its_own_notices_changes_nothing() {
+        let mut w = Watchdog::default();
+        let stalled = w.observe("redis", 200, 0, 120, 900).unwrap();
+        let recovered = w.observe("redis", 300, 290, 120, 900).unwrap();
+        // Read back after the recovery was decided, in log order.
+        w.recall(&read_back(&stalled));
+        assert!(!w.is_stalled("redis"), "an older stall is not taken back");
+        w.recall(&read_back(&recovered));
+        assert_eq!(w.observe("redis", 310, 305, 120, 900), None);
+        // A recovery read back after a restart ends the stall recalled.
+        let mut after = Watchdog::default();
+        after.recall(&read_back(&stalled));
+        after.recall(&read_back(&recovered));
+        assert_eq!(after.stalled().count(), 0);
+    }
+
+    #[test]
+    fn stalls_of_forgotten_instances_are_dropped_untold() {
+        let judging = Judging {
+            forget_after: 1000,
+            ..Judging::default()
+        };
+        let mut board = HeartbeatBoard::default();
+        board.fold(&beat("learn", "h1", 0, &[("partitions", 1.0)]), &judging);
+        let mut w = Watchdog::default();
+        let told = judge(&mut w, &mut board, 500, &judging);
+        assert!(told
+            .iter()
+            .any(|e| matches!(e, StallEvent::Stalled { check, .. } if check == "learn.heartbeat")));
+        assert!(w.is_stalled("learn.heartbeat"));
+        assert_eq!(judge(&mut w, &mut board, 1500, &judging), vec![]);
         assert_eq!(w.stalled().count(), 0);
     }
 

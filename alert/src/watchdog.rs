@@ -19,9 +19,14 @@
 //! `skyline up`), all in one consumer group: heartbeats are keyed by
 //! service, so each service's heartbeats are judged by one of them.
 //!
-//! Not done: a stall raised before a restart and over while the watchdog
-//! was down gets no recovery notice (the raised stalls live in memory).
+//! It also reads back the stalls and recoveries it told (they are on the
+//! same topic) and commits no further than the notice of a stall still in
+//! force, so a watchdog that restarts reads that notice again, knows the
+//! stall is raised — no second alert for it within the expiry — and tells
+//! its recovery once it is fine, even when it ended while the watchdog was
+//! down.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -117,10 +122,46 @@ pub struct WatchdogService {
     names: TopicNames,
     producer: Producer,
     instance: String,
-    state: Mutex<(Watchdog, HeartbeatBoard)>,
+    state: Mutex<State>,
     /// Notices judged but not yet on the topic (the broker refused): sent
     /// again at the next tick, before anything newer.
     unsent: Mutex<Vec<SystemEvent>>,
+}
+
+/// What the watchdog has folded, and how far it may commit.
+#[derive(Default)]
+struct State {
+    watchdog: Watchdog,
+    board: HeartbeatBoard,
+    /// The next offset of each partition read.
+    next: BTreeMap<(String, i32), i64>,
+    /// Where the newest stall notice of each check was read: kept while
+    /// the stall may still be in force, so commits stop before it.
+    stall_notices: BTreeMap<String, (String, i32, i64)>,
+}
+
+impl State {
+    /// The next offsets that may be committed in the partitions of
+    /// `batch` (a partition handed to another watchdog is left to it): one
+    /// past the newest record read, held back to the notice of each stall
+    /// still in force or whose recovery is not yet on the topic (`unsent`).
+    fn commit_target(&self, batch: &Batch, unsent: &[SystemEvent]) -> BTreeMap<(String, i32), i64> {
+        let mut target: BTreeMap<(String, i32), i64> = batch
+            .iter()
+            .filter_map(|r| {
+                let key = (r.topic.clone(), r.partition);
+                self.next.get(&key).map(|next| (key, *next))
+            })
+            .collect();
+        for (check, (topic, partition, offset)) in &self.stall_notices {
+            let held =
+                self.watchdog.is_stalled(check) || unsent.iter().any(|n| &n.subject == check);
+            if let (true, Some(next)) = (held, target.get_mut(&(topic.clone(), *partition))) {
+                *next = (*next).min(*offset);
+            }
+        }
+        target
+    }
 }
 
 impl WatchdogService {
@@ -138,7 +179,7 @@ impl WatchdogService {
             names,
             producer,
             instance,
-            state: Mutex::new((Watchdog::default(), HeartbeatBoard::default())),
+            state: Mutex::new(State::default()),
             unsent: Mutex::new(Vec::new()),
         }
     }
@@ -175,11 +216,35 @@ impl Service for WatchdogService {
     async fn handle(&self, cx: &Context, batch: &Batch) -> Result<Commit, ServiceError> {
         let events = cx.decode::<SystemEvent>(batch).await?;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        for (_, e) in &events {
-            state.1.fold(e, &self.judging);
+        for r in batch.iter() {
+            let next = state
+                .next
+                .entry((r.topic.clone(), r.partition))
+                .or_insert(0);
+            *next = (*next).max(r.offset + 1);
         }
-        // Heartbeats are snapshots: once folded they are done with.
-        Ok(Commit::Batch)
+        for (r, e) in &events {
+            state.board.fold(e, &self.judging);
+            if e.service != WATCHDOG {
+                continue;
+            }
+            if let Some(told) = StallEvent::of_notice(e) {
+                state.watchdog.recall(&told);
+                match told {
+                    StallEvent::Stalled { check, .. } => {
+                        let at = (r.topic.clone(), r.partition, r.offset);
+                        state.stall_notices.insert(check, at);
+                    }
+                    StallEvent::Recovered { check, .. } => {
+                        state.stall_notices.remove(&check);
+                    }
+                }
+            }
+        }
+        // Heartbeats are snapshots: once folded they are done with. The
+        // notice of a stall in force is read again after a restart.
+        let unsent = self.unsent.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(Commit::UpTo(state.commit_target(batch, &unsent)))
     }
 
     async fn tick(&self, _cx: &Context) -> Result<Commit, ServiceError> {
@@ -188,7 +253,9 @@ impl Service for WatchdogService {
             Vec::new()
         } else {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            let (watchdog, board) = &mut *state;
+            let State {
+                watchdog, board, ..
+            } = &mut *state;
             stall::judge(watchdog, board, now_ms / 1000, &self.judging)
         };
         let notices: Vec<SystemEvent> = told
