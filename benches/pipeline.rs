@@ -85,9 +85,27 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
-/// The Analyzer service over `total` datapoints already on `topic`, from
-/// its first commit to its last (the group's join left out): seconds.
-async fn analyzer_round(kafka: &str, redis: &str, topic: &str, total: i64, round: &str) -> f64 {
+/// What a round took: wall seconds from the Analyzer's first commit to its
+/// last (the group's join left out), and the CPU seconds the whole process
+/// spent over the same span (every thread: the service, librdkafka's, the
+/// readiness probe).
+struct Round {
+    wall: f64,
+    cpu: f64,
+}
+
+/// CPU seconds (user + system) this process has spent, all threads.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage");
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// The Analyzer service over `total` datapoints already on `topic`.
+async fn analyzer_round(kafka: &str, redis: &str, topic: &str, total: i64, round: &str) -> Round {
     let mut config = stack::Config::default();
     config.kafka.bootstrap_servers = kafka.to_owned();
     config.kafka.group_id_prefix = format!("bench-{round}");
@@ -106,24 +124,28 @@ async fn analyzer_round(kafka: &str, redis: &str, topic: &str, total: i64, round
     let running = tokio::spawn(analyzer.run(async {
         let _ = stopped.await;
     }));
-    let mut first: Option<Instant> = None;
-    let seconds = loop {
+    let mut first: Option<(Instant, f64)> = None;
+    let round = loop {
         let done: i64 = topics::kafka::committed_offsets(&config.kafka, &group, topic)
             .await
             .map(|c| c.values().sum())
             .unwrap_or(0);
         if done > 0 && first.is_none() {
-            first = Some(Instant::now());
+            first = Some((Instant::now(), cpu_seconds()));
         }
         if done >= total {
-            break first.map_or(0.0, |f| f.elapsed().as_secs_f64());
+            let (wall, cpu) = first.unwrap_or((Instant::now(), cpu_seconds()));
+            break Round {
+                wall: wall.elapsed().as_secs_f64(),
+                cpu: cpu_seconds() - cpu,
+            };
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let _ = stop.send(());
     running.await.unwrap().unwrap();
     windows.clear().await.unwrap();
-    seconds
+    round
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -162,18 +184,23 @@ async fn telemetry_overhead(kafka: &str, redis: &str, run: &str) {
         for enabled in [true, false] {
             runtime::telemetry::set_enabled(enabled);
             let name = format!("{run}-{round}-{enabled}");
-            let s = analyzer_round(kafka, redis, &topic, points.len() as i64, &name).await;
+            let r = analyzer_round(kafka, redis, &topic, points.len() as i64, &name).await;
             if enabled {
-                on.push(s)
+                on.push(r)
             } else {
-                off.push(s)
+                off.push(r)
             }
         }
     }
     runtime::telemetry::set_enabled(true);
-    println!("rounds, telemetry on (s):  {on:.2?}");
-    println!("rounds, telemetry off (s): {off:.2?}");
-    let (on, off) = (median(on), median(off));
+    let wall = |rs: &[Round]| rs.iter().map(|r| r.wall).collect::<Vec<_>>();
+    let cpu = |rs: &[Round]| rs.iter().map(|r| r.cpu).collect::<Vec<_>>();
+    println!("rounds, telemetry on (s):      {:.2?}", wall(&on));
+    println!("rounds, telemetry off (s):     {:.2?}", wall(&off));
+    println!("rounds, telemetry on (CPU s):  {:.2?}", cpu(&on));
+    println!("rounds, telemetry off (CPU s): {:.2?}", cpu(&off));
+    let (cpu_on, cpu_off) = (median(cpu(&on)), median(cpu(&off)));
+    let (on, off) = (median(wall(&on)), median(wall(&off)));
     println!(
         "Analyzer service, telemetry on:  {:>10.0} datapoints/s (median of {rounds}, {:.2}s)",
         rate(points.len(), Duration::from_secs_f64(on)),
@@ -185,8 +212,84 @@ async fn telemetry_overhead(kafka: &str, redis: &str, run: &str) {
         off
     );
     println!(
-        "telemetry cost:                  {:>+9.1} % (on / off − 1)",
+        "telemetry cost, wall:            {:>+9.1} % (on / off − 1)",
         (on / off - 1.0) * 100.0
+    );
+    println!(
+        "telemetry cost, CPU:             {:>+9.1} % (on / off − 1; medians {cpu_on:.2}s, {cpu_off:.2}s)",
+        (cpu_on / cpu_off - 1.0) * 100.0
+    );
+    per_batch_cost(&topic);
+}
+
+/// What telemetry adds to each batch, against what a batch took: the
+/// batches the Analyzer handled in the rounds with telemetry on (their
+/// mean size and handling time, read from its own histograms), and the
+/// work counting one such batch does — the consumer loop's
+/// [`runtime::Telemetry::batch_handled`] and the Analyzer's
+/// [`analyze::service::count_decisions`] with every outcome there is —
+/// timed over many repetitions in this process. The readiness probe every
+/// 2 s is not in this figure (the CPU comparison above has it).
+fn per_batch_cost(topic: &str) {
+    let t = runtime::telemetry();
+    let service = "analyze";
+    let handling = t.batch_seconds.with_label_values(&[service]);
+    let sizes = t.batch_records.with_label_values(&[service]);
+    let batches = handling.get_sample_count();
+    if batches == 0 {
+        println!("no batch counted: no per-batch figure");
+        return;
+    }
+    let mean_seconds = handling.get_sample_sum() / batches as f64;
+    let mean_size = (sizes.get_sample_sum() / sizes.get_sample_count() as f64).round() as usize;
+    let records: Vec<topics::kafka::Record> = (0..mean_size.max(1))
+        .map(|i| topics::kafka::Record {
+            topic: topic.to_owned(),
+            partition: (i % 3) as i32,
+            offset: i as i64,
+            key: Some(b"bench.metric".to_vec()),
+            value: Some(Vec::new()),
+            timestamp_ms: Some(1_700_000_000_000),
+        })
+        .collect();
+    // Every outcome there is, and one kind of event, each counted in every
+    // batch: nine counts, more than this bench's batches make (a few
+    // outcomes each; events are rare).
+    let mut decisions = analyze::service::Decisions::default();
+    decisions.ended.push(topics::AnomalyEnded {
+        id: uuid::Uuid::nil(),
+        anomaly_id: uuid::Uuid::nil(),
+        metric: "bench.metric".into(),
+        source: topics::SourceApp::Analyzer,
+        timestamp: 1_700_000_000,
+        end_timestamp: 1_700_000_060,
+        count: 1,
+        decided_at_ms: 0,
+    });
+    for outcome in [
+        "anomalous",
+        "not_anomalous",
+        "TooShort",
+        "Stale",
+        "Boring",
+        "EmptyTimeseries",
+        "mad_skipped",
+        "not_analysed",
+    ] {
+        decisions.analyses.insert(outcome, 1);
+    }
+    const REPEAT: u32 = 200_000;
+    let started = Instant::now();
+    for _ in 0..REPEAT {
+        t.batch_handled(service, std::hint::black_box(&records), mean_seconds);
+        analyze::service::count_decisions(std::hint::black_box(&decisions));
+    }
+    let per_batch = started.elapsed().as_secs_f64() / f64::from(REPEAT);
+    println!(
+        "per batch ({batches} batches of {mean_size} records): handling {:.3} ms, counting {:.2} µs: {:.3} % of it",
+        mean_seconds * 1e3,
+        per_batch * 1e6,
+        per_batch / mean_seconds * 100.0
     );
 }
 

@@ -1388,10 +1388,11 @@ impl Analyzer {
     }
 }
 
-/// The Analyzer's figures in the process's registry:
+/// The Analyzer's figures in the process's registry, counted once per batch:
 /// `skyline_analyses_total{outcome}` (every point judged, by outcome) and
-/// `skyline_analyzer_events_total{topic}` (events published).
-fn count_decisions(d: &Decisions) {
+/// `skyline_analyzer_events_total{kind}` (events published). Public for the
+/// telemetry overhead benchmark, which times it.
+pub fn count_decisions(d: &Decisions) {
     let t = runtime::telemetry();
     for (outcome, n) in &d.analyses {
         t.count(

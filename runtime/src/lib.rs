@@ -444,22 +444,14 @@ impl<S: Service> Runtime<S> {
                     batch = consumer.next_batch(settings.max_batch) => {
                         let started = std::time::Instant::now();
                         let handled = self.handle_with_retries(&batch, &settings, &mut stats).await;
-                        let counting = telemetry::enabled();
-                        if counting {
-                            telemetry
-                                .batch_seconds
-                                .with_label_values(&[name])
-                                .observe(started.elapsed().as_secs_f64());
-                        }
+                        let seconds = started.elapsed().as_secs_f64();
                         match handled {
                             Ok(commit) => {
-                                if counting {
-                                    count_batch(name, &batch);
-                                }
+                                telemetry.batch_handled(name, &batch, seconds);
                                 (commit, Some(batch))
                             }
                             Err(e) => {
-                                telemetry.batches.with_label_values(&[name, "failed"]).inc();
+                                telemetry.batch_failed(name, seconds);
                                 break Err(e);
                             }
                         }
@@ -624,22 +616,6 @@ impl Progress {
 /// figures stay usable).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Counts a handled batch: its records by topic and its size.
-fn count_batch(name: &str, batch: &Batch) {
-    let t = telemetry();
-    t.batches.with_label_values(&[name, "ok"]).inc();
-    t.batch_records
-        .with_label_values(&[name])
-        .observe(batch.len() as f64);
-    let mut by_topic: BTreeMap<&str, u64> = BTreeMap::new();
-    for r in batch.iter() {
-        *by_topic.entry(r.topic.as_str()).or_default() += 1;
-    }
-    for (topic, n) in by_topic {
-        t.records.with_label_values(&[name, topic]).inc_by(n);
-    }
 }
 
 /// Waits for the next tick, or forever without one.

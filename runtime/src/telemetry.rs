@@ -28,6 +28,7 @@ use prometheus::{
     Registry,
 };
 use serde::Serialize;
+use topics::kafka::Record;
 
 /// The `[telemetry]` table: where a service serves `/metrics` and
 /// `/health`, its self-metrics and its heartbeats.
@@ -192,6 +193,49 @@ fn counter_in(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> I
 }
 
 impl Telemetry {
+    /// Counts a batch `service` handled in `seconds`: the batch, its size,
+    /// its records by topic and the time (nothing while telemetry is off).
+    /// All the consumer loop adds to each batch's work.
+    pub fn batch_handled(&self, service: &str, batch: &[Record], seconds: f64) {
+        if !enabled() {
+            return;
+        }
+        self.batch_seconds
+            .with_label_values(&[service])
+            .observe(seconds);
+        self.batches.with_label_values(&[service, "ok"]).inc();
+        self.batch_records
+            .with_label_values(&[service])
+            .observe(batch.len() as f64);
+        // A batch is mostly one topic's: count runs, not records.
+        let mut run: Option<(&str, u64)> = None;
+        for r in batch {
+            match &mut run {
+                Some((topic, n)) if *topic == r.topic => *n += 1,
+                _ => {
+                    if let Some((topic, n)) = run.take() {
+                        self.records.with_label_values(&[service, topic]).inc_by(n);
+                    }
+                    run = Some((r.topic.as_str(), 1));
+                }
+            }
+        }
+        if let Some((topic, n)) = run {
+            self.records.with_label_values(&[service, topic]).inc_by(n);
+        }
+    }
+
+    /// Counts a batch `service` gave up on after `seconds`.
+    pub fn batch_failed(&self, service: &str, seconds: f64) {
+        if !enabled() {
+            return;
+        }
+        self.batch_seconds
+            .with_label_values(&[service])
+            .observe(seconds);
+        self.batches.with_label_values(&[service, "failed"]).inc();
+    }
+
     fn new() -> Telemetry {
         let registry = Registry::new();
         let counter =
