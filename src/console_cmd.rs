@@ -83,7 +83,7 @@ pub async fn run(mut config: Config, args: ConsoleArgs) -> Result<()> {
             async move { windows.ping().await }
         });
     }
-    runtime::telemetry().set_ready("console", Ok(()));
+    runtime::telemetry().set_ready(runtime::telemetry::CONSOLE, Ok(()));
     let console = build::console(&config, &producer, db, windows, profiles.clone())?;
     let listener = build::bind_console(&config).await?;
     announce(&config, listener.local_addr()?);

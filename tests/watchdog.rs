@@ -1,5 +1,5 @@
 //! Heartbeats and the stall watchdog (issue 21, item 3) with real
-//! processes: `skyline ingest` and `skyline alert` on the test broker, a
+//! processes: `skyline ingest`, `skyline alert` (and `skyline console`) on the test broker, a
 //! real HTTP webhook receiver as the alerter. Every process publishes a
 //! heartbeat per service it runs on `skyline.system`; the watchdog in
 //! `skyline alert` judges them; a forced stall (ingest's input paused for
@@ -327,27 +327,34 @@ async fn a_stall_over_while_the_watchdog_was_down_is_told_recovered_after_its_re
 #[tokio::test(flavor = "multi_thread")]
 async fn every_running_service_beats_with_its_figures() {
     let (received, addr) = hook().await;
-    let run = Run::new("heartbeat", &config(addr, 299));
+    let console = "\n[console]\nlisten = \"127.0.0.1:0\"\n";
+    let run = Run::new("heartbeat", &format!("{}{console}", config(addr, 299)));
+    let sqlite = run.dir.join("projections.sqlite");
     let ingest = run.spawn(&["ingest"], "ingest");
     let alert = run.spawn(&["alert"], "alert");
-    let _services = Services(vec![ingest, alert]);
+    let console = run.spawn(
+        &["console", "--sqlite", sqlite.to_str().unwrap()],
+        "console",
+    );
+    let _services = Services(vec![ingest, alert, console]);
     let ingest_http = run.listening("ingest", "http:");
     let http = reqwest::Client::new();
     post_point(&http, ingest_http, "heartbeat.test", 1.0).await;
     let posted_at = topics::clock::now_ms() / 1000;
 
     // Beats of ingest (having received), the alerter and the watchdog,
-    // each with partitions assigned.
-    let wanted = ["ingest", "alert.hook", "watchdog"];
+    // each with partitions assigned, and of the console, ready (its
+    // database and Redis answer).
+    let wanted = ["ingest", "alert.hook", "watchdog", "console"];
     let done = |beats: &[SystemEvent]| {
         wanted.iter().all(|s| {
             beats.iter().any(|b| {
                 b.subject == *s
-                    && (if *s == "ingest" {
-                        b.figure("last_received").is_some()
-                    } else {
-                        b.figure("partitions").is_some_and(|p| p > 0.0)
-                    })
+                    && match *s {
+                        "ingest" => b.figure("last_received").is_some(),
+                        "console" => b.ready == Some(true),
+                        _ => b.figure("partitions").is_some_and(|p| p > 0.0),
+                    }
             })
         })
     };

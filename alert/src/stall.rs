@@ -286,6 +286,9 @@ struct Instance {
     last_beat: i64,
     /// Its first heartbeat's `at` (what "last fine" is before any fact).
     first_beat: i64,
+    /// Whether it is a consumer (its heartbeats say how many partitions it
+    /// has): only consumers have a group to judge.
+    consumer: bool,
     /// Newest `at` with partitions assigned.
     assigned_at: Option<i64>,
     /// Newest `at` with the lag at most the limit.
@@ -326,6 +329,7 @@ impl HeartbeatBoard {
             .or_insert(Instance {
                 last_beat: at,
                 first_beat: at,
+                consumer: false,
                 assigned_at: None,
                 lag_fine_at: None,
                 redis_fine_at: at,
@@ -334,6 +338,7 @@ impl HeartbeatBoard {
             });
         i.last_beat = i.last_beat.max(at);
         i.first_beat = i.first_beat.min(at);
+        i.consumer |= beat.figure("partitions").is_some();
         if beat.figure("partitions").is_some_and(|p| p > 0.0) {
             i.assigned_at = Some(i.assigned_at.map_or(at, |a| a.max(at)));
         }
@@ -358,7 +363,8 @@ impl HeartbeatBoard {
     /// Every check and when it was last fine, at `now`: instances silent
     /// for `forget_after` are forgotten first. Per service (whatever
     /// instance): `<service>.heartbeat` its newest heartbeat, `<service>.
-    /// group` (consumers) the newest heartbeat with partitions assigned,
+    /// group` (consumers: beats with a `partitions` figure; not the
+    /// console) the newest heartbeat with partitions assigned,
     /// `ingest.received` the newest datapoint received, `analyze.lag` the
     /// oldest "last under the limit" of its live instances; `redis` and
     /// `database` the oldest "last answered" of every live instance. An
@@ -382,7 +388,7 @@ impl HeartbeatBoard {
                     format!("{INGEST}.received"),
                     i.last_received.unwrap_or(i.first_beat),
                 );
-            } else {
+            } else if i.consumer {
                 newest(
                     format!("{service}.group"),
                     i.assigned_at.unwrap_or(i.first_beat),
@@ -794,5 +800,24 @@ mod tests {
         assert_eq!(stalled, vec!["learn.group", "learn.heartbeat", "redis"]);
         // Forgotten after forget_after: nothing is judged any more.
         assert!(board.checks(220 + 86_400, &judging).is_empty());
+    }
+
+    #[test]
+    fn the_console_beats_without_a_group_and_says_its_database() {
+        let judging = Judging::default();
+        let mut board = HeartbeatBoard::default();
+        for at in (0..=300).step_by(10) {
+            let mut b = beat("console", "c", at, &[]);
+            if at >= 100 {
+                b.ready = Some(false);
+                b.reason = "database: unreachable: connection refused".into();
+            }
+            board.fold(&b, &judging);
+        }
+        let checks = board.checks(300, &judging);
+        assert_eq!(checks["console.heartbeat"], 300);
+        assert!(!checks.contains_key("console.group"), "{checks:?}");
+        assert_eq!(checks["database"], 90);
+        assert_eq!(checks["redis"], 300);
     }
 }

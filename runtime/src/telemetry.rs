@@ -607,7 +607,11 @@ pub fn publish_self_metrics(
 /// `records`) and one for ingest when the health board has an `ingest`
 /// component (figure `last_received`: unix seconds of the last datapoint
 /// accepted, when one was), each with its readiness and reason from
-/// `health`. Ids from (Heartbeat, `<service>/<instance>`, `at`).
+/// `health`, and one for the console when the board has a `console`
+/// component: ready when every component of the process is (its database,
+/// its Redis), its reason naming those that are not (`database: …`), so
+/// the watchdog judges the console's stores as it does the consumers'.
+/// Ids from (Heartbeat, `<service>/<instance>`, `at`).
 pub fn heartbeats(
     health: &Health,
     consumers: &BTreeMap<String, ConsumerStatus>,
@@ -620,11 +624,13 @@ pub fn heartbeats(
         name: name.to_owned(),
         value,
     };
-    let beat = |service: &str, figures: Vec<topics::SystemFigure>| {
-        let (ready, reason) = match health.components.get(service) {
-            Some(c) => (Some(c.ready), c.reason.clone()),
-            None => (None, String::new()),
-        };
+    let readiness = |service: &str| match health.components.get(service) {
+        Some(c) => (Some(c.ready), c.reason.clone()),
+        None => (None, String::new()),
+    };
+    let beat = |service: &str,
+                (ready, reason): (Option<bool>, String),
+                figures: Vec<topics::SystemFigure>| {
         topics::SystemEvent {
             id: topics::ids::system_event_id(
                 topics::SystemKind::Heartbeat,
@@ -649,6 +655,7 @@ pub fn heartbeats(
         .map(|(service, c)| {
             beat(
                 service,
+                readiness(service),
                 vec![
                     figure("lag_records", c.lag_records as f64),
                     figure("lag_seconds", c.lag_seconds),
@@ -662,10 +669,28 @@ pub fn heartbeats(
         let figures = last_received_ms
             .map(|ms| vec![figure("last_received", (ms / 1000) as f64)])
             .unwrap_or_default();
-        out.push(beat("ingest", figures));
+        out.push(beat("ingest", readiness("ingest"), figures));
+    }
+    if health.components.contains_key(CONSOLE) {
+        let not_ready: Vec<String> = health
+            .components
+            .iter()
+            .filter(|(_, c)| !c.ready)
+            .map(|(name, c)| format!("{name}: {}", c.reason))
+            .collect();
+        let reason = if not_ready.is_empty() {
+            readiness(CONSOLE).1
+        } else {
+            not_ready.join("; ")
+        };
+        out.push(beat(CONSOLE, (Some(health.ready), reason), Vec::new()));
     }
     out
 }
+
+/// The console's component on the health board (and its heartbeat's
+/// service).
+pub const CONSOLE: &str = "console";
 
 /// Publishes [`heartbeats`] of this process to `topic` (keyed by service)
 /// every `every`, the first after one interval, for as long as the process
@@ -927,6 +952,26 @@ mod tests {
                 1_700_000_010
             )
         );
+        // The console: one beat, not ready while its database is not.
+        let c = Telemetry::new();
+        c.set_ready(CONSOLE, Ok(()));
+        c.set_ready("database", Err("unreachable: connection refused".into()));
+        c.set_ready("redis", Ok(()));
+        let beats = heartbeats(&c.health(), &BTreeMap::new(), None, "h1", 5, 5);
+        assert_eq!(beats.len(), 1);
+        assert_eq!(
+            (
+                beats[0].subject.as_str(),
+                beats[0].ready,
+                beats[0].reason.as_str()
+            ),
+            (
+                "console",
+                Some(false),
+                "database: unreachable: connection refused"
+            )
+        );
+        assert!(beats[0].figures.is_empty());
         // Nothing runs: nothing to say.
         assert!(heartbeats(
             &Telemetry::new().health(),
