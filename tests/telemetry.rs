@@ -144,6 +144,11 @@ async fn the_analyzer_and_ingest_are_scraped_and_healthy() {
         })
         .sum();
     assert_eq!(analysed, points.len() as f64);
+    assert_eq!(
+        value(&s, "skyline_window_points_folded_total", &[]),
+        Some(points.len() as f64),
+        "every point judged is folded into its window"
+    );
     assert!(
         value(&s, "skyline_analyses_total", &[("outcome", "TooShort")]).is_some_and(|v| v > 0.0)
     );

@@ -737,12 +737,38 @@ impl Analyzer {
     pub async fn handle(&self, points: Vec<Datapoint>) -> Result<Decisions, ServiceError> {
         let (decisions, new_states) = self.judge(&points).await?;
         self.publish(&decisions).await?;
-        self.windows
-            .fold(&points)
-            .await
-            .map_err(ServiceError::state)?;
+        self.fold(&points).await?;
         self.save(&new_states).await?;
         Ok(decisions)
+    }
+
+    /// Folds `points` into the windows, counted in
+    /// `skyline_window_points_folded_total` and
+    /// `skyline_window_compactions_total`.
+    async fn fold(&self, points: &[Datapoint]) -> Result<(), ServiceError> {
+        let stats = self
+            .windows
+            .fold(points)
+            .await
+            .map_err(ServiceError::state)?;
+        let t = runtime::telemetry();
+        for (name, help, n) in [
+            (
+                "skyline_window_points_folded_total",
+                "Datapoints the Analyzer folded into the windows (restores included).",
+                stats.points,
+            ),
+            (
+                "skyline_window_compactions_total",
+                "Windows compacted (rolled up past their duration) while folding.",
+                stats.compactions,
+            ),
+        ] {
+            if n > 0 {
+                t.count(name, help, &[], n as u64);
+            }
+        }
+        Ok(())
     }
 
     /// Saves what [`Analyzer::judge`] returned as the new states.
@@ -1051,10 +1077,9 @@ impl Analyzer {
             points += (recent.len() + old.len()) as u64;
             judged += recent.len() as u64;
             async move {
-                let windows = &self.windows;
-                windows.fold(&old).await.map_err(ServiceError::state)?;
+                self.fold(&old).await?;
                 let (_, states) = self.judge(&recent).await?;
-                windows.fold(&recent).await.map_err(ServiceError::state)?;
+                self.fold(&recent).await?;
                 self.save(&states).await?;
                 Ok::<(), ServiceError>(())
             }
