@@ -212,12 +212,25 @@ impl Watchdog {
         }
     }
 
-    /// Drops the stalls of checks no longer judged (every instance saying
-    /// them forgotten, `Judging::forget_after`): a service retired on
-    /// purpose is not told as recovered, and no longer held as stalled.
-    fn forget_all_but(&mut self, judged: &BTreeMap<String, i64>) {
-        self.raised.retain(|check, _| judged.contains_key(check));
-        self.told_at.retain(|check, _| judged.contains_key(check));
+    /// Drops the stalls of checks not judged at `now` and last fine
+    /// `forget_after` ago or more (every instance saying them forgotten,
+    /// [`Judging::forget_after`]): a service retired on purpose is not told
+    /// as recovered, and no longer held as stalled. A stall recalled after
+    /// a restart whose check no heartbeat has said since (a service still
+    /// down) is kept until then, so its recovery is told if it returns.
+    fn forget(&mut self, judged: &BTreeMap<String, i64>, now: i64, forget_after: i64) {
+        let gone: Vec<String> = self
+            .raised
+            .iter()
+            .filter(|(check, r)| {
+                !judged.contains_key(*check) && now.saturating_sub(r.since) >= forget_after
+            })
+            .map(|(check, _)| check.clone())
+            .collect();
+        for check in gone {
+            self.raised.remove(&check);
+            self.told_at.remove(&check);
+        }
     }
 }
 
@@ -426,8 +439,8 @@ pub fn threshold_of(check: &str, t: &StallThresholds) -> i64 {
 }
 
 /// Judges every check of `board` at `now`: the stalls and recoveries to
-/// tell, in check order. Stalls of checks the board no longer has (their
-/// instances forgotten) are dropped untold.
+/// tell, in check order. Stalls of checks the board no longer has, last
+/// fine `forget_after` ago (their instances forgotten), are dropped untold.
 pub fn judge(
     watchdog: &mut Watchdog,
     board: &mut HeartbeatBoard,
@@ -436,7 +449,7 @@ pub fn judge(
 ) -> Vec<StallEvent> {
     let t = &judging.thresholds;
     let checks = board.checks(now, judging);
-    watchdog.forget_all_but(&checks);
+    watchdog.forget(&checks, now, judging.forget_after);
     checks
         .into_iter()
         .filter_map(|(check, fine_at)| {
@@ -622,6 +635,30 @@ mod tests {
         assert!(w.is_stalled("learn.heartbeat"));
         assert_eq!(judge(&mut w, &mut board, 1500, &judging), vec![]);
         assert_eq!(w.stalled().count(), 0);
+
+        // After a restart, a stall recalled of a service nothing has heard
+        // from since is kept, and recovered when it beats again.
+        let mut after = Watchdog::default();
+        after.recall(&StallEvent::Stalled {
+            check: "learn.heartbeat".into(),
+            since: 2000,
+            at: 2120,
+            repeat: 0,
+        });
+        let mut empty = HeartbeatBoard::default();
+        assert_eq!(judge(&mut after, &mut empty, 2200, &judging), vec![]);
+        assert!(after.is_stalled("learn.heartbeat"));
+        empty.fold(&beat("learn", "h2", 2300, &[("partitions", 1.0)]), &judging);
+        let told = judge(&mut after, &mut empty, 2300, &judging);
+        assert!(
+            told.contains(&StallEvent::Recovered {
+                check: "learn.heartbeat".into(),
+                down_for: 300,
+                since: 2000,
+                at: 2300
+            }),
+            "{told:?}"
+        );
     }
 
     #[test]
