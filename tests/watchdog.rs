@@ -151,11 +151,7 @@ async fn a_forced_stall_alerts_once_and_recovers_once_through_a_webhook() {
         tokio::spawn(async move { feed(&http, ingest_http, Duration::from_secs(120)).await })
     };
     let waited = Instant::now();
-    while !received.notices().iter().any(|n| n.1 == "recovered")
-        && waited.elapsed() < Duration::from_secs(30)
-    {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_notice(&received, "recovered", Duration::from_secs(30)).await;
     let recovered_after = waited.elapsed();
     tokio::time::sleep(Duration::from_secs(8)).await;
 

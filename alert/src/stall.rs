@@ -425,6 +425,19 @@ impl HeartbeatBoard {
     }
 }
 
+/// The key a notice about `check` is published under: the service whose
+/// heartbeats the check is judged from (`ingest` for `ingest.received`,
+/// `alert.hook` for `alert.hook.heartbeat`), so the notice lands in the
+/// partition of those heartbeats and the watchdog judging them reads it
+/// back; `redis` and `database`, judged from every service, are their own
+/// key.
+pub fn notice_key(check: &str) -> &str {
+    [".heartbeat", ".group", ".lag", ".received"]
+        .iter()
+        .find_map(|suffix| check.strip_suffix(suffix))
+        .unwrap_or(check)
+}
+
 /// The threshold of `check` (by its name's ending).
 pub fn threshold_of(check: &str, t: &StallThresholds) -> i64 {
     if check == "ingest.received" {
@@ -659,6 +672,21 @@ mod tests {
             }),
             "{told:?}"
         );
+    }
+
+    #[test]
+    fn notices_are_keyed_by_the_service_their_heartbeats_come_from() {
+        for (check, key) in [
+            ("ingest.received", "ingest"),
+            ("ingest.heartbeat", "ingest"),
+            ("analyze.lag", "analyze"),
+            ("alert.hook.heartbeat", "alert.hook"),
+            ("learn.group", "learn"),
+            ("redis", "redis"),
+            ("database", "database"),
+        ] {
+            assert_eq!(notice_key(check), key, "{check}");
+        }
     }
 
     #[test]

@@ -17,7 +17,11 @@
 //! or the newest heartbeat read at most [`CAUGHT_UP`] s old), so heartbeats read in a burst after a restart are not taken for
 //! silence. One watchdog runs per `skyline alert` process (and in
 //! `skyline up`), all in one consumer group: heartbeats are keyed by
-//! service, so each service's heartbeats are judged by one of them.
+//! service, so each service's heartbeats are judged by one of them, and
+//! its notices are keyed the same way ([`stall::notice_key`]), so the one
+//! judging a service reads back what it told about it. `redis` and
+//! `database`, judged from every service's heartbeats, are judged by each
+//! watchdog on the part of the fleet it reads.
 //!
 //! It also reads back the stalls and recoveries it told (they are on the
 //! same topic) and commits no further than the notice of a stall still in
@@ -279,7 +283,10 @@ impl Service for WatchdogService {
         if unsent.is_empty() {
             return Ok(Commit::Nothing);
         }
-        let records = topics::kafka::keyed_messages(unsent.iter(), |e| &e.subject)?;
+        // Beside the heartbeats of the service the check is about: the
+        // watchdog judging them reads the notice back.
+        let records =
+            topics::kafka::keyed_messages(unsent.iter(), |e| stall::notice_key(&e.subject))?;
         if let Err(e) = self.producer.send_batch(&self.names.system, records).await {
             tracing::warn!(error = %e, notices = unsent.len(), "the watchdog's notices not published; trying again at the next tick");
             let mut pending = self.unsent.lock().unwrap_or_else(|p| p.into_inner());

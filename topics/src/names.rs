@@ -64,8 +64,8 @@ pub struct TopicNames {
     pub seasonal: String,
     /// Anomaly ends, keyed by metric (default `skyline.anomaly_ends`).
     pub anomaly_ends: String,
-    /// Heartbeats, stalls and stale metrics, keyed by subject (default
-    /// `skyline.system`).
+    /// Heartbeats, stalls and stale metrics, keyed by subject (a stall by
+    /// the service its check is judged from) (default `skyline.system`).
     pub system: String,
 }
 
