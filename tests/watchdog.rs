@@ -9,6 +9,7 @@
 mod support;
 
 use std::net::SocketAddr;
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -90,6 +91,18 @@ max_backoff_ms = 500
     )
 }
 
+/// A forced-stall run named `name`: the webhook receiver, the run
+/// (ingest silent after `silent` s), `skyline ingest` started and its HTTP
+/// address, and `skyline alert` (the watchdog) started.
+async fn stall_run(name: &str, silent: i64) -> (Hook, Run, Services, SocketAddr, Child) {
+    let (received, addr) = hook().await;
+    let run = Run::new(name, &config(addr, silent));
+    let ingest = Services(vec![run.spawn(&["ingest"], "ingest")]);
+    let alert = run.spawn(&["alert"], "alert");
+    let ingest_http = run.listening("ingest", "http:");
+    (received, run, ingest, ingest_http, alert)
+}
+
 /// Posts one datapoint of `metric` now to ingest's HTTP listener.
 async fn post_point(http: &reqwest::Client, ingest: SocketAddr, metric: &str, value: f64) {
     let now = topics::clock::now_ms() / 1000;
@@ -118,12 +131,8 @@ async fn feed(http: &reqwest::Client, ingest: SocketAddr, for_how_long: Duration
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forced_stall_alerts_once_and_recovers_once_through_a_webhook() {
     const SILENT: i64 = 5;
-    let (received, addr) = hook().await;
-    let run = Run::new("watchdog", &config(addr, SILENT));
-    let ingest = run.spawn(&["ingest"], "ingest");
-    let alert = run.spawn(&["alert"], "alert");
-    let _services = Services(vec![ingest, alert]);
-    let ingest_http = run.listening("ingest", "http:");
+    let (received, run, _ingest, ingest_http, alert) = stall_run("watchdog", SILENT).await;
+    let _alert = Services(vec![alert]);
     let http = reqwest::Client::new();
 
     // Fed until the watchdog has surely judged ingest fine (it judges
@@ -270,11 +279,8 @@ async fn until_notice(received: &Hook, kind: &str, within: Duration) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stall_over_while_the_watchdog_was_down_is_told_recovered_after_its_restart() {
     const SILENT: i64 = 5;
-    let (received, addr) = hook().await;
-    let run = Run::new("watchdog-restart", &config(addr, SILENT));
-    let _ingest = Services(vec![run.spawn(&["ingest"], "ingest")]);
-    let mut alert = run.spawn(&["alert"], "alert");
-    let ingest_http = run.listening("ingest", "http:");
+    let (received, run, _ingest, ingest_http, mut alert) =
+        stall_run("watchdog-restart", SILENT).await;
     let http = reqwest::Client::new();
 
     // Fed, then paused until the stall is told.

@@ -219,18 +219,14 @@ impl Watchdog {
     /// a restart whose check no heartbeat has said since (a service still
     /// down) is kept until then, so its recovery is told if it returns.
     fn forget(&mut self, judged: &BTreeMap<String, i64>, now: i64, forget_after: i64) {
-        let gone: Vec<String> = self
-            .raised
-            .iter()
-            .filter(|(check, r)| {
-                !judged.contains_key(*check) && now.saturating_sub(r.since) >= forget_after
-            })
-            .map(|(check, _)| check.clone())
-            .collect();
-        for check in gone {
-            self.raised.remove(&check);
-            self.told_at.remove(&check);
-        }
+        let told_at = &mut self.told_at;
+        self.raised.retain(|check, r| {
+            let kept = judged.contains_key(check) || now.saturating_sub(r.since) < forget_after;
+            if !kept {
+                told_at.remove(check);
+            }
+            kept
+        });
     }
 }
 

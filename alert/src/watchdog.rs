@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use runtime::{Commit, Context, RunSettings, Service, ServiceError};
+use runtime::{Commit, Context, Inflight, RunSettings, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use topics::kafka::{Batch, Producer};
 use topics::names::TopicNames;
@@ -137,34 +137,41 @@ pub struct WatchdogService {
 struct State {
     watchdog: Watchdog,
     board: HeartbeatBoard,
-    /// The next offset of each partition read.
-    next: BTreeMap<(String, i32), i64>,
-    /// Where the newest stall notice of each check was read: kept while
-    /// the stall may still be in force, so commits stop before it.
+    /// What was read; the notice of each stall still in force is work not
+    /// finished, which commits stop before.
+    inflight: Inflight,
+    /// Where the newest stall notice of each check held back was read.
     stall_notices: BTreeMap<String, (String, i32, i64)>,
 }
 
 impl State {
-    /// The next offsets that may be committed in the partitions of
-    /// `batch` (a partition handed to another watchdog is left to it): one
-    /// past the newest record read, held back to the notice of each stall
-    /// still in force or whose recovery is not yet on the topic (`unsent`).
-    fn commit_target(&self, batch: &Batch, unsent: &[SystemEvent]) -> BTreeMap<(String, i32), i64> {
-        let mut target: BTreeMap<(String, i32), i64> = batch
-            .iter()
-            .filter_map(|r| {
-                let key = (r.topic.clone(), r.partition);
-                self.next.get(&key).map(|next| (key, *next))
-            })
-            .collect();
-        for (check, (topic, partition, offset)) in &self.stall_notices {
-            let held =
-                self.watchdog.is_stalled(check) || unsent.iter().any(|n| &n.subject == check);
-            if let (true, Some(next)) = (held, target.get_mut(&(topic.clone(), *partition))) {
-                *next = (*next).min(*offset);
+    /// Holds `check`'s stall notice read at `at` (or, `None`, none), the
+    /// one held before released.
+    fn hold(&mut self, check: String, at: Option<(String, i32, i64)>) {
+        let before = match at {
+            Some(at) => {
+                self.inflight.start(&at.0, at.1, at.2);
+                self.stall_notices.insert(check, at)
             }
+            None => self.stall_notices.remove(&check),
+        };
+        if let Some((topic, partition, offset)) = before {
+            self.inflight.finish(&topic, partition, offset);
         }
-        target
+    }
+
+    /// Releases the notices of stalls no longer in force whose recovery,
+    /// if any, is on the topic (not among `unsent`).
+    fn release_settled(&mut self, unsent: &[SystemEvent]) {
+        let settled: Vec<String> = self
+            .stall_notices
+            .keys()
+            .filter(|c| !self.watchdog.is_stalled(c) && !unsent.iter().any(|n| &n.subject == *c))
+            .cloned()
+            .collect();
+        for check in settled {
+            self.hold(check, None);
+        }
     }
 }
 
@@ -221,11 +228,7 @@ impl Service for WatchdogService {
         let events = cx.decode::<SystemEvent>(batch).await?;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         for r in batch.iter() {
-            let next = state
-                .next
-                .entry((r.topic.clone(), r.partition))
-                .or_insert(0);
-            *next = (*next).max(r.offset + 1);
+            state.inflight.read(&r.topic, r.partition, r.offset);
         }
         for (r, e) in &events {
             state.board.fold(e, &self.judging);
@@ -237,18 +240,17 @@ impl Service for WatchdogService {
                 match told {
                     StallEvent::Stalled { check, .. } => {
                         let at = (r.topic.clone(), r.partition, r.offset);
-                        state.stall_notices.insert(check, at);
+                        state.hold(check, Some(at));
                     }
-                    StallEvent::Recovered { check, .. } => {
-                        state.stall_notices.remove(&check);
-                    }
+                    StallEvent::Recovered { check, .. } => state.hold(check, None),
                 }
             }
         }
         // Heartbeats are snapshots: once folded they are done with. The
         // notice of a stall in force is read again after a restart.
         let unsent = self.unsent.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(Commit::UpTo(state.commit_target(batch, &unsent)))
+        state.release_settled(&unsent);
+        Ok(Commit::UpTo(state.inflight.commit_target()))
     }
 
     async fn tick(&self, _cx: &Context) -> Result<Commit, ServiceError> {

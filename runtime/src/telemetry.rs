@@ -147,6 +147,20 @@ pub struct Health {
     pub components: BTreeMap<String, Component>,
 }
 
+impl Health {
+    /// The components not ready, each as `name: reason`, joined with
+    /// `; `; `None` when every one is.
+    pub fn why_not_ready(&self) -> Option<String> {
+        let not_ready: Vec<String> = self
+            .components
+            .iter()
+            .filter(|(_, c)| !c.ready)
+            .map(|(name, c)| format!("{name}: {}", c.reason))
+            .collect();
+        (!not_ready.is_empty()).then(|| not_ready.join("; "))
+    }
+}
+
 /// Builds a metric and registers it. The definitions are constants of the
 /// callers, so an invalid one is a programming error the unit tests catch;
 /// registering a name twice is logged and the metric still counts (it is
@@ -197,13 +211,9 @@ impl Telemetry {
     /// its records by topic and the time (nothing while telemetry is off).
     /// All the consumer loop adds to each batch's work.
     pub fn batch_handled(&self, service: &str, batch: &[Record], seconds: f64) {
-        if !enabled() {
+        if !self.batch_done(service, "ok", seconds) {
             return;
         }
-        self.batch_seconds
-            .with_label_values(&[service])
-            .observe(seconds);
-        self.batches.with_label_values(&[service, "ok"]).inc();
         self.batch_records
             .with_label_values(&[service])
             .observe(batch.len() as f64);
@@ -227,13 +237,20 @@ impl Telemetry {
 
     /// Counts a batch `service` gave up on after `seconds`.
     pub fn batch_failed(&self, service: &str, seconds: f64) {
+        self.batch_done(service, "failed", seconds);
+    }
+
+    /// Times a batch of `service` and counts it by `outcome`; false (and
+    /// nothing done) while telemetry is off.
+    fn batch_done(&self, service: &str, outcome: &str, seconds: f64) -> bool {
         if !enabled() {
-            return;
+            return false;
         }
         self.batch_seconds
             .with_label_values(&[service])
             .observe(seconds);
-        self.batches.with_label_values(&[service, "failed"]).inc();
+        self.batches.with_label_values(&[service, outcome]).inc();
+        true
     }
 
     fn new() -> Telemetry {
@@ -672,17 +689,9 @@ pub fn heartbeats(
         out.push(beat("ingest", readiness("ingest"), figures));
     }
     if health.components.contains_key(CONSOLE) {
-        let not_ready: Vec<String> = health
-            .components
-            .iter()
-            .filter(|(_, c)| !c.ready)
-            .map(|(name, c)| format!("{name}: {}", c.reason))
-            .collect();
-        let reason = if not_ready.is_empty() {
-            readiness(CONSOLE).1
-        } else {
-            not_ready.join("; ")
-        };
+        let reason = health
+            .why_not_ready()
+            .unwrap_or_else(|| readiness(CONSOLE).1);
         out.push(beat(CONSOLE, (Some(health.ready), reason), Vec::new()));
     }
     out
